@@ -1,0 +1,125 @@
+/*
+ * chan.c - the wrappers every caller goes through: NULL checks, the
+ * message-size rule and the byte/message counters live here, once.
+ */
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "transport.h"
+
+int ipc_chan_open(struct ipc_chan *ch, const struct ipc_transport *t,
+		  const struct ipc_opts *o)
+{
+	static const struct ipc_opts defaults;
+	int ret;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->t = t;
+	ch->fd[IPC_RX] = ch->fd[IPC_TX] = -1;
+	ret = t->create(ch, o ? o : &defaults);
+	if (ret < 0) {
+		ch->t = NULL;
+		return ret;
+	}
+	ch->open[IPC_RX] = ch->open[IPC_TX] = true;
+	return 0;
+}
+
+void ipc_close_end(struct ipc_chan *ch, enum ipc_end end)
+{
+	if (!ch->t || !ch->open[end])
+		return;
+	ch->open[end] = false;
+	if (ch->t->close_end)
+		ch->t->close_end(ch, end);
+	else
+		ipc_fd_close(&ch->fd[end]);
+}
+
+void ipc_keep_end(struct ipc_chan *ch, enum ipc_end end)
+{
+	ipc_close_end(ch, end == IPC_RX ? IPC_TX : IPC_RX);
+}
+
+void ipc_chan_close(struct ipc_chan *ch)
+{
+	if (!ch->t)
+		return;
+	ch->t->destroy(ch);
+	ch->open[IPC_RX] = ch->open[IPC_TX] = false;
+	ch->t = NULL;
+}
+
+ssize_t ipc_send(struct ipc_chan *ch, const void *buf, size_t len, int flags)
+{
+	ssize_t n;
+
+	if (!ch->open[IPC_TX])
+		return -EBADF;
+	if (len == 0)
+		return 0;	/* an empty message would read as a hang-up */
+	if (ipc_is_msg(ch) && len > ch->max_msg)
+		return -EMSGSIZE;
+	n = ch->t->send(ch, buf, len, flags);
+	if (n > 0) {
+		ch->bytes_out += n;
+		ch->msgs_out++;
+	}
+	return n;
+}
+
+ssize_t ipc_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
+{
+	ssize_t n;
+
+	if (!ch->open[IPC_RX])
+		return -EBADF;
+	if (ipc_is_msg(ch) && len < ch->max_msg)
+		return -EMSGSIZE;
+	if (len == 0)
+		return 0;
+	n = ch->t->recv(ch, buf, len, flags);
+	if (n > 0) {
+		ch->bytes_in += n;
+		ch->msgs_in++;
+	}
+	return n;
+}
+
+int ipc_send_all(struct ipc_chan *ch, const void *buf, size_t len, int flags)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = ipc_send(ch, p, len, flags);
+		if (n < 0)
+			return n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int ipc_wait_fd(const struct ipc_chan *ch, enum ipc_end end, short *events)
+{
+	if (!ch->open[end])
+		return -EBADF;
+	if (ch->t->wait_fd)
+		return ch->t->wait_fd(ch, end, events);
+	*events = end == IPC_RX ? POLLIN : POLLOUT;
+	return ch->fd[end];
+}
+
+void ipc_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->queued_bytes = st->queued_msgs = st->capacity = -1;
+	if (ch->t && ch->t->stats)
+		ch->t->stats(ch, st);
+	st->bytes_in = ch->bytes_in;
+	st->bytes_out = ch->bytes_out;
+	st->msgs_in = ch->msgs_in;
+	st->msgs_out = ch->msgs_out;
+}

@@ -1,0 +1,183 @@
+/*
+ * common.c - what several transports share: fd reads and writes with the
+ * per-call IPC_NOWAIT flag, the private runtime directory, unique object
+ * names, and the sweep of objects left by an ipcfs process that was killed.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <mqueue.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "transport.h"
+
+/*
+ * Blocking is a property of the open file, not of the call, for pipes and
+ * FIFOs; flip O_NONBLOCK only when the caller's wish changes, so that a
+ * caller that always waits (the bench) or never waits (the daemon) pays
+ * no extra system call.
+ */
+int ipc_fd_mode(struct ipc_chan *ch, enum ipc_end end, int flags)
+{
+	unsigned bit = 1u << end;
+	bool want = flags & IPC_NOWAIT;
+	int fl;
+
+	if (!!(ch->nonblock & bit) == want)
+		return 0;
+	fl = fcntl(ch->fd[end], F_GETFL);
+	if (fl < 0)
+		return -errno;
+	fl = want ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	if (fcntl(ch->fd[end], F_SETFL, fl) < 0)
+		return -errno;
+	ch->nonblock ^= bit;
+	return 0;
+}
+
+/* write(2) on fd[TX]; callers ignore SIGPIPE, so a gone reader is -EPIPE */
+ssize_t ipc_fd_send(struct ipc_chan *ch, const void *buf, size_t len,
+		    int flags)
+{
+	ssize_t n;
+	int ret;
+
+	ret = ipc_fd_mode(ch, IPC_TX, flags);
+	if (ret < 0)
+		return ret;
+	n = write(ch->fd[IPC_TX], buf, len);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t ipc_fd_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
+{
+	ssize_t n;
+	int ret;
+
+	ret = ipc_fd_mode(ch, IPC_RX, flags);
+	if (ret < 0)
+		return ret;
+	n = read(ch->fd[IPC_RX], buf, len);
+	return n < 0 ? -errno : n;
+}
+
+void ipc_fd_close(int *fd)
+{
+	if (*fd >= 0)
+		(void)close(*fd);
+	*fd = -1;
+}
+
+void ipc_fd_destroy(struct ipc_chan *ch)
+{
+	ipc_fd_close(&ch->fd[IPC_RX]);
+	ipc_fd_close(&ch->fd[IPC_TX]);
+}
+
+/*
+ * The default runtime directory: $XDG_RUNTIME_DIR/ipcfs, else
+ * /tmp/ipcfs-<uid>. It must be ours and 0700: a directory someone else
+ * planted there would let them see or replace our FIFOs and sockets.
+ */
+int ipc_rundir(const struct ipc_opts *o, char *buf, size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+	int n;
+
+	if (o && o->rundir)
+		n = snprintf(buf, size, "%s", o->rundir);
+	else if (xdg && *xdg == '/')
+		n = snprintf(buf, size, "%s/ipcfs", xdg);
+	else
+		n = snprintf(buf, size, "/tmp/ipcfs-%u", (unsigned)getuid());
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(buf, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+	    (st.st_mode & 077))
+		return -EPERM;
+	return 0;
+}
+
+void ipc_unique_name(char *buf, size_t size, const char *what)
+{
+	static atomic_uint seq;
+
+	snprintf(buf, size, "ipcfs.%ld.%u.%s", (long)getpid(),
+		 atomic_fetch_add(&seq, 1), what);
+}
+
+/* pid of "ipcfs.<pid>.<n>.<what>" if that process is gone, else 0 */
+static pid_t stale_owner(const char *name)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(name, "ipcfs.", 6) != 0)
+		return 0;
+	pid = strtol(name + 6, &end, 10);
+	if (end == name + 6 || *end != '.' || pid <= 0 || pid > INT_MAX)
+		return 0;
+	if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return 0;
+	return (pid_t)pid;
+}
+
+static void sweep_dir(const char *dir, void (*remove_one)(const char *dir,
+							  const char *name))
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (stale_owner(de->d_name))
+			remove_one(dir, de->d_name);
+	closedir(d);
+}
+
+static void unlink_in(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	(void)unlink(path);
+}
+
+static void shm_unlink_one(const char *dir, const char *name)
+{
+	char path[NAME_MAX + 2];
+
+	(void)dir;
+	snprintf(path, sizeof(path), "/%s", name);
+	(void)shm_unlink(path);
+}
+
+static void mq_unlink_one(const char *dir, const char *name)
+{
+	char path[NAME_MAX + 2];
+
+	(void)dir;
+	snprintf(path, sizeof(path), "/%s", name);
+	(void)mq_unlink(path);
+}
+
+void ipc_sweep_stale(const char *rundir)
+{
+	if (rundir)
+		sweep_dir(rundir, unlink_in);
+	sweep_dir("/dev/shm", shm_unlink_one);
+	sweep_dir("/dev/mqueue", mq_unlink_one);
+}

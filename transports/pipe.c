@@ -1,0 +1,53 @@
+/*
+ * pipe: a kernel pipe(2). Byte stream, no message boundaries; capacity is
+ * the pipe size (F_GETPIPE_SZ, 64 KiB by default, up to
+ * /proc/sys/fs/pipe-max-size). EOF once the write end is closed.
+ * Anonymous: there is no name an outsider could open.
+ */
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "transport.h"
+
+static int pipe_create(struct ipc_chan *ch, const struct ipc_opts *o)
+{
+	int fd[2], err;
+
+	if (pipe2(fd, O_CLOEXEC) < 0)
+		return -errno;
+	if (o->capacity && fcntl(fd[1], F_SETPIPE_SZ, (int)o->capacity) < 0) {
+		err = -errno;	/* save it: close() may clobber errno */
+		close(fd[0]);
+		close(fd[1]);
+		return err;
+	}
+	ch->fd[IPC_RX] = fd[0];
+	ch->fd[IPC_TX] = fd[1];
+	return 0;
+}
+
+/* shared with fifo.c: both are a pair of pipe fds */
+void ipc_pipe_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
+{
+	int fd = ch->fd[IPC_RX] >= 0 ? ch->fd[IPC_RX] : ch->fd[IPC_TX];
+	int n;
+
+	if (fd < 0)
+		return;
+	if (ch->fd[IPC_RX] >= 0 && ioctl(ch->fd[IPC_RX], FIONREAD, &n) == 0)
+		st->queued_bytes = n;
+	n = fcntl(fd, F_GETPIPE_SZ);
+	if (n > 0)
+		st->capacity = n;
+}
+
+const struct ipc_transport ipc_pipe = {
+	.name    = "pipe",
+	.what    = "kernel pipe(2), byte stream",
+	.create  = pipe_create,
+	.send    = ipc_fd_send,
+	.recv    = ipc_fd_recv,
+	.stats   = ipc_pipe_stats,
+	.destroy = ipc_fd_destroy,
+};

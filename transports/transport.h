@@ -1,0 +1,157 @@
+/*
+ * transport.h - one small interface in front of every IPC mechanism.
+ *
+ * A channel (struct ipc_chan) is one unidirectional conduit: bytes or
+ * messages go in at its IPC_TX end and come out of its IPC_RX end. create()
+ * makes both ends in the calling process; after fork() each process keeps
+ * the end it uses with ipc_keep_end(). The daemon (fs/) holds both ends of
+ * every channel; the bench (bench/) forks and keeps one end on each side.
+ *
+ * Conventions, as in libfuse's lowlevel API:
+ *  - every operation returns a count or -errno; none prints or exits;
+ *  - IPC_NOWAIT asks an operation not to wait: -EAGAIN instead;
+ *  - a waiting operation returns -EINTR when a signal handler runs;
+ *  - recv() returning 0 means end of stream: the TX end was closed (or sent
+ *    its hang-up) and everything before it has been received.
+ *
+ * Byte transports (no IPC_MESSAGES) behave like write(2)/read(2) on a pipe:
+ * send() may accept fewer bytes than offered, recv() returns what is there.
+ * Message transports (IPC_MESSAGES) send a whole message or nothing; recv()
+ * returns exactly one message and needs a buffer of ch->max_msg bytes
+ * (-EMSGSIZE otherwise, nothing consumed); a message bigger than
+ * ch->max_msg fails with -EMSGSIZE. Zero-length messages are reserved for
+ * the hang-up and never sent by ipc_send().
+ */
+#ifndef IPC_TRANSPORT_H
+#define IPC_TRANSPORT_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum ipc_end { IPC_RX = 0, IPC_TX = 1 };
+
+/* transport capabilities (struct ipc_transport.caps) */
+#define IPC_MESSAGES	0x1	/* one send is one recv: boundaries kept */
+#define IPC_RING	0x2	/* user-space ring: honours ipc_opts.spin */
+
+/* per-call flags */
+#define IPC_NOWAIT	0x1	/* -EAGAIN rather than wait */
+
+#define IPC_OBJECT_MAX	160
+
+struct ipc_opts {
+	size_t capacity;	/* bytes to buffer; 0: the mechanism's default */
+	size_t max_msg;		/* largest message needed; 0: default */
+	const char *rundir;	/* private dir for named objects; NULL: own */
+	bool visible;		/* keep object names while open (daemon) */
+	bool spin;		/* rings: busy-wait, never sleep */
+	const char *zmq_kind;	/* zmq endpoint: "tcp" (default) or "ipc" */
+};
+
+struct ipc_chan_stats {
+	uint64_t bytes_in, bytes_out;	/* counted by ipc_recv / ipc_send */
+	uint64_t msgs_in, msgs_out;
+	long queued_bytes;	/* kernel's or ring's count; -1 unknown */
+	long queued_msgs;	/* message transports; -1 unknown */
+	long capacity;		/* bytes the channel buffers; -1 unknown */
+};
+
+struct ipc_chan {
+	const struct ipc_transport *t;
+	int fd[2];		/* mechanism fd of each end, -1 if none */
+	bool open[2];		/* ends this process still holds */
+	unsigned nonblock;	/* bit per end: fd is O_NONBLOCK now */
+	size_t max_msg;		/* message transports: largest message */
+	void *priv;		/* the transport's own state */
+	char object[IPC_OBJECT_MAX];	/* the real object, for outsiders */
+	uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
+};
+
+struct ipc_transport {
+	const char *name;	/* file name under the mount, --transport */
+	const char *what;	/* one line for --help and the README */
+	unsigned caps;
+
+	/*
+	 * Make both ends. Sets fd[], max_msg, object, priv.
+	 * -EMSGSIZE if o->max_msg exceeds what the mechanism carries;
+	 * otherwise the errno of the failing call.
+	 */
+	int (*create)(struct ipc_chan *ch, const struct ipc_opts *o);
+
+	/*
+	 * Close one end in this process. Closing IPC_TX hangs up: the
+	 * reader gets 0 after the data. Called once per end; may be NULL
+	 * when closing fd[end] is all there is to do.
+	 */
+	void (*close_end)(struct ipc_chan *ch, enum ipc_end end);
+
+	ssize_t (*send)(struct ipc_chan *ch, const void *buf, size_t len,
+			int flags);
+	ssize_t (*recv)(struct ipc_chan *ch, void *buf, size_t len, int flags);
+
+	/*
+	 * Readiness: an fd that polls readable (POLLIN) or writable
+	 * (POLLOUT, for *events) when recv/send on that end may progress.
+	 * It is a hint: retry with IPC_NOWAIT and poll again on -EAGAIN.
+	 * -1: the end never waits on anything another process does
+	 * (for TX ends: space comes only from our own recv).
+	 * May be NULL: fd[end] with POLLIN for RX, POLLOUT for TX.
+	 */
+	int (*wait_fd)(const struct ipc_chan *ch, enum ipc_end end,
+		       short *events);
+
+	/* queued_bytes/msgs and capacity; may be NULL (all unknown) */
+	void (*stats)(const struct ipc_chan *ch, struct ipc_chan_stats *st);
+
+	/* Release what is still held and remove every named object. */
+	void (*destroy)(struct ipc_chan *ch);
+};
+
+/* registry.c: the only list of transports, NULL-terminated */
+extern const struct ipc_transport *const ipc_transports[];
+const struct ipc_transport *ipc_transport_find(const char *name);
+/* "pipe, fifo, ..." into buf, for error messages and --help */
+const char *ipc_transport_names(char *buf, size_t size);
+
+/* chan.c: the wrappers every caller uses */
+int ipc_chan_open(struct ipc_chan *ch, const struct ipc_transport *t,
+		  const struct ipc_opts *o);
+void ipc_chan_close(struct ipc_chan *ch);
+void ipc_close_end(struct ipc_chan *ch, enum ipc_end end);
+/* after fork: keep `end`, close the other one */
+void ipc_keep_end(struct ipc_chan *ch, enum ipc_end end);
+ssize_t ipc_send(struct ipc_chan *ch, const void *buf, size_t len, int flags);
+ssize_t ipc_recv(struct ipc_chan *ch, void *buf, size_t len, int flags);
+/* send all of buf (byte transports loop over short sends); -errno */
+int ipc_send_all(struct ipc_chan *ch, const void *buf, size_t len, int flags);
+int ipc_wait_fd(const struct ipc_chan *ch, enum ipc_end end, short *events);
+void ipc_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);
+
+static inline bool ipc_is_msg(const struct ipc_chan *ch)
+{
+	return ch->t->caps & IPC_MESSAGES;
+}
+
+/* common.c: helpers shared by the transport files, not by callers */
+/* Put fd[end] in blocking or non-blocking mode, only when it changes. */
+int ipc_fd_mode(struct ipc_chan *ch, enum ipc_end end, int flags);
+ssize_t ipc_fd_send(struct ipc_chan *ch, const void *buf, size_t len,
+		    int flags);
+ssize_t ipc_fd_recv(struct ipc_chan *ch, void *buf, size_t len, int flags);
+void ipc_fd_close(int *fd);
+/* destroy() of transports that are just two fds */
+void ipc_fd_destroy(struct ipc_chan *ch);
+/* pipe.c: FIONREAD and F_GETPIPE_SZ, for pipe and fifo */
+void ipc_pipe_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);
+/* A private 0700 directory for named objects (o->rundir or our own). */
+int ipc_rundir(const struct ipc_opts *o, char *buf, size_t size);
+/* A name unique to this process and channel: "ipcfs.<pid>.<n>.<what>". */
+void ipc_unique_name(char *buf, size_t size, const char *what);
+/* Remove named objects of dead ipcfs processes (an earlier killed run). */
+void ipc_sweep_stale(const char *rundir);
+
+#endif
