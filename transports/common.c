@@ -18,6 +18,8 @@
 
 #include "transport.h"
 
+volatile sig_atomic_t ipc_stop;
+
 /*
  * Blocking is a property of the open file, not of the call, for pipes and
  * FIFOs; flip O_NONBLOCK only when the caller's wish changes, so that a

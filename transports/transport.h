@@ -12,7 +12,12 @@
  *  - IPC_NOWAIT asks an operation not to wait: -EAGAIN instead;
  *  - a waiting operation returns -EINTR when a signal handler runs;
  *  - recv() returning 0 means end of stream: the TX end was closed (or sent
- *    its hang-up) and everything before it has been received.
+ *    its hang-up) and everything before it has been received;
+ *  - readiness fds may be edge-triggered (ZMQ_FD, ring doorbells): a
+ *    poller must see -EAGAIN from the operation before it waits on the fd;
+ *  - callers ignore SIGPIPE: a vanished reader is -EPIPE, never a signal;
+ *  - a waiting operation that does not sleep in the kernel (a spinning
+ *    ring) gives up with -EINTR once a signal handler sets ipc_stop.
  *
  * Byte transports (no IPC_MESSAGES) behave like write(2)/read(2) on a pipe:
  * send() may accept fewer bytes than offered, recv() returns what is there.
@@ -110,6 +115,10 @@ struct ipc_transport {
 	/* Release what is still held and remove every named object. */
 	void (*destroy)(struct ipc_chan *ch);
 };
+
+/* common.c: set from a signal handler to make spinning waits give up */
+#include <signal.h>
+extern volatile sig_atomic_t ipc_stop;
 
 /* registry.c: the only list of transports, NULL-terminated */
 extern const struct ipc_transport *const ipc_transports[];
