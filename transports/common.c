@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "transport.h"
@@ -83,6 +86,31 @@ void ipc_fd_destroy(struct ipc_chan *ch)
 	ipc_fd_close(&ch->fd[IPC_TX]);
 }
 
+/* destroy() of two fds with a path in the runtime dir */
+void ipc_fd_destroy_named(struct ipc_chan *ch)
+{
+	ipc_fd_destroy(ch);
+	(void)unlink(ch->object);	/* ENOENT when it was never visible */
+}
+
+/* futexes in memory shared across fork(): not the _PRIVATE variants */
+int ipc_futex_wait(atomic_uint *word, unsigned val, long timeout_ns)
+{
+	struct timespec ts = { timeout_ns / 1000000000L,
+			       timeout_ns % 1000000000L };
+
+	if (syscall(SYS_futex, word, FUTEX_WAIT, val,
+		    timeout_ns ? &ts : NULL, NULL, 0) < 0 &&
+	    errno != EAGAIN && errno != ETIMEDOUT)
+		return -errno;
+	return 0;
+}
+
+void ipc_futex_wake(atomic_uint *word)
+{
+	(void)syscall(SYS_futex, word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
 /*
  * The default runtime directory: $XDG_RUNTIME_DIR/ipcfs, else
  * /tmp/ipcfs-<uid>. It must be ours and 0700: a directory someone else
@@ -118,6 +146,22 @@ void ipc_unique_name(char *buf, size_t size, const char *what)
 
 	snprintf(buf, size, "ipcfs.%ld.%u.%s", (long)getpid(),
 		 atomic_fetch_add(&seq, 1), what);
+}
+
+int ipc_object_path(struct ipc_chan *ch, const struct ipc_opts *o,
+		    const char *what)
+{
+	char dir[IPC_OBJECT_MAX], name[64];
+	int n, err;
+
+	err = ipc_rundir(o, dir, sizeof(dir));
+	if (err < 0)
+		return err;
+	ipc_unique_name(name, sizeof(name), what);
+	n = snprintf(ch->object, sizeof(ch->object), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(ch->object))
+		return -ENAMETOOLONG;
+	return 0;
 }
 
 /* pid of "ipcfs.<pid>.<n>.<what>" if that process is gone, else 0 */

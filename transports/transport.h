@@ -154,12 +154,21 @@ ssize_t ipc_fd_recv(struct ipc_chan *ch, void *buf, size_t len, int flags);
 void ipc_fd_close(int *fd);
 /* destroy() of transports that are just two fds */
 void ipc_fd_destroy(struct ipc_chan *ch);
+/* ... and remove ch->object, the path of a named one */
+void ipc_fd_destroy_named(struct ipc_chan *ch);
+/* futex on a word in shared memory; 0 when woken, timed out or changed */
+#include <stdatomic.h>
+int ipc_futex_wait(atomic_uint *word, unsigned val, long timeout_ns);
+void ipc_futex_wake(atomic_uint *word);
 /* pipe.c: FIONREAD and F_GETPIPE_SZ, for pipe and fifo */
 void ipc_pipe_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);
 /* A private 0700 directory for named objects (o->rundir or our own). */
 int ipc_rundir(const struct ipc_opts *o, char *buf, size_t size);
 /* A name unique to this process and channel: "ipcfs.<pid>.<n>.<what>". */
 void ipc_unique_name(char *buf, size_t size, const char *what);
+/* ch->object = "<runtime dir>/<unique name>"; -ENAMETOOLONG if too long */
+int ipc_object_path(struct ipc_chan *ch, const struct ipc_opts *o,
+		    const char *what);
 /* Remove named objects of dead ipcfs processes (an earlier killed run). */
 void ipc_sweep_stale(const char *rundir);
 

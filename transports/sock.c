@@ -1,0 +1,207 @@
+/*
+ * sock.c - socket set-up shared by unix, unixdgram, tcp and udp: a
+ * connected pair made the way two separate programs would make it
+ * (bind/listen/connect/accept), so the kernel path is the real one and
+ * not socketpair(2)'s shortcut.
+ */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+static void close_keep_errno(int fd)
+{
+	int saved = errno;
+
+	(void)close(fd);
+	errno = saved;
+}
+
+/* bind a fresh socket to addr (port 0 or a path) and read the address back */
+static int bound_socket(int domain, int type, struct sockaddr_storage *sa,
+			socklen_t *len)
+{
+	int fd = socket(domain, type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)sa, *len) < 0 ||
+	    getsockname(fd, (struct sockaddr *)sa, len) < 0) {
+		close_keep_errno(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+int ipc_sock_addr(struct sockaddr_storage *sa, socklen_t *len, int domain,
+		  const char *path)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (domain == AF_UNIX) {
+		struct sockaddr_un *un = (struct sockaddr_un *)sa;
+
+		if (strlen(path) >= sizeof(un->sun_path))
+			return -ENAMETOOLONG;
+		un->sun_family = AF_UNIX;
+		strcpy(un->sun_path, path);
+		*len = sizeof(*un);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)sa;
+
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		*len = sizeof(*in);
+	}
+	return 0;
+}
+
+int ipc_sock_stream_pair(int domain, struct sockaddr_storage *sa,
+			 socklen_t *len, int fd[2], int *listener)
+{
+	int lfd, one = 1, err;
+
+	lfd = bound_socket(domain, SOCK_STREAM, sa, len);
+	if (lfd < 0)
+		return lfd;
+	if (listen(lfd, 64) < 0)
+		goto err_listener;
+	fd[IPC_TX] = socket(domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd[IPC_TX] < 0)
+		goto err_listener;
+	if (connect(fd[IPC_TX], (struct sockaddr *)sa, *len) < 0)
+		goto err_tx;
+	fd[IPC_RX] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd[IPC_RX] < 0)
+		goto err_tx;
+	if (domain == AF_INET) {
+		/* ping-pong of small messages: never wait for Nagle */
+		(void)setsockopt(fd[IPC_TX], IPPROTO_TCP, TCP_NODELAY, &one,
+				 sizeof(one));
+		(void)setsockopt(fd[IPC_RX], IPPROTO_TCP, TCP_NODELAY, &one,
+				 sizeof(one));
+	}
+	/* one direction only: the reader never writes */
+	(void)shutdown(fd[IPC_RX], SHUT_WR);
+	*listener = lfd;
+	return 0;
+
+err_tx:
+	err = -errno;
+	(void)close(fd[IPC_TX]);
+	(void)close(lfd);
+	return err;
+err_listener:
+	err = -errno;
+	(void)close(lfd);
+	return err;
+}
+
+int ipc_sock_dgram_pair(int domain, struct sockaddr_storage *sa,
+			socklen_t *len, int fd[2])
+{
+	int err;
+
+	fd[IPC_RX] = bound_socket(domain, SOCK_DGRAM, sa, len);
+	if (fd[IPC_RX] < 0)
+		return fd[IPC_RX];
+	fd[IPC_TX] = socket(domain, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd[IPC_TX] < 0)
+		goto err_rx;
+	if (connect(fd[IPC_TX], (struct sockaddr *)sa, *len) < 0)
+		goto err_tx;
+	return 0;
+
+err_tx:
+	err = -errno;
+	(void)close(fd[IPC_TX]);
+	(void)close(fd[IPC_RX]);
+	return err;
+err_rx:
+	err = -errno;
+	(void)close(fd[IPC_RX]);
+	return err;
+}
+
+void ipc_sock_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
+{
+	int n, fd = ch->fd[IPC_RX];
+	socklen_t len = sizeof(n);
+
+	if (fd < 0)
+		return;
+	if (ioctl(fd, FIONREAD, &n) == 0 && !ipc_is_msg(ch))
+		st->queued_bytes = n;	/* for datagrams: the next one only */
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &n, &len) == 0)
+		st->capacity = n;
+}
+
+/* port of an AF_INET address, or 0 */
+int ipc_sock_port(const struct sockaddr_storage *sa)
+{
+	if (sa->ss_family != AF_INET)
+		return 0;
+	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+}
+
+/* datagram transports: per-call flags, no fcntl, no SIGPIPE */
+ssize_t ipc_dgram_send(struct ipc_chan *ch, const void *buf, size_t len,
+		       int flags)
+{
+	int f = MSG_NOSIGNAL | (flags & IPC_NOWAIT ? MSG_DONTWAIT : 0);
+	ssize_t n = send(ch->fd[IPC_TX], buf, len, f);
+
+	return n < 0 ? -errno : n;
+}
+
+/* one datagram; one bigger than the buffer (only an outsider can send
+ * one) is dropped with -EMSGSIZE rather than returned cut short */
+ssize_t ipc_dgram_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
+{
+	int f = MSG_TRUNC | (flags & IPC_NOWAIT ? MSG_DONTWAIT : 0);
+	ssize_t n = recv(ch->fd[IPC_RX], buf, len, f);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n > len ? -EMSGSIZE : n;
+}
+
+/* closing the TX end sends the hang-up: an empty datagram */
+void ipc_dgram_close_end(struct ipc_chan *ch, enum ipc_end end)
+{
+	if (end == IPC_TX && ch->fd[IPC_TX] >= 0)
+		(void)send(ch->fd[IPC_TX], "", 0, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ipc_fd_close(&ch->fd[end]);
+}
+
+/*
+ * Make the socket buffers big enough for one message of max_msg bytes
+ * (plus the kernel's bookkeeping), or -EMSGSIZE when the kernel will not.
+ * SO_*BUFFORCE passes net.core.[rw]mem_max when we are privileged.
+ */
+int ipc_dgram_size_buffers(struct ipc_chan *ch, size_t max_msg)
+{
+	int want = (int)(max_msg + 4096), got;
+	socklen_t len = sizeof(got);
+
+	if (max_msg > (size_t)1 << 30)
+		return -EMSGSIZE;
+	if (setsockopt(ch->fd[IPC_TX], SOL_SOCKET, SO_SNDBUFFORCE, &want,
+		       sizeof(want)) < 0)
+		(void)setsockopt(ch->fd[IPC_TX], SOL_SOCKET, SO_SNDBUF, &want,
+				 sizeof(want));
+	if (setsockopt(ch->fd[IPC_RX], SOL_SOCKET, SO_RCVBUFFORCE, &want,
+		       sizeof(want)) < 0)
+		(void)setsockopt(ch->fd[IPC_RX], SOL_SOCKET, SO_RCVBUF, &want,
+				 sizeof(want));
+	if (getsockopt(ch->fd[IPC_TX], SOL_SOCKET, SO_SNDBUF, &got, &len) < 0)
+		return -errno;
+	/* the kernel reports twice what it charges messages against */
+	return (size_t)got / 2 < max_msg ? -EMSGSIZE : 0;
+}

@@ -1,0 +1,28 @@
+/* sock.h - socket set-up shared by the socket transports (sock.c) */
+#ifndef IPC_SOCK_H
+#define IPC_SOCK_H
+
+#include <sys/socket.h>
+
+#include "transport.h"
+
+/* AF_UNIX at path, or AF_INET 127.0.0.1 port 0 */
+int ipc_sock_addr(struct sockaddr_storage *sa, socklen_t *len, int domain,
+		  const char *path);
+/* listen at sa, connect fd[TX] to it, accept fd[RX]; sa gets the bound address */
+int ipc_sock_stream_pair(int domain, struct sockaddr_storage *sa,
+			 socklen_t *len, int fd[2], int *listener);
+/* bind fd[RX] at sa, connect fd[TX] to it */
+int ipc_sock_dgram_pair(int domain, struct sockaddr_storage *sa,
+			socklen_t *len, int fd[2]);
+void ipc_sock_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);
+int ipc_sock_port(const struct sockaddr_storage *sa);
+
+
+
+ssize_t ipc_dgram_send(struct ipc_chan *ch, const void *buf, size_t len,
+		       int flags);
+ssize_t ipc_dgram_recv(struct ipc_chan *ch, void *buf, size_t len, int flags);
+void ipc_dgram_close_end(struct ipc_chan *ch, enum ipc_end end);
+int ipc_dgram_size_buffers(struct ipc_chan *ch, size_t max_msg);
+#endif
