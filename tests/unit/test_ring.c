@@ -1,0 +1,676 @@
+/*
+ * test_ring.c - the shared-memory ring (ring.c) behind shm and mmap, past
+ * what the contract suite checks: wrap-around, a full ring, hang-ups both
+ * ways (also across fork, in either order, and by a killed peer), the
+ * readiness fds, 16 MiB between two processes in sleep and spin mode, the
+ * CPU time of a sleeping consumer, ipc_stop, and no object left behind.
+ *
+ * Run: `test_ring` (both transports) or `test_ring shm`.
+ */
+#include <dirent.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "transport.h"
+
+static const struct ipc_transport *the_transport;
+static char rundir[64];
+
+/* byte i of the test stream: no period a ring size could hide */
+static unsigned char pat(uint64_t i)
+{
+	return (unsigned char)((i * 0x9E3779B97F4A7C15ull) >> 56);
+}
+
+static void fill_pat(unsigned char *p, size_t len, uint64_t pos)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = pat(pos + i);
+}
+
+static bool is_pat(const unsigned char *p, size_t len, uint64_t pos)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != pat(pos + i))
+			return false;
+	return true;
+}
+
+static void open_chan(struct ipc_chan *ch, size_t capacity, bool spin)
+{
+	struct ipc_opts o = { .capacity = capacity, .rundir = rundir,
+			      .spin = spin };
+
+	assert_int_equal(ipc_chan_open(ch, the_transport, &o), 0);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int poll_now(struct ipc_chan *ch, enum ipc_end end)
+{
+	short events;
+	int fd = ipc_wait_fd(ch, end, &events);
+	struct pollfd p = { .fd = fd, .events = events };
+
+	assert_true(fd >= 0);
+	return poll(&p, 1, 0);
+}
+
+/* in a child: no cmocka there, say what failed and exit non-zero */
+#define CHILD_CHECK(cond)						\
+	do {								\
+		if (!(cond)) {						\
+			fprintf(stderr, "child %s:%d: %s\n", __FILE__,	\
+				__LINE__, #cond);			\
+			_exit(1);					\
+		}							\
+	} while (0)
+
+static void reap(pid_t pid, struct rusage *ru)
+{
+	struct rusage dummy;
+	int status;
+
+	assert_int_equal(wait4(pid, &status, 0, ru ? ru : &dummy), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* capacity is rounded up to a power of two; 64 KiB by default */
+static void test_capacity(void **state)
+{
+	static const size_t want[][2] = {
+		{ 0, 65536 }, { 1, 1 }, { 100, 128 }, { 4096, 4096 },
+		{ 65537, 131072 },
+	};
+	struct ipc_opts big = { .capacity = (size_t)2 << 30, .rundir = rundir };
+	struct ipc_chan_stats st;
+	struct ipc_chan ch;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		open_chan(&ch, want[i][0], false);
+		ipc_stats(&ch, &st);
+		assert_int_equal(st.capacity, want[i][1]);
+		assert_int_equal(st.queued_bytes, 0);
+		ipc_chan_close(&ch);
+	}
+	assert_int_equal(ipc_chan_open(&ch, the_transport, &big), -EINVAL);
+}
+
+/* odd sizes in and out of a 64-byte ring: thousands of wrap-arounds */
+static void test_wrap(void **state)
+{
+	unsigned char out[64], in[64];
+	uint64_t sent = 0, got = 0;
+	struct ipc_chan_stats st;
+	struct ipc_chan ch;
+	ssize_t n;
+
+	(void)state;
+	open_chan(&ch, 64, false);
+	for (unsigned k = 0; k < 20000; k++) {
+		size_t s = k * 7 % 61 + 1, r = k * 5 % 59 + 1;
+
+		fill_pat(out, s, sent);
+		n = ipc_send(&ch, out, s, IPC_NOWAIT);
+		if (n == -EAGAIN)
+			assert_int_equal(sent - got, 64);
+		else
+			assert_true(n > 0 && (size_t)n <= s);
+		if (n > 0)
+			sent += n;
+		ipc_stats(&ch, &st);
+		assert_int_equal(st.queued_bytes, sent - got);
+		n = ipc_recv(&ch, in, r, IPC_NOWAIT);
+		if (n == -EAGAIN) {
+			assert_int_equal(sent, got);
+			continue;
+		}
+		assert_true(n > 0 && (size_t)n <= r);
+		assert_true(is_pat(in, n, got));
+		got += n;
+	}
+	while ((n = ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT)) > 0) {
+		assert_true(is_pat(in, n, got));
+		got += n;
+	}
+	assert_int_equal(n, -EAGAIN);
+	assert_int_equal(got, sent);
+	assert_true(sent > 100 * 64);
+	ipc_chan_close(&ch);
+}
+
+/* a full ring takes what fits, then -EAGAIN; nothing is lost */
+static void test_full(void **state)
+{
+	unsigned char out[5000], in[5000];
+	struct ipc_chan_stats st;
+	struct ipc_chan ch;
+	size_t got = 0;
+	ssize_t n;
+
+	(void)state;
+	open_chan(&ch, 4096, false);
+	fill_pat(out, sizeof(out), 0);
+	assert_int_equal(ipc_send(&ch, out, sizeof(out), IPC_NOWAIT), 4096);
+	assert_int_equal(ipc_send(&ch, out + 4096, 1, IPC_NOWAIT), -EAGAIN);
+	ipc_stats(&ch, &st);
+	assert_int_equal(st.queued_bytes, 4096);
+	assert_int_equal(ipc_recv(&ch, in, 1000, IPC_NOWAIT), 1000);
+	/* 904 left to send, room for 1000 */
+	assert_int_equal(ipc_send(&ch, out + 4096, 904, IPC_NOWAIT), 904);
+	got = 1000;
+	while (got < sizeof(in)) {
+		n = ipc_recv(&ch, in + got, sizeof(in) - got, IPC_NOWAIT);
+		assert_true(n > 0);
+		got += n;
+	}
+	assert_memory_equal(in, out, sizeof(out));
+	assert_int_equal(ipc_recv(&ch, in, 1, IPC_NOWAIT), -EAGAIN);
+	ipc_chan_close(&ch);
+}
+
+/* closing TX: the data, then 0, waiting or not */
+static void test_eof(void **state)
+{
+	unsigned char buf[64];
+	struct ipc_chan ch;
+
+	(void)state;
+	open_chan(&ch, 0, false);
+	fill_pat(buf, 10, 0);
+	assert_int_equal(ipc_send(&ch, buf, 10, 0), 10);
+	ipc_close_end(&ch, IPC_TX);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), 0), 10);
+	assert_true(is_pat(buf, 10, 0));
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), 0), 0);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), 0);
+	ipc_chan_close(&ch);
+}
+
+/* closing RX: send fails with -EPIPE, room or not */
+static void test_epipe(void **state)
+{
+	struct ipc_chan ch;
+
+	(void)state;
+	open_chan(&ch, 0, false);
+	assert_int_equal(ipc_send(&ch, "abc", 3, 0), 3);
+	ipc_close_end(&ch, IPC_RX);
+	assert_int_equal(ipc_send(&ch, "abc", 3, 0), -EPIPE);
+	assert_int_equal(ipc_send(&ch, "abc", 3, IPC_NOWAIT), -EPIPE);
+	ipc_chan_close(&ch);
+}
+
+/*
+ * The readiness fds follow the data: quiet right after -EAGAIN (drained),
+ * ready once the other side made progress or hung up.
+ */
+static void test_readiness(void **state)
+{
+	unsigned char buf[256];
+	struct ipc_chan ch;
+
+	(void)state;
+	open_chan(&ch, 256, false);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(poll_now(&ch, IPC_RX), 0);
+	assert_int_equal(ipc_send(&ch, "x", 1, 0), 1);
+	assert_int_equal(poll_now(&ch, IPC_RX), 1);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), 1);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(poll_now(&ch, IPC_RX), 0);
+
+	/* TX: full, then -EAGAIN, quiet; one byte read makes room */
+	memset(buf, 'y', sizeof(buf));
+	assert_int_equal(ipc_send(&ch, buf, sizeof(buf), IPC_NOWAIT), 256);
+	assert_int_equal(ipc_send(&ch, buf, 1, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(poll_now(&ch, IPC_TX), 0);
+	assert_int_equal(ipc_recv(&ch, buf, 1, IPC_NOWAIT), 1);
+	assert_int_equal(poll_now(&ch, IPC_TX), 1);
+	assert_int_equal(ipc_send(&ch, buf, 2, IPC_NOWAIT), 1);
+	assert_int_equal(ipc_send(&ch, buf, 2, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(poll_now(&ch, IPC_TX), 0);
+
+	/* a hang-up wakes the poller of the other end */
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), 256);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(poll_now(&ch, IPC_RX), 0);
+	ipc_close_end(&ch, IPC_TX);
+	assert_int_equal(poll_now(&ch, IPC_RX), 1);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), 0);
+	ipc_chan_close(&ch);
+
+	open_chan(&ch, 16, false);
+	assert_int_equal(ipc_send(&ch, buf, 32, IPC_NOWAIT), 16);
+	assert_int_equal(ipc_send(&ch, buf, 1, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(poll_now(&ch, IPC_TX), 0);
+	ipc_close_end(&ch, IPC_RX);
+	assert_int_equal(poll_now(&ch, IPC_TX), 1);
+	assert_int_equal(ipc_send(&ch, buf, 1, IPC_NOWAIT), -EPIPE);
+	ipc_chan_close(&ch);
+}
+
+/* the child reads `total` bytes of the pattern, then expects EOF */
+static void child_consume(struct ipc_chan *ch, uint64_t total)
+{
+	static unsigned char buf[65536];
+	uint64_t got = 0;
+	ssize_t n;
+
+	while ((n = ipc_recv(ch, buf, 1 + got % sizeof(buf), 0)) > 0) {
+		CHILD_CHECK(is_pat(buf, n, got));
+		got += n;
+	}
+	CHILD_CHECK(n == 0);
+	CHILD_CHECK(got == total);
+	ipc_chan_close(ch);
+	_exit(0);
+}
+
+/* 16 MiB from the parent to a child, odd chunk sizes, every byte checked */
+static void stream(bool spin)
+{
+	const uint64_t total = 16u << 20;
+	static unsigned char out[9000];
+	struct ipc_chan ch;
+	uint64_t sent = 0;
+	pid_t pid;
+	size_t n;
+
+	open_chan(&ch, 0, spin);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipc_keep_end(&ch, IPC_RX);
+		child_consume(&ch, total);
+	}
+	ipc_keep_end(&ch, IPC_TX);
+	for (unsigned k = 0; sent < total; k++) {
+		n = k * 997 % sizeof(out) + 1;
+		if (n > total - sent)
+			n = total - sent;
+		fill_pat(out, n, sent);
+		assert_int_equal(ipc_send_all(&ch, out, n, 0), 0);
+		sent += n;
+	}
+	ipc_close_end(&ch, IPC_TX);
+	reap(pid, NULL);
+	ipc_chan_close(&ch);
+}
+
+static void test_fork_sleep(void **state)
+{
+	(void)state;
+	stream(false);
+}
+
+static void test_fork_spin(void **state)
+{
+	(void)state;
+	stream(true);
+}
+
+/*
+ * After fork each side drops the end it does not use, and those closes
+ * must not look like hang-ups to the other side, whichever comes first.
+ * Here the parent writes and hangs up before the child has even dropped
+ * its copy of TX; then the child drops TX before the parent writes.
+ */
+static void test_fork_close_order(void **state)
+{
+	unsigned char buf[100];
+	struct ipc_chan ch;
+	pid_t pid;
+
+	(void)state;
+	fill_pat(buf, sizeof(buf), 0);
+	open_chan(&ch, 0, false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		usleep(100 * 1000);
+		ipc_keep_end(&ch, IPC_RX);
+		child_consume(&ch, sizeof(buf));
+	}
+	ipc_keep_end(&ch, IPC_TX);
+	assert_int_equal(ipc_send(&ch, buf, sizeof(buf), 0), sizeof(buf));
+	ipc_close_end(&ch, IPC_TX);
+	reap(pid, NULL);
+	ipc_chan_close(&ch);
+
+	open_chan(&ch, 0, false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipc_keep_end(&ch, IPC_RX);
+		child_consume(&ch, sizeof(buf));
+	}
+	usleep(100 * 1000);
+	ipc_keep_end(&ch, IPC_TX);
+	assert_int_equal(ipc_send(&ch, buf, sizeof(buf), 0), sizeof(buf));
+	ipc_close_end(&ch, IPC_TX);
+	reap(pid, NULL);
+	ipc_chan_close(&ch);
+
+	/* the reader's drop of TX is no -EPIPE; its destroy() is */
+	open_chan(&ch, 0, false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipc_keep_end(&ch, IPC_RX);
+		CHILD_CHECK(ipc_recv(&ch, buf, 1, 0) == 1);
+		ipc_chan_close(&ch);	/* hangs up what is still open */
+		_exit(0);
+	}
+	ipc_keep_end(&ch, IPC_TX);
+	usleep(100 * 1000);
+	assert_int_equal(ipc_send(&ch, buf, 1, 0), 1);
+	reap(pid, NULL);
+	assert_int_equal(ipc_send(&ch, buf, 1, 0), -EPIPE);
+	ipc_chan_close(&ch);
+}
+
+/*
+ * A sleeping waiter is woken by the other process's close_end() at once,
+ * not by its periodic look for dead peers (every 500 ms).
+ */
+static void test_fork_wake_on_close(void **state)
+{
+	unsigned char buf[4096];
+	struct ipc_chan ch;
+	double t0;
+	pid_t pid;
+
+	(void)state;
+	open_chan(&ch, 0, false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipc_keep_end(&ch, IPC_TX);
+		usleep(100 * 1000);
+		ipc_close_end(&ch, IPC_TX);
+		_exit(0);
+	}
+	ipc_keep_end(&ch, IPC_RX);
+	t0 = now();
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), 0), 0);
+	assert_true(now() - t0 < 0.4);
+	reap(pid, NULL);
+	ipc_chan_close(&ch);
+
+	/* a writer blocked on a full ring gets -EPIPE when the reader goes */
+	open_chan(&ch, 4096, false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipc_keep_end(&ch, IPC_RX);
+		usleep(100 * 1000);
+		ipc_close_end(&ch, IPC_RX);
+		_exit(0);
+	}
+	ipc_keep_end(&ch, IPC_TX);
+	assert_int_equal(ipc_send(&ch, buf, sizeof(buf), 0), sizeof(buf));
+	t0 = now();
+	assert_int_equal(ipc_send(&ch, buf, 1, 0), -EPIPE);
+	assert_true(now() - t0 < 0.4);
+	reap(pid, NULL);
+	ipc_chan_close(&ch);
+}
+
+/* a peer killed without close_end(): noticed within a second or so */
+static void killed_peer(bool spin)
+{
+	unsigned char buf[4096];
+	struct ipc_chan ch;
+	int status;
+	pid_t pid;
+
+	open_chan(&ch, 4096, spin);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipc_keep_end(&ch, IPC_TX);
+		pause();
+		_exit(0);
+	}
+	ipc_keep_end(&ch, IPC_RX);
+	usleep(50 * 1000);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), 0), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	ipc_chan_close(&ch);
+
+	/* a poller: woken by the kill, then 0 rather than -EAGAIN again */
+	open_chan(&ch, 4096, spin);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipc_keep_end(&ch, IPC_TX);
+		pause();
+		_exit(0);
+	}
+	ipc_keep_end(&ch, IPC_RX);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(poll_now(&ch, IPC_RX), 1);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), 0);
+	ipc_chan_close(&ch);
+
+	open_chan(&ch, 4096, spin);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipc_keep_end(&ch, IPC_RX);
+		pause();
+		_exit(0);
+	}
+	ipc_keep_end(&ch, IPC_TX);
+	assert_int_equal(ipc_send(&ch, buf, sizeof(buf), 0), sizeof(buf));
+	usleep(50 * 1000);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(ipc_send(&ch, buf, 1, 0), -EPIPE);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	ipc_chan_close(&ch);
+}
+
+static void test_killed_peer_sleep(void **state)
+{
+	(void)state;
+	killed_peer(false);
+}
+
+static void test_killed_peer_spin(void **state)
+{
+	(void)state;
+	killed_peer(true);
+}
+
+/* a consumer asleep for 300 ms uses (almost) no CPU */
+static void test_sleep_cpu(void **state)
+{
+	struct ipc_chan ch;
+	struct rusage ru;
+	double cpu;
+	pid_t pid;
+
+	(void)state;
+	open_chan(&ch, 0, false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		unsigned char c;
+		double t0 = now();
+
+		ipc_keep_end(&ch, IPC_RX);
+		CHILD_CHECK(ipc_recv(&ch, &c, 1, 0) == 1 && c == 'z');
+		CHILD_CHECK(now() - t0 > 0.25);
+		_exit(0);
+	}
+	ipc_keep_end(&ch, IPC_TX);
+	usleep(300 * 1000);
+	assert_int_equal(ipc_send(&ch, "z", 1, 0), 1);
+	reap(pid, &ru);
+	cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	      ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	print_message("child CPU while waiting 300 ms: %.3f ms\n", cpu * 1e3);
+	assert_true(cpu < 0.050);
+	ipc_chan_close(&ch);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	ipc_stop = 1;
+}
+
+/* ipc_stop ends a spinning wait; a signal ends a sleeping one */
+static void test_stop(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = { .it_value = { 0, 50 * 1000 } };
+	unsigned char buf[16];
+	struct ipc_chan ch;
+
+	(void)state;
+	sa.sa_flags = SA_RESTART;	/* even so: -EINTR, not a restart */
+	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+	for (int spin = 0; spin <= 1; spin++) {
+		open_chan(&ch, 0, spin);
+		ipc_stop = 0;
+		assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+		assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), 0), -EINTR);
+		assert_int_equal(ipc_stop, 1);
+		ipc_stop = 0;
+		ipc_chan_close(&ch);
+	}
+	signal(SIGALRM, SIG_DFL);
+}
+
+/* a visible object is there while open (mode 0600) and gone after close */
+static void test_cleanup(void **state)
+{
+	struct ipc_opts o = { .rundir = rundir, .visible = true };
+	char object[IPC_OBJECT_MAX];
+	struct ipc_chan ch;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(ipc_chan_open(&ch, the_transport, &o), 0);
+	snprintf(object, sizeof(object), "%s", ch.object);
+	if (strcmp(the_transport->name, "shm") == 0)
+		assert_int_equal(strncmp(object, "/dev/shm/ipcfs.", 15), 0);
+	else
+		assert_int_equal(strncmp(object, rundir, strlen(rundir)), 0);
+	assert_int_equal(stat(object, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_true(st.st_size >= 65536);
+	ipc_chan_close(&ch);
+	assert_int_equal(stat(object, &st), -1);
+
+	/* not visible: gone as soon as it is mapped */
+	open_chan(&ch, 0, false);
+	assert_int_equal(stat(ch.object, &st), -1);
+	ipc_chan_close(&ch);
+}
+
+/* names of this process's objects left in dir: must be none */
+static int leftovers(const char *dir)
+{
+	char prefix[32];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return 0;
+	snprintf(prefix, sizeof(prefix), "ipcfs.%ld.", (long)getpid());
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
+			print_error("left behind: %s/%s\n", dir, de->d_name);
+			n++;
+		}
+	closedir(d);
+	return n;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	return leftovers("/dev/shm") + leftovers(rundir) ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_capacity),
+		cmocka_unit_test(test_wrap),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_eof),
+		cmocka_unit_test(test_epipe),
+		cmocka_unit_test(test_readiness),
+		cmocka_unit_test(test_fork_sleep),
+		cmocka_unit_test(test_fork_spin),
+		cmocka_unit_test(test_fork_close_order),
+		cmocka_unit_test(test_fork_wake_on_close),
+		cmocka_unit_test(test_killed_peer_sleep),
+		cmocka_unit_test(test_killed_peer_spin),
+		cmocka_unit_test(test_sleep_cpu),
+		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_cleanup),
+	};
+	const char *names[] = { "shm", "mmap" };
+	int fails = 0;
+
+	if (argc > 2) {
+		fprintf(stderr, "usage: %s [shm|mmap]\n", argv[0]);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(rundir, sizeof(rundir), "/tmp/test_ring.XXXXXX");
+	if (!mkdtemp(rundir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		if (argc == 2 && strcmp(argv[1], names[i]) != 0)
+			continue;
+		the_transport = ipc_transport_find(names[i]);
+		if (!the_transport) {
+			fprintf(stderr, "no transport %s\n", names[i]);
+			return 1;
+		}
+		fails += cmocka_run_group_tests_name(names[i], tests, NULL,
+						     group_teardown);
+	}
+	if (rmdir(rundir) < 0) {
+		perror(rundir);
+		fails++;
+	}
+	return fails ? 1 : 0;
+}
