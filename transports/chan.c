@@ -26,7 +26,7 @@ int ipc_chan_open(struct ipc_chan *ch, const struct ipc_transport *t,
 	return 0;
 }
 
-void ipc_close_end(struct ipc_chan *ch, enum ipc_end end)
+static void drop_end(struct ipc_chan *ch, enum ipc_end end)
 {
 	if (!ch->t || !ch->open[end])
 		return;
@@ -37,9 +37,16 @@ void ipc_close_end(struct ipc_chan *ch, enum ipc_end end)
 		ipc_fd_close(&ch->fd[end]);
 }
 
+void ipc_close_end(struct ipc_chan *ch, enum ipc_end end)
+{
+	if (end == IPC_TX && ch->t && ch->open[IPC_TX] && ch->t->hangup)
+		ch->t->hangup(ch);
+	drop_end(ch, end);
+}
+
 void ipc_keep_end(struct ipc_chan *ch, enum ipc_end end)
 {
-	ipc_close_end(ch, end == IPC_RX ? IPC_TX : IPC_RX);
+	drop_end(ch, end == IPC_RX ? IPC_TX : IPC_RX);
 }
 
 void ipc_chan_close(struct ipc_chan *ch)

@@ -107,18 +107,15 @@ static ssize_t mq_recv_msg(struct ipc_chan *ch, void *buf, size_t len,
 }
 
 /* the hang-up: an empty message, waiting at most a second for room */
-static void mq_close_end(struct ipc_chan *ch, enum ipc_end end)
+static void mq_hangup(struct ipc_chan *ch)
 {
 	struct timespec deadline;
 
-	if (end == IPC_TX && mq_mode(ch, IPC_TX, 0) == 0) {
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec += 1;
-		(void)mq_timedsend(ch->fd[IPC_TX], "", 0, 0, &deadline);
-	}
-	if (ch->fd[end] >= 0)
-		(void)mq_close(ch->fd[end]);
-	ch->fd[end] = -1;
+	if (mq_mode(ch, IPC_TX, 0) < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 1;
+	(void)mq_timedsend(ch->fd[IPC_TX], "", 0, 0, &deadline);
 }
 
 static void mq_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
@@ -147,7 +144,7 @@ const struct ipc_transport ipc_mqueue = {
 	.what      = "POSIX message queue, messages",
 	.caps      = IPC_MESSAGES,
 	.create    = mq_create,
-	.close_end = mq_close_end,
+	.hangup    = mq_hangup,
 	.send      = mq_send_msg,
 	.recv      = mq_recv_msg,
 	.stats     = mq_stats,

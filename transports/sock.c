@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -172,12 +173,17 @@ ssize_t ipc_dgram_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
 	return (size_t)n > len ? -EMSGSIZE : n;
 }
 
-/* closing the TX end sends the hang-up: an empty datagram */
-void ipc_dgram_close_end(struct ipc_chan *ch, enum ipc_end end)
+/*
+ * Closing the TX end sends the hang-up, an empty datagram, waiting up to
+ * a second for room in a full queue: a reader that is not reading any
+ * more should not keep a closing writer forever.
+ */
+void ipc_dgram_hangup(struct ipc_chan *ch)
 {
-	if (end == IPC_TX && ch->fd[IPC_TX] >= 0)
+	struct pollfd pfd = { .fd = ch->fd[IPC_TX], .events = POLLOUT };
+
+	if (poll(&pfd, 1, 1000) == 1)
 		(void)send(ch->fd[IPC_TX], "", 0, MSG_NOSIGNAL | MSG_DONTWAIT);
-	ipc_fd_close(&ch->fd[end]);
 }
 
 /*

@@ -23,6 +23,6 @@ int ipc_sock_port(const struct sockaddr_storage *sa);
 ssize_t ipc_dgram_send(struct ipc_chan *ch, const void *buf, size_t len,
 		       int flags);
 ssize_t ipc_dgram_recv(struct ipc_chan *ch, void *buf, size_t len, int flags);
-void ipc_dgram_close_end(struct ipc_chan *ch, enum ipc_end end);
+void ipc_dgram_hangup(struct ipc_chan *ch);
 int ipc_dgram_size_buffers(struct ipc_chan *ch, size_t max_msg);
 #endif

@@ -88,11 +88,18 @@ struct ipc_transport {
 	int (*create)(struct ipc_chan *ch, const struct ipc_opts *o);
 
 	/*
-	 * Close one end in this process. Closing IPC_TX hangs up: the
-	 * reader gets 0 after the data. Called once per end; may be NULL
-	 * when closing fd[end] is all there is to do.
+	 * Drop this process's handle on one end, quietly: after fork() the
+	 * parent drops its copy of the child's end and nothing must reach
+	 * the peer. May be NULL: closing fd[end] is all there is to do.
 	 */
 	void (*close_end)(struct ipc_chan *ch, enum ipc_end end);
+
+	/*
+	 * The writer is done: the reader gets 0 once it has the data before.
+	 * Called by ipc_close_end(ch, IPC_TX) before close_end. May be NULL
+	 * where closing the last TX fd tells the reader (pipes, streams).
+	 */
+	void (*hangup)(struct ipc_chan *ch);
 
 	ssize_t (*send)(struct ipc_chan *ch, const void *buf, size_t len,
 			int flags);
@@ -130,8 +137,9 @@ const char *ipc_transport_names(char *buf, size_t size);
 int ipc_chan_open(struct ipc_chan *ch, const struct ipc_transport *t,
 		  const struct ipc_opts *o);
 void ipc_chan_close(struct ipc_chan *ch);
+/* close one end; closing IPC_TX hangs up: the reader sees end of stream */
 void ipc_close_end(struct ipc_chan *ch, enum ipc_end end);
-/* after fork: keep `end`, close the other one */
+/* after fork: keep `end`, quietly drop this process's copy of the other */
 void ipc_keep_end(struct ipc_chan *ch, enum ipc_end end);
 ssize_t ipc_send(struct ipc_chan *ch, const void *buf, size_t len, int flags);
 ssize_t ipc_recv(struct ipc_chan *ch, void *buf, size_t len, int flags);

@@ -3,7 +3,8 @@
  * directory, connected the way two programs would (listen, connect,
  * accept). Byte stream; capacity is the socket buffers; EOF once the
  * writer closes. The listener and the path go away once the pair is
- * connected: the object name records where it was made.
+ * connected, so there is no object an outsider could reach (ch->object
+ * stays empty); join from outside through fifo or unixdgram instead.
  */
 #include <stdio.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@ static int unix_create(struct ipc_chan *ch, const struct ipc_opts *o)
 		return err;
 	err = ipc_sock_stream_pair(AF_UNIX, &sa, &len, ch->fd, &listener);
 	(void)unlink(ch->object);
+	ch->object[0] = '\0';
 	if (err < 0)
 		return err;
 	(void)close(listener);
