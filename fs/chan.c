@@ -1,0 +1,450 @@
+/*
+ * chan.c - a transport file's channel as the daemon serves it.
+ *
+ * The daemon holds both ends of the mechanism. A write() sends into it,
+ * a read() receives from it, both with IPC_NOWAIT: a request that cannot
+ * be answered now is parked here and answered later from the loop, when
+ * the channel moves (our own send or receive) or an end's readiness fd
+ * fires (an outsider joined through the real object). Parked requests are
+ * served first come, first served, so a write is never interleaved with
+ * another writer's bytes. A signal on the waiting process interrupts its
+ * request (EINTR) and leaves the rest of the queue alone.
+ *
+ * End of file follows FIFOs, with one refinement: a reader that has not
+ * yet seen a writer waits for one rather than seeing EOF at once, so
+ * `cat f` may be started before `echo hi > f`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+#ifndef TAILQ_FOREACH_SAFE	/* glibc's sys/queue.h lacks it */
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	     (var) && ((tvar) = TAILQ_NEXT(var, field), 1);		\
+	     (var) = (tvar))
+#endif
+
+#define FS_LOOKAHEAD	65536	/* what poll() may pull out of a byte stream */
+#define FS_READ_MAX	(1u << 20)
+
+static char *scratch;		/* one receive buffer: the loop is one thread */
+static size_t scratch_len;
+
+static char *scratch_get(size_t len)
+{
+	char *p;
+
+	if (len <= scratch_len)
+		return scratch;
+	p = realloc(scratch, len);
+	if (!p)
+		return NULL;
+	scratch = p;
+	scratch_len = len;
+	return p;
+}
+
+int fs_chan_init(struct fs_chan *fc, const struct ipc_transport *t,
+		 const struct ipc_opts *o)
+{
+	TAILQ_INIT(&fc->reads);
+	TAILQ_INIT(&fc->writes);
+	TAILQ_INIT(&fc->pollers);
+	for (int e = IPC_RX; e <= IPC_TX; e++)
+		fc->watch[e] = (struct fs_watch){ .fc = fc, .end = e,
+						  .fd = -1 };
+	return ipc_chan_open(&fc->ch, t, o);
+}
+
+static void req_free(struct fs_chan *fc, struct fs_req *r)
+{
+	TAILQ_REMOVE(r->is_write ? &fc->writes : &fc->reads, r, link);
+	free(r);
+}
+
+static void drop_poller(struct fs_chan *fc, struct fs_handle *h)
+{
+	if (!h->ph)
+		return;
+	TAILQ_REMOVE(&fc->pollers, h, poll_link);
+	fuse_pollhandle_destroy(h->ph);
+	h->ph = NULL;
+}
+
+void fs_chan_fini(struct fs_chan *fc)
+{
+	struct fs_req *r;
+
+	while ((r = TAILQ_FIRST(&fc->reads)) != NULL) {
+		fuse_reply_err(r->req, ENOENT);
+		req_free(fc, r);
+	}
+	while ((r = TAILQ_FIRST(&fc->writes)) != NULL) {
+		fuse_reply_err(r->req, ENOENT);
+		req_free(fc, r);
+	}
+	while (!TAILQ_EMPTY(&fc->pollers))
+		drop_poller(fc, TAILQ_FIRST(&fc->pollers));
+	fs_watch_drop(&fc->watch[IPC_RX]);
+	fs_watch_drop(&fc->watch[IPC_TX]);
+	ipc_chan_close(&fc->ch);
+	free(fc->pend);
+	fc->pend = NULL;
+	fc->pend_len = fc->pend_off = 0;
+}
+
+static size_t pend_cap(const struct fs_chan *fc)
+{
+	return ipc_is_msg(&fc->ch) ? fc->ch.max_msg : FS_LOOKAHEAD;
+}
+
+static bool eof_due(const struct fs_chan *fc, const struct fs_handle *h)
+{
+	return fc->writers == 0 &&
+	       (h->saw_writer || fc->writer_closes > h->writer_closes);
+}
+
+/*
+ * Pull the next piece out of the mechanism into fc->pend: a whole message,
+ * or up to `want` bytes of a stream. 1 if there is something pending now,
+ * -EAGAIN if the mechanism is empty, or -errno.
+ */
+static int pull(struct fs_chan *fc, size_t want)
+{
+	ssize_t n;
+
+	if (fc->pend_len)
+		return 1;
+	if (!fc->pend) {
+		fc->pend = malloc(pend_cap(fc));
+		if (!fc->pend)
+			return -ENOMEM;
+	}
+	if (ipc_is_msg(&fc->ch) || want > pend_cap(fc))
+		want = pend_cap(fc);
+	/* an empty message is an outsider's hang-up: nothing to deliver */
+	do
+		n = ipc_recv(&fc->ch, fc->pend, want, IPC_NOWAIT);
+	while (n == 0);
+	if (n < 0)
+		return (int)n;
+	fc->pend_off = 0;
+	fc->pend_len = n;
+	fc->tx_full = false;	/* we made room */
+	return 1;
+}
+
+/*
+ * Answer a read if the channel has data (or is at EOF for this reader).
+ * true when req was answered.
+ */
+static bool try_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
+		     size_t size)
+{
+	ssize_t n;
+	int ret;
+
+	if (size > FS_READ_MAX)
+		size = FS_READ_MAX;
+	if (!fc->pend_len && !ipc_is_msg(&fc->ch) && size > FS_LOOKAHEAD) {
+		/* a big read of a stream: straight into the scratch buffer */
+		char *buf = scratch_get(size);
+
+		if (!buf) {
+			fuse_reply_err(req, ENOMEM);
+			return true;
+		}
+		do
+			n = ipc_recv(&fc->ch, buf, size, IPC_NOWAIT);
+		while (n == 0);
+		if (n > 0) {
+			fc->tx_full = false;
+			h->saw_writer = true;
+			fuse_reply_buf(req, buf, n);
+			return true;
+		}
+		ret = (int)n;
+	} else {
+		ret = pull(fc, size);
+	}
+	if (ret == 1) {
+		n = fc->pend_len < size ? fc->pend_len : size;
+		h->saw_writer = true;
+		fuse_reply_buf(req, fc->pend + fc->pend_off, n);
+		fc->pend_off += n;
+		fc->pend_len -= n;
+		return true;
+	}
+	if (ret != -EAGAIN) {
+		fuse_reply_err(req, -ret);
+		return true;
+	}
+	if (eof_due(fc, h)) {
+		fuse_reply_buf(req, NULL, 0);
+		return true;
+	}
+	return false;
+}
+
+/* Send what a write carries; the count sent, -EAGAIN, or -errno. */
+static ssize_t try_send(struct fs_chan *fc, const char *buf, size_t size)
+{
+	ssize_t n = ipc_send(&fc->ch, buf, size, IPC_NOWAIT);
+
+	if (n == -EAGAIN)
+		fc->tx_full = true;
+	return n;
+}
+
+static void notify_pollers(struct fs_chan *fc)
+{
+	struct fs_handle *h;
+
+	while ((h = TAILQ_FIRST(&fc->pollers)) != NULL) {
+		(void)fuse_lowlevel_notify_poll(h->ph);
+		drop_poller(fc, h);
+	}
+}
+
+/* wait for the mechanism where someone waits and an fd can tell us */
+static void arm(struct fs_chan *fc)
+{
+	bool want_in = !TAILQ_EMPTY(&fc->reads) ||
+		       (!TAILQ_EMPTY(&fc->pollers) && !fc->pend_len);
+	bool want_out = !TAILQ_EMPTY(&fc->writes) ||
+			(!TAILQ_EMPTY(&fc->pollers) && fc->tx_full);
+	short events;
+	int fd;
+
+	if (want_in && !fc->watch[IPC_RX].armed) {
+		fd = ipc_wait_fd(&fc->ch, IPC_RX, &events);
+		if (fd >= 0)
+			fs_watch_arm(&fc->watch[IPC_RX], fd, events);
+	}
+	if (want_out && !fc->watch[IPC_TX].armed) {
+		fd = ipc_wait_fd(&fc->ch, IPC_TX, &events);
+		if (fd >= 0)
+			fs_watch_arm(&fc->watch[IPC_TX], fd, events);
+	}
+}
+
+/*
+ * Move everything that can move: parked writes into the mechanism, data
+ * out to parked reads, EOF to readers due one; until nothing moves.
+ */
+static void progress(struct fs_chan *fc)
+{
+	struct fs_req *r, *next;
+	bool moved, any = false;
+	ssize_t n;
+
+	do {
+		moved = false;
+		while ((r = TAILQ_FIRST(&fc->writes)) != NULL) {
+			n = try_send(fc, r->data + r->done, r->size - r->done);
+			if (n == -EAGAIN)
+				break;
+			moved = true;
+			if (n < 0) {
+				fuse_reply_err(r->req, (int)-n);
+				req_free(fc, r);
+				continue;
+			}
+			r->done += n;
+			if (r->done == r->size) {
+				fuse_reply_write(r->req, r->size);
+				req_free(fc, r);
+			}
+		}
+		while ((r = TAILQ_FIRST(&fc->reads)) != NULL &&
+		       try_read(fc, r->h, r->req, r->size)) {
+			req_free(fc, r);
+			moved = true;
+		}
+		any |= moved;
+	} while (moved);
+
+	/* the first reader waits for data; later ones may be due EOF */
+	if (fc->writers == 0 && !fc->pend_len)
+		TAILQ_FOREACH_SAFE(r, &fc->reads, link, next)
+			if (eof_due(fc, r->h)) {
+				fuse_reply_buf(r->req, NULL, 0);
+				req_free(fc, r);
+				any = true;
+			}
+	if (any)
+		notify_pollers(fc);
+	arm(fc);
+}
+
+static void interrupted(fuse_req_t req, void *data)
+{
+	struct fs_req *r = data;
+	struct fs_chan *fc = fs_chan_of(r->h->node);
+
+	/* like a pipe: a write cut short by a signal reports what went */
+	if (r->is_write && r->done)
+		fuse_reply_write(req, r->done);
+	else
+		fuse_reply_err(req, EINTR);
+	req_free(fc, r);
+	/* a writer gone from the head may unblock the next one */
+	progress(fc);
+}
+
+static void park(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
+		 bool is_write, const char *buf, size_t size, size_t done)
+{
+	struct fs_req *r = malloc(sizeof(*r) + (is_write ? size : 0));
+
+	if (!r) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r->req = req;
+	r->h = h;
+	r->is_write = is_write;
+	r->size = size;
+	r->done = done;
+	if (is_write)
+		memcpy(r->data, buf, size);
+	TAILQ_INSERT_TAIL(is_write ? &fc->writes : &fc->reads, r, link);
+	/* may call interrupted() at once if the signal came already */
+	fuse_req_interrupt_func(req, interrupted, r);
+}
+
+void fs_chan_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
+		  size_t size, int flags)
+{
+	if (TAILQ_EMPTY(&fc->reads) && try_read(fc, h, req, size)) {
+		progress(fc);	/* room for parked writers now */
+		return;
+	}
+	if (flags & O_NONBLOCK) {
+		fuse_reply_err(req, EAGAIN);
+		return;
+	}
+	park(fc, h, req, false, NULL, size, 0);
+	arm(fc);
+}
+
+void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
+		   const char *buf, size_t size, int flags)
+{
+	ssize_t n = 0;
+
+	if (ipc_is_msg(&fc->ch) && size > fc->ch.max_msg) {
+		fuse_reply_err(req, EMSGSIZE);
+		return;
+	}
+	if (TAILQ_EMPTY(&fc->writes)) {
+		n = try_send(fc, buf, size);
+		if (n < 0 && n != -EAGAIN) {
+			fuse_reply_err(req, (int)-n);
+			return;
+		}
+		if (n == -EAGAIN)
+			n = 0;
+		if ((size_t)n == size || (n > 0 && (flags & O_NONBLOCK))) {
+			fuse_reply_write(req, n);
+			progress(fc);
+			return;
+		}
+	}
+	if (flags & O_NONBLOCK) {
+		fuse_reply_err(req, EAGAIN);
+		return;
+	}
+	park(fc, h, req, true, buf, size, n);
+	progress(fc);
+}
+
+void fs_chan_poll(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
+		  struct fuse_pollhandle *ph)
+{
+	unsigned revents = 0;
+
+	if (h->reads) {
+		if (pull(fc, FS_LOOKAHEAD) == 1)
+			revents |= POLLIN;
+		else if (eof_due(fc, h))
+			revents |= POLLIN | POLLHUP;
+	}
+	if (h->writes && TAILQ_EMPTY(&fc->writes) && !fc->tx_full)
+		revents |= POLLOUT;
+	if (ph) {
+		drop_poller(fc, h);
+		if (revents) {
+			fuse_pollhandle_destroy(ph);
+		} else {
+			h->ph = ph;
+			TAILQ_INSERT_TAIL(&fc->pollers, h, poll_link);
+			arm(fc);
+		}
+	}
+	fuse_reply_poll(req, revents);
+}
+
+void fs_chan_ready(struct fs_chan *fc, enum ipc_end end)
+{
+	if (end == IPC_TX)
+		fc->tx_full = false;
+	progress(fc);
+	/* an outsider's data with nobody parked: pollers still want to know */
+	if (!TAILQ_EMPTY(&fc->pollers)) {
+		notify_pollers(fc);
+		arm(fc);
+	}
+}
+
+void fs_chan_open(struct fs_chan *fc, struct fs_handle *h)
+{
+	h->writer_closes = fc->writer_closes;
+	h->saw_writer = false;
+	if (h->reads)
+		fc->readers++;
+	if (h->writes)
+		fc->writers++;
+}
+
+void fs_chan_release(struct fs_chan *fc, struct fs_handle *h)
+{
+	drop_poller(fc, h);
+	if (h->reads)
+		fc->readers--;
+	if (h->writes) {
+		fc->writers--;
+		fc->writer_closes++;
+		if (fc->writers == 0) {
+			progress(fc);	/* waiting readers may be due EOF */
+			notify_pollers(fc);
+		}
+	}
+}
+
+size_t fs_chan_queued(const struct fs_chan *fc)
+{
+	struct ipc_chan_stats st;
+
+	if (!fc->ch.t)
+		return 0;
+	ipc_stats(&fc->ch, &st);
+	if (st.queued_bytes >= 0)
+		return fc->pend_len + (size_t)st.queued_bytes;
+	return fc->pend_len + (size_t)(st.bytes_out - st.bytes_in);
+}
+
+unsigned fs_chan_parked(const struct fs_chan *fc, bool writes)
+{
+	const struct fs_req *r;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(r, writes ? &fc->writes : &fc->reads, link)
+		n++;
+	return n;
+}

@@ -1,0 +1,141 @@
+/*
+ * fs.h - the ipcfs daemon: the in-memory tree (tree.c), channel logic
+ * with parked requests (chan.c), the FUSE handlers (ops.c) and the epoll
+ * loop (loop.c). Single-threaded: every function runs on the loop thread.
+ */
+#ifndef FS_H
+#define FS_H
+
+#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 14)
+
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "transport.h"
+
+enum fs_kind { FS_DIR, FS_CHAN, FS_STATS };
+
+struct fs_dir;
+
+/* what an inode is; embedded in the dir, chan or stats it names */
+struct fs_node {
+	fuse_ino_t ino;
+	enum fs_kind kind;
+	struct fs_dir *dir;	/* the dir itself, or the file's parent */
+	uint64_t nlookup;	/* the kernel's references (lookup/forget) */
+};
+
+/* a read or write waiting for the channel: answered later from the loop */
+struct fs_req {
+	TAILQ_ENTRY(fs_req) link;
+	fuse_req_t req;
+	struct fs_handle *h;
+	bool is_write;
+	size_t size;		/* read: bytes wanted; write: bytes in data */
+	size_t done;		/* write: bytes sent so far */
+	char data[];		/* write: a copy; libfuse frees the original */
+};
+TAILQ_HEAD(fs_req_list, fs_req);
+
+/* one open file */
+struct fs_handle {
+	struct fs_node *node;
+	bool reads, writes;
+	bool saw_writer;	/* read data, or a writer came and went */
+	uint64_t writer_closes;	/* chan->writer_closes when opened */
+	struct fuse_pollhandle *ph;	/* a poller to notify, or NULL */
+	TAILQ_ENTRY(fs_handle) poll_link;
+	char *text;		/* stats: the snapshot taken at open */
+	size_t text_len;
+};
+TAILQ_HEAD(fs_handle_list, fs_handle);
+
+/* an epoll registration: which channel end became ready */
+struct fs_watch {
+	struct fs_chan *fc;	/* NULL: the FUSE session */
+	enum ipc_end end;
+	int fd;			/* registered fd, -1 if none */
+	bool armed;
+};
+
+struct fs_chan {
+	struct fs_node node;
+	struct ipc_chan ch;
+	int open_err;		/* -errno if the transport could not be made */
+	unsigned readers, writers;
+	uint64_t writer_closes;
+	struct fs_req_list reads, writes;
+	struct fs_handle_list pollers;
+	/* received from the mechanism, not yet read: the rest of a message
+	 * that a short read() did not take, or what poll() looked ahead at */
+	char *pend;
+	size_t pend_off, pend_len;
+	bool tx_full;		/* last send said -EAGAIN; TX had no fd */
+	struct fs_watch watch[2];
+};
+
+struct fs_dir {
+	struct fs_node node;
+	char name[256];
+	struct fs_dir *parent;	/* NULL for the root */
+	TAILQ_ENTRY(fs_dir) link;
+	TAILQ_HEAD(, fs_dir) subdirs;
+	struct fs_node stats;
+	unsigned nchans;
+	struct fs_chan *chans;	/* one per transport, registry order */
+	unsigned open_handles;
+	bool removed;		/* rmdir'ed: freed when the kernel forgets */
+};
+
+/* tree.c */
+int fs_tree_init(const struct ipc_opts *o);
+void fs_tree_destroy(void);
+struct fs_node *fs_node_get(fuse_ino_t ino);
+struct fs_node *fs_lookup_name(struct fs_dir *dir, const char *name);
+void fs_fill_attr(const struct fs_node *n, struct stat *st);
+int fs_mkdir(struct fs_dir *parent, const char *name, struct fs_dir **out);
+int fs_rmdir(struct fs_dir *parent, const char *name);
+void fs_forget(struct fs_node *n, uint64_t nlookup);
+void fs_dir_unref(struct fs_dir *d);
+/* the stats lines of a dir, malloc'ed */
+char *fs_stats_text(const struct fs_dir *d, size_t *len);
+/* call fn on every directory entry after ".", ".." */
+typedef bool (*fs_dirent_fn)(void *ctx, const char *name,
+			     const struct fs_node *n);
+void fs_dir_entries(struct fs_dir *d, fs_dirent_fn fn, void *ctx);
+static inline struct fs_chan *fs_chan_of(struct fs_node *n)
+{
+	return n->kind == FS_CHAN ? (struct fs_chan *)n : NULL;
+}
+
+/* chan.c */
+int fs_chan_init(struct fs_chan *fc, const struct ipc_transport *t,
+		 const struct ipc_opts *o);
+void fs_chan_fini(struct fs_chan *fc);
+void fs_chan_open(struct fs_chan *fc, struct fs_handle *h);
+void fs_chan_release(struct fs_chan *fc, struct fs_handle *h);
+void fs_chan_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
+		  size_t size, int flags);
+void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
+		   const char *buf, size_t size, int flags);
+void fs_chan_poll(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
+		  struct fuse_pollhandle *ph);
+/* the loop saw an end's readiness fd fire */
+void fs_chan_ready(struct fs_chan *fc, enum ipc_end end);
+size_t fs_chan_queued(const struct fs_chan *fc);
+unsigned fs_chan_parked(const struct fs_chan *fc, bool writes);
+
+/* loop.c */
+int fs_loop_init(struct fuse_session *se);
+int fs_loop_run(struct fuse_session *se);
+void fs_loop_fini(void);
+/* (un)register interest in an end's readiness; one-shot */
+void fs_watch_arm(struct fs_watch *w, int fd, short events);
+void fs_watch_drop(struct fs_watch *w);
+
+/* ops.c */
+extern const struct fuse_lowlevel_ops fs_ops;
+
+#endif

@@ -1,0 +1,386 @@
+/*
+ * ops.c - the FUSE lowlevel handlers: short, as in passthrough_ll. The
+ * tree is fixed but for mkdir/rmdir; everything else that would change
+ * it is refused with the errno a user of a read-only tree expects.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+static struct fs_dir *dir_of(fuse_ino_t ino)
+{
+	struct fs_node *n = fs_node_get(ino);
+
+	return n && n->kind == FS_DIR && !n->dir->removed ? n->dir : NULL;
+}
+
+static void reply_entry(fuse_req_t req, struct fs_node *n)
+{
+	struct fuse_entry_param e = { 0 };
+
+	e.ino = n->ino;
+	fs_fill_attr(n, &e.attr);
+	e.entry_timeout = 1.0;
+	e.attr_timeout = 0;	/* st_size moves with the queue */
+	if (fuse_reply_entry(req, &e) == 0)
+		n->nlookup++;
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs_dir *d = dir_of(parent);
+	struct fs_node *n = d ? fs_lookup_name(d, name) : NULL;
+
+	if (!d)
+		fuse_reply_err(req, ENOTDIR);
+	else if (!n)
+		fuse_reply_err(req, ENOENT);
+	else
+		reply_entry(req, n);
+}
+
+static void fs_forget_one(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct fs_node *n = fs_node_get(ino);
+
+	if (n)
+		fs_forget(n, nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++) {
+		struct fs_node *n = fs_node_get(forgets[i].ino);
+
+		if (n)
+			fs_forget(n, forgets[i].nlookup);
+	}
+	fuse_reply_none(req);
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs_node *n = fs_node_get(ino);
+	struct stat st;
+
+	(void)fi;
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	fs_fill_attr(n, &st);
+	fuse_reply_attr(req, &st, 0);
+}
+
+/*
+ * Only what a shell does by the way is accepted: truncation to 0 (the `>`
+ * redirection; nothing is discarded) and touching the times.
+ */
+static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct fs_node *n = fs_node_get(ino);
+
+	if (!n) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+		      FUSE_SET_ATTR_GID)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (n->kind == FS_DIR) {
+			fuse_reply_err(req, EISDIR);
+			return;
+		}
+		if (n->kind == FS_STATS) {
+			fuse_reply_err(req, EACCES);
+			return;
+		}
+		if (attr->st_size != 0) {
+			fuse_reply_err(req, EINVAL);	/* as for a pipe */
+			return;
+		}
+	}
+	fs_getattr(req, ino, fi);
+}
+
+static void fs_mkdir_op(fuse_req_t req, fuse_ino_t parent, const char *name,
+			mode_t mode)
+{
+	struct fs_dir *d = dir_of(parent), *made;
+	int err;
+
+	(void)mode;
+	if (!d) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	err = fs_mkdir(d, name, &made);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		reply_entry(req, &made->node);
+}
+
+static void fs_rmdir_op(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs_dir *d = dir_of(parent);
+
+	fuse_reply_err(req, d ? -fs_rmdir(d, name) : ENOTDIR);
+}
+
+static void fs_refuse_name(fuse_req_t req, fuse_ino_t parent,
+			   const char *name)
+{
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EPERM);
+}
+
+static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)mode;
+	(void)rdev;
+	fs_refuse_name(req, parent, name);
+}
+
+static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	(void)link;
+	fs_refuse_name(req, parent, name);
+}
+
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	(void)newparent;
+	(void)newname;
+	(void)flags;
+	fs_refuse_name(req, parent, name);
+}
+
+static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	(void)ino;
+	fs_refuse_name(req, newparent, newname);
+}
+
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	(void)mode;
+	(void)fi;
+	fs_refuse_name(req, parent, name);
+}
+
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_node *n = fs_node_get(ino);
+	int acc = fi->flags & O_ACCMODE;
+	struct fs_handle *h;
+	struct fs_chan *fc;
+
+	if (!n || n->dir->removed) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (n->kind == FS_DIR) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if (n->kind == FS_STATS && acc != O_RDONLY) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	fc = fs_chan_of(n);
+	if (fc && fc->open_err) {
+		fuse_reply_err(req, -fc->open_err);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->node = n;
+	h->reads = acc != O_WRONLY;
+	h->writes = acc != O_RDONLY;
+	if (n->kind == FS_STATS) {
+		h->text = fs_stats_text(n->dir, &h->text_len);
+		if (!h->text) {
+			free(h);
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+	} else {
+		fs_chan_open(fc, h);
+	}
+	n->dir->open_handles++;
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;	/* every read and write reaches us */
+	fi->nonseekable = 1;
+	if (fuse_reply_open(req, fi) != 0) {
+		/* the opener is gone: undo as a release would */
+		if (fc)
+			fs_chan_release(fc, h);
+		n->dir->open_handles--;
+		free(h->text);
+		free(h);
+	}
+}
+
+static struct fs_handle *handle_of(struct fuse_file_info *fi)
+{
+	return (struct fs_handle *)(uintptr_t)fi->fh;
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs_handle *h = handle_of(fi);
+	struct fs_chan *fc = fs_chan_of(h->node);
+
+	(void)ino;
+	if (fc) {
+		fs_chan_read(fc, h, req, size, fi->flags);
+		return;
+	}
+	/* stats: a snapshot taken at open, read like a file */
+	if ((size_t)off >= h->text_len)
+		size = 0;
+	else if (size > h->text_len - (size_t)off)
+		size = h->text_len - (size_t)off;
+	fuse_reply_buf(req, h->text + off, size);
+}
+
+static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = handle_of(fi);
+	struct fs_chan *fc = fs_chan_of(h->node);
+
+	(void)ino;
+	(void)off;
+	if (!fc) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	fs_chan_write(fc, h, req, buf, size, fi->flags);
+}
+
+static void fs_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct fs_handle *h = handle_of(fi);
+	struct fs_chan *fc = fs_chan_of(h->node);
+	struct fs_dir *d = h->node->dir;
+
+	(void)ino;
+	if (fc)
+		fs_chan_release(fc, h);
+	d->open_handles--;
+	free(h->text);
+	free(h);
+	fs_dir_unref(d);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph)
+{
+	struct fs_handle *h = handle_of(fi);
+	struct fs_chan *fc = fs_chan_of(h->node);
+
+	(void)ino;
+	if (!fc) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN);
+		return;
+	}
+	fs_chan_poll(fc, h, req, ph);
+}
+
+struct dirbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size, used;
+	off_t skip, next;	/* entries to pass over; this entry's offset */
+};
+
+static bool add_entry(void *ctx, const char *name, const struct fs_node *n)
+{
+	struct dirbuf *b = ctx;
+	struct stat st = { 0 };
+	size_t len;
+
+	if (b->next++ < b->skip)
+		return true;
+	st.st_ino = n ? n->ino : FUSE_ROOT_ID;
+	st.st_mode = n && n->kind != FS_DIR ? S_IFREG : S_IFDIR;
+	len = fuse_add_direntry(b->req, b->buf + b->used, b->size - b->used,
+				name, &st, b->next);
+	if (len > b->size - b->used)
+		return false;	/* full: the kernel asks again from here */
+	b->used += len;
+	return true;
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct fs_dir *d = dir_of(ino);
+	struct dirbuf b = { .req = req, .size = size, .skip = off };
+
+	(void)fi;
+	if (!d) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	b.buf = malloc(size);
+	if (!b.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (add_entry(&b, ".", &d->node) &&
+	    add_entry(&b, "..", d->parent ? &d->parent->node : &d->node))
+		fs_dir_entries(d, add_entry, &b);
+	fuse_reply_buf(req, b.buf, b.used);
+	free(b.buf);
+}
+
+const struct fuse_lowlevel_ops fs_ops = {
+	.lookup       = fs_lookup,
+	.forget       = fs_forget_one,
+	.forget_multi = fs_forget_multi,
+	.getattr      = fs_getattr,
+	.setattr      = fs_setattr,
+	.mknod        = fs_mknod,
+	.mkdir        = fs_mkdir_op,
+	.unlink       = fs_refuse_name,
+	.rmdir        = fs_rmdir_op,
+	.symlink      = fs_symlink,
+	.rename       = fs_rename,
+	.link         = fs_link,
+	.create       = fs_create,
+	.open         = fs_open,
+	.read         = fs_read,
+	.write        = fs_write,
+	.release      = fs_release,
+	.readdir      = fs_readdir,
+	.poll         = fs_poll,
+};

@@ -1,0 +1,317 @@
+/*
+ * tree.c - the small in-memory tree: the root and the directories made
+ * with mkdir, each holding one file per transport and a `stats` file.
+ * Inode numbers index one table and are never reused while we run, so a
+ * stale number from the kernel finds NULL, never someone else's file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+static struct fs_node **nodes;	/* by inode number */
+static fuse_ino_t nodes_len, next_ino = FUSE_ROOT_ID;
+static struct fs_dir *root;
+static struct ipc_opts chan_opts;
+static unsigned ntransports;
+
+static int node_add(struct fs_node *n, enum fs_kind kind, struct fs_dir *d)
+{
+	if (next_ino >= nodes_len) {
+		fuse_ino_t len = nodes_len ? nodes_len * 2 : 256;
+		struct fs_node **p = realloc(nodes, len * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		memset(p + nodes_len, 0, (len - nodes_len) * sizeof(*p));
+		nodes = p;
+		nodes_len = len;
+	}
+	n->ino = next_ino++;
+	n->kind = kind;
+	n->dir = d;
+	n->nlookup = 0;
+	nodes[n->ino] = n;
+	return 0;
+}
+
+static void node_del(struct fs_node *n)
+{
+	if (n->ino < nodes_len && nodes[n->ino] == n)
+		nodes[n->ino] = NULL;
+}
+
+struct fs_node *fs_node_get(fuse_ino_t ino)
+{
+	return ino < nodes_len ? nodes[ino] : NULL;
+}
+
+static void dir_free(struct fs_dir *d)
+{
+	for (unsigned i = 0; i < d->nchans; i++) {
+		node_del(&d->chans[i].node);
+		fs_chan_fini(&d->chans[i]);
+	}
+	node_del(&d->stats);
+	node_del(&d->node);
+	free(d->chans);
+	free(d);
+}
+
+/*
+ * A directory and its channels. A transport that cannot be made here
+ * (a system limit, a missing privilege) still gets its file; opening it
+ * then fails with the transport's errno, and stats says why.
+ */
+static int dir_new(struct fs_dir *parent, const char *name,
+		   struct fs_dir **out)
+{
+	struct fs_dir *d = calloc(1, sizeof(*d));
+	int err;
+
+	if (!d)
+		return -ENOMEM;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->parent = parent;
+	TAILQ_INIT(&d->subdirs);
+	d->chans = calloc(ntransports, sizeof(*d->chans));
+	if (!d->chans) {
+		free(d);
+		return -ENOMEM;
+	}
+	err = node_add(&d->node, FS_DIR, d);
+	if (!err)
+		err = node_add(&d->stats, FS_STATS, d);
+	for (unsigned i = 0; !err && i < ntransports; i++) {
+		err = node_add(&d->chans[i].node, FS_CHAN, d);
+		if (!err) {
+			d->chans[i].open_err = fs_chan_init(&d->chans[i],
+							    ipc_transports[i],
+							    &chan_opts);
+			d->nchans++;
+		}
+	}
+	if (err) {
+		dir_free(d);
+		return err;
+	}
+	*out = d;
+	return 0;
+}
+
+int fs_tree_init(const struct ipc_opts *o)
+{
+	while (ipc_transports[ntransports])
+		ntransports++;
+	chan_opts = *o;
+	return dir_new(NULL, "", &root);
+}
+
+void fs_tree_destroy(void)
+{
+	struct fs_dir *d;
+
+	if (!root)
+		return;
+	while ((d = TAILQ_FIRST(&root->subdirs)) != NULL) {
+		TAILQ_REMOVE(&root->subdirs, d, link);
+		dir_free(d);
+	}
+	dir_free(root);
+	root = NULL;
+	free(nodes);
+	nodes = NULL;
+	nodes_len = 0;
+}
+
+struct fs_node *fs_lookup_name(struct fs_dir *dir, const char *name)
+{
+	struct fs_dir *d;
+
+	if (dir->removed)
+		return NULL;
+	if (strcmp(name, "stats") == 0)
+		return &dir->stats;
+	for (unsigned i = 0; i < dir->nchans; i++)
+		if (strcmp(name, dir->chans[i].ch.t ?
+			   dir->chans[i].ch.t->name : ipc_transports[i]->name)
+		    == 0)
+			return &dir->chans[i].node;
+	TAILQ_FOREACH(d, &dir->subdirs, link)
+		if (strcmp(name, d->name) == 0)
+			return &d->node;
+	return NULL;
+}
+
+static const char *chan_name(const struct fs_dir *d, unsigned i)
+{
+	(void)d;
+	return ipc_transports[i]->name;
+}
+
+void fs_dir_entries(struct fs_dir *d, fs_dirent_fn fn, void *ctx)
+{
+	struct fs_dir *sub;
+
+	if (d->removed)
+		return;
+	for (unsigned i = 0; i < d->nchans; i++)
+		if (!fn(ctx, chan_name(d, i), &d->chans[i].node))
+			return;
+	if (!fn(ctx, "stats", &d->stats))
+		return;
+	TAILQ_FOREACH(sub, &d->subdirs, link)
+		if (!fn(ctx, sub->name, &sub->node))
+			return;
+}
+
+void fs_fill_attr(const struct fs_node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_blksize = 4096;
+	switch (n->kind) {
+	case FS_DIR:
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+		break;
+	case FS_STATS:
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		break;
+	case FS_CHAN:
+		st->st_mode = S_IFREG | 0666;
+		st->st_nlink = 1;
+		/* so that `ls -l` shows queues filling */
+		st->st_size = (off_t)fs_chan_queued((const struct fs_chan *)n);
+		break;
+	}
+}
+
+/* letters, digits and . _ - ; not "." or ".."; at most 64 bytes */
+static int valid_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 64)
+		return -ENAMETOOLONG;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	for (const char *p = name; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && !strchr("._-", *p))
+			return -EINVAL;
+	return 0;
+}
+
+int fs_mkdir(struct fs_dir *parent, const char *name, struct fs_dir **out)
+{
+	int err;
+
+	/* one level: a directory is a set of channels, not a namespace */
+	if (parent != root)
+		return -EPERM;
+	if (fs_lookup_name(parent, name))
+		return -EEXIST;
+	err = valid_name(name);
+	if (err)
+		return err;
+	err = dir_new(parent, name, out);
+	if (err)
+		return err;
+	TAILQ_INSERT_TAIL(&parent->subdirs, *out, link);
+	return 0;
+}
+
+static uint64_t dir_refs(const struct fs_dir *d)
+{
+	uint64_t refs = d->node.nlookup + d->stats.nlookup + d->open_handles;
+
+	for (unsigned i = 0; i < d->nchans; i++)
+		refs += d->chans[i].node.nlookup;
+	return refs;
+}
+
+int fs_rmdir(struct fs_dir *parent, const char *name)
+{
+	struct fs_node *n = fs_lookup_name(parent, name);
+	struct fs_dir *d;
+
+	if (!n)
+		return -ENOENT;
+	if (n->kind != FS_DIR)
+		return -ENOTDIR;
+	d = n->dir;
+	if (d->open_handles)
+		return -EBUSY;
+	TAILQ_REMOVE(&parent->subdirs, d, link);
+	d->removed = true;
+	/* the channels go now: their kernel objects with them */
+	for (unsigned i = 0; i < d->nchans; i++)
+		fs_chan_fini(&d->chans[i]);
+	if (dir_refs(d) == 0)
+		dir_free(d);
+	return 0;
+}
+
+/* a removed directory lives until the kernel forgets its last inode */
+void fs_dir_unref(struct fs_dir *d)
+{
+	if (d->removed && dir_refs(d) == 0)
+		dir_free(d);
+}
+
+void fs_forget(struct fs_node *n, uint64_t nlookup)
+{
+	n->nlookup = nlookup < n->nlookup ? n->nlookup - nlookup : 0;
+	fs_dir_unref(n->dir);
+}
+
+static int stats_line(char *buf, size_t size, const struct fs_dir *d,
+		      const struct fs_chan *fc, const char *name)
+{
+	struct ipc_chan_stats st;
+
+	if (fc->open_err)
+		return snprintf(buf, size, "name=%s dir=/%s error=%s\n", name,
+				d->name, strerror(-fc->open_err));
+	ipc_stats(&fc->ch, &st);
+	return snprintf(buf, size,
+			"name=%s dir=/%s bytes_in=%llu bytes_out=%llu "
+			"msgs_in=%llu msgs_out=%llu queued=%zu capacity=%ld "
+			"readers=%u writers=%u parked_reads=%u "
+			"parked_writes=%u object=%s\n",
+			name, d->name, (unsigned long long)st.bytes_in,
+			(unsigned long long)st.bytes_out,
+			(unsigned long long)st.msgs_in,
+			(unsigned long long)st.msgs_out, fs_chan_queued(fc),
+			st.capacity, fc->readers, fc->writers,
+			fs_chan_parked(fc, false), fs_chan_parked(fc, true),
+			fc->ch.object);
+}
+
+char *fs_stats_text(const struct fs_dir *d, size_t *len)
+{
+	size_t size = 512 * (d->nchans + 1), used = 0;
+	char *buf = malloc(size);
+	int n;
+
+	if (!buf)
+		return NULL;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < d->nchans; i++) {
+		n = stats_line(buf + used, size - used, d, &d->chans[i],
+			       chan_name(d, i));
+		if (n < 0 || (size_t)n >= size - used)
+			break;
+		used += n;
+	}
+	*len = used;
+	return buf;
+}
