@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include "transport.h"
 
@@ -86,6 +87,7 @@ struct fs_dir {
 	unsigned nchans;
 	struct fs_chan *chans;	/* one per transport, registry order */
 	unsigned open_handles;
+	time_t created;		/* every file's times */
 	bool removed;		/* rmdir'ed: freed when the kernel forgets */
 };
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -76,6 +77,7 @@ static int dir_new(struct fs_dir *parent, const char *name,
 	if (!d)
 		return -ENOMEM;
 	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->created = time(NULL);
 	d->parent = parent;
 	TAILQ_INIT(&d->subdirs);
 	d->chans = calloc(ntransports, sizeof(*d->chans));
@@ -128,6 +130,12 @@ void fs_tree_destroy(void)
 	nodes_len = 0;
 }
 
+static const char *chan_name(const struct fs_dir *d, unsigned i)
+{
+	(void)d;
+	return ipc_transports[i]->name;
+}
+
 struct fs_node *fs_lookup_name(struct fs_dir *dir, const char *name)
 {
 	struct fs_dir *d;
@@ -137,20 +145,12 @@ struct fs_node *fs_lookup_name(struct fs_dir *dir, const char *name)
 	if (strcmp(name, "stats") == 0)
 		return &dir->stats;
 	for (unsigned i = 0; i < dir->nchans; i++)
-		if (strcmp(name, dir->chans[i].ch.t ?
-			   dir->chans[i].ch.t->name : ipc_transports[i]->name)
-		    == 0)
+		if (strcmp(name, chan_name(dir, i)) == 0)
 			return &dir->chans[i].node;
 	TAILQ_FOREACH(d, &dir->subdirs, link)
 		if (strcmp(name, d->name) == 0)
 			return &d->node;
 	return NULL;
-}
-
-static const char *chan_name(const struct fs_dir *d, unsigned i)
-{
-	(void)d;
-	return ipc_transports[i]->name;
 }
 
 void fs_dir_entries(struct fs_dir *d, fs_dirent_fn fn, void *ctx)
@@ -176,6 +176,7 @@ void fs_fill_attr(const struct fs_node *n, struct stat *st)
 	st->st_uid = getuid();
 	st->st_gid = getgid();
 	st->st_blksize = 4096;
+	st->st_atime = st->st_mtime = st->st_ctime = n->dir->created;
 	switch (n->kind) {
 	case FS_DIR:
 		st->st_mode = S_IFDIR | 0755;
