@@ -45,6 +45,7 @@ const struct ipc_transport ipc_mmap = {
 	.caps      = IPC_RING,
 	.create    = mmap_create,
 	.close_end = ipc_ring_close_end,
+	.hangup    = ipc_ring_hangup,
 	.send      = ipc_ring_send,
 	.recv      = ipc_ring_recv,
 	.wait_fd   = ipc_ring_wait_fd,

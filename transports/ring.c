@@ -33,6 +33,9 @@
  * bumps the hup word in the header: the other side polls its socket only
  * when hup has moved, or when a sleep timed out (a holder killed without
  * close_end(), which bumps nothing) and every 64Ki spins in spin mode.
+ * An explicit hang-up (ipc_close_end(TX), our hangup()) need not wait for
+ * the last holder: it sets the closed word, which the reader believes at
+ * once, and rings the reader's doorbell itself.
  */
 #include <poll.h>
 #include <sched.h>
@@ -74,7 +77,8 @@ struct ring_hdr {
 	/* written rarely, read after each publish */
 	alignas(64) atomic_uint rx_wait;	/* consumer waits for data */
 	atomic_uint tx_wait;		/* producer waits for room */
-	atomic_uint hup;		/* bumped by every close_end() */
+	atomic_uint hup;		/* bumped by close_end(), hangup() */
+	atomic_uint closed;		/* the writer hung up */
 };
 
 /* what one process knows; both ends are here in the daemon */
@@ -122,7 +126,9 @@ static bool ring_peer_gone(struct ipc_chan *ch, enum ipc_end end, bool force)
 	if (r->peer_gone[end] || (!force && hup == r->hup_seen[end]))
 		return r->peer_gone[end];
 	r->hup_seen[end] = hup;
-	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+	if (end == IPC_RX && atomic_load(&r->hdr->closed))
+		r->peer_gone[end] = true;
+	else if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
 		r->peer_gone[end] = true;
 	return r->peer_gone[end];
 }
@@ -350,6 +356,20 @@ void ipc_ring_close_end(struct ipc_chan *ch, enum ipc_end end)
 	/* clear only RING_SLEEP: a RING_POLL bit is still owed a doorbell */
 	if (atomic_fetch_and(word, ~RING_SLEEP) & RING_SLEEP)
 		ipc_futex_wake(word);
+}
+
+/*
+ * The writer is done, whoever else still holds a copy of TX. Bump hup
+ * before ringing, so that a poller woken by the byte looks at closed;
+ * close_end(), which follows, wakes a sleeping reader.
+ */
+void ipc_ring_hangup(struct ipc_chan *ch)
+{
+	struct ring *r = ch->priv;
+
+	atomic_store(&r->hdr->closed, 1);
+	atomic_fetch_add(&r->hdr->hup, 1);
+	(void)send(ch->fd[IPC_TX], "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 void ipc_ring_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)

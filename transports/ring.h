@@ -19,6 +19,7 @@ struct ipc_ring_backing {
 int ipc_ring_create(struct ipc_chan *ch, const struct ipc_opts *o,
 		    const struct ipc_ring_backing *b);
 void ipc_ring_close_end(struct ipc_chan *ch, enum ipc_end end);
+void ipc_ring_hangup(struct ipc_chan *ch);
 ssize_t ipc_ring_send(struct ipc_chan *ch, const void *buf, size_t len,
 		      int flags);
 ssize_t ipc_ring_recv(struct ipc_chan *ch, void *buf, size_t len, int flags);

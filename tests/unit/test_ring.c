@@ -2,8 +2,9 @@
  * test_ring.c - the shared-memory ring (ring.c) behind shm and mmap, past
  * what the contract suite checks: wrap-around, a full ring, hang-ups both
  * ways (also across fork, in either order, and by a killed peer), the
- * readiness fds, 16 MiB between two processes in sleep and spin mode, the
- * CPU time of a sleeping consumer, ipc_stop, and no object left behind.
+ * readiness fds, an explicit hang-up, 16 MiB between two processes in
+ * sleep and spin mode, the CPU time of a sleeping consumer, ipc_stop, and
+ * no object left behind.
  *
  * Run: `test_ring` (both transports) or `test_ring shm`.
  */
@@ -395,6 +396,59 @@ static void test_fork_close_order(void **state)
 }
 
 /*
+ * ipc_close_end(TX) hangs up even while another process still holds a
+ * copy of TX (here the reader itself, which never drops it): a blocked
+ * reader and a poller both see the data, then 0.
+ */
+static void test_hangup_stale_copy(void **state)
+{
+	unsigned char buf[100];
+	struct ipc_chan ch;
+	pid_t pid;
+
+	(void)state;
+	fill_pat(buf, sizeof(buf), 0);
+	for (int poller = 0; poller <= 1; poller++) {
+		open_chan(&ch, 0, false);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			uint64_t got = 0;
+			short events;
+			struct pollfd p = {
+				.fd = ipc_wait_fd(&ch, IPC_RX, &events),
+			};
+			ssize_t n;
+
+			p.events = events;
+			for (;;) {
+				n = ipc_recv(&ch, buf, sizeof(buf),
+					     poller ? IPC_NOWAIT : 0);
+				if (n == -EAGAIN) {
+					CHILD_CHECK(poll(&p, 1, 5000) == 1);
+					continue;
+				}
+				CHILD_CHECK(n >= 0);
+				if (n == 0)
+					break;
+				CHILD_CHECK(is_pat(buf, n, got));
+				got += n;
+			}
+			CHILD_CHECK(got == sizeof(buf));
+			_exit(0);
+		}
+		ipc_keep_end(&ch, IPC_TX);
+		usleep(50 * 1000);
+		assert_int_equal(ipc_send(&ch, buf, sizeof(buf), 0),
+				 sizeof(buf));
+		usleep(50 * 1000);
+		ipc_close_end(&ch, IPC_TX);
+		reap(pid, NULL);
+		ipc_chan_close(&ch);
+	}
+}
+
+/*
  * A sleeping waiter is woken by the other process's close_end() at once,
  * not by its periodic look for dead peers (every 500 ms).
  */
@@ -637,6 +691,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fork_sleep),
 		cmocka_unit_test(test_fork_spin),
 		cmocka_unit_test(test_fork_close_order),
+		cmocka_unit_test(test_hangup_stale_copy),
 		cmocka_unit_test(test_fork_wake_on_close),
 		cmocka_unit_test(test_killed_peer_sleep),
 		cmocka_unit_test(test_killed_peer_spin),
