@@ -1,0 +1,354 @@
+/*
+ * test_bench_opts.c - the command line of bench/direct (bench/opts.c):
+ * defaults, every option in its long, "=value" and short forms, size
+ * suffixes, and bad input, whose one-line message must name the option
+ * and list the values it takes.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bench.h"
+
+static struct bench_opts o;
+static char err[512];
+
+/* parse a NULL-terminated list of arguments; the message or NULL */
+static const char *parse(const char *first, ...)
+{
+	char *argv[32] = { "direct" };
+	int argc = 1;
+	const char *a;
+	va_list ap;
+
+	va_start(ap, first);
+	for (a = first; a && argc < 31; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	err[0] = '\0';
+	return bench_parse_opts(&o, argc, argv, err, sizeof(err));
+}
+
+#define PARSE_OK(...) do {						\
+	const char *e_ = parse(__VA_ARGS__, NULL);			\
+	if (e_)								\
+		fail_msg("unexpected error: %s", e_);			\
+} while (0)
+
+/* the error must start with "--option:" and contain every `want` */
+static void bad(const char *prefix, const char *const *want,
+		const char *e)
+{
+	if (!e)
+		fail_msg("accepted, but %s should have refused it", prefix);
+	assert_ptr_equal(e, err);
+	if (strncmp(e, prefix, strlen(prefix)) != 0)
+		fail_msg("'%s' does not start with '%s'", e, prefix);
+	for (; want && *want; want++)
+		if (!strstr(e, *want))
+			fail_msg("'%s' does not mention '%s'", e, *want);
+	assert_null(strchr(e, '\n'));	/* one line */
+}
+
+#define BAD(prefix, want, ...) bad(prefix, want, parse(__VA_ARGS__, NULL))
+
+static int ntransports(void)
+{
+	const struct ipc_transport *const *t;
+	int n = 0;
+
+	for (t = ipc_transports; *t; t++)
+		n++;
+	return n;
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	assert_null(parse(NULL));
+	assert_int_equal(o.ntransports, ntransports());
+	assert_true(o.all);
+	assert_int_equal(o.nsizes, 2);
+	assert_int_equal(o.sizes[0], 100);
+	assert_int_equal(o.sizes[1], 1024);
+	assert_int_equal(o.count, 0);
+	assert_true(o.duration == BENCH_DEFAULT_DURATION);
+	assert_int_equal(o.warmup, BENCH_DEFAULT_WARMUP);
+	assert_false(o.warmup_set);
+	assert_int_equal(o.cpus, BENCH_CPUS_SPLIT);
+	assert_false(o.cpus_set);
+	assert_int_equal(o.mode, BENCH_PINGPONG);
+	assert_int_equal(o.format, BENCH_TABLE);
+	assert_string_equal(o.zmq_kind, "tcp");
+	assert_false(o.spin);
+	assert_false(o.baseline);
+	assert_false(o.help);
+}
+
+static void test_transport(void **state)
+{
+	(void)state;
+	PARSE_OK("--transport", "pipe");
+	assert_int_equal(o.ntransports, 1);
+	assert_string_equal(o.transports[0]->name, "pipe");
+	assert_false(o.all);
+
+	PARSE_OK("--transport=unix,pipe");
+	assert_int_equal(o.ntransports, 2);
+	assert_string_equal(o.transports[0]->name, "unix");
+	assert_string_equal(o.transports[1]->name, "pipe");
+
+	PARSE_OK("-t", "pipe,pipe,tcp");	/* duplicates run once */
+	assert_int_equal(o.ntransports, 2);
+
+	PARSE_OK("-ttcp");
+	assert_string_equal(o.transports[0]->name, "tcp");
+
+	PARSE_OK("--transport", "all");
+	assert_int_equal(o.ntransports, ntransports());
+	assert_true(o.all);
+
+	PARSE_OK("--transport", "pipe", "--transport", "fifo"); /* last wins */
+	assert_int_equal(o.ntransports, 1);
+	assert_string_equal(o.transports[0]->name, "fifo");
+}
+
+static void test_transport_bad(void **state)
+{
+	static const char *const want[] = { "'pip'", "pipe", "unix", "all",
+					    NULL };
+
+	(void)state;
+	BAD("--transport:", want, "--transport", "pip");
+	BAD("--transport:", NULL, "--transport", "pipe,,unix");
+	BAD("--transport:", NULL, "-t", "PIPE");
+	BAD("--transport:", NULL, "--transport", "");
+	BAD("--transport:", NULL, "--transport");	/* no value */
+}
+
+static void test_size(void **state)
+{
+	(void)state;
+	PARSE_OK("--size", "1,100,1K,64k,1M,2m,1536");
+	assert_int_equal(o.nsizes, 7);
+	assert_int_equal(o.sizes[0], 1);
+	assert_int_equal(o.sizes[1], 100);
+	assert_int_equal(o.sizes[2], 1024);
+	assert_int_equal(o.sizes[3], 65536);
+	assert_int_equal(o.sizes[4], 1048576);
+	assert_int_equal(o.sizes[5], 2097152);
+	assert_int_equal(o.sizes[6], 1536);
+
+	PARSE_OK("-s", "256M");
+	assert_int_equal(o.sizes[0], BENCH_SIZE_MAX);
+	PARSE_OK("--size=4");
+	assert_int_equal(o.nsizes, 1);
+	assert_int_equal(o.sizes[0], 4);
+}
+
+static void test_size_bad(void **state)
+{
+	static const char *const want[] = { "'0'", "K=1024", "M=1048576",
+					    NULL };
+	static const char *const big[] = { "'257M'", "256M", NULL };
+	static const char *const bads[] = {
+		"abc", "", "K", "1KB", "1G", "1.5K", "-1", "+1", " 1", "1 ",
+		"0x10", "100,", ",100", "1K,,2K", "0K",
+	};
+	size_t i;
+
+	(void)state;
+	BAD("--size:", want, "--size", "0");
+	BAD("--size:", big, "--size", "257M");
+	BAD("--size:", NULL, "--size", "99999999999999999999999");
+	for (i = 0; i < sizeof(bads) / sizeof(bads[0]); i++)
+		BAD("--size:", NULL, "--size", bads[i]);
+	BAD("--size:", NULL, "--size",	/* 33 sizes */
+	    "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,"
+	    "23,24,25,26,27,28,29,30,31,32,33");
+}
+
+static void test_parse_size(void **state)
+{
+	size_t s = 7;
+
+	(void)state;
+	assert_int_equal(bench_parse_size("1K", &s), 0);
+	assert_int_equal(s, 1024);
+	assert_int_equal(bench_parse_size("3m", &s), 0);
+	assert_int_equal(s, 3u << 20);
+	assert_int_equal(bench_parse_size("0", &s), 0);	/* opts refuses it */
+	assert_int_equal(s, 0);
+	assert_int_equal(bench_parse_size("1KiB", &s), -EINVAL);
+	assert_int_equal(bench_parse_size("", &s), -EINVAL);
+	assert_int_equal(bench_parse_size("257M", &s), -ERANGE);
+	assert_int_equal(bench_parse_size("18446744073709551616", &s),
+			 -ERANGE);
+	assert_int_equal(bench_parse_size("18014398509481984K", &s), -ERANGE);
+}
+
+static void test_size_str(void **state)
+{
+	char b[16];
+
+	(void)state;
+	assert_string_equal(bench_size_str(100, b, sizeof(b)), "100");
+	assert_string_equal(bench_size_str(1024, b, sizeof(b)), "1K");
+	assert_string_equal(bench_size_str(65536, b, sizeof(b)), "64K");
+	assert_string_equal(bench_size_str(1536, b, sizeof(b)), "1536");
+	assert_string_equal(bench_size_str(1048576, b, sizeof(b)), "1M");
+	assert_string_equal(bench_size_str(1049600, b, sizeof(b)), "1025K");
+}
+
+static void test_count_duration(void **state)
+{
+	(void)state;
+	PARSE_OK("--count", "5000");
+	assert_int_equal(o.count, 5000);
+	PARSE_OK("-c1");
+	assert_int_equal(o.count, 1);
+	PARSE_OK("--duration", "0.25");
+	assert_int_equal(o.count, 0);
+	assert_true(o.duration == 0.25);
+	PARSE_OK("-d", "3");
+	assert_true(o.duration == 3);
+	PARSE_OK("--warmup", "0");
+	assert_int_equal(o.warmup, 0);
+	assert_true(o.warmup_set);
+	PARSE_OK("-w", "250");
+	assert_int_equal(o.warmup, 250);
+}
+
+static void test_count_duration_bad(void **state)
+{
+	static const char *const count[] = { "'0'", "at least 1", NULL };
+	static const char *const dur[] = { "seconds", NULL };
+
+	(void)state;
+	BAD("--count:", count, "--count", "0");
+	BAD("--count:", NULL, "--count", "-1");
+	BAD("--count:", NULL, "--count", "1.5");
+	BAD("--count:", NULL, "--count", "10x");
+	BAD("--count:", NULL, "--count", "");
+	BAD("--count:", NULL, "--count", "99999999999999999999999");
+	BAD("--duration:", dur, "--duration", "0");
+	BAD("--duration:", NULL, "--duration", "-1");
+	BAD("--duration:", NULL, "--duration", "abc");
+	BAD("--duration:", NULL, "--duration", "nan");
+	BAD("--duration:", NULL, "--duration", "inf");
+	BAD("--duration:", NULL, "--duration", "1s");
+	BAD("--duration:", NULL, "--duration", "");
+	BAD("--duration:", NULL, "--duration", "1e9");
+	BAD("--duration:", NULL, "--count", "5", "--duration", "1");
+	BAD("--warmup:", NULL, "--warmup", "-1");
+	BAD("--warmup:", NULL, "--warmup", "many");
+}
+
+static void test_choices(void **state)
+{
+	(void)state;
+	PARSE_OK("--cpus", "same");
+	assert_int_equal(o.cpus, BENCH_CPUS_SAME);
+	assert_true(o.cpus_set);
+	PARSE_OK("--cpus=split");
+	assert_int_equal(o.cpus, BENCH_CPUS_SPLIT);
+	PARSE_OK("--cpus", "none");
+	assert_int_equal(o.cpus, BENCH_CPUS_NONE);
+	PARSE_OK("--mode", "stream");
+	assert_int_equal(o.mode, BENCH_STREAM);
+	PARSE_OK("--mode", "pingpong");
+	assert_int_equal(o.mode, BENCH_PINGPONG);
+	PARSE_OK("--format", "csv");
+	assert_int_equal(o.format, BENCH_CSV);
+	PARSE_OK("--format", "json");
+	assert_int_equal(o.format, BENCH_JSON);
+	PARSE_OK("--format", "table");
+	assert_int_equal(o.format, BENCH_TABLE);
+	PARSE_OK("--zmq", "ipc");
+	assert_string_equal(o.zmq_kind, "ipc");
+	PARSE_OK("--zmq", "tcp");
+	assert_string_equal(o.zmq_kind, "tcp");
+}
+
+static void test_choices_bad(void **state)
+{
+	static const char *const cpus[] = { "'both'", "same", "split", "none",
+					    NULL };
+	static const char *const mode[] = { "pingpong", "stream", NULL };
+	static const char *const format[] = { "table", "csv", "json", NULL };
+	static const char *const zmq[] = { "tcp", "ipc", NULL };
+
+	(void)state;
+	BAD("--cpus:", cpus, "--cpus", "both");
+	BAD("--cpus:", cpus + 1, "--cpus", "0");	/* not a CPU number */
+	BAD("--mode:", mode, "--mode", "bulk");
+	BAD("--format:", format, "--format", "xml");
+	BAD("--zmq:", zmq, "--zmq", "inproc");
+	BAD("--cpus:", NULL, "--cpus");
+}
+
+static void test_flags(void **state)
+{
+	(void)state;
+	PARSE_OK("--spin", "--baseline");
+	assert_true(o.spin);
+	assert_true(o.baseline);
+	PARSE_OK("-h");
+	assert_true(o.help);
+	PARSE_OK("--help");
+	assert_true(o.help);
+	BAD("--spin:", NULL, "--spin=yes");
+	BAD("--baseline:", NULL, "--baseline=1");
+	BAD("-h:", NULL, "-hx");
+}
+
+static void test_unknown(void **state)
+{
+	(void)state;
+	BAD("'--frobnicate'", NULL, "--frobnicate");
+	BAD("'--frobnicate'", NULL, "--frobnicate=3");
+	BAD("'-x'", NULL, "-x");
+	BAD("'pipe'", NULL, "pipe");	/* no positional arguments */
+	BAD("'-'", NULL, "-");
+}
+
+/* the parser keeps nothing between calls (no getopt state) */
+static void test_reentrant(void **state)
+{
+	(void)state;
+	PARSE_OK("--transport", "pipe", "--size", "4", "--count", "9");
+	BAD("--size:", NULL, "--size", "x");
+	PARSE_OK("--count", "9");
+	assert_int_equal(o.count, 9);
+	assert_int_equal(o.nsizes, 2);	/* back to the defaults */
+	assert_true(o.all);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_transport),
+		cmocka_unit_test(test_transport_bad),
+		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_size_bad),
+		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_size_str),
+		cmocka_unit_test(test_count_duration),
+		cmocka_unit_test(test_count_duration_bad),
+		cmocka_unit_test(test_choices),
+		cmocka_unit_test(test_choices_bad),
+		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_unknown),
+		cmocka_unit_test(test_reentrant),
+	};
+
+	return cmocka_run_group_tests_name("bench_opts", tests, NULL, NULL);
+}
