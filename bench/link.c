@@ -24,6 +24,8 @@ static int link_ipc_open(struct bench_link *l, size_t size)
 
 	o.max_msg = size;
 	memset(l->ch, 0, sizeof(l->ch));	/* ipc_chan_close: t == NULL */
+	if (l->t->caps & IPC_LOCAL)
+		return -EOPNOTSUPP;	/* one process only: the mount's control */
 	for (i = 0; i < 2; i++) {
 		ret = ipc_chan_open(&l->ch[i], l->t, &o);
 		if (ret < 0)

@@ -166,7 +166,8 @@ static void all_transports(struct bench_opts *o)
 
 	o->ntransports = 0;
 	for (t = ipc_transports; *t; t++)
-		add_transport(o, *t);
+		if (!((*t)->caps & IPC_LOCAL))	/* not IPC: the control row */
+			add_transport(o, *t);
 	o->all = true;
 }
 

@@ -41,6 +41,7 @@ enum ipc_end { IPC_RX = 0, IPC_TX = 1 };
 /* transport capabilities (struct ipc_transport.caps) */
 #define IPC_MESSAGES	0x1	/* one send is one recv: boundaries kept */
 #define IPC_RING	0x2	/* user-space ring: honours ipc_opts.spin */
+#define IPC_LOCAL	0x4	/* both ends in one process: no fork, not IPC */
 
 /* per-call flags */
 #define IPC_NOWAIT	0x1	/* -EAGAIN rather than wait */

@@ -255,6 +255,10 @@ static void test_readiness(void **state)
 	assert_int_equal(ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT),
 			 -EAGAIN);
 	fd = ipc_wait_fd(&f->ch, IPC_RX, &events);
+	if (f->t->caps & IPC_LOCAL) {
+		assert_int_equal(fd, -1);	/* nothing outside can move it */
+		return;
+	}
 	assert_true(fd >= 0);
 	assert_int_equal(poll_now(fd, events), 0);
 	assert_int_equal(ipc_send(&f->ch, "x", 1, IPC_NOWAIT), 1);
@@ -301,6 +305,10 @@ static void test_fork(void **state)
 	int status;
 	pid_t pid;
 
+	if (f->t->caps & IPC_LOCAL) {
+		free(out);
+		skip();
+	}
 	for (size_t off = 0; off < total; off += msg) {
 		fill(out, msg, (unsigned)(off / msg));
 		for (size_t i = 0; i < msg; i++)
