@@ -164,8 +164,11 @@ int ipc_object_path(struct ipc_chan *ch, const struct ipc_opts *o,
 	return 0;
 }
 
-/* pid of "ipcfs.<pid>.<n>.<what>" if that process is gone, else 0 */
-static pid_t stale_owner(const char *name)
+/*
+ * pid of "ipcfs.<pid>.<n>.<what>" if that process is gone, else 0;
+ * *seq gets <n>.
+ */
+static pid_t stale_owner(const char *name, unsigned long *seq)
 {
 	char *end;
 	long pid;
@@ -175,55 +178,88 @@ static pid_t stale_owner(const char *name)
 	pid = strtol(name + 6, &end, 10);
 	if (end == name + 6 || *end != '.' || pid <= 0 || pid > INT_MAX)
 		return 0;
+	*seq = strtoul(end + 1, NULL, 10);
 	if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 		return 0;
 	return (pid_t)pid;
 }
 
-static void sweep_dir(const char *dir, void (*remove_one)(const char *dir,
-							  const char *name))
+#define SWEEP_PIDS	64
+
+/* dead owners seen, with the highest object number each one reached */
+struct sweep {
+	pid_t pid[SWEEP_PIDS];
+	unsigned long top[SWEEP_PIDS];
+	unsigned n;
+};
+
+static void sweep_note(struct sweep *sw, pid_t pid, unsigned long seq)
 {
+	unsigned i;
+
+	for (i = 0; i < sw->n && sw->pid[i] != pid; i++)
+		;
+	if (i == sw->n) {
+		if (sw->n == SWEEP_PIDS)
+			return;
+		sw->n++;
+		sw->pid[i] = pid;
+		sw->top[i] = 0;
+	}
+	if (seq > sw->top[i])
+		sw->top[i] = seq;
+}
+
+static void sweep_dir(const char *dir, struct sweep *sw,
+		      int (*remove_one)(const char *path))
+{
+	char path[PATH_MAX];
 	struct dirent *de;
+	unsigned long seq;
 	DIR *d = opendir(dir);
+	pid_t pid;
 
 	if (!d)
 		return;
-	while ((de = readdir(d)) != NULL)
-		if (stale_owner(de->d_name))
-			remove_one(dir, de->d_name);
+	while ((de = readdir(d)) != NULL) {
+		pid = stale_owner(de->d_name, &seq);
+		if (!pid)
+			continue;
+		/* shm_unlink and mq_unlink take "/name", unlink a path */
+		snprintf(path, sizeof(path), "%s/%s",
+			 remove_one == unlink ? dir : "", de->d_name);
+		(void)remove_one(path);
+		sweep_note(sw, pid, seq);
+	}
 	closedir(d);
 }
 
-static void unlink_in(const char *dir, const char *name)
+/*
+ * Where /dev/mqueue is not mounted there is no listing of message
+ * queues: try the names a dead owner could have made, up to the highest
+ * number its other objects reached (every channel makes some).
+ */
+static void sweep_mqueues(const struct sweep *sw)
 {
-	char path[PATH_MAX];
+	char name[NAME_MAX];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	(void)unlink(path);
-}
-
-static void shm_unlink_one(const char *dir, const char *name)
-{
-	char path[NAME_MAX + 2];
-
-	(void)dir;
-	snprintf(path, sizeof(path), "/%s", name);
-	(void)shm_unlink(path);
-}
-
-static void mq_unlink_one(const char *dir, const char *name)
-{
-	char path[NAME_MAX + 2];
-
-	(void)dir;
-	snprintf(path, sizeof(path), "/%s", name);
-	(void)mq_unlink(path);
+	for (unsigned i = 0; i < sw->n; i++)
+		for (unsigned long seq = 0; seq <= sw->top[i] + 8; seq++) {
+			snprintf(name, sizeof(name), "/ipcfs.%ld.%lu.mq",
+				 (long)sw->pid[i], seq);
+			(void)mq_unlink(name);
+		}
 }
 
 void ipc_sweep_stale(const char *rundir)
 {
+	struct sweep sw = { .n = 0 };
+
 	if (rundir)
-		sweep_dir(rundir, unlink_in);
-	sweep_dir("/dev/shm", shm_unlink_one);
-	sweep_dir("/dev/mqueue", mq_unlink_one);
+		sweep_dir(rundir, &sw, unlink);
+	sweep_dir("/dev/shm", &sw, shm_unlink);
+	if (access("/dev/mqueue", F_OK) == 0)
+		sweep_dir("/dev/mqueue", &sw, mq_unlink);
+	else
+		sweep_mqueues(&sw);
 }
