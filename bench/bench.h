@@ -4,6 +4,8 @@
  * latency histogram (hist.c), the runs over a "link" (run.c), the links
  * themselves (link.c: the transports; classic.c: raw-fd baselines) and
  * the output (report.c). bench.c is main() and nothing else.
+ * mount.c mounts ipcfs and the floor file system (nullfs.c) on temp dirs
+ * for a run; link_mount.c is the road through their files.
  *
  * A link is one road between a parent and a forked child: two directions,
  * ping (parent -> child) and pong (child -> parent). The loop in run.c
@@ -66,6 +68,9 @@ void bench_hist_bucket_range(unsigned b, uint64_t *lo, uint64_t *hi);
 enum bench_mode { BENCH_PINGPONG, BENCH_STREAM };
 enum bench_cpus { BENCH_CPUS_SAME, BENCH_CPUS_SPLIT, BENCH_CPUS_NONE };
 enum bench_format { BENCH_TABLE, BENCH_CSV, BENCH_JSON };
+/* --road: which roads run; a result's road */
+enum bench_roads { BENCH_ROADS_BOTH, BENCH_ROADS_DIRECT, BENCH_ROADS_MOUNT };
+enum bench_road { BENCH_ROAD_DIRECT, BENCH_ROAD_MOUNT, BENCH_ROAD_FLOOR };
 
 #define BENCH_MAX_SIZES		32
 #define BENCH_MAX_TRANSPORTS	32
@@ -96,7 +101,18 @@ struct bench_opts {
 	const char *zmq_kind;	/* ipc_opts.zmq_kind: "tcp" or "ipc" */
 	bool baseline;		/* add the raw-fd "classic" rows */
 	bool help;
+	bool transports_set;	/* -t given (else: the default set) */
+	bool sizes_set;		/* -s given (else: the mode's default) */
+	enum bench_roads roads;	/* --road; --via none: direct */
+	bool roads_set;
+	const char *via;	/* --via MOUNT: use it; NULL: mount our own */
+	bool via_none;		/* --via none: no mount, direct only */
+	const char *ipcfs;	/* --ipcfs PATH: the daemon to mount */
+	const char *cdf;	/* --cdf FILE: latency percentiles per row */
 };
+
+/* stream mode's default sizes when the mount road runs */
+#define BENCH_STREAM_SIZES	{ 4096, 65536, 1048576 }
 
 /*
  * Fill o from argv (argv[0] is the program). NULL on success; else a
@@ -114,6 +130,18 @@ void bench_usage(FILE *f);
 const char *bench_mode_name(enum bench_mode m);
 const char *bench_cpus_name(enum bench_cpus c);
 const char *bench_format_name(enum bench_format f);
+const char *bench_roads_name(enum bench_roads r);
+const char *bench_road_name(enum bench_road r);
+/* the mount road runs: --road both or mount, and not --via none */
+static inline bool bench_uses_mount(const struct bench_opts *o)
+{
+	return o->roads != BENCH_ROADS_DIRECT;
+}
+
+static inline bool bench_uses_direct(const struct bench_opts *o)
+{
+	return o->roads != BENCH_ROADS_MOUNT;
+}
 
 /* ---------------------------------------------------------------- links */
 
@@ -141,9 +169,12 @@ struct bench_link_ops {
 
 struct bench_link {
 	const struct bench_link_ops *ops;
-	char name[40];		/* "pipe", "pipe(classic)" */
+	char name[40];		/* "pipe", "pipe(classic)", "floor" */
+	enum bench_road road;
 	bool messages;		/* one recv is one message */
 	bool classic;		/* a baseline row, not the library */
+	bool nodata;		/* the floor: reads give zeros; payloads and
+				 * sequence numbers are not checked */
 	size_t rx_min;		/* after open: smallest receive buffer */
 	enum bench_side side;
 	/* the transports road (link.c) */
@@ -154,6 +185,13 @@ struct bench_link {
 	int kind;
 	int fd[4];		/* as made, before fork */
 	int tx, rx;		/* after attach: the fds this side uses */
+	/* the mount road and the floor (link_mount.c); tx, rx as above */
+	const char *mount;	/* the mount point */
+	char dir[64];		/* mount road: our pong directory under it */
+	pid_t owner;		/* the process that made dir: it removes it */
+	enum bench_mode mode;	/* the floor: which requests a message is */
+	atomic_uint *stop;	/* the floor: shared hang-up word, counts */
+	double floor_ratio;	/* the floor: child's loops / parent's */
 };
 
 /* link.c: the transport t, both directions made with ipc_chan_open */
@@ -163,6 +201,61 @@ void bench_link_ipc(struct bench_link *l, const struct ipc_transport *t,
 bool bench_link_classic(struct bench_link *l, const char *transport);
 /* "pipe, unix, tcp, udp, mqueue" */
 const char *bench_classic_names(void);
+/*
+ * link_mount.c: transport t through a mounted ipcfs: ping is MOUNT/<t>,
+ * pong is MOUNT/bench.<pid>.<n>/<t>, a directory made by open() and
+ * removed by close() in the process that made it.
+ */
+void bench_link_mount(struct bench_link *l, const struct ipc_transport *t,
+		      const char *mount);
+/*
+ * The FUSE floor: MOUNT/null of a mounted nullfs, driven by the same
+ * loop: each side sends (writes S) and receives (reads S zeros) with no
+ * waiting for the other; after close, floor_ratio is the child's loops
+ * over the parent's (see bench_floor_what).
+ */
+void bench_link_floor(struct bench_link *l, const char *mount,
+		      enum bench_mode mode);
+/* a line describing what the floor measures, for the table's header */
+const char *bench_floor_what(enum bench_mode mode);
+
+/* ---------------------------------------------------------------- mount.c */
+
+struct bench_mount {
+	const char *what;	/* "ipcfs", "nullfs": for messages */
+	char exe[4096];		/* the daemon run with -f */
+	char dir[64];		/* mkdtemp: the mount point */
+	pid_t pid;		/* the daemon; 0 once reaped */
+	int status;		/* its wait status once reaped */
+	bool mounted;
+	bool made_dir;
+};
+
+/*
+ * The daemon to run: `given`, else $env, else `built` (the build tree's,
+ * passed by meson) if it exists, else `name` in $PATH. The path into buf;
+ * NULL if none was found (buf then says where we looked).
+ */
+const char *bench_find_daemon(const char *given, const char *env,
+			      const char *built, const char *name, char *buf,
+			      size_t len);
+/*
+ * Make a temp dir, run `exe -f DIR` in its own process group, wait for
+ * the mount (deadline BENCH_MOUNT_WAIT_S); 0, or -1 with a one-line
+ * reason in err (the daemon's exit status when it died). Registered for
+ * bench_mount_cleanup().
+ */
+#define BENCH_MOUNT_WAIT_S	10
+int bench_mount_start(struct bench_mount *m, const char *what,
+		      const char *exe, char *err, size_t errlen);
+/* pin the daemon on `cpu` (-1: every CPU we may use); -errno */
+int bench_mount_pin(struct bench_mount *m, int cpu);
+/* NULL while the daemon runs; else "exited with status 1" etc. */
+const char *bench_mount_dead(struct bench_mount *m, char *buf, size_t len);
+/* fusermount3 -u, then -uz; end the daemon (SIGTERM, SIGKILL); rmdir */
+void bench_mount_stop(struct bench_mount *m);
+/* stop every mount still up: at exit, on a fatal error */
+void bench_mount_cleanup(void);
 
 /* ---------------------------------------------------------------- run.c */
 
@@ -186,6 +279,7 @@ enum bench_status {
 
 struct bench_result {
 	char name[40];
+	enum bench_road road;
 	size_t size;
 	enum bench_mode mode;
 	enum bench_status status;
@@ -227,8 +321,13 @@ struct bench_env {
 	char cpu_model[128];	/* /proc/cpuinfo */
 	char date[40];		/* UTC, ISO 8601 */
 	const char *git;	/* git describe at build time, or "unknown" */
-	char placement[96];	/* "split (parent CPU 0, child CPU 1)" */
+	char placement[160];	/* "split (parent CPU 0, child CPU 1)" */
 	int cpu_parent, cpu_child;
+	int cpu_daemon;		/* -1: the daemons are not pinned */
+	char daemon_place[160];	/* where the mount's daemon runs */
+	const char *mount;	/* the mount road's mount point, or NULL */
+	const char *mount_how;	/* "ours (ipcfs at PATH)" or "given (--via)" */
+	const char *floor;	/* the floor's mount point, or NULL */
 	int ncpus;		/* CPUs we may run on */
 };
 
@@ -238,5 +337,16 @@ void bench_report_begin(FILE *f, const struct bench_opts *o,
 void bench_report_row(FILE *f, const struct bench_opts *o,
 		      const struct bench_result *r);
 void bench_report_end(FILE *f, const struct bench_opts *o, int nfailed);
+/* the combined table (both roads): one line per transport and size; d or
+ * m may be NULL (the control: mount only; the floor) */
+void bench_report_pair(FILE *f, const struct bench_opts *o,
+		       const struct bench_result *d,
+		       const struct bench_result *m);
+/* under the combined table: control vs floor, transports vs control */
+void bench_report_summary(FILE *f, const struct bench_opts *o,
+			  const struct bench_result *const *res, int nres);
+/* --cdf: "road,transport,size,percentile,oneway_us" lines of a result */
+void bench_report_cdf_begin(FILE *f);
+void bench_report_cdf(FILE *f, const struct bench_result *r);
 
 #endif

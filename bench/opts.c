@@ -17,11 +17,13 @@ static const char *const mode_names[] = { "pingpong", "stream", NULL };
 static const char *const cpus_names[] = { "same", "split", "none", NULL };
 static const char *const format_names[] = { "table", "csv", "json", NULL };
 static const char *const zmq_names[] = { "tcp", "ipc", NULL };
+static const char *const roads_names[] = { "both", "direct", "mount", NULL };
+static const char *const road_names[] = { "direct", "mount", "floor", NULL };
 
 enum opt_id {
 	OPT_TRANSPORT, OPT_SIZE, OPT_COUNT, OPT_DURATION, OPT_WARMUP,
 	OPT_CPUS, OPT_MODE, OPT_SPIN, OPT_ZMQ, OPT_FORMAT, OPT_BASELINE,
-	OPT_HELP,
+	OPT_HELP, OPT_VIA, OPT_ROAD, OPT_IPCFS, OPT_CDF,
 };
 
 static const struct bench_opt {
@@ -42,6 +44,10 @@ static const struct bench_opt {
 	{ "format", 0, true, OPT_FORMAT },
 	{ "baseline", 0, false, OPT_BASELINE },
 	{ "help", 'h', false, OPT_HELP },
+	{ "via", 0, true, OPT_VIA },
+	{ "road", 0, true, OPT_ROAD },
+	{ "ipcfs", 0, true, OPT_IPCFS },
+	{ "cdf", 0, true, OPT_CDF },
 	{ NULL, 0, false, 0 },
 };
 
@@ -58,6 +64,16 @@ const char *bench_cpus_name(enum bench_cpus c)
 const char *bench_format_name(enum bench_format f)
 {
 	return format_names[f];
+}
+
+const char *bench_roads_name(enum bench_roads r)
+{
+	return roads_names[r];
+}
+
+const char *bench_road_name(enum bench_road r)
+{
+	return road_names[r];
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -274,8 +290,10 @@ static const char *apply(struct bench_opts *o, const struct bench_opt *opt,
 
 	switch (opt->id) {
 	case OPT_TRANSPORT:
+		o->transports_set = true;
 		return parse_transports(o, arg, err, errlen);
 	case OPT_SIZE:
+		o->sizes_set = true;
 		return parse_sizes(o, arg, err, errlen);
 	case OPT_COUNT:
 		if (parse_u64(arg, &n) < 0 || n == 0)
@@ -346,6 +364,76 @@ static const char *apply(struct bench_opts *o, const struct bench_opt *opt,
 	case OPT_HELP:
 		o->help = true;
 		return NULL;
+	case OPT_VIA:
+		if (strncmp(arg, "mount:", 6) == 0)	/* DESIGN.md's spelling */
+			arg += 6;
+		if (!*arg)
+			return fail(err, errlen,
+				    "--via: '' is not a mount point (a directory "
+				    "where ipcfs is mounted, or none)");
+		o->via_none = strcmp(arg, "none") == 0;
+		o->via = o->via_none ? NULL : arg;
+		return NULL;
+	case OPT_ROAD:
+		e = parse_choice("road", "a road", roads_names, arg, &i, err,
+				 errlen);
+		if (e)
+			return e;
+		o->roads = i;
+		o->roads_set = true;
+		return NULL;
+	case OPT_IPCFS:
+		if (!*arg)
+			return fail(err, errlen,
+				    "--ipcfs: '' is not a path (the ipcfs daemon "
+				    "to mount)");
+		o->ipcfs = arg;
+		return NULL;
+	case OPT_CDF:
+		if (!*arg)
+			return fail(err, errlen,
+				    "--cdf: '' is not a file name (where to "
+				    "write latency percentiles)");
+		o->cdf = arg;
+		return NULL;
+	}
+	return NULL;
+}
+
+/* what the options imply once all are read: roads, stream defaults */
+static const char *settle(struct bench_opts *o, char *err, size_t errlen)
+{
+	static const size_t stream_sizes[] = BENCH_STREAM_SIZES;
+	const struct ipc_transport *t;
+	int i, n;
+
+	if (o->via_none) {
+		if (o->roads_set && o->roads != BENCH_ROADS_DIRECT)
+			return fail(err, errlen,
+				    "--road: '%s' needs the mount, but --via "
+				    "none was given (both, direct, mount)",
+				    roads_names[o->roads]);
+		o->roads = BENCH_ROADS_DIRECT;
+	}
+	if (o->via && o->roads == BENCH_ROADS_DIRECT)
+		return fail(err, errlen,
+			    "--via: a mount is not used with --road direct "
+			    "(give one or the other)");
+	if (o->mode != BENCH_STREAM || !bench_uses_mount(o))
+		return NULL;
+	if (!o->sizes_set) {
+		o->nsizes = 0;
+		for (i = 0; i < (int)(sizeof(stream_sizes) /
+				      sizeof(stream_sizes[0])); i++)
+			o->sizes[o->nsizes++] = stream_sizes[i];
+	}
+	if (!o->transports_set) {	/* bandwidth: the byte transports */
+		for (i = n = 0; i < o->ntransports; i++) {
+			t = o->transports[i];
+			if (!(t->caps & IPC_MESSAGES))
+				o->transports[n++] = t;
+		}
+		o->ntransports = n;
 	}
 	return NULL;
 }
@@ -427,7 +515,7 @@ const char *bench_parse_opts(struct bench_opts *o, int argc,
 			    "--duration: cannot be combined with --count (give one)");
 	if (!count_set)
 		o->count = 0;
-	return NULL;
+	return settle(o, err, errlen);
 }
 
 void bench_usage(FILE *f)
@@ -437,8 +525,11 @@ void bench_usage(FILE *f)
 	fprintf(f,
 		"usage: direct [options]\n"
 		"Ping-pong (or stream) between a parent and a forked child over the ipcfs\n"
-		"transports, without the filesystem. A \"msg\" is one round trip carrying\n"
-		"the full message in each direction; one-way latency is RTT/2.\n"
+		"transports, directly (the library, no filesystem) and through the files\n"
+		"of an ipcfs mount, side by side, with the control row (plainmem, mount\n"
+		"only) and the FUSE floor (nullfs, a file system that does nothing).\n"
+		"A \"msg\" is one round trip carrying the full message in each\n"
+		"direction; one-way latency is RTT/2.\n"
 		"\n"
 		"  -t, --transport NAME[,NAME...]|all  transports to run (default all)\n"
 		"  -s, --size LIST      message sizes in bytes, K=1024, M=1048576\n"
@@ -456,7 +547,18 @@ void bench_usage(FILE *f)
 		"      --format table|csv|json  output (default table)\n"
 		"      --baseline       add rows measured on raw fds without the\n"
 		"                       library: %s\n"
+		"      --road both|direct|mount  which roads run (default both)\n"
+		"      --via MOUNT|none  the mount road uses the ipcfs mounted at\n"
+		"                       MOUNT; none: direct only. Default: mount\n"
+		"                       ipcfs on a temp dir for the run\n"
+		"      --ipcfs PATH     the daemon to mount (default $IPCFS, else\n"
+		"                       the build tree's, else ipcfs in $PATH)\n"
+		"      --cdf FILE       write one-way latency percentiles of every\n"
+		"                       ping-pong row to FILE (CSV, for bench/plot.sh)\n"
 		"  -h, --help           this text\n"
+		"\n"
+		"Stream mode through the mount defaults to 4K,64K,1M and the byte\n"
+		"transports.\n"
 		"\n"
 		"Exit status: 0 all rows ran, 1 a row failed or the bench was\n"
 		"stopped, 2 bad options.\n"
