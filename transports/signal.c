@@ -1,8 +1,538 @@
-/* signal: PLACEHOLDER, not implemented yet */
+/*
+ * signal: POSIX real-time signals, queued with sigqueue(2) and read with
+ * signalfd(2). A message is one header signal (length, sequence tag) and
+ * then ceil(len / 7) data signals; the 8-byte sigval of each carries a tag
+ * byte and 7 payload bytes. All go on one signal number per channel, which
+ * the kernel keeps in order. The tag lets the reader drop what is left of
+ * a message whose sending was given up half-way (-EAGAIN, -EINTR), so a
+ * message arrives whole or not at all. Boundaries kept; the hang-up is a
+ * header of length 0.
+ *
+ * Limits. Each channel takes one number from SIGRTMIN..SIGRTMAX (31 with
+ * glibc, fewer if the program uses some): about 30 channels per process,
+ * -EAGAIN after that. Queued signals count against RLIMIT_SIGPENDING,
+ * shared by all processes of the user: max_msg defaults to 64 KiB
+ * (9364 signals) and create() says -EMSGSIZE for one that can never fit.
+ * Capacity: signals in flight are counted in a page shared across fork();
+ * a send waits (or says -EAGAIN) until the whole message fits under
+ * ipc_opts.capacity (64 KiB of payload by default, at least max_msg).
+ *
+ * Where it lives: the receiving process's queue of pending signals;
+ * ch->object names the number ("SIGRTMIN+2"). The receiver must have the
+ * signal blocked in every thread: create() blocks it in the calling
+ * thread (threads made later inherit that), so make channels before
+ * starting threads (the daemon does). The number is set to SIG_IGN while
+ * we own it, so a stray one never kills us; destroy() drains what is
+ * still queued, unblocks it and frees it. After fork() the process
+ * keeping the RX end publishes its pid in the shared page from
+ * ipc_keep_end(); the sender must not send before that (the bench's
+ * ready handshake sees to it). The sender is filtered by pid and
+ * SI_QUEUE, so a stray kill(1) is ignored.
+ */
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
 #include "transport.h"
-static int ph_create(struct ipc_chan *ch, const struct ipc_opts *o)
+
+#define SIG_CHUNK	7		/* payload bytes per data signal */
+#define SIG_HDR		0x80u		/* tag bit of a header */
+#define SIG_DEFAULT_MAX	(64u << 10)
+#define SIG_DEFAULT_CAP	(64u << 10)
+#define SIG_BATCH	64		/* signals per read(2) of signalfd */
+#define SIG_WAIT_NS	(10 * 1000 * 1000L)
+
+_Static_assert(sizeof(void *) == 8, "sigval carries 8 bytes");
+
+/* shared by both sides of a fork */
+struct sig_shared {
+	atomic_int rx_pid;		/* where signals go; 0: reader gone */
+	atomic_int tx_pid;		/* whose signals the reader takes */
+	atomic_ulong sent_sigs, read_sigs;	/* in flight: the difference */
+	atomic_ulong sent_bytes, recv_bytes, sent_msgs, recv_msgs;
+	atomic_uint rx_seq;		/* futex: bumped as signals are read */
+	atomic_uint tx_waiting;
+};
+
+struct sig_chan {
+	struct sig_shared *sh;
+	int signo;
+	unsigned forks;		/* sig_forks when this process last used us */
+	unsigned long cap_sigs;	/* signals allowed in flight */
+	size_t max_msg, capacity;
+	unsigned tx_tag;
+	/* reassembly, in the receiving process */
+	unsigned char *msg;	/* max_msg bytes */
+	size_t want, have;
+	unsigned rx_tag;
+	bool active;		/* a header came, its data is still coming */
+	bool eof;
+	uint64_t stash[SIG_BATCH];	/* read past the end of a message */
+	unsigned nstash, pos;
+};
+
+/* the process-wide allocator of signal numbers */
+static pthread_mutex_t sig_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t sig_taken;	/* bit n: SIGRTMIN + n belongs to a channel */
+static uint64_t sig_ignored;	/* bit n: SIG_IGN is ours, not the program's */
+
+/* fork() counter: tells ipc_keep_end() after fork from a real close */
+static atomic_uint sig_forks;
+static pthread_once_t sig_once = PTHREAD_ONCE_INIT;
+
+static void sig_forked(void)
 {
-	(void)ch; (void)o;
-	return -ENOSYS;
+	atomic_fetch_add(&sig_forks, 1);
 }
-const struct ipc_transport ipc_signal = { .name = "signal", .create = ph_create };
+
+static void sig_init_once(void)
+{
+	(void)pthread_atfork(NULL, sig_forked, sig_forked);
+}
+
+/* a free real-time signal, blocked and ignored; -EAGAIN if none is left */
+static int sig_alloc(void)
+{
+	struct sigaction sa;
+	sigset_t blocked, one;
+	int s, ret = -EAGAIN;
+
+	pthread_mutex_lock(&sig_lock);
+	(void)pthread_sigmask(SIG_BLOCK, NULL, &blocked);
+	for (s = SIGRTMIN; s <= SIGRTMAX; s++) {
+		uint64_t bit = 1ull << (s - SIGRTMIN);
+		bool ours = sig_ignored & bit;
+
+		if ((sig_taken & bit) || sigaction(s, NULL, &sa) < 0)
+			continue;
+		/* someone else's: a handler, or blocked for their sigwait */
+		if (sa.sa_flags & SA_SIGINFO ||
+		    sa.sa_handler != (ours ? SIG_IGN : SIG_DFL) ||
+		    (!ours && sigismember(&blocked, s)))
+			continue;
+		sigemptyset(&one);
+		sigaddset(&one, s);
+		if (pthread_sigmask(SIG_BLOCK, &one, NULL) != 0)
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_IGN;
+		if (sigaction(s, &sa, NULL) < 0) {
+			(void)pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+			continue;
+		}
+		sig_ignored |= bit;
+		sig_taken |= bit;
+		ret = s;
+		break;
+	}
+	pthread_mutex_unlock(&sig_lock);
+	return ret;
+}
+
+/* drop what is still queued on s, unblock it (it stays ignored), free it */
+static void sig_free(int s)
+{
+	const struct timespec zero = { 0, 0 };
+	struct sigaction sa = { .sa_handler = SIG_IGN };
+	sigset_t one;
+
+	sigemptyset(&one);
+	sigaddset(&one, s);
+	while (sigtimedwait(&one, NULL, &zero) == s)
+		;
+	/* setting SIG_IGN discards anything still pending for s */
+	(void)sigaction(s, &sa, NULL);
+	(void)pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	pthread_mutex_lock(&sig_lock);
+	sig_taken &= ~(1ull << (s - SIGRTMIN));
+	pthread_mutex_unlock(&sig_lock);
+}
+
+/* signals a message of len bytes takes: a header and the data */
+static unsigned long sig_count(size_t len)
+{
+	return 1 + (len + SIG_CHUNK - 1) / SIG_CHUNK;
+}
+
+static unsigned long sig_in_flight(struct sig_shared *sh)
+{
+	long n = (long)(atomic_load(&sh->sent_sigs) -
+			atomic_load(&sh->read_sigs));
+
+	return n < 0 ? 0 : (unsigned long)n;
+}
+
+static int sig_create(struct ipc_chan *ch, const struct ipc_opts *o)
+{
+	unsigned long limit = ULONG_MAX;
+	struct sig_chan *s;
+	struct rlimit rl;
+	sigset_t mask;
+	int err;
+
+	if (getrlimit(RLIMIT_SIGPENDING, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY)
+		limit = rl.rlim_cur;
+	if (o->max_msg && (o->max_msg > UINT32_MAX ||
+			   sig_count(o->max_msg) > limit))
+		return -EMSGSIZE;
+	ch->max_msg = o->max_msg ? o->max_msg : SIG_DEFAULT_MAX;
+	if (sig_count(ch->max_msg) > limit)
+		ch->max_msg = (limit - 1) * SIG_CHUNK;
+	if (limit < 2)
+		return -EMSGSIZE;
+
+	(void)pthread_once(&sig_once, sig_init_once);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->max_msg = ch->max_msg;
+	s->capacity = o->capacity ? o->capacity : SIG_DEFAULT_CAP;
+	if (s->capacity < ch->max_msg)
+		s->capacity = ch->max_msg;
+	/* one signal per message more than payload/7: headers cost room */
+	s->cap_sigs = sig_count(s->capacity);
+	s->forks = atomic_load(&sig_forks);
+	s->msg = malloc(ch->max_msg ? ch->max_msg : 1);
+	if (!s->msg) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	s->sh = mmap(NULL, sizeof(*s->sh), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s->sh == MAP_FAILED) {
+		err = -errno;
+		goto err_free;
+	}
+	s->signo = sig_alloc();
+	if (s->signo < 0) {
+		err = s->signo;
+		goto err_unmap;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, s->signo);
+	ch->fd[IPC_RX] = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (ch->fd[IPC_RX] < 0) {
+		err = -errno;
+		goto err_signo;
+	}
+	atomic_store(&s->sh->rx_pid, getpid());
+	snprintf(ch->object, sizeof(ch->object), "SIGRTMIN+%d",
+		 s->signo - SIGRTMIN);
+	ch->priv = s;
+	return 0;
+
+err_signo:
+	sig_free(s->signo);
+err_unmap:
+	(void)munmap(s->sh, sizeof(*s->sh));
+err_free:
+	free(s->msg);
+	free(s);
+	return err;
+}
+
+/*
+ * Wait until the reader takes signals (it bumps rx_seq from seq) or a
+ * short while passes: the user's queue may be full of other processes'
+ * signals. -EINTR on a signal handler or ipc_stop, -EPIPE if the reader
+ * is gone.
+ */
+static int sig_wait_reader(struct sig_shared *sh, unsigned seq)
+{
+	pid_t pid = atomic_load(&sh->rx_pid);
+	int err;
+
+	if (ipc_stop)
+		return -EINTR;
+	atomic_store(&sh->tx_waiting, 1);
+	err = ipc_futex_wait(&sh->rx_seq, seq, SIG_WAIT_NS);
+	if (err < 0)
+		return err;
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+		return -EPIPE;
+	return 0;
+}
+
+/* queue one value; the user's queue being full (EAGAIN) waits unless
+ * nowait */
+static int sig_queue(struct sig_chan *s, pid_t pid, uint64_t v, bool nowait)
+{
+	union sigval sv = { .sival_ptr = (void *)(uintptr_t)v };
+	unsigned seq;
+	int err;
+
+	for (;;) {
+		seq = atomic_load(&s->sh->rx_seq);
+		if (sigqueue(pid, s->signo, sv) == 0) {
+			atomic_fetch_add(&s->sh->sent_sigs, 1);
+			return 0;
+		}
+		if (errno == ESRCH)
+			return -EPIPE;
+		if (errno != EAGAIN || nowait)
+			return -errno;
+		err = sig_wait_reader(s->sh, seq);
+		if (err < 0)
+			return err;
+	}
+}
+
+static ssize_t sig_send(struct ipc_chan *ch, const void *buf, size_t len,
+			int flags)
+{
+	struct sig_chan *s = ch->priv;
+	struct sig_shared *sh = s->sh;
+	bool nowait = flags & IPC_NOWAIT;
+	unsigned long need = sig_count(len);
+	const unsigned char *p = buf;
+	unsigned tag, seq;
+	pid_t pid;
+	int err;
+
+	s->forks = atomic_load(&sig_forks);
+	pid = atomic_load(&sh->rx_pid);
+	if (pid <= 0)
+		return -EPIPE;
+	if (atomic_load(&sh->tx_pid) != getpid())
+		atomic_store(&sh->tx_pid, getpid());
+	/* room for the whole message first: it is never cut in two */
+	for (;;) {
+		seq = atomic_load(&sh->rx_seq);
+		if (sig_in_flight(sh) + need <= s->cap_sigs)
+			break;
+		if (nowait)
+			return -EAGAIN;
+		err = sig_wait_reader(sh, seq);
+		if (err < 0)
+			return err;
+	}
+	tag = s->tx_tag++ & 0x7f;
+	err = sig_queue(s, pid, (uint64_t)(SIG_HDR | tag) << 56 | len, nowait);
+	/* past the header, a failure leaves a tail the reader drops */
+	for (size_t off = 0; err == 0 && off < len; off += SIG_CHUNK) {
+		size_t n = len - off < SIG_CHUNK ? len - off : SIG_CHUNK;
+		uint64_t v = (uint64_t)tag << 56;
+
+		for (size_t i = 0; i < n; i++)
+			v |= (uint64_t)p[off + i] << (8 * i);
+		err = sig_queue(s, pid, v, nowait);
+	}
+	if (err < 0)
+		return err;
+	atomic_fetch_add(&sh->sent_bytes, len);
+	atomic_fetch_add(&sh->sent_msgs, 1);
+	return (ssize_t)len;
+}
+
+/* one signal's value into the message; true when it is complete */
+static bool sig_take(struct sig_chan *s, uint64_t v)
+{
+	unsigned tag = (unsigned)(v >> 56);
+	size_t n;
+
+	if (tag & SIG_HDR) {
+		/* a new message; what came before it, if anything, was
+		 * abandoned by the sender */
+		s->want = (uint32_t)v;
+		s->have = 0;
+		s->rx_tag = tag & 0x7f;
+		s->active = s->want <= s->max_msg;
+		return s->active && s->want == 0;
+	}
+	if (!s->active || tag != s->rx_tag)
+		return false;
+	n = s->want - s->have < SIG_CHUNK ? s->want - s->have : SIG_CHUNK;
+	for (size_t i = 0; i < n; i++)
+		s->msg[s->have + i] = (unsigned char)(v >> (8 * i));
+	s->have += n;
+	return s->have == s->want;
+}
+
+/*
+ * Feed stashed and then queued signals to the reassembly: 1 when a message
+ * is complete, 0 when the queue ran dry first, -errno.
+ */
+static int sig_pump(struct ipc_chan *ch, struct sig_chan *s)
+{
+	struct signalfd_siginfo si[SIG_BATCH];
+	struct sig_shared *sh = s->sh;
+	ssize_t n;
+	pid_t tx;
+	unsigned i, cnt;
+
+	while (s->pos < s->nstash)
+		if (sig_take(s, s->stash[s->pos++]))
+			return 1;
+	for (;;) {
+		n = read(ch->fd[IPC_RX], si, sizeof(si));
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		cnt = (unsigned)(n / sizeof(si[0]));
+		atomic_fetch_add(&sh->read_sigs, cnt);
+		atomic_fetch_add(&sh->rx_seq, 1);
+		if (atomic_exchange(&sh->tx_waiting, 0))
+			ipc_futex_wake(&sh->rx_seq);
+		tx = atomic_load(&sh->tx_pid);
+		for (i = 0; i < cnt; i++) {
+			/* sigqueue()d by our sender, not a stray kill(1) */
+			if (si[i].ssi_code != SI_QUEUE ||
+			    (pid_t)si[i].ssi_pid != tx)
+				continue;
+			if (sig_take(s, si[i].ssi_ptr))
+				break;
+		}
+		if (i < cnt) {
+			/* keep what belongs to the next messages */
+			s->nstash = s->pos = 0;
+			for (i++; i < cnt; i++)
+				if (si[i].ssi_code == SI_QUEUE &&
+				    (pid_t)si[i].ssi_pid == tx)
+					s->stash[s->nstash++] = si[i].ssi_ptr;
+			return 1;
+		}
+	}
+}
+
+static ssize_t sig_recv(struct ipc_chan *ch, void *buf, size_t len,
+			int flags)
+{
+	struct sig_chan *s = ch->priv;
+	struct pollfd pfd = { .fd = ch->fd[IPC_RX], .events = POLLIN };
+	int ret;
+
+	(void)len;	/* chan.c made sure it holds max_msg */
+	s->forks = atomic_load(&sig_forks);
+	if (atomic_load(&s->sh->rx_pid) != getpid())
+		atomic_store(&s->sh->rx_pid, getpid());
+	if (s->eof)
+		return 0;
+	for (;;) {
+		ret = sig_pump(ch, s);
+		if (ret < 0)
+			return ret;
+		if (ret > 0)
+			break;
+		if (flags & IPC_NOWAIT)
+			return -EAGAIN;
+		if (ipc_stop)
+			return -EINTR;
+		if (poll(&pfd, 1, -1) < 0)
+			return -errno;
+	}
+	s->active = false;
+	if (s->want == 0) {
+		s->eof = true;
+		return 0;
+	}
+	memcpy(buf, s->msg, s->want);
+	atomic_fetch_add(&s->sh->recv_bytes, s->want);
+	atomic_fetch_add(&s->sh->recv_msgs, 1);
+	return (ssize_t)s->want;
+}
+
+static int sig_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
+		       short *events)
+{
+	*events = POLLIN;
+	/* TX: room comes back only when our reader takes signals */
+	return end == IPC_RX ? ch->fd[IPC_RX] : -1;
+}
+
+/* the hang-up: a header of length 0, waiting up to a second for room */
+static void sig_hangup(struct sig_chan *s)
+{
+	struct sig_shared *sh = s->sh;
+	pid_t pid = atomic_load(&sh->rx_pid);
+	uint64_t hdr = (uint64_t)(SIG_HDR | (s->tx_tag++ & 0x7f)) << 56;
+	union sigval sv = { .sival_ptr = (void *)(uintptr_t)hdr };
+	int tries = 100;
+
+	if (pid <= 0)
+		return;
+	if (atomic_load(&sh->tx_pid) != getpid())
+		atomic_store(&sh->tx_pid, getpid());
+	while (sigqueue(pid, s->signo, sv) < 0) {
+		if (errno != EAGAIN || --tries == 0 ||
+		    sig_wait_reader(sh, atomic_load(&sh->rx_seq)) < 0)
+			return;
+	}
+	atomic_fetch_add(&sh->sent_sigs, 1);
+}
+
+/*
+ * ipc_keep_end() after fork closes the other end while the kept one is
+ * open: that only drops this process's copy (and, keeping RX, says where
+ * signals must go now). Otherwise closing TX hangs up and closing RX tells
+ * the sender the reader is gone.
+ */
+static void sig_close_end(struct ipc_chan *ch, enum ipc_end end)
+{
+	struct sig_chan *s = ch->priv;
+	bool drop = ch->open[!end] && s->forks != atomic_load(&sig_forks);
+	int me = getpid();
+
+	s->forks = atomic_load(&sig_forks);
+	if (end == IPC_RX) {
+		if (!drop)
+			(void)atomic_compare_exchange_strong(&s->sh->rx_pid,
+							     &me, 0);
+		ipc_fd_close(&ch->fd[IPC_RX]);
+		return;
+	}
+	if (drop)
+		atomic_store(&s->sh->rx_pid, me);
+	else
+		sig_hangup(s);
+}
+
+static void sig_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
+{
+	const struct sig_chan *s = ch->priv;
+	long b = (long)(atomic_load(&s->sh->sent_bytes) -
+			atomic_load(&s->sh->recv_bytes));
+	long m = (long)(atomic_load(&s->sh->sent_msgs) -
+			atomic_load(&s->sh->recv_msgs));
+
+	st->queued_bytes = b < 0 ? 0 : b;
+	st->queued_msgs = m < 0 ? 0 : m;
+	st->capacity = (long)s->capacity;
+}
+
+static void sig_destroy(struct ipc_chan *ch)
+{
+	struct sig_chan *s = ch->priv;
+	int me = getpid();
+
+	if (!s)
+		return;
+	ipc_fd_close(&ch->fd[IPC_RX]);
+	(void)atomic_compare_exchange_strong(&s->sh->rx_pid, &me, 0);
+	sig_free(s->signo);
+	(void)munmap(s->sh, sizeof(*s->sh));
+	free(s->msg);
+	free(s);
+	ch->priv = NULL;
+}
+
+const struct ipc_transport ipc_signal = {
+	.name      = "signal",
+	.what      = "real-time signals (sigqueue + signalfd), messages",
+	.caps      = IPC_MESSAGES,
+	.create    = sig_create,
+	.close_end = sig_close_end,
+	.send      = sig_send,
+	.recv      = sig_recv,
+	.wait_fd   = sig_wait_fd,
+	.stats     = sig_stats,
+	.destroy   = sig_destroy,
+};
