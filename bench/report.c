@@ -558,12 +558,12 @@ void bench_report_summary(FILE *f, const struct bench_opts *o,
 		flo = find(res, nres, BENCH_ROAD_FLOOR, NULL, o->sizes[s]);
 		bench_size_str(o->sizes[s], size, sizeof(size));
 		if (rate(ctl) > 0 && rate(flo) > 0)
-			fprintf(f, "# control at %s B: %.0f %s = %.1f%% of the "
+			fprintf(f, "# control at size %s: %.0f %s = %.1f%% of the "
 				   "floor's %.0f %s (target >= 80%%)\n", size,
 				rate(ctl), unit, 100 * rate(ctl) / rate(flo),
 				rate(flo), unit);
 		else
-			fprintf(f, "# control at %s B vs floor: not both "
+			fprintf(f, "# control at size %s vs floor: not both "
 				   "measured\n", size);
 	}
 	/* a transport's mount time per rt (message) over the control's */

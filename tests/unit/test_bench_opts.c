@@ -320,6 +320,91 @@ static void test_unknown(void **state)
 	BAD("'-'", NULL, "-");
 }
 
+/* the roads: both by default, --via MOUNT|none, --road, --ipcfs, --cdf */
+static void test_roads(void **state)
+{
+	(void)state;
+	PARSE_OK("--count", "1");
+	assert_int_equal(o.roads, BENCH_ROADS_BOTH);
+	assert_null(o.via);
+	assert_false(o.via_none);
+	assert_null(o.ipcfs);
+	assert_null(o.cdf);
+	assert_true(bench_uses_mount(&o));
+	assert_true(bench_uses_direct(&o));
+
+	PARSE_OK("--via", "/mnt/ipc");
+	assert_string_equal(o.via, "/mnt/ipc");
+	assert_int_equal(o.roads, BENCH_ROADS_BOTH);
+	PARSE_OK("--via=mount:/mnt/ipc");	/* DESIGN.md's spelling */
+	assert_string_equal(o.via, "/mnt/ipc");
+
+	PARSE_OK("--via", "none");
+	assert_null(o.via);
+	assert_true(o.via_none);
+	assert_int_equal(o.roads, BENCH_ROADS_DIRECT);
+	assert_false(bench_uses_mount(&o));
+	PARSE_OK("--via", "none", "--road", "direct");
+	assert_int_equal(o.roads, BENCH_ROADS_DIRECT);
+
+	PARSE_OK("--road", "mount");
+	assert_int_equal(o.roads, BENCH_ROADS_MOUNT);
+	assert_false(bench_uses_direct(&o));
+	PARSE_OK("--road=direct");
+	assert_int_equal(o.roads, BENCH_ROADS_DIRECT);
+	PARSE_OK("--road", "both", "--via", "/m");
+	assert_int_equal(o.roads, BENCH_ROADS_BOTH);
+
+	PARSE_OK("--ipcfs", "/usr/bin/ipcfs", "--cdf", "/tmp/cdf.csv");
+	assert_string_equal(o.ipcfs, "/usr/bin/ipcfs");
+	assert_string_equal(o.cdf, "/tmp/cdf.csv");
+}
+
+static void test_roads_bad(void **state)
+{
+	static const char *const road[] = { "'fuse'", "both", "direct",
+					    "mount", NULL };
+	static const char *const none[] = { "'mount'", "none", NULL };
+
+	(void)state;
+	BAD("--road:", road, "--road", "fuse");
+	BAD("--road:", none, "--via", "none", "--road", "mount");
+	BAD("--road:", NULL, "--road", "both", "--via", "none");
+	BAD("--via:", NULL, "--via", "/mnt/ipc", "--road", "direct");
+	BAD("--via:", NULL, "--via", "");
+	BAD("--via:", NULL, "--via", "mount:");
+	BAD("--via:", NULL, "--via");
+	BAD("--ipcfs:", NULL, "--ipcfs", "");
+	BAD("--cdf:", NULL, "--cdf", "");
+}
+
+/* stream through the mount: 4K, 64K, 1M and the byte transports */
+static void test_stream_defaults(void **state)
+{
+	int i;
+
+	(void)state;
+	PARSE_OK("--mode", "stream");
+	assert_int_equal(o.nsizes, 3);
+	assert_int_equal(o.sizes[0], 4096);
+	assert_int_equal(o.sizes[1], 65536);
+	assert_int_equal(o.sizes[2], 1048576);
+	assert_true(o.ntransports > 0);
+	for (i = 0; i < o.ntransports; i++)
+		assert_false(o.transports[i]->caps & IPC_MESSAGES);
+
+	PARSE_OK("--mode", "stream", "--size", "100");	/* given: kept */
+	assert_int_equal(o.nsizes, 1);
+	assert_int_equal(o.sizes[0], 100);
+	PARSE_OK("--mode", "stream", "-t", "mqueue");
+	assert_int_equal(o.ntransports, 1);
+	assert_string_equal(o.transports[0]->name, "mqueue");
+
+	PARSE_OK("--mode", "stream", "--via", "none");	/* as before */
+	assert_int_equal(o.nsizes, 2);
+	assert_int_equal(o.ntransports, ntransports());
+}
+
 /* the parser keeps nothing between calls (no getopt state) */
 static void test_reentrant(void **state)
 {
@@ -349,6 +434,9 @@ int main(void)
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_reentrant),
+		cmocka_unit_test(test_roads),
+		cmocka_unit_test(test_roads_bad),
+		cmocka_unit_test(test_stream_defaults),
 	};
 
 	return cmocka_run_group_tests_name("bench_opts", tests, NULL, NULL);

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# dd-floor.sh - bulk bandwidth of the pipe file of ipcfs against the FUSE
+# floor, with dd and 1 MiB writes:
+#
+#   pipe   dd if=/dev/zero of=MOUNT/pipe bs=1M count=N, while
+#          dd if=MOUNT/pipe of=/dev/null bs=1M reads it to end of file
+#   floor  the same pair on nullfs's one file (writes discarded, reads
+#          answered with zeros; the reader stops after N MiB)
+#
+# MB/s = N MiB (10^6-byte MB) over the wall time from starting both dd to
+# the end of both. Prints each run, the medians and pipe/floor (the target
+# is >= 80%). Pinning: none (both dd and the daemon float).
+#
+# usage: bench/dd-floor.sh [-n MIB] [-r RUNS] [MOUNT]
+#   MOUNT  an ipcfs mount to use; default: mount one on a temp dir
+#   -n     MiB per run (default 512)   -r  runs of each (default 3)
+# Daemons: $IPCFS, $NULLFS, else build/ (BUILD=dir), else $PATH.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+mib=512
+runs=3
+while getopts n:r:h opt; do
+	case $opt in
+	n) mib=$OPTARG ;;
+	r) runs=$OPTARG ;;
+	*) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+
+if [ $# -ge 1 ]; then
+	mountpoint -q "$1" && [ -e "$1/stats" ] || die "$1: not an ipcfs mount"
+	ipc=$1
+else
+	bench_mount ipcfs "$(ipcfs_exe)"
+	ipc=$MNT
+fi
+bench_mount nullfs "$(nullfs_exe)"
+null=$MNT
+
+now() { date +%s.%N; }
+
+# one_run ROAD: "MB/s" of one transfer; checks the reader got every byte
+one_run() {
+	local road=$1 t0 t1 rpid got want=$((mib * 1048576)) rlog
+	rlog=$(mktemp)
+	t0=$(now)
+	if [ "$road" = pipe ]; then
+		dd if="$ipc/pipe" of=/dev/null bs=1M 2>"$rlog" &
+		rpid=$!
+		BENCH_JOBS+=("$rpid")
+		dd if=/dev/zero of="$ipc/pipe" bs=1M count="$mib" 2>/dev/null
+	else
+		dd if="$null/null" of=/dev/null bs=1M count="$mib" \
+			iflag=fullblock 2>"$rlog" &
+		rpid=$!
+		BENCH_JOBS+=("$rpid")
+		dd if=/dev/zero of="$null/null" bs=1M count="$mib" 2>/dev/null
+	fi
+	wait "$rpid"
+	t1=$(now)
+	got=$(awk '/bytes/ { print $1; exit }' "$rlog")
+	rm -f "$rlog"
+	[ "$got" = "$want" ] ||
+		die "$road: the reader got ${got:-?} bytes of $want"
+	awk -v b="$want" -v t0="$t0" -v t1="$t1" \
+		'BEGIN { printf "%.1f\n", b / 1e6 / (t1 - t0) }'
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+echo "# dd bs=1M, $mib MiB per run, $runs runs each, interleaved; MB = 10^6 B"
+echo "# pipe: $ipc/pipe (writer dd -> ipcfs -> pipe(2) -> ipcfs -> reader dd)"
+echo "# floor: $null/null (nullfs: writes discarded, reads give zeros)"
+echo "# placement: none (dd, dd and the daemon unpinned); $(nproc) CPUs"
+pipe_all=()
+floor_all=()
+for i in $(seq "$runs"); do
+	p=$(one_run pipe)
+	f=$(one_run floor)
+	pipe_all+=("$p")
+	floor_all+=("$f")
+	printf 'run %d: pipe %8.1f MB/s   floor %8.1f MB/s\n' "$i" "$p" "$f"
+done
+p=$(printf '%s\n' "${pipe_all[@]}" | median)
+f=$(printf '%s\n' "${floor_all[@]}" | median)
+awk -v p="$p" -v f="$f" 'BEGIN {
+	printf "median: pipe %.1f MB/s, floor %.1f MB/s, pipe/floor = %.1f%% (target >= 80%%)\n",
+		p, f, 100 * p / f }'

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# rss.sh - the memory of the ipcfs daemon: resident set size (VmRSS) idle,
+# with 1,000 parked readers, and after they are gone.
+#
+# In a directory of its own (MOUNT/rss.<pid>), 1,000 `cat CHANNEL` wait on
+# an empty channel with no writer: 1,000 read requests parked in the
+# daemon, no thread each. Then one writer writes 1,000 lines and closes:
+# the lines go to whichever readers take them, and every reader, having
+# seen a writer come and go, gets end of file and exits. The lines that
+# came out are counted (all 1,000 must), the readers reaped, and the
+# daemon's stats line checked for parked requests left behind.
+#
+# usage: bench/rss.sh [-t TRANSPORT] [-n READERS] [MOUNT]
+#   MOUNT  an ipcfs mount (its daemon is found from the object names in
+#          its stats); default: mount one on a temp dir, unmounted at the end
+#   -t     the channel (default pipe)   -n  readers (default 1000)
+# Daemon: $IPCFS, else build/ (BUILD=dir), else ipcfs in $PATH.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+trap 'rss_cleanup; bench_cleanup' EXIT
+trap 'exit 130' INT TERM HUP
+
+t=pipe
+n=1000
+while getopts t:n:h opt; do
+	case $opt in
+	t) t=$OPTARG ;;
+	n) n=$OPTARG ;;
+	*) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+
+if [ $# -ge 1 ]; then
+	mountpoint -q "$1" && [ -e "$1/stats" ] || die "$1: not an ipcfs mount"
+	mnt=$1
+	pid=$(daemon_of "$mnt")
+	[ -n "$pid" ] || die "$mnt: no daemon pid in its stats objects"
+else
+	bench_mount ipcfs "$(ipcfs_exe)"
+	mnt=$MNT
+	pid=$DAEMON_PID
+fi
+dir=$mnt/rss.$$
+out=$(mktemp)
+readers=()
+
+rss_cleanup() {
+	local p
+	for p in "${readers[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${readers[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	rmdir "$dir" 2>/dev/null || true
+	rm -f "$out"
+}
+
+# stat_of KEY: the value of KEY on our channel's stats line
+stat_of() {
+	awk -v t="$t" -v k="$1" '{
+		name = ""; v = ""
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			if (kv[1] == "name") name = kv[2]
+			if (kv[1] == k) v = kv[2]
+		}
+		if (name == t) print v
+	}' "$dir/stats"
+}
+
+show() {
+	printf '%-34s VmRSS %7s KiB   VmHWM %7s KiB   threads %s   fds %s\n' \
+		"$1" "$(rss_kib "$pid")" \
+		"$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")" \
+		"$(awk '/^Threads:/ { print $2 }' "/proc/$pid/status")" \
+		"$(ls "/proc/$pid/fd" | wc -l)"
+}
+
+mkdir "$dir"
+echo "# ipcfs pid $pid on $mnt; channel $dir/$t; $n readers"
+show "idle (after mkdir):"
+for _ in $(seq "$n"); do
+	cat "$dir/$t" >>"$out" &
+	readers+=($!)
+done
+deadline=$((SECONDS + 60))
+while [ "$(stat_of parked_reads)" != "$n" ]; do
+	[ $SECONDS -lt $deadline ] ||
+		die "only $(stat_of parked_reads) of $n reads parked after 60 s"
+	sleep 0.2
+done
+show "$n readers parked:"
+seq 1 "$n" | sed 's/^/line /' >"$dir/$t"
+failed=0
+for p in "${readers[@]}"; do
+	wait "$p" || failed=$((failed + 1))
+done
+readers=()
+got=$(wc -l <"$out")
+show "all readers gone:"
+echo "# lines read: $got of $n; readers that failed: $failed;" \
+	"parked reads left: $(stat_of parked_reads); readers left: $(stat_of readers)"
+[ "$got" -eq "$n" ] && [ "$failed" -eq 0 ] || die "lost lines or failed readers"
