@@ -131,6 +131,8 @@ static void placement(struct bench_opts *o, struct bench_env *env)
 			 "none (unpinned; CPUs %s allowed)", list);
 		break;
 	}
+	if (o->daemon_cpu != BENCH_DAEMON_CPU_AUTO)
+		env->cpu_daemon = o->daemon_cpu;
 }
 
 /* pin our daemons as placement() chose; say where they run */
@@ -139,7 +141,11 @@ static void place_daemons(const struct bench_opts *o, struct bench_env *env)
 	char where[64], mine[96];
 	int ret = 0;
 
-	if (env->cpu_daemon >= 0)
+	if (o->daemon_cpu != BENCH_DAEMON_CPU_AUTO)
+		snprintf(where, sizeof(where), env->cpu_daemon >= 0 ?
+			 "pinned on CPU %d (--daemon-cpu)" :
+			 "unpinned (--daemon-cpu none)", env->cpu_daemon);
+	else if (env->cpu_daemon >= 0)
 		snprintf(where, sizeof(where), "pinned on CPU %d%s",
 			 env->cpu_daemon, o->cpus == BENCH_CPUS_SAME ?
 			 " with parent and child" : " (a CPU of its own)");
@@ -227,7 +233,7 @@ static struct bench_row *make_rows(const struct bench_opts *o,
 	const struct ipc_transport *control = ipc_transport_find("plainmem");
 	struct bench_row *rows, *row;
 	struct bench_line *ln;
-	size_t max = (size_t)o->nsizes * (o->ntransports * 3 + 2);
+	size_t max = (size_t)o->nsizes * (o->ntransports * 3 + 3);
 	int s, i, n = 0, nl = 0;
 
 	rows = calloc(max, sizeof(*rows));
@@ -276,9 +282,9 @@ static struct bench_row *make_rows(const struct bench_opts *o,
 			row_init(row, o->sizes[s], o);
 			(*lines)[nl++].m = row;
 		}
-		if (bench_uses_mount(o) && env->floor) {
+		for (i = 0; i < 2 && bench_uses_mount(o) && env->floor; i++) {
 			row = &rows[n++];
-			bench_link_floor(&row->link, env->floor, o->mode);
+			bench_link_floor(&row->link, env->floor, o->mode, i);
 			row_init(row, o->sizes[s], o);
 			(*lines)[nl++].m = row;
 		}

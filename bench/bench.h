@@ -109,7 +109,10 @@ struct bench_opts {
 	bool via_none;		/* --via none: no mount, direct only */
 	const char *ipcfs;	/* --ipcfs PATH: the daemon to mount */
 	const char *cdf;	/* --cdf FILE: latency percentiles per row */
+	int daemon_cpu;		/* --daemon-cpu: a CPU, -1 none, or AUTO */
 };
+
+#define BENCH_DAEMON_CPU_AUTO	(-2)	/* as --cpus implies */
 
 /* stream mode's default sizes when the mount road runs */
 #define BENCH_STREAM_SIZES	{ 4096, 65536, 1048576 }
@@ -192,6 +195,8 @@ struct bench_link {
 	enum bench_mode mode;	/* the floor: which requests a message is */
 	atomic_uint *stop;	/* the floor: shared hang-up word, counts */
 	double floor_ratio;	/* the floor: child's loops / parent's */
+	bool solo;		/* floor-1p: the parent does all requests */
+	unsigned char *scratch;	/* floor-1p: the stand-in requests' buffer */
 };
 
 /* link.c: the transport t, both directions made with ipc_chan_open */
@@ -212,12 +217,14 @@ void bench_link_mount(struct bench_link *l, const struct ipc_transport *t,
  * The FUSE floor: MOUNT/null of a mounted nullfs, driven by the same
  * loop: each side sends (writes S) and receives (reads S zeros) with no
  * waiting for the other; after close, floor_ratio is the child's loops
- * over the parent's (see bench_floor_what).
+ * over the parent's (see bench_floor_what). solo ("floor-1p"): the
+ * parent issues every request of a round trip (message) itself and the
+ * child sleeps.
  */
 void bench_link_floor(struct bench_link *l, const char *mount,
-		      enum bench_mode mode);
-/* a line describing what the floor measures, for the table's header */
-const char *bench_floor_what(enum bench_mode mode);
+		      enum bench_mode mode, bool solo);
+/* lines describing what the floor measures, for the table's header */
+const char *bench_floor_what(enum bench_mode mode, bool solo);
 
 /* ---------------------------------------------------------------- mount.c */
 

@@ -18,7 +18,9 @@
  * to the fresh pong channel without blocking (EMSGSIZE: the row is
  * skipped) and reads it back.
  *
- * Floor road: see bench_floor_what(). Parent and child are not in
+ * Floor road: see bench_floor_what(). floor-1p, the parent alone, is
+ * exact: 4 requests (2 per message in a stream) per loop. In `floor`,
+ * parent and child are not in
  * lock-step there (nothing makes them wait for each other), so each side
  * counts its loops in a shared page and close() leaves their ratio in
  * l->floor_ratio: a round trip of the floor is one loop of each side,
@@ -297,8 +299,16 @@ void bench_link_mount(struct bench_link *l, const struct ipc_transport *t,
 #define FLOOR_CHILD	2	/* the child's sends */
 #define FLOOR_WORDS	3
 
-const char *bench_floor_what(enum bench_mode mode)
+const char *bench_floor_what(enum bench_mode mode, bool solo)
 {
+	if (solo && mode == BENCH_STREAM)
+		return "floor-1p = the same requests by the parent alone: "
+		       "write S, read S per message, back to back";
+	if (solo)
+		return "floor-1p = the same 4 requests by the parent alone, "
+		       "back to back (the child idles):\n"
+		       "#   FUSE's cost of a round trip without a second "
+		       "client; on one CPU the tighter bound";
 	if (mode == BENCH_STREAM)
 		return "floor = nullfs (a FUSE fs that does nothing): the "
 		       "child writes S, the parent reads S (zeros),\n"
@@ -314,12 +324,13 @@ const char *bench_floor_what(enum bench_mode mode)
 	       "loops)/2 per s; latency = the parent's";
 }
 
+static void link_floor_close(struct bench_link *l);
+
 static int link_floor_open(struct bench_link *l, size_t size)
 {
 	char path[PATH_MAX];
 	struct stat st;
 
-	(void)size;
 	l->tx = l->rx = -1;
 	snprintf(path, sizeof(path), "%s/null", l->mount);
 	if (stat(path, &st) < 0)
@@ -332,6 +343,13 @@ static int link_floor_open(struct bench_link *l, size_t size)
 		return -ENOMEM;
 	}
 	l->owner = getpid();
+	if (l->solo) {
+		l->scratch = malloc(size);
+		if (!l->scratch) {
+			link_floor_close(l);
+			return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
@@ -341,9 +359,11 @@ static void link_floor_close(struct bench_link *l)
 
 	close_fd(&l->tx);
 	close_fd(&l->rx);
+	free(l->scratch);
+	l->scratch = NULL;
 	if (!l->stop)
 		return;
-	if (l->owner == getpid()) {
+	if (l->owner == getpid() && !l->solo) {
 		parent = atomic_load(&l->stop[FLOOR_PARENT]);
 		child = atomic_load(&l->stop[FLOOR_CHILD]);
 		l->floor_ratio = parent ? (double)child / parent : 0;
@@ -367,29 +387,64 @@ static int link_floor_attach(struct bench_link *l, enum bench_side side)
 	return 0;
 }
 
+/* floor-1p: the idle child sleeps until the parent hangs up; -EINTR */
+static int floor_idle(struct bench_link *l)
+{
+	while (!atomic_load(&l->stop[FLOOR_STOP]))
+		if (ipc_futex_wait(&l->stop[FLOOR_STOP], 0, 0) == -EINTR)
+			return -EINTR;
+	return 0;
+}
+
 static ssize_t link_floor_send(struct bench_link *l, const void *buf,
 			       size_t len)
 {
+	ssize_t n;
+	int ret;
+
+	if (l->side == BENCH_CHILD && l->solo &&
+	    atomic_fetch_add(&l->stop[FLOOR_CHILD], 1)) {
+		ret = floor_idle(l);	/* past "ready": nothing to send */
+		return ret < 0 ? ret : (ssize_t)len;
+	}
 	if (l->side == BENCH_CHILD)
 		atomic_fetch_add_explicit(&l->stop[FLOOR_CHILD], 1,
 					  memory_order_relaxed);
+	if (l->side == BENCH_PARENT && l->solo) {
+		/* the ping, its read and the pong's write: the 4th is recv */
+		n = fd_write(l->tx, buf, len);
+		if (n >= 0)
+			n = fd_read(l->rx, l->scratch, len);
+		if (n < 0)
+			return n;
+	}
 	return fd_write(l->tx, buf, len);
 }
 
 /* zeros at once; end of stream once the parent hung up */
 static ssize_t link_floor_recv(struct bench_link *l, void *buf, size_t len)
 {
+	ssize_t n;
+
+	if (l->side == BENCH_CHILD && l->solo)
+		return floor_idle(l);	/* 0: the end, or -EINTR */
 	if (atomic_load(&l->stop[FLOOR_STOP]))
 		return 0;
 	if (l->side == BENCH_PARENT)
 		atomic_fetch_add_explicit(&l->stop[FLOOR_PARENT], 1,
 					  memory_order_relaxed);
+	if (l->solo && l->mode == BENCH_STREAM) {
+		n = fd_write(l->tx, l->scratch, len);	/* the child's write */
+		if (n < 0)
+			return n;
+	}
 	return fd_read(l->rx, buf, len);
 }
 
 static void link_floor_hangup(struct bench_link *l)
 {
 	atomic_store(&l->stop[FLOOR_STOP], 1);
+	ipc_futex_wake(&l->stop[FLOOR_STOP]);
 	close_fd(&l->tx);
 }
 
@@ -403,7 +458,7 @@ static const struct bench_link_ops link_floor_ops = {
 };
 
 void bench_link_floor(struct bench_link *l, const char *mount,
-		      enum bench_mode mode)
+		      enum bench_mode mode, bool solo)
 {
 	memset(l, 0, sizeof(*l));
 	l->ops = &link_floor_ops;
@@ -411,6 +466,7 @@ void bench_link_floor(struct bench_link *l, const char *mount,
 	l->nodata = true;
 	l->mount = mount;
 	l->mode = mode;
+	l->solo = solo;
 	l->tx = l->rx = -1;
-	snprintf(l->name, sizeof(l->name), "floor");
+	snprintf(l->name, sizeof(l->name), solo ? "floor-1p" : "floor");
 }

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static const char *const road_names[] = { "direct", "mount", "floor", NULL };
 enum opt_id {
 	OPT_TRANSPORT, OPT_SIZE, OPT_COUNT, OPT_DURATION, OPT_WARMUP,
 	OPT_CPUS, OPT_MODE, OPT_SPIN, OPT_ZMQ, OPT_FORMAT, OPT_BASELINE,
-	OPT_HELP, OPT_VIA, OPT_ROAD, OPT_IPCFS, OPT_CDF,
+	OPT_HELP, OPT_VIA, OPT_ROAD, OPT_IPCFS, OPT_CDF, OPT_DAEMON_CPU,
 };
 
 static const struct bench_opt {
@@ -48,6 +49,7 @@ static const struct bench_opt {
 	{ "road", 0, true, OPT_ROAD },
 	{ "ipcfs", 0, true, OPT_IPCFS },
 	{ "cdf", 0, true, OPT_CDF },
+	{ "daemon-cpu", 0, true, OPT_DAEMON_CPU },
 	{ NULL, 0, false, 0 },
 };
 
@@ -276,6 +278,7 @@ static void defaults(struct bench_opts *o)
 	o->mode = BENCH_PINGPONG;
 	o->format = BENCH_TABLE;
 	o->zmq_kind = "tcp";
+	o->daemon_cpu = BENCH_DAEMON_CPU_AUTO;
 }
 
 static const char *apply(struct bench_opts *o, const struct bench_opt *opt,
@@ -388,6 +391,17 @@ static const char *apply(struct bench_opts *o, const struct bench_opt *opt,
 				    "--ipcfs: '' is not a path (the ipcfs daemon "
 				    "to mount)");
 		o->ipcfs = arg;
+		return NULL;
+	case OPT_DAEMON_CPU:
+		if (strcmp(arg, "none") == 0) {
+			o->daemon_cpu = -1;
+			return NULL;
+		}
+		if (parse_u64(arg, &n) < 0 || n >= CPU_SETSIZE)
+			return fail(err, errlen,
+				    "--daemon-cpu: '%s' is not a CPU (a CPU number, "
+				    "or none for unpinned)", arg);
+		o->daemon_cpu = (int)n;
 		return NULL;
 	case OPT_CDF:
 		if (!*arg)
@@ -553,6 +567,10 @@ void bench_usage(FILE *f)
 		"                       ipcfs on a temp dir for the run\n"
 		"      --ipcfs PATH     the daemon to mount (default $IPCFS, else\n"
 		"                       the build tree's, else ipcfs in $PATH)\n"
+		"      --daemon-cpu N|none  pin our daemons (ipcfs, nullfs) on CPU N,\n"
+		"                       or not at all; default: with --cpus same\n"
+		"                       on that CPU, with split on a third CPU if\n"
+		"                       there is one, else unpinned\n"
 		"      --cdf FILE       write one-way latency percentiles of every\n"
 		"                       ping-pong row to FILE (CSV, for bench/plot.sh)\n"
 		"  -h, --help           this text\n"

@@ -14,7 +14,9 @@
  *
  * Every message carries its sequence number in its first (and, from 16
  * bytes, last) 8 bytes and a fixed per-direction pattern in between; it
- * is checked on arrival, on both sides, outside the timed span.
+ * is checked on arrival, on both sides, outside the timed span. A link
+ * that carries no data (l->nodata: the FUSE floor, whose reads give
+ * zeros) skips the checks and, in a stream, the final drain.
  *
  * No hang: SIGCHLD and a 200 ms SIGALRM watchdog are caught without
  * SA_RESTART and set ipc_stop, so a blocked or spinning call returns

@@ -358,6 +358,12 @@ static void test_roads(void **state)
 	PARSE_OK("--ipcfs", "/usr/bin/ipcfs", "--cdf", "/tmp/cdf.csv");
 	assert_string_equal(o.ipcfs, "/usr/bin/ipcfs");
 	assert_string_equal(o.cdf, "/tmp/cdf.csv");
+
+	assert_int_equal(o.daemon_cpu, BENCH_DAEMON_CPU_AUTO);
+	PARSE_OK("--daemon-cpu", "1");
+	assert_int_equal(o.daemon_cpu, 1);
+	PARSE_OK("--daemon-cpu=none");
+	assert_int_equal(o.daemon_cpu, -1);
 }
 
 static void test_roads_bad(void **state)
@@ -376,6 +382,9 @@ static void test_roads_bad(void **state)
 	BAD("--via:", NULL, "--via");
 	BAD("--ipcfs:", NULL, "--ipcfs", "");
 	BAD("--cdf:", NULL, "--cdf", "");
+	BAD("--daemon-cpu:", NULL, "--daemon-cpu", "-1");
+	BAD("--daemon-cpu:", NULL, "--daemon-cpu", "x");
+	BAD("--daemon-cpu:", NULL, "--daemon-cpu", "99999");
 }
 
 /* stream through the mount: 4K, 64K, 1M and the byte transports */
