@@ -71,18 +71,18 @@ if [ -n "$cdf" ]; then
 			NR == 1 { next }
 			# the floor is drawn with the mount road
 			($1 == road || (road == "mount" && $1 == "floor")) &&
-			$3 == size { p[$2] = p[$2] $4 " " $5 "\n" }
+			$3 == size { p[$2] = p[$2] $4 " " $5 "\n"; r[$2] = $1 }
 			END {
 				n = split(order, o, " ")
 				for (i = 1; i <= n; i++)
 					if (o[i] in p) {
 						if (k++) printf "\n\n"
-						printf "%s_%s\n%s", o[i], road, p[o[i]]
+						printf "%s_%s\n%s", o[i], r[o[i]], p[o[i]]
 					}
 			}' "$cdf" >"$tmp/cdf_$road.dat"
 	done
 	nd=$(grep -c '_direct$' "$tmp/cdf_direct.dat" || true)
-	nm=$(grep -c '_mount$' "$tmp/cdf_mount.dat" || true)
+	nm=$(grep -c -e '_mount$' -e '_floor$' "$tmp/cdf_mount.dat" || true)
 	[ $((nd + nm)) -gt 0 ] || { echo "plot.sh: $cdf: no rows of size $size" >&2; exit 1; }
 	args+=(-e "cdf_d='$tmp/cdf_direct.dat'; cdf_m='$tmp/cdf_mount.dat'; nd=$nd; nm=$nm; out_cdf='$out/cdf.png'")
 fi

@@ -71,16 +71,17 @@ stat_of() {
 }
 
 show() {
-	printf '%-34s VmRSS %7s KiB   VmHWM %7s KiB   threads %s   fds %s\n' \
+	printf '%-30s VmRSS %7s KiB   VmHWM %7s KiB   threads %s   fds %s\n' \
 		"$1" "$(rss_kib "$pid")" \
 		"$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")" \
 		"$(awk '/^Threads:/ { print $2 }' "/proc/$pid/status")" \
 		"$(ls "/proc/$pid/fd" | wc -l)"
 }
 
-mkdir "$dir"
 echo "# ipcfs pid $pid on $mnt; channel $dir/$t; $n readers"
-show "idle (after mkdir):"
+show "idle:"
+mkdir "$dir"
+show "idle, one more directory:"
 for _ in $(seq "$n"); do
 	cat "$dir/$t" >>"$out" &
 	readers+=($!)
