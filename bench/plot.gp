@@ -23,7 +23,6 @@ if (exists("out_rates")) {
 	set boxwidth 0.9
 	set logscale y
 	set yrange [100:*]
-	set format y "10^{%L}"
 	set format y "%.0s%c"
 	set ylabel "round trips/s (log)"
 	set grid ytics

@@ -28,7 +28,10 @@ shift $((OPTIND - 1))
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 [-s SIZE] [-o DIR] CSV [CDF]" >&2; exit 2; }
 csv=$1
 cdf=${2:-}
-command -v gnuplot >/dev/null || { echo "plot.sh: gnuplot is not installed (apt-get install gnuplot-nox)" >&2; exit 77; }
+if ! command -v gnuplot >/dev/null; then
+	echo "plot.sh: gnuplot is not installed (apt-get install gnuplot-nox)" >&2
+	exit 77
+fi
 mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -66,8 +69,9 @@ args=(-e "rates='$tmp/rates.dat'; out_rates='$out/rates.png'; what='$what'")
 if [ -n "$cdf" ]; then
 	# one block per transport and road, in the same order in both files
 	# (transports with only a mount row come last), so colours match
+	order=$(cut -d' ' -f1 "$tmp/rates.dat" | tr '\n' ' ')
 	for road in direct mount; do
-		awk -F, -v size="$size" -v road="$road" -v order="$(cut -d' ' -f1 "$tmp/rates.dat" | tr '\n' ' ')" '
+		awk -F, -v size="$size" -v road="$road" -v order="$order" '
 			NR == 1 { next }
 			# the floor is drawn with the mount road
 			($1 == road || (road == "mount" && $1 == "floor")) &&
@@ -84,7 +88,8 @@ if [ -n "$cdf" ]; then
 	nd=$(grep -c '_direct$' "$tmp/cdf_direct.dat" || true)
 	nm=$(grep -c -e '_mount$' -e '_floor$' "$tmp/cdf_mount.dat" || true)
 	[ $((nd + nm)) -gt 0 ] || { echo "plot.sh: $cdf: no rows of size $size" >&2; exit 1; }
-	args+=(-e "cdf_d='$tmp/cdf_direct.dat'; cdf_m='$tmp/cdf_mount.dat'; nd=$nd; nm=$nm; out_cdf='$out/cdf.png'")
+	args+=(-e "cdf_d='$tmp/cdf_direct.dat'; cdf_m='$tmp/cdf_mount.dat'")
+	args+=(-e "nd=$nd; nm=$nm; out_cdf='$out/cdf.png'")
 fi
 gnuplot "${args[@]}" "$here/plot.gp"
 for f in "$out/rates.png" ${cdf:+"$out/cdf.png"}; do

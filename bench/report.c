@@ -151,15 +151,15 @@ static void roads_begin(FILE *f, const struct bench_opts *o,
 static void pair_header(FILE *f, const struct bench_opts *o)
 {
 	if (o->mode == BENCH_PINGPONG)
-		fprintf(f, "%-10s %6s %10s %10s %7s %9s %9s %9s %9s\n"
-			   "%-10s %6s %10s %10s %7s %9s %9s %9s %9s\n",
+		fprintf(f, "%-13s %6s %10s %10s %7s %9s %9s %9s %9s\n"
+			   "%-13s %6s %10s %10s %7s %9s %9s %9s %9s\n",
 			"transport", "size", "direct", "mount", "ratio",
 			"dir p50", "dir p99", "mnt p50", "mnt p99",
 			"", "[B]", "[rt/s]", "[rt/s]", "[x]", "[us]", "[us]",
 			"[us]", "[us]");
 	else
-		fprintf(f, "%-10s %6s %10s %10s %7s %10s %10s\n"
-			   "%-10s %6s %10s %10s %7s %10s %10s\n",
+		fprintf(f, "%-13s %6s %10s %10s %7s %10s %10s\n"
+			   "%-13s %6s %10s %10s %7s %10s %10s\n",
 			"transport", "size", "direct", "mount", "ratio",
 			"direct", "mount", "", "[B]", "[MB/s]", "[MB/s]",
 			"[x]", "[msg/s]", "[msg/s]");
@@ -495,7 +495,7 @@ void bench_report_pair(FILE *f, const struct bench_opts *o,
 		return;
 	}
 	bench_size_str(any->size, size, sizeof(size));
-	fprintf(f, "%-10s %6s", any->name, size);
+	fprintf(f, "%-13s %6s", any->name, size);
 	cell(f, 10, d, rd, o->mode == BENCH_STREAM ? " %*.1f" : " %*.0f");
 	cell(f, 10, m, rm, o->mode == BENCH_STREAM ? " %*.1f" : " %*.0f");
 	if (rd > 0 && rm > 0)
