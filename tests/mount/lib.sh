@@ -1,0 +1,351 @@
+# lib.sh - what every real-mount test shares; sourced by tests/mount/test_*.sh.
+#
+# A test calls mount_ipcfs: it starts the daemon with -f in the background
+# on a fresh `mktemp -d`, polls `mountpoint -q` against a deadline and fails
+# early if the daemon died. `trap cleanup EXIT` then makes sure that, however
+# the test ends, background jobs are killed, every mount is gone
+# (fusermount3 -u, then -uz), the daemon is reaped, its exit status is 0 and
+# its stderr holds no sanitizer report, and the temp dirs are removed.
+#
+# Checks do not stop the test: `fail` counts, `finish` exits 1 if any
+# failed, so one run lists every misbehaviour. `die` stops at once.
+#
+# Environment (meson sets it; set it yourself to run a test by hand):
+#   IPCFS           the daemon (or the test's $1)
+#   IPCFS_CLIENTS   directory holding the client programs (poll_client...)
+#   IPCFS_EXAMPLES  the examples/ source directory
+#   IPCFS_PINGPONG  the built examples/pingpong
+# e.g. IPCFS=/tmp/b/fs/ipcfs IPCFS_CLIENTS=/tmp/b/tests/mount \
+#	tests/mount/test_basic.sh
+
+set -u
+export LC_ALL=C
+
+IPCFS=${1:-${IPCFS:-}}
+IPCFS_CLIENTS=${IPCFS_CLIENTS:-}
+TEST_NAME=$(basename "$0" .sh)
+
+# every transport the spec knows; zmq may be left out of a build
+ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap zmq signal file"
+MSG_TRANSPORTS="mqueue unixdgram udp zmq signal"
+
+FAILS=0
+MOUNTS=()		# FUSE mount points we made (and may have to unmount)
+PLAIN_MOUNTS=()		# other mounts we made (mqueue, bind), for umount
+DAEMONS=()		# daemon pids still to reap
+DAEMON_PID=
+DAEMON_ERR=
+MNT=
+SCRATCH=$(mktemp -d "/tmp/ipcfs-$TEST_NAME.XXXXXX") || exit 1
+
+say() { printf '%s: %s\n' "$TEST_NAME" "$*"; }
+pass() { say "ok: $*"; }
+fail() {
+	say "FAIL: $*" >&2
+	FAILS=$((FAILS + 1))
+}
+die() {
+	say "FATAL: $*" >&2
+	FAILS=$((FAILS + 1))
+	exit 1
+}
+
+finish() {
+	if [ "$FAILS" -ne 0 ]; then
+		say "$FAILS check(s) failed" >&2
+		exit 1
+	fi
+	say "all checks passed"
+	exit 0
+}
+
+# is_msg T: does transport T keep message boundaries?
+is_msg() {
+	case " $MSG_TRANSPORTS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# need_fuse: skip (77) where no FUSE mount can be made
+need_fuse() {
+	if [ ! -c /dev/fuse ]; then
+		echo "SKIP: /dev/fuse is missing (no FUSE in this kernel or container)"
+		exit 77
+	fi
+	if ! { exec 9<>/dev/fuse; } 2>/dev/null; then
+		echo "SKIP: cannot open /dev/fuse"
+		exit 77
+	fi
+	exec 9>&-
+	command -v fusermount3 >/dev/null ||
+		{ echo "SKIP: fusermount3 not installed"; exit 77; }
+	[ -n "$IPCFS" ] || die "no daemon: pass it as \$1 or set IPCFS"
+	[ -x "$IPCFS" ] || die "daemon $IPCFS is not executable"
+}
+
+# client NAME: path of a built client program
+client() {
+	local c="$IPCFS_CLIENTS/$1"
+
+	[ -x "$c" ] || die "client $c not built (set IPCFS_CLIENTS)"
+	printf '%s\n' "$c"
+}
+
+now() { date +%s.%N; }
+# secs_since T0: elapsed seconds, 2 decimals
+secs_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+# lt A B: is the decimal A < B?
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+# alive PID: the process exists and is not a zombie
+alive() {
+	local st
+
+	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ "${st%% *}" != Z ]
+}
+
+# mounted DIR: is DIR a mount point in our namespace (even a dead FUSE one,
+# where `mountpoint` cannot stat it)?
+mounted() {
+	awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo
+}
+
+# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds; 1 on timeout
+wait_for() {
+	local end
+
+	end=$(awk -v t="$1" -v n="$(now)" 'BEGIN { printf "%.3f", n + t }')
+	shift
+	while ! "$@"; do
+		lt "$(now)" "$end" || return 1
+		sleep 0.05
+	done
+}
+
+# wait_gone PID SECONDS: wait for a child to exit; 1 if it did not in time
+wait_gone() {
+	local pid=$1 t=$2
+
+	wait_for "$t" eval "! alive $pid"
+}
+
+# mount_ipcfs [DAEMON ARGS...]: mount on a new temp dir; sets MNT,
+# DAEMON_PID and DAEMON_ERR. Dies if the mount does not appear in 10 s.
+mount_ipcfs() {
+	local dir=${MOUNT_DIR:-}
+
+	[ -n "$dir" ] || dir=$(mktemp -d "$SCRATCH/mnt.XXXXXX") ||
+		die "mktemp"
+	DAEMON_ERR=$(mktemp "$SCRATCH/daemon.err.XXXXXX")
+	# as if started in the foreground: a background job of a script
+	# would otherwise inherit SIGINT ignored, and libfuse keeps it so
+	env --default-signal=INT,QUIT "$IPCFS" -f "$@" "$dir" 2>"$DAEMON_ERR" &
+	DAEMON_PID=$!
+	DAEMONS+=("$DAEMON_PID:$DAEMON_ERR:$dir")
+	MOUNTS+=("$dir")
+	MNT=$dir
+	# libfuse's wait_for_mount: the daemon must live until it is mounted
+	local end=$(( $(date +%s) + 10 ))
+	while ! mountpoint -q "$dir"; do
+		if ! alive "$DAEMON_PID"; then
+			wait "$DAEMON_PID"
+			die "daemon exited ($?) before mounting $dir:" \
+			    "$(head -c 2000 "$DAEMON_ERR")"
+		fi
+		[ "$(date +%s)" -lt "$end" ] ||
+			die "no mount on $dir after 10 s"
+		sleep 0.05
+	done
+}
+
+# sanitizer_check FILE: fail if a daemon's stderr holds a sanitizer report
+sanitizer_check() {
+	local re='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer'
+
+	if grep -qE "$re|ThreadSanitizer|runtime error" "$1" 2>/dev/null; then
+		fail "sanitizer report in the daemon's stderr:"
+		sed 's/^/    /' "$1" | head -60 >&2
+	fi
+}
+
+# reap_daemon PID ERRFILE [WANT_STATUS]: wait up to 10 s for the daemon to
+# exit, check its status (default 0) and its stderr. Kills it if it hangs.
+reap_daemon() {
+	local pid=$1 errf=$2 want=${3:-0} st
+
+	if ! wait_gone "$pid" 10; then
+		fail "daemon $pid still running 10 s after unmount; killing it"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	st=$?
+	if [ "$want" != any ] && [ "$st" -ne "$want" ]; then
+		fail "daemon $pid exited with status $st, want $want"
+		sed 's/^/    /' "$errf" | head -20 >&2
+	fi
+	sanitizer_check "$errf"
+	# forget it: cleanup must not reap it twice
+	local d keep=()
+	for d in "${DAEMONS[@]}"; do
+		[ "${d%%:*}" = "$pid" ] || keep+=("$d")
+	done
+	DAEMONS=("${keep[@]+"${keep[@]}"}")
+	return 0
+}
+
+# unmount_ipcfs [DIR]: fusermount3 -u (it must succeed) and reap the daemon
+unmount_ipcfs() {
+	local dir=${1:-$MNT} d
+
+	if ! timeout -k 2 10 fusermount3 -u "$dir"; then
+		fail "fusermount3 -u $dir failed"
+		timeout -k 2 10 fusermount3 -uz "$dir"
+	fi
+	for d in "${DAEMONS[@]}"; do
+		case $d in *":$dir") reap_daemon "${d%%:*}" "$(echo "$d" | cut -d: -f2)" ;; esac
+	done
+}
+
+# kill_tree PID: SIGKILL a process we started and its children (the
+# command under a `timeout`), children first
+kill_tree() {
+	local c
+
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		kill_tree "$c"
+	done
+	kill -KILL "$1" 2>/dev/null
+}
+
+# unmount whatever is still mounted, then reap every daemon
+cleanup() {
+	local rc=$? d dir pid errf
+
+	trap - EXIT
+	# our own background jobs (readers, writers) would keep a mount busy
+	for pid in $(jobs -p); do
+		case " ${DAEMONS[*]+"${DAEMONS[*]}"} " in
+		*" $pid:"*) ;;		# daemons are unmounted, not killed
+		*) kill_tree "$pid" ;;
+		esac
+	done
+	for dir in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
+		if mounted "$dir"; then
+			timeout -k 2 10 fusermount3 -u "$dir" 2>/dev/null ||
+				timeout -k 2 10 fusermount3 -uz "$dir" ||
+				timeout -k 2 10 umount -l "$dir"
+		fi
+	done
+	for d in "${DAEMONS[@]+"${DAEMONS[@]}"}"; do
+		pid=${d%%:*}
+		errf=$(echo "$d" | cut -d: -f2)
+		reap_daemon "$pid" "$errf"
+	done
+	for pid in $(jobs -p); do
+		wait "$pid" 2>/dev/null
+	done
+	for ((d = ${#PLAIN_MOUNTS[@]} - 1; d >= 0; d--)); do
+		umount "${PLAIN_MOUNTS[d]}" || fail "umount ${PLAIN_MOUNTS[d]} failed"
+	done
+	for dir in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
+		mounted "$dir" && fail "$dir is still mounted after cleanup"
+	done
+	[ "$rc" -eq 0 ] && [ "$FAILS" -ne 0 ] && rc=1
+	if [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; then
+		rm -rf "$SCRATCH"
+	else
+		say "scratch files kept in $SCRATCH" >&2
+		rm -rf "$SCRATCH"/mnt.* 2>/dev/null
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# mqueue_init: set MQUEUE_DIR to where POSIX message queues can be seen:
+# /dev/mqueue if it is mounted, else a private mqueue mount in SCRATCH
+# (unmounted by cleanup), else empty. Call it in the test's own shell,
+# not in $(...), so that cleanup knows of the mount.
+MQUEUE_DIR=
+mqueue_init() {
+	if mounted /dev/mqueue; then
+		MQUEUE_DIR=/dev/mqueue
+	elif mkdir -p "$SCRATCH/mqueue" &&
+	     mount -t mqueue ipcfs-test "$SCRATCH/mqueue" 2>/dev/null; then
+		MQUEUE_DIR=$SCRATCH/mqueue
+		PLAIN_MOUNTS+=("$MQUEUE_DIR")
+	fi
+}
+
+# objects_of DIR: the paths of DIR's channel objects that live in a file
+# system we can see (mqueue ones through MQUEUE_DIR, if any)
+objects_of() {
+	timeout -k 1 5 cat "$1/stats" | tr ' ' '\n' | sed -n 's/^object=//p' |
+	while read -r o; do
+		case $o in
+		/dev/mqueue/*) [ -n "$MQUEUE_DIR" ] &&
+			printf '%s\n' "$MQUEUE_DIR/${o#/dev/mqueue/}" ;;
+		/*) printf '%s\n' "$o" ;;
+		esac
+	done
+}
+
+# leftovers PID RUNDIR: named objects of daemon PID that still exist
+leftovers() {
+	local f
+
+	for f in /dev/shm/ipcfs."$1".* ${MQUEUE_DIR:+"$MQUEUE_DIR"/ipcfs."$1".*} \
+		 "$2"/ipcfs."$1".*; do
+		[ -e "$f" ] && printf '%s\n' "$f"
+	done
+}
+
+# rundir_of DIR: the runtime directory of DIR's daemon (from the fifo)
+rundir_of() { dirname "$(stat_of "$1" fifo object)"; }
+
+# transports_in DIR: the spec's transport files present in DIR (readdir
+# order); IPCFS_ONLY="pipe zmq" narrows it down when debugging
+transports_in() {
+	local f
+
+	for f in "$1"/*; do
+		[ -f "$f" ] || continue
+		f=${f##*/}
+		case " ${IPCFS_ONLY:-$ALL_TRANSPORTS} " in
+		*" $f "*) printf '%s\n' "$f" ;;
+		esac
+	done
+}
+
+# stat_of DIR NAME KEY: KEY's value in DIR/stats for channel NAME
+stat_of() {
+	timeout -k 1 5 cat "$1/stats" | awk -v n="$2" -v k="$3" '
+		{ split("", kv)
+		  for (i = 1; i <= NF; i++) {
+			p = index($i, "=")
+			if (p) kv[substr($i, 1, p - 1)] = substr($i, p + 1)
+		  }
+		  if (kv["name"] == n) { print kv[k]; exit } }'
+}
+
+# size_of FILE: st_size
+size_of() { timeout -k 1 5 stat -c %s "$1"; }
+
+# expect WHAT GOT WANT (a long GOT is cut in the message)
+expect() {
+	local got=$2
+
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		[ ${#got} -le 300 ] || got="${got:0:150}...(${#2} chars)...${got: -100}"
+		fail "$1: got '$got', want '$3'"
+	fi
+}
+
+# alive_mount: the daemon still answers on $MNT
+check_alive() {
+	alive "$DAEMON_PID" || die "the daemon died:" "$(tail -5 "$DAEMON_ERR")"
+	timeout -k 1 5 stat "$MNT/stats" >/dev/null ||
+		die "the mount does not answer any more"
+}

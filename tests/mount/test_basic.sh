@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# test_basic.sh - every transport file driven by cat, echo and dd:
+#  - the root holds one file per transport and `stats`, nothing else;
+#  - `echo hi > f; cat f` prints hi and exits (data stays after the writer);
+#  - two writes with nobody reading both stay, in order;
+#  - `cat f` started first waits, gets what `echo` writes, and exits;
+#  - `cat f` on an empty channel with no writer keeps waiting;
+#  - dd of 4 MiB (byte transports) or 256 KiB in 4 KiB messages (message
+#    transports) through the channel arrives unchanged (cmp).
+. "$(dirname "$0")/lib.sh"
+
+need_fuse
+mount_ipcfs
+M=$MNT
+S=$SCRATCH
+
+present=" $(transports_in "$M" | tr '\n' ' ') "
+[ -f "$M/stats" ] && pass "stats is in the root" || fail "no stats file in the root"
+for f in "$M"/*; do
+	f=${f##*/}
+	case " $ALL_TRANSPORTS stats " in
+	*" $f "*) ;;
+	*) fail "unexpected entry '$f' in the root (the spec lists $ALL_TRANSPORTS stats)" ;;
+	esac
+done
+for t in $ALL_TRANSPORTS; do
+	case $present in
+	*" $t "*) ;;
+	*) if [ "$t" = zmq ] || [ -n "${IPCFS_ONLY:-}" ]; then say "no $t: skipped"; else
+		fail "no $t file in the root (have:$present)"; fi ;;
+	esac
+done
+
+head -c $((4 << 20)) /dev/urandom >"$S/big"
+head -c $((256 << 10)) /dev/urandom >"$S/msgs"
+
+for t in $present; do
+	f=$M/$t
+
+	# writer first: the data waits for the reader, who then gets EOF
+	timeout -k 1 5 sh -c "echo hi > $f" || fail "$t: echo hi > f failed"
+	got=$(timeout -k 1 5 cat "$f")
+	rc=$?
+	expect "$t: echo then cat" "$got (rc $rc)" "hi (rc 0)"
+
+	timeout -k 1 5 sh -c "echo one > $f; echo two > $f" ||
+		fail "$t: two writes failed"
+	got=$(timeout -k 1 5 cat "$f" | tr '\n' ' ')
+	expect "$t: two writes kept for a later reader" "$got" "one two "
+
+	# reader first: it waits, gets the line, and exits once the writer left
+	timeout -k 1 10 cat "$f" >"$S/out.$t" &
+	cat_pid=$!
+	sleep 0.3
+	alive "$cat_pid" || fail "$t: cat of an empty channel did not wait"
+	t0=$(now)
+	timeout -k 1 5 sh -c "echo hi > $f" || fail "$t: echo hi > f (reader waiting) failed"
+	wait_gone "$cat_pid" 5 || fail "$t: waiting cat did not end after the writer left"
+	wait "$cat_pid"
+	rc=$?
+	expect "$t: cat then echo" "$(cat "$S/out.$t") (rc $rc)" "hi (rc 0)"
+	lt "$(secs_since "$t0")" 3 || fail "$t: waiting cat took $(secs_since "$t0") s to end"
+
+	# no writer, no data: a reader waits (timeout ends it with 124)
+	timeout -k 1 1 cat "$f" >/dev/null
+	expect "$t: cat of an empty channel waits" "$?" 124
+
+	# bulk data, reader started first
+	if is_msg "$t"; then
+		src=$S/msgs bs=4096
+	else
+		src=$S/big bs=65536
+	fi
+	rm -f "$S/got"
+	timeout -k 1 60 cat "$f" >"$S/got" &
+	cat_pid=$!
+	t0=$(now)
+	timeout -k 1 60 dd if="$src" of="$f" bs=$bs status=none ||
+		fail "$t: dd into the channel failed"
+	wait "$cat_pid" || fail "$t: cat of the dd stream ended with $?"
+	sent=$(stat -c %s "$src")
+	if cmp -s "$src" "$S/got"; then
+		pass "$t: dd of $sent bytes (bs $bs) arrived unchanged in $(secs_since "$t0") s"
+	else
+		fail "$t: dd stream differs: sent $sent, got $(stat -c %s "$S/got") bytes;" \
+		     "$(cmp "$src" "$S/got" 2>&1 | head -1)"
+	fi
+	check_alive
+done
+
+unmount_ipcfs
+finish

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# test_dirs.sh - mkdir and rmdir:
+#  - mkdir NAME makes a directory with the same transport files and stats
+#    as the root, each channel independent of the root's and of other
+#    directories' (pipe, mqueue, shm, tcp, file checked);
+#  - mkdir of an existing name says EEXIST;
+#  - rmdir with a file open in it (idle, or a waiting reader) says EBUSY and
+#    the directory keeps working; with nothing open (even with data queued)
+#    it succeeds, the name is gone and its channel objects are removed;
+#  - mkdir again of the same name gives fresh, empty channels;
+#  - 40 directories at once: every mkdir and rmdir succeeds, the pipe of
+#    each works, the daemon survives.
+. "$(dirname "$0")/lib.sh"
+
+need_fuse
+fo=$(client fsops)
+mount_ipcfs
+M=$MNT
+
+root_set=$(cd "$M" && ls | tr '\n' ' ')
+expect "mkdir a" "$("$fo" mkdir "$M/a")" OK
+expect "mkdir b" "$("$fo" mkdir "$M/b")" OK
+expect "a holds the root's file set" "$(cd "$M/a" && ls | tr '\n' ' ')" \
+	"$(echo "$root_set" | tr ' ' '\n' | grep -vx -e a -e b -e '' | tr '\n' ' ')"
+expect "mkdir of an existing name" "$("$fo" mkdir "$M/a")" EEXIST
+[ -d "$M/a" ] && pass "a is a directory" || fail "a is not a directory"
+
+for t in pipe mqueue shm tcp file; do
+	[ -f "$M/$t" ] || continue
+	timeout -k 1 5 sh -c "echo in-a > $M/a/$t; echo in-b > $M/b/$t; echo in-root > $M/$t"
+	expect "$t: a/$t is its own" "$(timeout -k 1 5 cat "$M/a/$t")" in-a
+	expect "$t: b/$t is its own" "$(timeout -k 1 5 cat "$M/b/$t")" in-b
+	expect "$t: root $t is its own" "$(timeout -k 1 5 cat "$M/$t")" in-root
+done
+
+# a file open in b: EBUSY
+exec 3<"$M/b/pipe"
+expect "rmdir b with b/pipe open" "$("$fo" rmdir "$M/b")" EBUSY
+exec 3<&-
+timeout -k 1 20 cat "$M/b/fifo" >"$SCRATCH/waiter" &
+waiter=$!
+wait_for 3 eval "[ \"\$(stat_of $M/b fifo parked_reads)\" = 1 ]"
+expect "rmdir b with a reader waiting in it" "$("$fo" rmdir "$M/b")" EBUSY
+timeout -k 1 5 sh -c "echo wake > $M/b/fifo"
+wait "$waiter"
+expect "the waiting reader still got its line" "$(cat "$SCRATCH/waiter")" wake
+
+# nothing open, data queued: rmdir works and removes the objects
+timeout -k 1 5 sh -c "echo left > $M/b/pipe"
+objs=$(objects_of "$M/b")
+expect "rmdir b with nothing open" "$("$fo" rmdir "$M/b")" OK
+[ -e "$M/b" ] && fail "b still exists after rmdir" || pass "b is gone"
+for o in $objs; do
+	[ -e "$o" ] && fail "object $o of b is left after rmdir"
+done
+pass "b's objects removed: $(echo $objs)"
+expect "rmdir of a missing directory" "$("$fo" rmdir "$M/b")" ENOENT
+expect "rmdir of a transport file" "$("$fo" rmdir "$M/pipe")" ENOTDIR
+
+expect "mkdir b again" "$("$fo" mkdir "$M/b")" OK
+expect "b/pipe is fresh" "$(size_of "$M/b/pipe")" 0
+timeout -k 1 1 cat "$M/b/pipe" >/dev/null
+expect "b/pipe has nothing (reader waits)" "$?" 124
+expect "a/pipe untouched" "$(size_of "$M/a/pipe")" 0
+
+# many directories
+bad=0
+for i in $(seq 1 40); do
+	r=$("$fo" mkdir "$M/many$i")
+	[ "$r" = OK ] || { bad=$((bad + 1)); say "mkdir many$i: $r"; }
+done
+expect "40 mkdir" "$bad" 0
+bad=0
+for i in $(seq 1 40); do
+	timeout -k 1 5 sh -c "echo $i > $M/many$i/pipe" &&
+	[ "$(timeout -k 1 5 cat "$M/many$i/pipe")" = "$i" ] || bad=$((bad + 1))
+done
+expect "pipes of 40 directories" "$bad" 0
+check_alive
+bad=0
+for i in $(seq 1 40); do
+	r=$("$fo" rmdir "$M/many$i")
+	[ "$r" = OK ] || { bad=$((bad + 1)); say "rmdir many$i: $r"; }
+done
+expect "40 rmdir" "$bad" 0
+expect "a and b rmdir" "$("$fo" rmdir "$M/a") $("$fo" rmdir "$M/b")" "OK OK"
+expect "the root is as it was" "$(cd "$M" && ls | tr '\n' ' ')" \
+	"$(echo "$root_set" | tr ' ' '\n' | grep -vx -e a -e b -e '' | tr '\n' ' ')"
+check_alive
+
+unmount_ipcfs
+finish

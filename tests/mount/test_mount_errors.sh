@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# test_mount_errors.sh - the daemon refuses to start, with exit status 1,
+# exactly one line on stderr and no mount left, for: an unknown -o option
+# (with and without -f), a mount point that does not exist, one that is a
+# regular file, and one where ipcfs is already mounted (which keeps
+# working). No mount point at all is an error too.
+. "$(dirname "$0")/lib.sh"
+
+need_fuse
+
+# refuse WHAT ARGS...: run the daemon, expect status 1 and one stderr line
+refuse() {
+	local what=$1 rc lines
+	shift
+	timeout -k 2 10 "$IPCFS" "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"
+	rc=$?
+	lines=$(wc -l <"$SCRATCH/err")
+	if [ "$rc" -eq 1 ] && [ "$lines" -eq 1 ]; then
+		pass "$what: status 1: $(cat "$SCRATCH/err")"
+	else
+		fail "$what: status $rc (want 1), $lines stderr lines (want 1):"
+		sed 's/^/    /' "$SCRATCH/err" | head -10 >&2
+	fi
+	sanitizer_check "$SCRATCH/err"
+}
+
+dir=$(mktemp -d "$SCRATCH/mnt.XXXXXX")
+MOUNTS+=("$dir")	# cleanup unmounts it should a refusal mount anyway
+refuse "unknown option, -f" -f -o no_such_option "$dir"
+mounted "$dir" && fail "unknown option left a mount on $dir"
+refuse "unknown option" -o no_such_option "$dir"
+mounted "$dir" && fail "unknown option (no -f) left a mount on $dir"
+refuse "unknown option among known ones" -f -o ro,no_such_option,noatime "$dir"
+refuse "missing mount point" -f "$SCRATCH/does/not/exist"
+touch "$SCRATCH/plain"
+refuse "regular file as mount point" -f "$SCRATCH/plain"
+mounted "$SCRATCH/plain" && fail "a mount was left on a regular file"
+
+timeout -k 2 10 "$IPCFS" -f >/dev/null 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && pass "no mount point: status $rc" ||
+	fail "no mount point: status $rc"
+
+mount_ipcfs
+refuse "already mounted, -f" -f "$MNT"
+refuse "already mounted" "$MNT"
+n=$(awk -v m="$MNT" '$5 == m' /proc/self/mountinfo | wc -l)
+expect "mounts on $MNT" "$n" 1
+timeout -k 1 5 sh -c "echo still > $MNT/pipe"
+expect "the first mount still works" "$(timeout -k 1 5 cat "$MNT/pipe")" still
+unmount_ipcfs
+mounted "$MNT" && fail "$MNT still mounted"
+
+finish
