@@ -11,8 +11,13 @@
  * Capacity: payload written and not yet read, at most ipc_opts.capacity
  * (1 MiB by default); a send beyond it takes what fits, or waits (a futex
  * the reader bumps) or says -EAGAIN. A send once the reader has closed,
- * or while a waiting writer finds the reader dead, is -EPIPE. A write
- * error half-way (ENOSPC) leaves a torn record the reader waits out. The counts, the read offset and the
+ * or while a waiting writer finds the reader dead, is -EPIPE. The RX
+ * descriptor holds an OFD read lock on the file, which the kernel drops
+ * with the last copy of it (across fork(), like a pipe's reader count):
+ * closing the RX end clears the reader's pid in the shared page if it is
+ * its own, and a writer that finds no pid there asks the lock whether
+ * anyone still holds RX. A write error half-way (ENOSPC) leaves a torn
+ * record the reader waits out. The counts, the read offset and the
  * reader's place in its record live in a MAP_SHARED anonymous page, so
  * they hold across fork(). Space the reader has consumed is freed with
  * fallocate(FALLOC_FL_PUNCH_HOLE) in 64 KiB steps (the file grows sparse;
@@ -27,7 +32,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -52,8 +56,7 @@ struct file_shared {
 	atomic_ullong rec_left;		/* payload still due in its record */
 	atomic_ullong punched;		/* the file is a hole before this */
 	atomic_int eof;			/* the reader met the hang-up */
-	atomic_int rx_gone;		/* the reader closed its end */
-	atomic_int rx_pid;		/* the process reading */
+	atomic_int rx_pid;		/* the process reading; 0: it closed */
 	atomic_int no_punch;		/* the file system cannot punch */
 	atomic_uint rx_seq;		/* futex: bumped per receive */
 	atomic_uint tx_waiting;
@@ -62,35 +65,19 @@ struct file_shared {
 struct file_chan {
 	struct file_shared *sh;
 	int ino;		/* inotify fd of the RX end */
-	unsigned forks;		/* file_forks when this process last used us */
 	unsigned long long capacity;
 };
 
-/* fork() counter: tells ipc_keep_end() after fork from a real close */
-static atomic_uint file_forks;
-static pthread_once_t file_once = PTHREAD_ONCE_INIT;
-
-static void file_forked(void)
-{
-	atomic_fetch_add(&file_forks, 1);
-}
-
-static void file_init_once(void)
-{
-	(void)pthread_atfork(NULL, file_forked, file_forked);
-}
-
 static int file_create(struct ipc_chan *ch, const struct ipc_opts *o)
 {
+	struct flock rdlock = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
 	struct file_chan *f;
 	int err;
 
-	(void)pthread_once(&file_once, file_init_once);
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
 	f->ino = -1;
-	f->forks = atomic_load(&file_forks);
 	f->capacity = o->capacity ? o->capacity : FILE_DEFAULT_CAP;
 	f->sh = mmap(NULL, sizeof(*f->sh), PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -115,6 +102,8 @@ static int file_create(struct ipc_chan *ch, const struct ipc_opts *o)
 		err = -errno;
 		goto err_close;
 	}
+	/* held while any process holds RX; without locks, rx_pid alone */
+	(void)fcntl(ch->fd[IPC_RX], F_OFD_SETLK, &rdlock);
 	/* the watch and the fds follow the inode, not the name */
 	if (!o->visible)
 		(void)unlink(ch->object);
@@ -139,6 +128,23 @@ static unsigned long long file_queued(struct file_shared *sh)
 
 	/* outsiders may write records too: never below 0 */
 	return n < 0 ? 0 : (unsigned long long)n;
+}
+
+/*
+ * The reader has closed for good. rx_pid 0 (the reader's own close
+ * cleared it) says to look; the kernel says whether any process still
+ * holds a copy of the RX descriptor, by its lock: after fork, the process
+ * keeping TX may have cleared its own pid before the reader published.
+ */
+static bool file_rx_gone(const struct ipc_chan *ch, struct file_shared *sh)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	if (atomic_load(&sh->rx_pid) != 0)
+		return false;
+	if (fcntl(ch->fd[IPC_TX], F_OFD_GETLK, &fl) < 0)
+		return true;
+	return fl.l_type == F_UNLCK;
 }
 
 /* write all of iov; a short write of a regular file is rare (ENOSPC) */
@@ -175,12 +181,12 @@ static ssize_t file_send(struct ipc_chan *ch, const void *buf, size_t len,
 	struct iovec iov[2];
 	uint32_t hdr;
 	unsigned seq;
+	pid_t pid;
 	int err;
 
-	f->forks = atomic_load(&file_forks);
 	for (;;) {
 		seq = atomic_load(&sh->rx_seq);
-		if (atomic_load(&sh->rx_gone))
+		if (file_rx_gone(ch, sh))
 			return -EPIPE;
 		queued = file_queued(sh);
 		if (queued < f->capacity)
@@ -194,7 +200,8 @@ static ssize_t file_send(struct ipc_chan *ch, const void *buf, size_t len,
 		err = ipc_futex_wait(&sh->rx_seq, seq, FILE_WAIT_NS);
 		if (err < 0)
 			return err;
-		if (kill(atomic_load(&sh->rx_pid), 0) < 0 && errno == ESRCH)
+		pid = atomic_load(&sh->rx_pid);
+		if (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH)
 			return -EPIPE;
 	}
 	if (len > f->capacity - queued)
@@ -317,7 +324,6 @@ static ssize_t file_recv(struct ipc_chan *ch, void *buf, size_t len,
 	struct pollfd pfd = { .fd = f->ino, .events = POLLIN };
 	ssize_t n;
 
-	f->forks = atomic_load(&file_forks);
 	if (atomic_load(&f->sh->rx_pid) != getpid())
 		atomic_store(&f->sh->rx_pid, getpid());
 	for (;;) {
@@ -350,28 +356,32 @@ static int file_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
 	return end == IPC_RX ? f->ino : -1;
 }
 
+/* the hang-up: a record of length 0, unless nobody will read it */
+static void file_hangup(struct ipc_chan *ch)
+{
+	struct file_chan *f = ch->priv;
+	uint32_t hup = 0;
+	struct iovec iov = { &hup, FILE_HDR };
+
+	if (!file_rx_gone(ch, f->sh))
+		(void)file_write_all(ch->fd[IPC_TX], &iov, 1);
+}
+
 /*
- * ipc_keep_end() after fork closes the other end while the kept one is
- * open: that only drops this process's copy. Otherwise closing TX writes
- * the hang-up and closing RX tells the writer the reader is gone.
+ * Quiet: nothing is written. Dropping TX while keeping RX (after fork)
+ * makes us the reader a waiting writer watches. Closing RX clears the
+ * reader's pid only if it is ours (see file_rx_gone()).
  */
 static void file_close_end(struct ipc_chan *ch, enum ipc_end end)
 {
 	struct file_chan *f = ch->priv;
-	bool drop = ch->open[!end] && f->forks != atomic_load(&file_forks);
-	uint32_t hup = 0;
-	struct iovec iov = { &hup, FILE_HDR };
+	int me = getpid();
 
-	f->forks = atomic_load(&file_forks);
 	if (end == IPC_RX) {
-		if (!drop)
-			atomic_store(&f->sh->rx_gone, 1);
+		(void)atomic_compare_exchange_strong(&f->sh->rx_pid, &me, 0);
 		ipc_fd_close(&f->ino);
-	} else if (drop) {
-		/* we keep the RX end: a waiting writer watches us now */
-		atomic_store(&f->sh->rx_pid, getpid());
-	} else if (!atomic_load(&f->sh->rx_gone)) {
-		(void)file_write_all(ch->fd[IPC_TX], &iov, 1);
+	} else if (ch->open[IPC_RX]) {
+		atomic_store(&f->sh->rx_pid, me);
 	}
 	ipc_fd_close(&ch->fd[end]);
 }
@@ -402,6 +412,7 @@ const struct ipc_transport ipc_file = {
 	.what      = "regular file appended to and followed (inotify), bytes",
 	.create    = file_create,
 	.close_end = file_close_end,
+	.hangup    = file_hangup,
 	.send      = file_send,
 	.recv      = file_recv,
 	.wait_fd   = file_wait_fd,

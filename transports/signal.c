@@ -26,7 +26,9 @@
  * still queued, unblocks it and frees it. After fork() the process
  * keeping the RX end publishes its pid in the shared page from
  * ipc_keep_end(); the sender must not send before that (the bench's
- * ready handshake sees to it). The sender is filtered by pid and
+ * ready handshake sees to it): until then a send may say -EPIPE. Closing
+ * the RX end clears the pid if it is this process's own, so a sender
+ * hears -EPIPE once the reader is gone. The sender is filtered by pid and
  * SI_QUEUE, so a stray kill(1) is ignored.
  */
 #include <limits.h>
@@ -66,7 +68,6 @@ struct sig_shared {
 struct sig_chan {
 	struct sig_shared *sh;
 	int signo;
-	unsigned forks;		/* sig_forks when this process last used us */
 	unsigned long cap_sigs;	/* signals allowed in flight */
 	size_t max_msg, capacity;
 	unsigned tx_tag;
@@ -84,20 +85,6 @@ struct sig_chan {
 static pthread_mutex_t sig_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t sig_taken;	/* bit n: SIGRTMIN + n belongs to a channel */
 static uint64_t sig_ignored;	/* bit n: SIG_IGN is ours, not the program's */
-
-/* fork() counter: tells ipc_keep_end() after fork from a real close */
-static atomic_uint sig_forks;
-static pthread_once_t sig_once = PTHREAD_ONCE_INIT;
-
-static void sig_forked(void)
-{
-	atomic_fetch_add(&sig_forks, 1);
-}
-
-static void sig_init_once(void)
-{
-	(void)pthread_atfork(NULL, sig_forked, sig_forked);
-}
 
 /* a free real-time signal, blocked and ignored; -EAGAIN if none is left */
 static int sig_alloc(void)
@@ -191,7 +178,6 @@ static int sig_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	if (limit < 2)
 		return -EMSGSIZE;
 
-	(void)pthread_once(&sig_once, sig_init_once);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -201,7 +187,6 @@ static int sig_create(struct ipc_chan *ch, const struct ipc_opts *o)
 		s->capacity = ch->max_msg;
 	/* one signal per message more than payload/7: headers cost room */
 	s->cap_sigs = sig_count(s->capacity);
-	s->forks = atomic_load(&sig_forks);
 	s->msg = malloc(ch->max_msg ? ch->max_msg : 1);
 	if (!s->msg) {
 		err = -ENOMEM;
@@ -299,7 +284,6 @@ static ssize_t sig_send(struct ipc_chan *ch, const void *buf, size_t len,
 	pid_t pid;
 	int err;
 
-	s->forks = atomic_load(&sig_forks);
 	pid = atomic_load(&sh->rx_pid);
 	if (pid <= 0)
 		return -EPIPE;
@@ -411,7 +395,6 @@ static ssize_t sig_recv(struct ipc_chan *ch, void *buf, size_t len,
 	int ret;
 
 	(void)len;	/* chan.c made sure it holds max_msg */
-	s->forks = atomic_load(&sig_forks);
 	if (atomic_load(&s->sh->rx_pid) != getpid())
 		atomic_store(&s->sh->rx_pid, getpid());
 	if (s->eof)
@@ -449,8 +432,9 @@ static int sig_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
 }
 
 /* the hang-up: a header of length 0, waiting up to a second for room */
-static void sig_hangup(struct sig_chan *s)
+static void sig_hangup(struct ipc_chan *ch)
 {
+	struct sig_chan *s = ch->priv;
 	struct sig_shared *sh = s->sh;
 	pid_t pid = atomic_load(&sh->rx_pid);
 	uint64_t hdr = (uint64_t)(SIG_HDR | (s->tx_tag++ & 0x7f)) << 56;
@@ -470,29 +454,24 @@ static void sig_hangup(struct sig_chan *s)
 }
 
 /*
- * ipc_keep_end() after fork closes the other end while the kept one is
- * open: that only drops this process's copy (and, keeping RX, says where
- * signals must go now). Otherwise closing TX hangs up and closing RX tells
- * the sender the reader is gone.
+ * Quiet: nothing reaches the peer. Dropping TX while keeping RX (after
+ * fork) says where signals must go now. Closing RX clears the published
+ * pid only if it is ours: a reader closing for real tells the sender it
+ * is gone; after fork, the process keeping TX finds the reader's pid
+ * there, or its own from create() while the reader has yet to publish,
+ * and the 0 it leaves is overwritten by the reader's ipc_keep_end().
  */
 static void sig_close_end(struct ipc_chan *ch, enum ipc_end end)
 {
 	struct sig_chan *s = ch->priv;
-	bool drop = ch->open[!end] && s->forks != atomic_load(&sig_forks);
 	int me = getpid();
 
-	s->forks = atomic_load(&sig_forks);
 	if (end == IPC_RX) {
-		if (!drop)
-			(void)atomic_compare_exchange_strong(&s->sh->rx_pid,
-							     &me, 0);
+		(void)atomic_compare_exchange_strong(&s->sh->rx_pid, &me, 0);
 		ipc_fd_close(&ch->fd[IPC_RX]);
-		return;
-	}
-	if (drop)
+	} else if (ch->open[IPC_RX]) {
 		atomic_store(&s->sh->rx_pid, me);
-	else
-		sig_hangup(s);
+	}
 }
 
 static void sig_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
@@ -530,6 +509,7 @@ const struct ipc_transport ipc_signal = {
 	.caps      = IPC_MESSAGES,
 	.create    = sig_create,
 	.close_end = sig_close_end,
+	.hangup    = sig_hangup,
 	.send      = sig_send,
 	.recv      = sig_recv,
 	.wait_fd   = sig_wait_fd,

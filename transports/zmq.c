@@ -22,13 +22,15 @@
  * seldom has to retry, and then only ZMQ_IPC_RECONNECT_MS later. The
  * context goes when the last socket of the process is closed.
  *
- * Closing the TX end while the reader is another process waits until the
- * reader has received everything up to the hang-up (or no progress came
+ * The hang-up (ipc_close_end of TX) to a reader in another process waits
+ * until the reader has received everything up to it (or no progress came
  * for ZMQ_IPC_HUP_WAIT_MS): libzmq 4.3 does not honour ZMQ_LINGER over
  * ipc:// once the reader's queue is full (zeromq/libzmq#4660), and what
  * its I/O thread still holds dies with the process. Messages sent and
  * received are counted in a page shared across fork() for that; stats
- * read the queue length from it too.
+ * read the queue length from it too. A process that holds the RX end
+ * itself queues the hang-up to itself and keeps its PUSH socket until
+ * destroy(). Dropping an end (ipc_keep_end) sends nothing.
  *
  * With both ends in one process (the daemon), space for the TX end comes
  * from our own receives: its wait_fd is -1. Readiness of the RX end is
@@ -69,20 +71,18 @@ struct zmq_shared {
 	atomic_ulong recv_msgs, recv_bytes;
 	atomic_uint rx_seq;	/* futex: bumped per receive */
 	atomic_uint tx_waiting;
-	atomic_int rx_pid;	/* the process holding the PULL socket */
-	atomic_int rx_closed;	/* ... and it has closed it */
+	atomic_int rx_pid;	/* the process holding the PULL socket;
+				 * 0: none bound yet, -1: it closed it */
 };
 
 struct zmq_chan {
 	void *sock[2];		/* sockets of process `pid`, NULL until made */
 	struct zmq_shared *sh;
 	pid_t pid;
-	unsigned forks;		/* zmq_forks when this process last used us */
 	int resv;		/* tcp: holds the port until our bind */
 	bool ipc;		/* ch->object is ipc://path */
 	bool visible;
 	bool unlinked;		/* the ipc:// path is gone already */
-	bool rx_gone;		/* RX closed for good in this process */
 	bool hup_pending;	/* in-process hang-up still to be queued */
 	bool eof;		/* the hang-up arrived */
 };
@@ -92,24 +92,7 @@ static void *zmq_ctx_p;		/* the context of process zmq_ctx_pid */
 static pid_t zmq_ctx_pid;
 static unsigned zmq_nsock;	/* sockets open in it */
 
-/*
- * fork() counter, so that close_end() can tell ipc_keep_end() after a fork
- * (drop this process's copy of an end) from a real close (hang up).
- */
-static atomic_uint zmq_forks;
-static pthread_once_t zmq_once = PTHREAD_ONCE_INIT;
-
-static void zmq_forked(void)
-{
-	atomic_fetch_add(&zmq_forks, 1);
-}
-
-static void zmq_init_once(void)
-{
-	(void)pthread_atfork(NULL, zmq_forked, zmq_forked);
-}
-
-/* forget sockets inherited from another process; note that we are used */
+/* forget sockets inherited from another process */
 static struct zmq_chan *zmq_mine(const struct ipc_chan *ch)
 {
 	struct zmq_chan *z = ch->priv;
@@ -119,7 +102,6 @@ static struct zmq_chan *zmq_mine(const struct ipc_chan *ch)
 		z->pid = getpid();
 		z->hup_pending = false;
 	}
-	z->forks = atomic_load(&zmq_forks);
 	return z;
 }
 
@@ -167,16 +149,18 @@ static void zmq_close_sock(void *s, int linger_ms)
 	errno = saved;
 }
 
-/* close this process's socket of one end */
+/* close this process's socket of one end; the reader's says it is gone */
 static void zmq_close_end_sock(struct zmq_chan *z, enum ipc_end end,
 			       int linger_ms)
 {
+	int me = getpid();
+
 	if (!z->sock[end])
 		return;
 	zmq_close_sock(z->sock[end], linger_ms);
 	z->sock[end] = NULL;
 	if (end == IPC_RX)
-		atomic_store(&z->sh->rx_closed, 1);
+		(void)atomic_compare_exchange_strong(&z->sh->rx_pid, &me, -1);
 }
 
 static int zmq_bind_rx(const struct ipc_chan *ch, struct zmq_chan *z)
@@ -300,7 +284,6 @@ static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	ch->max_msg = o->max_msg ? o->max_msg : ZMQ_IPC_DEFAULT_MAX;
 	if (ch->max_msg > ZMQ_IPC_LIMIT_MAX)
 		return -EMSGSIZE;
-	(void)pthread_once(&zmq_once, zmq_init_once);
 	z = calloc(1, sizeof(*z));
 	if (!z)
 		return -ENOMEM;
@@ -313,7 +296,6 @@ static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	}
 	z->resv = -1;
 	z->pid = getpid();
-	z->forks = atomic_load(&zmq_forks);
 	z->visible = o->visible;
 	if (strcmp(kind, "ipc") == 0) {
 		err = ipc_rundir(o, dir, sizeof(dir));
@@ -449,8 +431,7 @@ static bool zmq_rx_gone(struct zmq_shared *sh)
 {
 	pid_t pid = atomic_load(&sh->rx_pid);
 
-	return atomic_load(&sh->rx_closed) ||
-	       (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH);
+	return pid < 0 || (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH);
 }
 
 /*
@@ -494,36 +475,40 @@ out:
 }
 
 /*
- * ipc_keep_end() after fork closes the other end while the kept one is
- * open: that only drops this process's copy. Any other close of the TX end
- * hangs up, unless the reader is known to be gone.
+ * The writer is done. The reader is us: queue the hang-up to ourselves
+ * (zmq_recv_msg retries it while the queue is full) and keep the socket.
+ * The reader is another process: wait until it has the hang-up, unless it
+ * is known to be gone.
+ */
+static void zmq_hangup(struct ipc_chan *ch)
+{
+	struct zmq_chan *z = zmq_mine(ch);
+
+	if (ch->open[IPC_RX]) {
+		if (zmq_setup(ch, true) == 0 && !zmq_hangup_now(z))
+			z->hup_pending = true;
+	} else if (!zmq_rx_gone(z->sh)) {
+		zmq_hangup_remote(ch, z);
+	}
+}
+
+/*
+ * Quiet: nothing is sent. Keeping the RX end (after fork), bind now,
+ * before the sender starts; a PUSH socket of ours then stays until
+ * destroy(), since what it holds (a hang-up too) is for us.
  */
 static void zmq_close_end(struct ipc_chan *ch, enum ipc_end end)
 {
-	struct zmq_chan *z = ch->priv;
-	bool drop = ch->open[!end] && z->forks != atomic_load(&zmq_forks);
+	struct zmq_chan *z = zmq_mine(ch);
 
-	z = zmq_mine(ch);
 	if (end == IPC_RX) {
 		ipc_fd_close(&z->resv);
 		zmq_close_end_sock(z, IPC_RX, 0);
-		z->rx_gone = !drop;
-		if (!drop)
-			atomic_store(&z->sh->rx_closed, 1);
-		return;
-	}
-	if (drop) {
-		/* we keep the RX end: bind now, before the sender starts */
-		(void)zmq_setup(ch, false);
 	} else if (ch->open[IPC_RX]) {
-		/* the reader is us: keep the socket, queue the hang-up */
-		if (zmq_setup(ch, true) == 0 && !zmq_hangup_now(z))
-			z->hup_pending = true;
-		return;
-	} else if (!z->rx_gone) {
-		zmq_hangup_remote(ch, z);
+		(void)zmq_setup(ch, false);
+	} else {
+		zmq_close_end_sock(z, IPC_TX, 0);
 	}
-	zmq_close_end_sock(z, IPC_TX, 0);
 }
 
 static void zmq_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
@@ -562,6 +547,7 @@ const struct ipc_transport ipc_zmq = {
 	.caps      = IPC_MESSAGES,
 	.create    = zmq_create,
 	.close_end = zmq_close_end,
+	.hangup    = zmq_hangup,
 	.send      = zmq_send_msg,
 	.recv      = zmq_recv_msg,
 	.wait_fd   = zmq_wait_fd,

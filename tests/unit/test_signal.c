@@ -563,6 +563,60 @@ static void test_eintr(void **state)
 	signal(SIGALRM, SIG_DFL);
 }
 
+/*
+ * close_end is quiet and hangup is the only hang-up: a process that used
+ * the channel and forked for something else still hangs up to itself; a
+ * reader that closes RX for good is gone for the sender.
+ */
+static void test_ends(void **state)
+{
+	struct ipc_opts o = opts;
+	unsigned char in[65536];
+	struct ipc_chan ch;
+	int status, sync[2];
+	char c;
+	pid_t pid;
+
+	(void)state;
+	/* used, forked for something else, then closed: still a hang-up */
+	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &o), 0);
+	assert_int_equal(ipc_send(&ch, "one", 3, IPC_NOWAIT), 3);
+	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 3);
+	assert_int_equal(ipc_send(&ch, "two", 3, IPC_NOWAIT), 3);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	ipc_close_end(&ch, IPC_TX);
+	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 3);
+	assert_memory_equal(in, "two", 3);
+	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 0);
+	ipc_chan_close(&ch);
+
+	/* a reader child closes RX for good and lives on: -EPIPE */
+	assert_int_equal(pipe(sync), 0);
+	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &o), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipc_keep_end(&ch, IPC_RX);
+		ipc_close_end(&ch, IPC_RX);
+		if (write(sync[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ipc_keep_end(&ch, IPC_TX);
+	assert_int_equal(read(sync[0], &c, 1), 1);
+	assert_int_equal(ipc_send(&ch, "x", 1, IPC_NOWAIT), -EPIPE);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(sync[0]);
+	close(sync[1]);
+	ipc_chan_close(&ch);
+}
+
 /* no named object anywhere; ch->object names the signal */
 static void test_nothing_left(void **state)
 {
@@ -602,6 +656,7 @@ int main(void)
 		cmocka_unit_test(test_fork_rlimit),
 		cmocka_unit_test(test_killed_child),
 		cmocka_unit_test(test_eintr),
+		cmocka_unit_test(test_ends),
 		cmocka_unit_test(test_nothing_left),
 	};
 

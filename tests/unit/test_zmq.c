@@ -493,6 +493,36 @@ static void test_unused(void **state)
 	ipc_chan_close(&ch);
 }
 
+/*
+ * close_end is quiet and hangup is the only hang-up: a process that used
+ * the channel and forked for something else still hangs up to itself.
+ */
+static void test_hangup_after_fork(void **state)
+{
+	struct ipc_opts o = opts_for(*state, false);
+	unsigned char in[64];
+	struct ipc_chan ch;
+	int status;
+	pid_t pid;
+
+	o.max_msg = sizeof(in);
+	/* used, forked for something else, then closed: still a hang-up */
+	assert_int_equal(ipc_chan_open(&ch, &ipc_zmq, &o), 0);
+	assert_int_equal(ipc_send(&ch, "one", 3, IPC_NOWAIT), 3);
+	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 3);
+	assert_int_equal(ipc_send(&ch, "two", 3, IPC_NOWAIT), 3);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	ipc_close_end(&ch, IPC_TX);
+	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 3);
+	assert_memory_equal(in, "two", 3);
+	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 0);
+	ipc_chan_close(&ch);
+}
+
 /* entries of dir whose name starts with prefix ("" for all) */
 static int count_entries(const char *dir, const char *prefix)
 {
@@ -541,7 +571,7 @@ static int remove_rundir(void **state)
 	T(test_hangup, kind), T(test_hangup_full, kind), \
 	T(test_many, kind), T(test_fork_small, kind), \
 	T(test_fork_max, kind), T(test_eintr, kind), T(test_names, kind), \
-	T(test_killed_child, kind), \
+	T(test_killed_child, kind), T(test_hangup_after_fork, kind), \
 	T(test_unused, kind), T(test_nothing_left, kind)
 
 int main(void)
