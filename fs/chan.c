@@ -31,6 +31,7 @@
 
 #define FS_LOOKAHEAD	65536	/* what poll() may pull out of a byte stream */
 #define FS_READ_MAX	(1u << 20)
+#define FS_STREAM_CAPACITY	(1u << 20)
 
 static char *scratch;		/* one receive buffer: the loop is one thread */
 static size_t scratch_len;
@@ -52,13 +53,23 @@ static char *scratch_get(size_t len)
 int fs_chan_init(struct fs_chan *fc, const struct ipc_transport *t,
 		 const struct ipc_opts *o)
 {
+	struct ipc_opts opts = *o;
+
+	/*
+	 * Byte streams get 1 MiB (pipe-max-size) rather than 64 KiB: a
+	 * `dd bs=1M` write then goes in whole instead of in 16 parked
+	 * pieces. Message transports keep their defaults, whose limits
+	 * (mq's msg_max) an unprivileged daemon cannot raise.
+	 */
+	if (!(t->caps & IPC_MESSAGES) && !opts.capacity)
+		opts.capacity = FS_STREAM_CAPACITY;
 	TAILQ_INIT(&fc->reads);
 	TAILQ_INIT(&fc->writes);
 	TAILQ_INIT(&fc->pollers);
 	for (int e = IPC_RX; e <= IPC_TX; e++)
 		fc->watch[e] = (struct fs_watch){ .fc = fc, .end = e,
 						  .fd = -1 };
-	return ipc_chan_open(&fc->ch, t, o);
+	return ipc_chan_open(&fc->ch, t, &opts);
 }
 
 static void req_free(struct fs_chan *fc, struct fs_req *r)
@@ -436,6 +447,9 @@ size_t fs_chan_queued(const struct fs_chan *fc)
 	ipc_stats(&fc->ch, &st);
 	if (st.queued_bytes >= 0)
 		return fc->pend_len + (size_t)st.queued_bytes;
+	/* our own count; an outsider's data makes it go below zero */
+	if (st.bytes_in > st.bytes_out)
+		return fc->pend_len;
 	return fc->pend_len + (size_t)(st.bytes_out - st.bytes_in);
 }
 

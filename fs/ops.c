@@ -208,7 +208,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fc = fs_chan_of(n);
 	if (fc && fc->open_err) {
-		fuse_reply_err(req, -fc->open_err);
+		/* ENOSYS would tell the kernel we have no open() at all */
+		fuse_reply_err(req, fc->open_err == -ENOSYS ? EOPNOTSUPP :
+				    -fc->open_err);
 		return;
 	}
 	h = calloc(1, sizeof(*h));
