@@ -7,7 +7,8 @@ set -euo pipefail
 IPCFS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$IPCFS_TOP/build}
 IPCFS_PACKAGES=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
-		libzmq3-dev libcmocka-dev socat netcat-openbsd)
+		libzmq3-dev libcmocka-dev socat netcat-openbsd
+		gnuplot-nox)
 
 ipcfs_install_deps() {
 	local missing=() p sudo=
