@@ -5,6 +5,9 @@
 #  - two writes with nobody reading both stay, in order;
 #  - `cat f` started first waits, gets what `echo` writes, and exits;
 #  - `cat f` on an empty channel with no writer keeps waiting;
+#  - a writer open before `cat f` that leaves without writing ends the
+#    cat (EOF), and one that comes and goes while another writer stays
+#    does not;
 #  - dd of 4 MiB (byte transports) or 256 KiB in 4 KiB messages (message
 #    transports) through the channel arrives unchanged (cmp).
 . "$(dirname "$0")/lib.sh"
@@ -64,6 +67,20 @@ for t in $present; do
 	# no writer, no data: a reader waits (timeout ends it with 124)
 	timeout -k 1 1 cat "$f" >/dev/null
 	expect "$t: cat of an empty channel waits" "$?" 124
+
+	# a writer that was there first leaves: EOF, but only with no writer
+	# (4>&-: the children must not inherit our writer)
+	exec 4>>"$f"
+	timeout -k 1 10 cat "$f" >"$S/out.$t" 4>&- &
+	cat_pid=$!
+	sleep 0.2
+	timeout -k 1 5 sh -c ": >> $f" 4>&-	# a second writer comes and goes
+	sleep 0.3
+	alive "$cat_pid" || fail "$t: cat ended while a writer still had the file open"
+	exec 4>&-
+	wait_gone "$cat_pid" 5 || fail "$t: cat did not end when the last writer left"
+	wait "$cat_pid"
+	expect "$t: EOF once the last writer left" "$(cat "$S/out.$t") (rc $?)" " (rc 0)"
 
 	# bulk data, reader started first
 	if is_msg "$t"; then
