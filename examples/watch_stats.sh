@@ -9,11 +9,12 @@
 #
 # Run:	examples/watch_stats.sh /mnt/ipc
 #
-# What you should see (abridged):
-#	 0.0s  queued=0    msgs_in=0  parked_writes=0  st_size=0
-#	 0.4s  queued=100  ...        parked_writes=1  st_size=100
+# What you should see (abridged; msgs_out counts what went in, msgs_in
+# what came out):
+#	0.0s   msgs_in=0 msgs_out=1 queued=10 ... parked_writes=0 st_size=10
+#	0.6s   msgs_in=0 msgs_out=10 queued=100 ... parked_writes=1 st_size=100
 #	reader got 12 messages
-#	end    queued=0    ...        parked_writes=0  st_size=0
+#	end    msgs_in=12 msgs_out=12 queued=0 ... parked_writes=0 st_size=0
 set -eu
 M=${1:?usage: watch_stats.sh MOUNTPOINT}
 
@@ -26,7 +27,7 @@ show() {
 	local line
 	line=$(grep '^name=mqueue ' "$D/stats" | tr ' ' '\n' |
 	       grep -E '^(queued|msgs_in|msgs_out|readers|writers|parked_writes)=' | tr '\n' ' ')
-	printf '%-6s %s st_size=%s\n' "$1" "$line" "$(stat -c %s "$D/mqueue")"
+	printf '%-6s %sst_size=%s\n' "$1" "$line" "$(stat -c %s "$D/mqueue")"
 }
 
 # 12 messages of 10 bytes, one write() each, from one writer
