@@ -79,7 +79,7 @@ while [ "$i" -le "$repeats" ]; do
 	[ -n "$us" ] || { cat "$tmp/perf" >&2; die "no usecs/op from perf"; }
 	echo "perf $us" >> "$tmp/all"
 
-	taskset -c "$cpus" "$direct" --transport pipe --size 4 \
+	taskset -c "$cpus" "$direct" --road direct --transport pipe --size 4 \
 		--count "$loops" --cpus "$dcpus" --baseline --format csv \
 		> "$tmp/direct" ||
 		die "direct failed (exit $?)"
