@@ -82,12 +82,12 @@ need_fuse() {
 	[ -x "$IPCFS" ] || die "daemon $IPCFS is not executable"
 }
 
-# client NAME: path of a built client program
+# client VAR NAME: set VAR to the path of the built client program NAME
 client() {
-	local c="$IPCFS_CLIENTS/$1"
+	local c="$IPCFS_CLIENTS/$2"
 
 	[ -x "$c" ] || die "client $c not built (set IPCFS_CLIENTS)"
-	printf '%s\n' "$c"
+	printf -v "$1" '%s' "$c"
 }
 
 now() { date +%s.%N; }
@@ -148,9 +148,10 @@ mount_ipcfs() {
 	local end=$(( $(date +%s) + 10 ))
 	while ! mountpoint -q "$dir"; do
 		if ! alive "$DAEMON_PID"; then
-			wait "$DAEMON_PID"
-			die "daemon exited ($?) before mounting $dir:" \
-			    "$(head -c 2000 "$DAEMON_ERR")"
+			say "the daemon's stderr:" >&2
+			head -c 2000 "$DAEMON_ERR" | sed 's/^/    /' >&2
+			reap_daemon "$DAEMON_PID" "$DAEMON_ERR" any
+			die "the daemon exited before it mounted $dir"
 		fi
 		[ "$(date +%s)" -lt "$end" ] ||
 			die "no mount on $dir after 10 s"

@@ -13,7 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
-fo=$(client fsops)
+client fo fsops
 mount_ipcfs
 M=$MNT
 

@@ -36,8 +36,9 @@ run() {
 }
 
 # chat: alice talks first, bob joins later and gets the line
-printf 'hello bob\n' | run chat-alice 10 "$EX/chat.sh" "$M" alice bob
-(sleep 1) | run chat-bob 10 "$EX/chat.sh" "$M" bob alice
+# (input by redirection, not a pipe: run must count failures in this shell)
+run chat-alice 10 "$EX/chat.sh" "$M" alice bob < <(printf 'hello bob\n')
+run chat-bob 10 "$EX/chat.sh" "$M" bob alice < <(sleep 1)
 expect "chat: bob got alice's line" "$(cat "$SCRATCH/chat-bob")" "<alice> hello bob"
 for d in alice bob; do
 	expect "rmdir chat dir $d" "$(timeout -k 1 5 rmdir "$M/$d" 2>&1 && echo OK)" OK

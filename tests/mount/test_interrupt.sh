@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
-pc=$(client poll_client)
+client pc poll_client
 mount_ipcfs
 
 for t in ${ONLY:-$(transports_in "$MNT")}; do

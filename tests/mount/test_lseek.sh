@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
-fo=$(client fsops)
+client fo fsops
 mount_ipcfs
 
 for t in $(transports_in "$MNT"); do

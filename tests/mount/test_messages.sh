@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
-mc=$(client msg_client)
+client mc msg_client
 mount_ipcfs
 
 for t in $(transports_in "$MNT"); do

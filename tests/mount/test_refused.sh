@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
-fo=$(client fsops)
+client fo fsops
 mount_ipcfs
 M=$MNT
 before=$(cd "$M" && ls -l | awk '{print $1, $NF}')

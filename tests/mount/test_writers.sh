@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
-wc_=$(client writers_client)
+client wc_ writers_client
 mount_ipcfs
 
 run() {
