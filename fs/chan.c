@@ -50,26 +50,41 @@ static char *scratch_get(size_t len)
 	return p;
 }
 
-int fs_chan_init(struct fs_chan *fc, const struct ipc_transport *t,
-		 const struct ipc_opts *o)
+void fs_chan_init(struct fs_chan *fc, const struct ipc_transport *t,
+		  const struct ipc_opts *o)
 {
-	struct ipc_opts opts = *o;
-
-	/*
-	 * Byte streams get 1 MiB (pipe-max-size) rather than 64 KiB: a
-	 * `dd bs=1M` write then goes in whole instead of in 16 parked
-	 * pieces. Message transports keep their defaults, whose limits
-	 * (mq's msg_max) an unprivileged daemon cannot raise.
-	 */
-	if (!(t->caps & IPC_MESSAGES) && !opts.capacity)
-		opts.capacity = FS_STREAM_CAPACITY;
+	fc->t = t;
+	fc->opts = o;
 	TAILQ_INIT(&fc->reads);
 	TAILQ_INIT(&fc->writes);
 	TAILQ_INIT(&fc->pollers);
 	for (int e = IPC_RX; e <= IPC_TX; e++)
 		fc->watch[e] = (struct fs_watch){ .fc = fc, .end = e,
 						  .fd = -1 };
-	return ipc_chan_open(&fc->ch, t, &opts);
+}
+
+/*
+ * The mechanism is made at the first open, not at mkdir: a directory used
+ * for one transport then holds one kernel object, not twelve, and per-user
+ * budgets stay for what is used (RLIMIT_MSGQUEUE allows about 9 default
+ * message queues). A failure is kept for stats and tried again next open.
+ */
+int fs_chan_make(struct fs_chan *fc)
+{
+	struct ipc_opts opts = *fc->opts;
+
+	if (fc->ch.t)
+		return 0;
+	/*
+	 * Byte streams get 1 MiB (pipe-max-size) rather than 64 KiB: a
+	 * `dd bs=1M` write then goes in whole instead of in 16 parked
+	 * pieces. Message transports keep their defaults, whose limits
+	 * (mq's msg_max) an unprivileged daemon cannot raise.
+	 */
+	if (!(fc->t->caps & IPC_MESSAGES) && !opts.capacity)
+		opts.capacity = FS_STREAM_CAPACITY;
+	fc->open_err = ipc_chan_open(&fc->ch, fc->t, &opts);
+	return fc->open_err;
 }
 
 static void req_free(struct fs_chan *fc, struct fs_req *r)
@@ -114,9 +129,15 @@ static size_t pend_cap(const struct fs_chan *fc)
 	return ipc_is_msg(&fc->ch) ? fc->ch.max_msg : FS_LOOKAHEAD;
 }
 
+/*
+ * End of file for this reader: no writer, and it has seen one. Callers
+ * have just found the mechanism empty; but an asynchronous one (ZeroMQ
+ * delivers from its I/O thread) can be empty while our bytes are still
+ * on their way, so drained also means all we sent has come out.
+ */
 static bool eof_due(const struct fs_chan *fc, const struct fs_handle *h)
 {
-	return fc->writers == 0 &&
+	return fc->writers == 0 && fc->ch.bytes_in >= fc->ch.bytes_out &&
 	       (h->saw_writer || fc->writer_closes > h->writer_closes);
 }
 
@@ -333,7 +354,10 @@ void fs_chan_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 		  size_t size, int flags)
 {
 	if (TAILQ_EMPTY(&fc->reads) && try_read(fc, h, req, size)) {
-		progress(fc);	/* room for parked writers now */
+		/* room now: for parked writers, and pollers without an fd to
+		 * tell them (a TX end with no readiness fd) */
+		notify_pollers(fc);
+		progress(fc);
 		return;
 	}
 	if (flags & O_NONBLOCK) {
@@ -363,6 +387,8 @@ void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 			n = 0;
 		if ((size_t)n == size || (n > 0 && (flags & O_NONBLOCK))) {
 			fuse_reply_write(req, n);
+			/* data now, even where no fd would say so (plainmem) */
+			notify_pollers(fc);
 			progress(fc);
 			return;
 		}

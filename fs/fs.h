@@ -64,7 +64,9 @@ struct fs_watch {
 struct fs_chan {
 	struct fs_node node;
 	struct ipc_chan ch;
-	int open_err;		/* -errno if the transport could not be made */
+	const struct ipc_transport *t;
+	const struct ipc_opts *opts;
+	int open_err;		/* -errno of the last failed fs_chan_make */
 	unsigned readers, writers;
 	uint64_t writer_closes;
 	struct fs_req_list reads, writes;
@@ -101,8 +103,8 @@ int fs_mkdir(struct fs_dir *parent, const char *name, struct fs_dir **out);
 int fs_rmdir(struct fs_dir *parent, const char *name);
 void fs_forget(struct fs_node *n, uint64_t nlookup);
 void fs_dir_unref(struct fs_dir *d);
-/* the stats lines of a dir, malloc'ed */
-char *fs_stats_text(const struct fs_dir *d, size_t *len);
+/* the stats lines of a dir, malloc'ed; makes channels not made yet */
+char *fs_stats_text(struct fs_dir *d, size_t *len);
 /* call fn on every directory entry after ".", ".." */
 typedef bool (*fs_dirent_fn)(void *ctx, const char *name,
 			     const struct fs_node *n);
@@ -113,8 +115,10 @@ static inline struct fs_chan *fs_chan_of(struct fs_node *n)
 }
 
 /* chan.c */
-int fs_chan_init(struct fs_chan *fc, const struct ipc_transport *t,
-		 const struct ipc_opts *o);
+void fs_chan_init(struct fs_chan *fc, const struct ipc_transport *t,
+		  const struct ipc_opts *o);
+/* make the mechanism if it is not there yet: 0 or -errno */
+int fs_chan_make(struct fs_chan *fc);
 void fs_chan_fini(struct fs_chan *fc);
 void fs_chan_open(struct fs_chan *fc, struct fs_handle *h);
 void fs_chan_release(struct fs_chan *fc, struct fs_handle *h);

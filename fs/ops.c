@@ -190,7 +190,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_node *n = fs_node_get(ino);
-	int acc = fi->flags & O_ACCMODE;
+	int acc = fi->flags & O_ACCMODE, err;
 	struct fs_handle *h;
 	struct fs_chan *fc;
 
@@ -207,10 +207,9 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fc = fs_chan_of(n);
-	if (fc && fc->open_err) {
+	if (fc && (err = fs_chan_make(fc)) < 0) {
 		/* ENOSYS would tell the kernel we have no open() at all */
-		fuse_reply_err(req, fc->open_err == -ENOSYS ? EOPNOTSUPP :
-				    -fc->open_err);
+		fuse_reply_err(req, err == -ENOSYS ? EOPNOTSUPP : -err);
 		return;
 	}
 	h = calloc(1, sizeof(*h));

@@ -64,9 +64,11 @@ static void dir_free(struct fs_dir *d)
 }
 
 /*
- * A directory and its channels. A transport that cannot be made here
- * (a system limit, a missing privilege) still gets its file; opening it
- * then fails with the transport's errno, and stats says why.
+ * A directory and its channel files. The mechanisms behind them are made
+ * when first needed (fs_chan_make): at the first open of the file, or when
+ * `stats` is read, so that every object it names exists. One that cannot
+ * be made (a system limit, a missing privilege) still has its file;
+ * opening it fails with the transport's errno, and stats says why.
  */
 static int dir_new(struct fs_dir *parent, const char *name,
 		   struct fs_dir **out)
@@ -91,9 +93,8 @@ static int dir_new(struct fs_dir *parent, const char *name,
 	for (unsigned i = 0; !err && i < ntransports; i++) {
 		err = node_add(&d->chans[i].node, FS_CHAN, d);
 		if (!err) {
-			d->chans[i].open_err = fs_chan_init(&d->chans[i],
-							    ipc_transports[i],
-							    &chan_opts);
+			fs_chan_init(&d->chans[i], ipc_transports[i],
+				     &chan_opts);
 			d->nchans++;
 		}
 	}
@@ -275,11 +276,12 @@ void fs_forget(struct fs_node *n, uint64_t nlookup)
 }
 
 static int stats_line(char *buf, size_t size, const struct fs_dir *d,
-		      const struct fs_chan *fc, const char *name)
+		      struct fs_chan *fc, const char *name)
 {
 	struct ipc_chan_stats st;
 
-	if (fc->open_err)
+	(void)fs_chan_make(fc);
+	if (fc->open_err && !fc->ch.t)
 		return snprintf(buf, size, "name=%s dir=/%s error=%s\n", name,
 				d->name, strerror(-fc->open_err));
 	ipc_stats(&fc->ch, &st);
@@ -297,7 +299,7 @@ static int stats_line(char *buf, size_t size, const struct fs_dir *d,
 			fc->ch.object);
 }
 
-char *fs_stats_text(const struct fs_dir *d, size_t *len)
+char *fs_stats_text(struct fs_dir *d, size_t *len)
 {
 	size_t size = 512 * (d->nchans + 1), used = 0;
 	char *buf = malloc(size);
