@@ -48,6 +48,7 @@ struct fs_handle {
 	uint64_t writer_closes;	/* chan->writer_closes when opened */
 	struct fuse_pollhandle *ph;	/* a poller to notify, or NULL */
 	TAILQ_ENTRY(fs_handle) poll_link;
+	TAILQ_ENTRY(fs_handle) open_link;	/* every open handle */
 	char *text;		/* stats: the snapshot taken at open */
 	size_t text_len;
 };
@@ -143,5 +144,7 @@ void fs_watch_drop(struct fs_watch *w);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops fs_ops;
+/* free the handles of files still open when the session ends */
+void fs_handles_free(void);
 
 #endif

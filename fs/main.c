@@ -151,6 +151,7 @@ int main(int argc, char **argv)
 		else
 			ret = 0;
 		fs_tree_destroy();
+		fs_handles_free();
 		fs_loop_fini();
 out_unmount:
 		fuse_session_unmount(se);

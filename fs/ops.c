@@ -11,6 +11,23 @@
 
 #include "fs.h"
 
+/* files still open at unmount get no release: keep them to free */
+static struct fs_handle_list open_handles =
+	TAILQ_HEAD_INITIALIZER(open_handles);
+
+static void handle_free(struct fs_handle *h)
+{
+	TAILQ_REMOVE(&open_handles, h, open_link);
+	free(h->text);
+	free(h);
+}
+
+void fs_handles_free(void)
+{
+	while (!TAILQ_EMPTY(&open_handles))
+		handle_free(TAILQ_FIRST(&open_handles));
+}
+
 static struct fs_dir *dir_of(fuse_ino_t ino)
 {
 	struct fs_node *n = fs_node_get(ino);
@@ -231,6 +248,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fs_chan_open(fc, h);
 	}
 	n->dir->open_handles++;
+	TAILQ_INSERT_TAIL(&open_handles, h, open_link);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;	/* every read and write reaches us */
 	fi->nonseekable = 1;
@@ -239,8 +257,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (fc)
 			fs_chan_release(fc, h);
 		n->dir->open_handles--;
-		free(h->text);
-		free(h);
+		handle_free(h);
 	}
 }
 
@@ -294,8 +311,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	if (fc)
 		fs_chan_release(fc, h);
 	d->open_handles--;
-	free(h->text);
-	free(h);
+	handle_free(h);
 	fs_dir_unref(d);
 	fuse_reply_err(req, 0);
 }
