@@ -120,6 +120,14 @@ int main(int argc, char **argv)
 		se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), NULL);
 		if (!se)
 			goto out_args;
+		/*
+		 * libfuse only takes over signals left at their default; a
+		 * shell starts `ipcfs ... &` with SIGINT ignored, and Ctrl-C
+		 * or kill -INT must still unmount us cleanly.
+		 */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		if (fuse_set_signal_handlers(se) != 0)
 			goto out_session;
 		if (fuse_session_mount(se, opts.mountpoint) != 0)
