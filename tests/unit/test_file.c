@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "transport.h"
+#include "testlib.h"
 
 extern const struct ipc_transport ipc_file;
 
@@ -37,38 +38,6 @@ static struct ipc_opts opts_for(bool visible)
 	return o;
 }
 
-static void fill(unsigned char *p, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = (unsigned char)(seed * 131 + i * 7 + (i >> 9));
-}
-
-static unsigned long sum(unsigned long s, const unsigned char *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		s = s * 31 + p[i];
-	return s;
-}
-
-static int rx_poll(struct ipc_chan *ch, int ms)
-{
-	short ev;
-	int fd = ipc_wait_fd(ch, IPC_RX, &ev);
-	struct pollfd pfd = { .fd = fd, .events = ev };
-
-	assert_true(fd >= 0);
-	return poll(&pfd, 1, ms);
-}
-
-static ssize_t recv_nowait(struct ipc_chan *ch, void *buf, size_t len)
-{
-	ssize_t n;
-
-	while ((n = ipc_recv(ch, buf, len, IPC_NOWAIT)) == -EAGAIN)
-		assert_int_equal(rx_poll(ch, 5000), 1);
-	return n;
-}
-
 /* receive exactly len bytes, however they come */
 static void recv_exact(struct ipc_chan *ch, unsigned char *buf, size_t len,
 		       int flags)
@@ -77,7 +46,7 @@ static void recv_exact(struct ipc_chan *ch, unsigned char *buf, size_t len,
 	ssize_t n;
 
 	while (got < len) {
-		n = flags & IPC_NOWAIT ? recv_nowait(ch, buf + got, len - got)
+		n = flags & IPC_NOWAIT ? tl_recv_nowait(ch, buf + got, len - got)
 				       : ipc_recv(ch, buf + got, len - got, 0);
 		assert_true(n > 0);
 		got += n;
@@ -105,7 +74,7 @@ static void test_roundtrip(void **state)
 	assert_int_equal(ipc_chan_open(&ch, &ipc_file, &o), 0);
 	assert_false(ipc_is_msg(&ch));
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		fill(out, sizes[i], (unsigned)i);
+		tl_fill(out, sizes[i], (unsigned)i);
 		assert_int_equal(ipc_send(&ch, out, sizes[i], IPC_NOWAIT),
 				 sizes[i]);
 		recv_exact(&ch, in, sizes[i], IPC_NOWAIT);
@@ -115,13 +84,13 @@ static void test_roundtrip(void **state)
 	assert_int_equal(ipc_send(&ch, "abc", 3, IPC_NOWAIT), 3);
 	assert_int_equal(ipc_send(&ch, "de", 2, IPC_NOWAIT), 2);
 	assert_int_equal(ipc_send(&ch, "f", 1, IPC_NOWAIT), 1);
-	assert_int_equal(recv_nowait(&ch, in, 1 << 20), 6);
+	assert_int_equal(tl_recv_nowait(&ch, in, 1 << 20), 6);
 	assert_memory_equal(in, "abcdef", 6);
 	/* ... and a small buffer takes a record in pieces */
 	assert_int_equal(ipc_send(&ch, "ghijk", 5, IPC_NOWAIT), 5);
-	assert_int_equal(recv_nowait(&ch, in, 2), 2);
-	assert_int_equal(recv_nowait(&ch, in + 2, 2), 2);
-	assert_int_equal(recv_nowait(&ch, in + 4, 2), 1);
+	assert_int_equal(tl_recv_nowait(&ch, in, 2), 2);
+	assert_int_equal(tl_recv_nowait(&ch, in + 2, 2), 2);
+	assert_int_equal(tl_recv_nowait(&ch, in + 4, 2), 1);
 	assert_memory_equal(in, "ghijk", 5);
 	assert_int_equal(ipc_recv(&ch, in, 1 << 20, IPC_NOWAIT), -EAGAIN);
 	free(out);
@@ -141,12 +110,12 @@ static void test_readiness(void **state)
 	assert_int_equal(ipc_wait_fd(&ch, IPC_TX, &ev), -1);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
-	assert_int_equal(rx_poll(&ch, 0), 0);
+	assert_int_equal(tl_rx_poll(&ch, 0), 0);
 	assert_int_equal(ipc_send(&ch, "hello", 5, IPC_NOWAIT), 5);
-	assert_int_equal(rx_poll(&ch, 0), 1);
+	assert_int_equal(tl_rx_poll(&ch, 0), 1);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), 5);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
-	assert_int_equal(rx_poll(&ch, 0), 0);
+	assert_int_equal(tl_rx_poll(&ch, 0), 0);
 	ipc_chan_close(&ch);
 }
 
@@ -162,13 +131,13 @@ static void test_partial(void **state)
 	assert_int_equal(ipc_chan_open(&ch, &ipc_file, &o), 0);
 	append(&ch, &hdr, sizeof(hdr));
 	append(&ch, "0123", 4);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 4);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 4);
 	assert_memory_equal(in, "0123", 4);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
-	assert_int_equal(rx_poll(&ch, 0), 0);
+	assert_int_equal(tl_rx_poll(&ch, 0), 0);
 	append(&ch, "456789", 6);
-	assert_int_equal(rx_poll(&ch, 5000), 1);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 6);
+	assert_int_equal(tl_rx_poll(&ch, 5000), 1);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 6);
 	assert_memory_equal(in, "456789", 6);
 
 	/* a header cut in two */
@@ -178,12 +147,12 @@ static void test_partial(void **state)
 	append(&ch, (char *)&hdr + 2, 2);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
 	append(&ch, "abc", 3);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 3);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
 	assert_memory_equal(in, "abc", 3);
 
 	/* our own sends go on after the outsider's records */
 	assert_int_equal(ipc_send(&ch, "xyz", 3, IPC_NOWAIT), 3);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 3);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
 	assert_memory_equal(in, "xyz", 3);
 	ipc_chan_close(&ch);
 }
@@ -230,10 +199,10 @@ static void test_hangup(void **state)
 	assert_int_equal(ipc_send(&ch, "one", 3, IPC_NOWAIT), 3);
 	assert_int_equal(ipc_send(&ch, "two", 3, IPC_NOWAIT), 3);
 	ipc_close_end(&ch, IPC_TX);
-	assert_int_equal(recv_nowait(&ch, in, 4), 4);
-	assert_int_equal(recv_nowait(&ch, in + 4, sizeof(in)), 2);
+	assert_int_equal(tl_recv_nowait(&ch, in, 4), 4);
+	assert_int_equal(tl_recv_nowait(&ch, in + 4, sizeof(in)), 2);
 	assert_memory_equal(in, "onetwo", 6);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 0);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 0);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), 0), 0);
 	ipc_chan_close(&ch);
 
@@ -266,7 +235,7 @@ static void test_names(void **state)
 	assert_int_equal(ipc_chan_open(&ch, &ipc_file, &o), 0);
 	assert_int_equal(stat(ch.object, &st), -1);
 	assert_int_equal(ipc_send(&ch, "x", 1, IPC_NOWAIT), 1);
-	assert_int_equal(recv_nowait(&ch, path, sizeof(path)), 1);
+	assert_int_equal(tl_recv_nowait(&ch, path, sizeof(path)), 1);
 	ipc_chan_close(&ch);
 }
 
@@ -333,7 +302,7 @@ static void fork_pair(const struct ipc_opts *o, size_t size, int rounds,
 				_exit(2);
 		}
 		while ((n = ipc_recv(&ping, in, bufsize, 0)) > 0)
-			s = sum(s, in, n);
+			s = tl_sum(s, in, n);
 		if (n != 0 || ipc_send_all(&pong, &s, sizeof(s), 0) < 0)
 			_exit(3);
 		ipc_close_end(&pong, IPC_TX);
@@ -346,7 +315,7 @@ static void fork_pair(const struct ipc_opts *o, size_t size, int rounds,
 	recv_exact(&pong, in, 5, 0);
 	assert_memory_equal(in, "ready", 5);
 	for (int r = 0; r < rounds; r++) {
-		fill(out, size, (unsigned)r);
+		tl_fill(out, size, (unsigned)r);
 		assert_int_equal(ipc_send_all(&ping, out, size, 0), 0);
 		recv_exact(&pong, in, size, 0);
 		assert_memory_equal(in, out, size);
@@ -354,8 +323,8 @@ static void fork_pair(const struct ipc_opts *o, size_t size, int rounds,
 	for (size_t off = 0; off < stream; off += chunk) {
 		size_t len = stream - off < chunk ? stream - off : chunk;
 
-		fill(out, len, (unsigned)(off / chunk));
-		s_out = sum(s_out, out, len);
+		tl_fill(out, len, (unsigned)(off / chunk));
+		s_out = tl_sum(s_out, out, len);
 		assert_int_equal(ipc_send_all(&ping, out, len, 0), 0);
 	}
 	keep = dup(ping.fd[IPC_TX]);	/* to look at the file later */
@@ -403,71 +372,20 @@ static void test_fork_big(void **state)
 	fork_pair(&o, 65536, 20, 4 << 20);
 }
 
-/*
- * The bench's child dies by SIGKILL mid-run: the parent still gets rid of
- * both channels quickly, and leaves nothing behind.
- */
-static void killed_child(const struct ipc_opts *o)
-{
-	unsigned char *in;
-	struct ipc_chan ping, pong;
-	struct timespec t0, t1;
-	int status;
-	ssize_t n;
-	pid_t pid;
-
-	assert_int_equal(ipc_chan_open(&ping, &ipc_file, o), 0);
-	assert_int_equal(ipc_chan_open(&pong, &ipc_file, o), 0);
-	in = malloc(1 << 20);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		ipc_keep_end(&ping, IPC_RX);
-		ipc_keep_end(&pong, IPC_TX);
-		if (ipc_send(&pong, "ready", 5, 0) != 5)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	ipc_keep_end(&ping, IPC_TX);
-	ipc_keep_end(&pong, IPC_RX);
-	n = ipc_recv(&pong, in, 1 << 20, 0);
-	assert_true(n > 0);
-	assert_int_equal(ipc_send(&ping, "x", 1, 0), 1);
-	assert_int_equal(kill(pid, SIGKILL), 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ipc_close_end(&ping, IPC_TX);
-	ipc_chan_close(&ping);
-	ipc_chan_close(&pong);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	assert_true(t1.tv_sec - t0.tv_sec < 2);
-	free(in);
-}
-
 static void test_killed_child(void **state)
 {
 	struct ipc_opts o = opts_for(false);
 
 	(void)state;
-	killed_child(&o);
+	tl_killed_child(&ipc_file, &o);
 	o.visible = true;
-	killed_child(&o);
-}
-
-static volatile sig_atomic_t alarms;
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-	alarms++;
-	ipc_stop = 1;
+	tl_killed_child(&ipc_file, &o);
 }
 
 /* a handler without SA_RESTART interrupts a blocking wait: -EINTR */
 static void test_eintr(void **state)
 {
-	struct sigaction sa = { .sa_handler = on_alarm };
+	struct sigaction sa = { .sa_handler = tl_on_alarm };
 	struct itimerval it = { .it_value = { 0, 50 * 1000 } };
 	struct ipc_opts o = opts_for(false);
 	unsigned char out[4096] = { 0 }, in[64];
@@ -480,16 +398,16 @@ static void test_eintr(void **state)
 	ipc_stop = 0;
 	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), 0), -EINTR);
-	assert_int_equal(alarms, 1);
+	assert_int_equal(tl_alarms, 1);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), 0), -EINTR);
 
 	ipc_stop = 0;
 	assert_int_equal(ipc_send(&ch, out, sizeof(out), 0), sizeof(out));
 	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
 	assert_int_equal(ipc_send(&ch, out, 1, 0), -EINTR);
-	assert_int_equal(alarms, 2);
+	assert_int_equal(tl_alarms, 2);
 	ipc_stop = 0;
-	alarms = 0;
+	tl_alarms = 0;
 	ipc_chan_close(&ch);
 	signal(SIGALRM, SIG_DFL);
 }
@@ -513,7 +431,7 @@ static void test_ends(void **state)
 	/* used, forked for something else, then closed: still a hang-up */
 	assert_int_equal(ipc_chan_open(&ch, &ipc_file, &o), 0);
 	assert_int_equal(ipc_send(&ch, "one", 3, IPC_NOWAIT), 3);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 3);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
 	assert_int_equal(ipc_send(&ch, "two", 3, IPC_NOWAIT), 3);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -521,9 +439,9 @@ static void test_ends(void **state)
 		_exit(0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	ipc_close_end(&ch, IPC_TX);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 3);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
 	assert_memory_equal(in, "two", 3);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 0);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 0);
 	ipc_chan_close(&ch);
 
 	/* the writer drops RX before its reader child keeps it: no -EPIPE */
@@ -569,32 +487,14 @@ static void test_ends(void **state)
 	ipc_chan_close(&ch);
 }
 
-/* entries of dir whose name starts with prefix ("" for all) */
-static int count_entries(const char *dir, const char *prefix)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0 &&
-		    strncmp(de->d_name, prefix, strlen(prefix)) == 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void test_nothing_left(void **state)
 {
 	char prefix[32];
 
 	(void)state;
 	snprintf(prefix, sizeof(prefix), "ipcfs.%ld.", (long)getpid());
-	assert_int_equal(count_entries(rundir, ""), 0);
-	assert_int_equal(count_entries("/dev/shm", prefix), 0);
+	assert_int_equal(tl_count_entries(rundir, ""), 0);
+	assert_int_equal(tl_count_entries("/dev/shm", prefix), 0);
 }
 
 static int make_rundir(void **state)

@@ -25,42 +25,11 @@
 #include <cmocka.h>
 
 #include "transport.h"
+#include "testlib.h"
 
 extern const struct ipc_transport ipc_signal;
 
 static struct ipc_opts opts;	/* defaults: 64 KiB messages and capacity */
-
-static void fill(unsigned char *p, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = (unsigned char)(seed * 131 + i * 7 + (i >> 9));
-}
-
-static unsigned long sum(unsigned long s, const unsigned char *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		s = s * 31 + p[i];
-	return s;
-}
-
-static int rx_poll(struct ipc_chan *ch, int ms)
-{
-	short ev;
-	int fd = ipc_wait_fd(ch, IPC_RX, &ev);
-	struct pollfd pfd = { .fd = fd, .events = ev };
-
-	assert_true(fd >= 0);
-	return poll(&pfd, 1, ms);
-}
-
-static ssize_t recv_nowait(struct ipc_chan *ch, void *buf, size_t len)
-{
-	ssize_t n;
-
-	while ((n = ipc_recv(ch, buf, len, IPC_NOWAIT)) == -EAGAIN)
-		assert_int_equal(rx_poll(ch, 5000), 1);
-	return n;
-}
 
 /* the channel's signal number, from ch->object "SIGRTMIN+n" */
 static int signo_of(const struct ipc_chan *ch)
@@ -82,10 +51,10 @@ static void test_roundtrip(void **state)
 	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &opts), 0);
 	assert_int_equal(ch.max_msg, 65536);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		fill(out, sizes[i], (unsigned)i);
+		tl_fill(out, sizes[i], (unsigned)i);
 		assert_int_equal(ipc_send(&ch, out, sizes[i], IPC_NOWAIT),
 				 sizes[i]);
-		assert_int_equal(recv_nowait(&ch, in, ch.max_msg), sizes[i]);
+		assert_int_equal(tl_recv_nowait(&ch, in, ch.max_msg), sizes[i]);
 		assert_memory_equal(in, out, sizes[i]);
 	}
 	free(out);
@@ -105,13 +74,13 @@ static void test_boundaries_and_sizes(void **state)
 	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &o), 0);
 	assert_int_equal(ch.max_msg, 100);
 	for (size_t i = 0; i < 6; i++) {
-		fill(out, lens[i], (unsigned)i);
+		tl_fill(out, lens[i], (unsigned)i);
 		assert_int_equal(ipc_send(&ch, out, lens[i], IPC_NOWAIT),
 				 lens[i]);
 	}
 	for (size_t i = 0; i < 6; i++) {
-		assert_int_equal(recv_nowait(&ch, in, sizeof(in)), lens[i]);
-		fill(out, lens[i], (unsigned)i);
+		assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), lens[i]);
+		tl_fill(out, lens[i], (unsigned)i);
 		assert_memory_equal(in, out, lens[i]);
 	}
 	assert_int_equal(ipc_send(&ch, out, 101, IPC_NOWAIT), -EMSGSIZE);
@@ -163,12 +132,12 @@ static void test_readiness(void **state)
 	assert_int_equal(ipc_wait_fd(&ch, IPC_TX, &ev), -1);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
-	assert_int_equal(rx_poll(&ch, 0), 0);
+	assert_int_equal(tl_rx_poll(&ch, 0), 0);
 	assert_int_equal(ipc_send(&ch, "hello, world", 12, IPC_NOWAIT), 12);
-	assert_int_equal(rx_poll(&ch, 0), 1);
+	assert_int_equal(tl_rx_poll(&ch, 0), 1);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), 12);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
-	assert_int_equal(rx_poll(&ch, 0), 0);
+	assert_int_equal(tl_rx_poll(&ch, 0), 0);
 	ipc_chan_close(&ch);
 }
 
@@ -193,10 +162,10 @@ static void test_capacity(void **state)
 	assert_int_equal(st.queued_msgs, sent);
 	assert_int_equal(st.queued_bytes, sent * 1000);
 	assert_int_equal(st.capacity, 65536);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 1000);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 1000);
 	assert_int_equal(ipc_send(&ch, out, sizeof(out), IPC_NOWAIT), 1000);
 	for (int i = 0; i < sent; i++)
-		assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 1000);
+		assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 1000);
 	ipc_stats(&ch, &st);
 	assert_int_equal(st.queued_msgs, 0);
 	assert_int_equal(st.queued_bytes, 0);
@@ -208,7 +177,7 @@ static void test_capacity(void **state)
 	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &o), 0);
 	assert_int_equal(ipc_send(&ch, out, 500, IPC_NOWAIT), 500);
 	assert_int_equal(ipc_send(&ch, out, 1, IPC_NOWAIT), -EAGAIN);
-	assert_int_equal(recv_nowait(&ch, in, 500), 500);
+	assert_int_equal(tl_recv_nowait(&ch, in, 500), 500);
 	ipc_stats(&ch, &st);
 	assert_int_equal(st.capacity, 500);
 	ipc_chan_close(&ch);
@@ -224,10 +193,10 @@ static void test_hangup(void **state)
 	assert_int_equal(ipc_send(&ch, "one", 3, IPC_NOWAIT), 3);
 	assert_int_equal(ipc_send(&ch, "two", 3, IPC_NOWAIT), 3);
 	ipc_close_end(&ch, IPC_TX);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 3);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 3);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
 	assert_memory_equal(in, "two", 3);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 0);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 0);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), 0), 0);
 	ipc_chan_close(&ch);
 
@@ -263,7 +232,7 @@ static void test_many(void **state)
 		for (int i = 9; i >= 0; i--) {
 			int len = snprintf(msg, sizeof(msg), "ch%d-r%d", i, r);
 
-			assert_int_equal(recv_nowait(&ch[i], in, sizeof(in)),
+			assert_int_equal(tl_recv_nowait(&ch[i], in, sizeof(in)),
 					 len);
 			assert_memory_equal(in, msg, len);
 		}
@@ -325,7 +294,7 @@ static void test_strays(void **state)
 	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &opts), 0);
 	s = signo_of(&ch);
 	assert_int_equal(ipc_send(&ch, "a", 1, IPC_NOWAIT), 1);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 1);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 1);
 
 	assert_int_equal(kill(getpid(), s), 0);
 	v.sival_ptr = (void *)(uintptr_t)0x33ffffffffffffffull;	/* data */
@@ -337,10 +306,10 @@ static void test_strays(void **state)
 	assert_int_equal(sigqueue(getpid(), s, v), 0);
 	assert_int_equal(sigqueue(getpid(), s, v), 0);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
-	assert_int_equal(rx_poll(&ch, 0), 0);
+	assert_int_equal(tl_rx_poll(&ch, 0), 0);
 
 	assert_int_equal(ipc_send(&ch, "hello", 5, IPC_NOWAIT), 5);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 5);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 5);
 	assert_memory_equal(in, "hello", 5);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
 	ipc_chan_close(&ch);
@@ -374,94 +343,17 @@ static void test_drain(void **state)
 	assert_int_equal(kill(getpid(), s), 0);
 }
 
-/*
- * The bench: two channels made before fork(), one end kept on each side,
- * blocking calls, the child's "ready" on pong before the first ping.
- * Ping-pong of `rounds` messages (echoed, checked), then a stream of
- * `stream` messages on ping whose checksum the child sends back. With
- * rlimit, the child (the reader of ping) lowers RLIMIT_SIGPENDING, which
- * is checked against the receiver: the sender meets EAGAIN and waits.
- */
-static void fork_pair(const struct ipc_opts *o, size_t size, int rounds,
-		      int stream, rlim_t rlimit)
-{
-	struct ipc_chan ping, pong;
-	unsigned char *out, *in;
-	unsigned long s_out = 0, s_in;
-	int status;
-	ssize_t n;
-	pid_t pid;
-
-	assert_int_equal(ipc_chan_open(&ping, &ipc_signal, o), 0);
-	assert_int_equal(ipc_chan_open(&pong, &ipc_signal, o), 0);
-	out = malloc(ping.max_msg);
-	in = malloc(ping.max_msg);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct rlimit rl = { rlimit, rlimit };
-		unsigned long s = 0;
-
-		if (rlimit && setrlimit(RLIMIT_SIGPENDING, &rl) < 0)
-			_exit(4);
-		ipc_keep_end(&ping, IPC_RX);
-		ipc_keep_end(&pong, IPC_TX);
-		if (ipc_send(&pong, "ready", 5, 0) != 5)
-			_exit(1);
-		for (int r = 0; r < rounds; r++) {
-			n = ipc_recv(&ping, in, ping.max_msg, 0);
-			if (n != (ssize_t)size ||
-			    ipc_send(&pong, in, n, 0) != n)
-				_exit(2);
-		}
-		while ((n = ipc_recv(&ping, in, ping.max_msg, 0)) > 0)
-			s = sum(s, in, n);
-		if (n != 0 || ipc_send(&pong, &s, sizeof(s), 0) != sizeof(s))
-			_exit(3);
-		ipc_close_end(&pong, IPC_TX);
-		ipc_chan_close(&ping);
-		ipc_chan_close(&pong);
-		_exit(0);
-	}
-	ipc_keep_end(&ping, IPC_TX);
-	ipc_keep_end(&pong, IPC_RX);
-	assert_int_equal(ipc_recv(&pong, in, pong.max_msg, 0), 5);
-	assert_memory_equal(in, "ready", 5);
-	for (int r = 0; r < rounds; r++) {
-		fill(out, size, (unsigned)r);
-		assert_int_equal(ipc_send(&ping, out, size, 0), size);
-		assert_int_equal(ipc_recv(&pong, in, pong.max_msg, 0), size);
-		assert_memory_equal(in, out, size);
-	}
-	for (int m = 0; m < stream; m++) {
-		fill(out, size, (unsigned)m + 7);
-		s_out = sum(s_out, out, size);
-		assert_int_equal(ipc_send(&ping, out, size, 0), size);
-	}
-	ipc_close_end(&ping, IPC_TX);
-	assert_int_equal(ipc_recv(&pong, in, pong.max_msg, 0), sizeof(s_in));
-	memcpy(&s_in, in, sizeof(s_in));
-	assert_true(s_in == s_out);
-	assert_int_equal(ipc_recv(&pong, in, pong.max_msg, 0), 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	ipc_chan_close(&ping);
-	ipc_chan_close(&pong);
-	free(out);
-	free(in);
-}
-
 static void test_fork_small(void **state)
 {
 	(void)state;
-	fork_pair(&opts, 1, 1000, 3000, 0);
-	fork_pair(&opts, 100, 200, 2000, 0);
+	tl_fork_pair(&ipc_signal, &opts, 1, 1000, 3000, 0);
+	tl_fork_pair(&ipc_signal, &opts, 100, 200, 2000, 0);
 }
 
 static void test_fork_max(void **state)
 {
 	(void)state;
-	fork_pair(&opts, 65536, 5, 20, 0);
+	tl_fork_pair(&ipc_signal, &opts, 65536, 5, 20, 0);
 }
 
 /* the reader's queue limit is hit: the sender waits, nothing is lost */
@@ -471,7 +363,7 @@ static void test_fork_rlimit(void **state)
 
 	(void)state;
 	o.max_msg = 7000;	/* 1001 signals */
-	fork_pair(&o, 7000, 3, 200, 1500);
+	tl_fork_pair(&ipc_signal, &o, 7000, 3, 200, 1500);
 }
 
 /*
@@ -524,19 +416,10 @@ static void test_killed_child(void **state)
 	killed_child(&opts);
 }
 
-static volatile sig_atomic_t alarms;
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-	alarms++;
-	ipc_stop = 1;
-}
-
 /* a handler without SA_RESTART interrupts a blocking wait: -EINTR */
 static void test_eintr(void **state)
 {
-	struct sigaction sa = { .sa_handler = on_alarm };
+	struct sigaction sa = { .sa_handler = tl_on_alarm };
 	struct itimerval it = { .it_value = { 0, 50 * 1000 } };
 	unsigned char out[1000] = { 0 }, in[65536];
 	struct ipc_chan ch;
@@ -547,7 +430,7 @@ static void test_eintr(void **state)
 	ipc_stop = 0;
 	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), 0), -EINTR);
-	assert_int_equal(alarms, 1);
+	assert_int_equal(tl_alarms, 1);
 	assert_int_equal(ipc_recv(&ch, in, sizeof(in), 0), -EINTR);
 
 	/* a sender waiting for room */
@@ -556,9 +439,9 @@ static void test_eintr(void **state)
 		;
 	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
 	assert_int_equal(ipc_send(&ch, out, sizeof(out), 0), -EINTR);
-	assert_int_equal(alarms, 2);
+	assert_int_equal(tl_alarms, 2);
 	ipc_stop = 0;
-	alarms = 0;
+	tl_alarms = 0;
 	ipc_chan_close(&ch);
 	signal(SIGALRM, SIG_DFL);
 }
@@ -581,7 +464,7 @@ static void test_ends(void **state)
 	/* used, forked for something else, then closed: still a hang-up */
 	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &o), 0);
 	assert_int_equal(ipc_send(&ch, "one", 3, IPC_NOWAIT), 3);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 3);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
 	assert_int_equal(ipc_send(&ch, "two", 3, IPC_NOWAIT), 3);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -589,9 +472,9 @@ static void test_ends(void **state)
 		_exit(0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	ipc_close_end(&ch, IPC_TX);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 3);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
 	assert_memory_equal(in, "two", 3);
-	assert_int_equal(recv_nowait(&ch, in, sizeof(in)), 0);
+	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 0);
 	ipc_chan_close(&ch);
 
 	/* a reader child closes RX for good and lives on: -EPIPE */
