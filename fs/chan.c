@@ -141,6 +141,18 @@ static bool eof_due(const struct fs_chan *fc, const struct fs_handle *h)
 	       (h->saw_writer || fc->writer_closes > h->writer_closes);
 }
 
+/* ipc_recv, passing over empty messages: an outsider's hang-up, nothing
+ * to deliver (the daemon holds the TX end, so it is never our EOF) */
+static ssize_t recv_data(struct fs_chan *fc, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = ipc_recv(&fc->ch, buf, len, IPC_NOWAIT);
+	while (n == 0);
+	return n;
+}
+
 /*
  * Pull the next piece out of the mechanism into fc->pend: a whole message,
  * or up to `want` bytes of a stream. 1 if there is something pending now,
@@ -159,10 +171,7 @@ static int pull(struct fs_chan *fc, size_t want)
 	}
 	if (ipc_is_msg(&fc->ch) || want > pend_cap(fc))
 		want = pend_cap(fc);
-	/* an empty message is an outsider's hang-up: nothing to deliver */
-	do
-		n = ipc_recv(&fc->ch, fc->pend, want, IPC_NOWAIT);
-	while (n == 0);
+	n = recv_data(fc, fc->pend, want);
 	if (n < 0)
 		return (int)n;
 	fc->pend_off = 0;
@@ -191,9 +200,7 @@ static bool try_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 			fuse_reply_err(req, ENOMEM);
 			return true;
 		}
-		do
-			n = ipc_recv(&fc->ch, buf, size, IPC_NOWAIT);
-		while (n == 0);
+		n = recv_data(fc, buf, size);
 		if (n > 0) {
 			fc->tx_full = false;
 			h->saw_writer = true;
