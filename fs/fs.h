@@ -135,6 +135,8 @@ size_t fs_chan_queued(const struct fs_chan *fc);
 unsigned fs_chan_parked(const struct fs_chan *fc, bool writes);
 
 /* loop.c */
+#define FS_SPIN_US_DEFAULT	50
+extern unsigned fs_loop_spin_us;	/* poll this long before sleeping */
 int fs_loop_init(struct fuse_session *se);
 int fs_loop_run(struct fuse_session *se);
 void fs_loop_fini(void);

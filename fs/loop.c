@@ -4,12 +4,23 @@
  * Channel fds are armed one-shot when a waiter met -EAGAIN, so a channel
  * with unread data and no reader costs nothing, and thousands of parked
  * requests cost memory, not threads.
+ *
+ * Before it sleeps, the loop polls for a short while (fs_loop_spin_us,
+ * -o spin=US): in a round trip through the mount the next request comes
+ * a few microseconds after our reply, and catching it awake saves a
+ * sleep and a wake-up of the daemon per request, which is most of what
+ * a FUSE request costs when client and daemon are on different CPUs
+ * (measured: the control row went from 13.9k to 26.4k round trips/s).
+ * The poll yields the CPU at every turn, so a client that shares the
+ * daemon's CPU runs first; an idle mount sleeps after one spin.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -19,6 +30,7 @@
 
 static int epfd = -1;
 static struct fs_watch session_watch = { .fd = -1 };
+unsigned fs_loop_spin_us = FS_SPIN_US_DEFAULT;
 
 int fs_loop_init(struct fuse_session *se)
 {
@@ -92,6 +104,32 @@ static bool serve_requests(struct fuse_session *se, struct fuse_buf *buf)
 	return true;
 }
 
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* epoll_wait, but poll up to fs_loop_spin_us before going to sleep */
+static int wait_events(struct epoll_event *ev)
+{
+	int64_t deadline;
+	int n;
+
+	if (fs_loop_spin_us) {
+		deadline = now_ns() + (int64_t)fs_loop_spin_us * 1000;
+		do {
+			n = epoll_wait(epfd, ev, FS_MAX_EVENTS, 0);
+			if (n)
+				return n;
+			sched_yield();
+		} while (now_ns() < deadline);
+	}
+	return epoll_wait(epfd, ev, FS_MAX_EVENTS, -1);
+}
+
 int fs_loop_run(struct fuse_session *se)
 {
 	struct epoll_event ev[FS_MAX_EVENTS];
@@ -100,7 +138,7 @@ int fs_loop_run(struct fuse_session *se)
 	int n, ret = 0;
 
 	while (!fuse_session_exited(se)) {
-		n = epoll_wait(epfd, ev, FS_MAX_EVENTS, -1);
+		n = wait_events(ev);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;	/* a signal: exited() says */
