@@ -3,6 +3,8 @@
  *
  *	ipcfs [-f] [-d] [-o opt,...] MOUNTPOINT
  *	mount -t fuse.ipcfs ipcfs MOUNTPOINT	(through mount.fuse3)
+ *
+ * Our own -o options are in opts.c; libfuse takes the rest.
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "opts.h"
 
 static void usage(const char *prog)
 {
@@ -27,7 +30,17 @@ static void usage(const char *prog)
 	       "receive;\n`stats` shows every channel; mkdir makes a fresh "
 	       "set of channels.\n\n"
 	       "    -h, --help      this help\n"
-	       "    -V, --version   the version\n",
+	       "    -V, --version   the version\n"
+	       "    -o bind=ADDR    IPv4 address for the tcp, udp and zmq "
+	       "channels\n"
+	       "                    (default 127.0.0.1, reachable from this "
+	       "host only)\n"
+	       "    -o allow_other  let other users in (FUSE's option); "
+	       "implies\n"
+	       "                    -o default_permissions: the file modes "
+	       "are honoured\n"
+	       "                    (transport files 0600, stats 0444; "
+	       "chmod to share)\n",
 	       prog, ipc_transport_names(names, sizeof(names)));
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
@@ -87,6 +100,7 @@ static bool mountpoint_ok(const char *path)
 int main(int argc, char **argv)
 {
 	struct fuse_cmdline_opts opts;
+	struct fs_opts fo;
 	struct fuse_session *se;
 	struct ipc_opts io = { .visible = true };
 	char rundir[PATH_MAX];
@@ -109,6 +123,10 @@ int main(int argc, char **argv)
 			ret = 0;
 			goto out_args;
 		}
+		if (fs_opts_parse(&args, &fo) != 0 || fs_opts_check(&fo) != 0)
+			goto out_args;
+		if (fo.bind_addr[0])
+			io.bind_addr = fo.bind_addr;
 		if (!opts.mountpoint) {
 			fprintf(stderr, "usage: %s [options] MOUNTPOINT "
 				"(--help for more)\n", argv[0]);

@@ -4,6 +4,7 @@
  * (bind/listen/connect/accept), so the kernel path is the real one and
  * not socketpair(2)'s shortcut.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -33,6 +35,15 @@ static int bound_socket(int domain, int type, struct sockaddr_storage *sa,
 
 	if (fd < 0)
 		return -errno;
+	/*
+	 * A Unix socket file takes the socket inode's mode, less the umask,
+	 * at bind: 0600 from the start, not 0777 & ~umask (0755) until a
+	 * chmod catches up. The runtime dir is 0700 anyway; this is depth.
+	 */
+	if (domain == AF_UNIX && fchmod(fd, 0600) < 0) {
+		close_keep_errno(fd);
+		return -errno;
+	}
 	if (bind(fd, (struct sockaddr *)sa, *len) < 0 ||
 	    getsockname(fd, (struct sockaddr *)sa, len) < 0) {
 		close_keep_errno(fd);
@@ -42,22 +53,25 @@ static int bound_socket(int domain, int type, struct sockaddr_storage *sa,
 }
 
 int ipc_sock_addr(struct sockaddr_storage *sa, socklen_t *len, int domain,
-		  const char *path)
+		  const char *where)
 {
 	memset(sa, 0, sizeof(*sa));
 	if (domain == AF_UNIX) {
 		struct sockaddr_un *un = (struct sockaddr_un *)sa;
 
-		if (strlen(path) >= sizeof(un->sun_path))
+		if (strlen(where) >= sizeof(un->sun_path))
 			return -ENAMETOOLONG;
 		un->sun_family = AF_UNIX;
-		strcpy(un->sun_path, path);
+		strcpy(un->sun_path, where);
 		*len = sizeof(*un);
 	} else {
 		struct sockaddr_in *in = (struct sockaddr_in *)sa;
 
 		in->sin_family = AF_INET;
 		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		/* loopback unless the user asked otherwise (-o bind=ADDR) */
+		if (where && inet_pton(AF_INET, where, &in->sin_addr) != 1)
+			return -EINVAL;
 		*len = sizeof(*in);
 	}
 	return 0;
@@ -143,12 +157,15 @@ void ipc_sock_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
 		st->capacity = n;
 }
 
-/* port of an AF_INET address, or 0 */
-int ipc_sock_port(const struct sockaddr_storage *sa)
+/* "ADDR:PORT" of an AF_INET address into buf, for ch->object */
+void ipc_sock_inet_name(const struct sockaddr_storage *sa, const char *scheme,
+			char *buf, size_t size)
 {
-	if (sa->ss_family != AF_INET)
-		return 0;
-	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+	char addr[INET_ADDRSTRLEN] = "?";
+
+	(void)inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
+	snprintf(buf, size, "%s%s:%d", scheme, addr, ntohs(in->sin_port));
 }
 
 /* datagram transports: per-call flags, no fcntl, no SIGPIPE */

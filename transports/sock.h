@@ -6,9 +6,12 @@
 
 #include "transport.h"
 
-/* AF_UNIX at path, or AF_INET 127.0.0.1 port 0 */
+/*
+ * AF_UNIX at the path `where`, or AF_INET port 0 at the IPv4 address
+ * `where` (NULL: 127.0.0.1). -ENAMETOOLONG, or -EINVAL for a bad address.
+ */
 int ipc_sock_addr(struct sockaddr_storage *sa, socklen_t *len, int domain,
-		  const char *path);
+		  const char *where);
 /* listen at sa, connect fd[TX] to it, accept fd[RX]; sa gets the bound address */
 int ipc_sock_stream_pair(int domain, struct sockaddr_storage *sa,
 			 socklen_t *len, int fd[2], int *listener);
@@ -16,7 +19,9 @@ int ipc_sock_stream_pair(int domain, struct sockaddr_storage *sa,
 int ipc_sock_dgram_pair(int domain, struct sockaddr_storage *sa,
 			socklen_t *len, int fd[2]);
 void ipc_sock_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);
-int ipc_sock_port(const struct sockaddr_storage *sa);
+/* "<scheme>ADDR:PORT" of a bound AF_INET address, for ch->object */
+void ipc_sock_inet_name(const struct sockaddr_storage *sa, const char *scheme,
+			char *buf, size_t size);
 
 
 

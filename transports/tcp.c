@@ -1,6 +1,7 @@
 /*
- * tcp: a TCP connection over loopback (127.0.0.1, port chosen by the
- * kernel, TCP_NODELAY so small messages are not held back). Byte stream;
+ * tcp: a TCP connection over loopback (127.0.0.1, or ipc_opts.bind_addr;
+ * port chosen by the kernel, TCP_NODELAY so small messages are not held
+ * back). Byte stream;
  * capacity is the socket buffers; EOF once the writer closes. The
  * listener is closed once the pair is connected; the object name is the
  * listening address, as `ss -tn` shows it.
@@ -16,14 +17,14 @@ static int tcp_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	socklen_t len;
 	int err, listener;
 
-	(void)o;
-	ipc_sock_addr(&sa, &len, AF_INET, NULL);
+	err = ipc_sock_addr(&sa, &len, AF_INET, o->bind_addr);
+	if (err < 0)
+		return err;
 	err = ipc_sock_stream_pair(AF_INET, &sa, &len, ch->fd, &listener);
 	if (err < 0)
 		return err;
 	(void)close(listener);
-	snprintf(ch->object, sizeof(ch->object), "127.0.0.1:%d",
-		 ipc_sock_port(&sa));
+	ipc_sock_inet_name(&sa, "", ch->object, sizeof(ch->object));
 	return 0;
 }
 

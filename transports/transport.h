@@ -55,6 +55,9 @@ struct ipc_opts {
 	bool visible;		/* keep object names while open (daemon) */
 	bool spin;		/* rings: busy-wait, never sleep */
 	const char *zmq_kind;	/* zmq endpoint: "tcp" (default) or "ipc" */
+	/* tcp, udp, zmq tcp://: the IPv4 address to listen on, dotted quad;
+	 * NULL: 127.0.0.1. -EINVAL from create() if it does not parse */
+	const char *bind_addr;
 };
 
 struct ipc_chan_stats {

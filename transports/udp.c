@@ -1,6 +1,7 @@
 /*
- * udp: UDP datagrams over loopback (a socket bound to 127.0.0.1 with a
- * port chosen by the kernel, and a sending socket connected to it).
+ * udp: UDP datagrams over loopback (a socket bound to 127.0.0.1, or
+ * ipc_opts.bind_addr, with a port chosen by the kernel, and a sending
+ * socket connected to it).
  * Boundaries kept; the largest message is 65507 bytes (IPv4). The hang-up
  * is an empty datagram. Outsiders can join: `nc -u 127.0.0.1 PORT`.
  *
@@ -43,7 +44,9 @@ static int udp_create(struct ipc_chan *ch, const struct ipc_opts *o)
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (cr == MAP_FAILED)
 		return -errno;
-	ipc_sock_addr(&sa, &len, AF_INET, NULL);
+	err = ipc_sock_addr(&sa, &len, AF_INET, o->bind_addr);
+	if (err < 0)
+		goto err_unmap;
 	err = ipc_sock_dgram_pair(AF_INET, &sa, &len, ch->fd);
 	if (err < 0)
 		goto err_unmap;
@@ -66,8 +69,7 @@ static int udp_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	if (cr->limit < ch->max_msg + UDP_OVERHEAD)
 		cr->limit = ch->max_msg + UDP_OVERHEAD;
 	ch->priv = cr;
-	snprintf(ch->object, sizeof(ch->object), "127.0.0.1:%d",
-		 ipc_sock_port(&sa));
+	ipc_sock_inet_name(&sa, "", ch->object, sizeof(ch->object));
 	return 0;
 
 err_errno:

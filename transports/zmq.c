@@ -8,8 +8,9 @@
  * kernel's socket buffers hold. The hang-up is an empty message.
  *
  * The real object is the endpoint in ch->object: "tcp://127.0.0.1:PORT"
- * (the default; create() reserves the port with a bound, non-listening
- * SO_REUSEADDR socket, so both sides of a fork agree on it) or, with
+ * (the default; ipc_opts.bind_addr replaces 127.0.0.1; create() reserves
+ * the port with a bound, non-listening SO_REUSEADDR socket, so both sides
+ * of a fork agree on it) or, with
  * ipc_opts.zmq_kind "ipc", "ipc://<rundir>/ipcfs.<pid>.<n>.zmq". The RX end
  * binds a PULL socket, the TX end connects a PUSH socket; an outsider can
  * push to the endpoint too.
@@ -47,11 +48,13 @@
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
+#include "sock.h"
 #include "transport.h"
 
 #define ZMQ_IPC_DEFAULT_MAX	(1u << 20)
@@ -174,7 +177,9 @@ static int zmq_bind_rx(const struct ipc_chan *ch, struct zmq_chan *z)
 		return -errno;
 	if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0 ||
 	    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
-	    zmq_bind(s, ch->object) < 0) {
+	    zmq_bind(s, ch->object) < 0 ||
+	    /* zmq makes the socket file 0777 & ~umask: 0600 like the rest */
+	    (z->ipc && chmod(ch->object + 6, 0600) < 0)) {
 		err = -errno;
 		zmq_close_sock(s, 0);
 		return err;
@@ -275,8 +280,8 @@ static int zmq_setup(const struct ipc_chan *ch, bool want_tx)
 static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 {
 	const char *kind = o->zmq_kind ? o->zmq_kind : "tcp";
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
+	struct sockaddr_storage sa;
+	socklen_t len;
 	char dir[IPC_OBJECT_MAX], name[64];
 	struct zmq_chan *z;
 	int one = 1, n, err;
@@ -311,7 +316,9 @@ static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 			goto err_free;
 		z->ipc = true;
 	} else if (strcmp(kind, "tcp") == 0) {
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		err = ipc_sock_addr(&sa, &len, AF_INET, o->bind_addr);
+		if (err < 0)
+			goto err_free;
 		z->resv = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (z->resv < 0 ||
 		    setsockopt(z->resv, SOL_SOCKET, SO_REUSEADDR, &one,
@@ -321,8 +328,8 @@ static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 			err = -errno;
 			goto err_close;
 		}
-		snprintf(ch->object, sizeof(ch->object), "tcp://127.0.0.1:%d",
-			 ntohs(sa.sin_port));
+		ipc_sock_inet_name(&sa, "tcp://", ch->object,
+				   sizeof(ch->object));
 	} else {
 		err = -EINVAL;
 		goto err_free;

@@ -1,0 +1,113 @@
+/*
+ * opts.c - ipcfs's own -o options (see opts.h), parsed with libfuse's
+ * fuse_opt_parse so that "-o bind=X,allow_other" mixes with FUSE's own
+ * options the way every FUSE file system's do; what is not ours is left
+ * in the arguments for fuse_session_new, which refuses what it does not
+ * know either.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "opts.h"
+
+enum {
+	KEY_BIND,		/* bind=ADDR */
+	KEY_BIND_BARE,		/* bind, with no address */
+	KEY_ALLOW_OTHER,
+	KEY_DEFAULT_PERMISSIONS,
+};
+
+static const struct fuse_opt fs_opt_table[] = {
+	FUSE_OPT_KEY("bind=", KEY_BIND),
+	FUSE_OPT_KEY("bind", KEY_BIND_BARE),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
+	FUSE_OPT_END
+};
+
+/* fuse_opt_parse's callback: -1 refuses, 0 takes the option, 1 keeps it */
+static int fs_opt_proc(void *data, const char *arg, int key,
+		       struct fuse_args *outargs)
+{
+	struct fs_opts *o = data;
+	struct in_addr in;
+	const char *addr;
+
+	(void)outargs;
+	switch (key) {
+	case KEY_BIND:
+		addr = arg + strlen("bind=");
+		/* dotted quad only: inet_aton's "127.1" or "0x7f.1" would
+		 * make ch->object disagree with what the user typed */
+		if (inet_pton(AF_INET, addr, &in) != 1) {
+			fprintf(stderr, "ipcfs: bad bind address '%s'\n",
+				addr);
+			return -1;
+		}
+		/* the last one wins, as for FUSE's own options; a parsed
+		 * address always fits INET_ADDRSTRLEN */
+		(void)inet_ntop(AF_INET, &in, o->bind_addr,
+				sizeof(o->bind_addr));
+		return 0;
+	case KEY_BIND_BARE:
+		fprintf(stderr, "ipcfs: -o bind needs an address "
+			"(-o bind=ADDR)\n");
+		return -1;
+	case KEY_ALLOW_OTHER:
+		o->allow_other = true;
+		return 1;	/* FUSE's too: it goes to the mount */
+	case KEY_DEFAULT_PERMISSIONS:
+		o->default_permissions = true;
+		return 1;
+	default:
+		return 1;	/* FUSE's or nobody's: fuse_session_new says */
+	}
+}
+
+int fs_opts_parse(struct fuse_args *args, struct fs_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (fuse_opt_parse(args, o, fs_opt_table, fs_opt_proc) != 0)
+		return -1;
+	/*
+	 * Other users reach the files: let the kernel check each access
+	 * against the modes and owners getattr reports, as for any file.
+	 * Without it every file would be open to everyone.
+	 */
+	if (o->allow_other && !o->default_permissions) {
+		if (fuse_opt_add_arg(args, "-odefault_permissions") != 0)
+			return -1;
+		o->default_permissions = true;
+	}
+	return 0;
+}
+
+int fs_opts_check(const struct fs_opts *o)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd, err = 0;
+
+	if (!o->bind_addr[0])
+		return 0;
+	/* an address of another host would fail each channel's bind later,
+	 * one `error=` at a time: say so once, now */
+	if (inet_pton(AF_INET, o->bind_addr, &sa.sin_addr) != 1) {
+		err = EINVAL;
+	} else {
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			err = errno;
+		if (fd >= 0)
+			(void)close(fd);
+	}
+	if (err) {
+		fprintf(stderr, "ipcfs: bind address '%s': %s\n", o->bind_addr,
+			strerror(err));
+		return -1;
+	}
+	return 0;
+}

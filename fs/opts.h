@@ -1,0 +1,48 @@
+/*
+ * opts.h - ipcfs's own -o options, apart from FUSE's (opts.c).
+ *
+ *	-o bind=ADDR		IPv4 address the tcp, udp and zmq channels
+ *				listen on (default 127.0.0.1)
+ *	-o allow_other		(FUSE's) turns on default_permissions too
+ */
+#ifndef FS_OPTS_H
+#define FS_OPTS_H
+
+#include <arpa/inet.h>
+#include <stdbool.h>
+
+#include "fs.h"
+
+struct fs_opts {
+	char bind_addr[INET_ADDRSTRLEN];	/* dotted quad; "": loopback */
+	bool allow_other;		/* -o allow_other was given */
+	bool default_permissions;	/* given, or added for allow_other */
+};
+
+/*
+ * Take ipcfs's options out of args and fill *o.
+ *
+ * args is a command line as main() gets it (argv[0] the program), before
+ * or after fuse_parse_cmdline: options come as "-o a,b" or "-oa,b". On
+ * return args holds every argument that is not ours, in order, for
+ * fuse_session_new; with allow_other and no default_permissions it also
+ * ends in "-odefault_permissions", so that the kernel checks the modes
+ * of the files against the caller.
+ *
+ * Returns 0, or -1 after one line on stderr naming the bad option
+ * ("ipcfs: bad bind address 'xyz'"; libfuse's own "fuse: ..." for a
+ * dangling -o or no memory). *o is zeroed first, owns no memory, and
+ * means nothing after -1.
+ * args may have been reallocated either way: the caller frees it with
+ * fuse_opt_free_args(). No exit(), no global state, no system calls
+ * beyond malloc: safe to call again and again (the fuzz target does).
+ */
+int fs_opts_parse(struct fuse_args *args, struct fs_opts *o);
+
+/*
+ * Check what only the system can tell: that ADDR is one of this host's
+ * (a socket binds to it). 0, or -1 after one line on stderr.
+ */
+int fs_opts_check(const struct fs_opts *o);
+
+#endif
