@@ -26,6 +26,10 @@ struct fs_node {
 	enum fs_kind kind;
 	struct fs_dir *dir;	/* the dir itself, or the file's parent */
 	uint64_t nlookup;	/* the kernel's references (lookup/forget) */
+	/* getattr's; the kernel checks them with -o default_permissions */
+	mode_t mode;		/* permission bits only */
+	uid_t uid;
+	gid_t gid;
 };
 
 /* a read or write waiting for the channel: answered later from the loop */
@@ -101,6 +105,8 @@ struct fs_node *fs_node_get(fuse_ino_t ino);
 struct fs_node *fs_lookup_name(struct fs_dir *dir, const char *name);
 void fs_fill_attr(const struct fs_node *n, struct stat *st);
 int fs_mkdir(struct fs_dir *parent, const char *name, struct fs_dir **out);
+/* give a dir made by mkdir and its files to their maker; mode: the dir's */
+void fs_dir_own(struct fs_dir *d, uid_t uid, gid_t gid, mode_t mode);
 int fs_rmdir(struct fs_dir *parent, const char *name);
 void fs_forget(struct fs_node *n, uint64_t nlookup);
 void fs_dir_unref(struct fs_dir *d);

@@ -96,22 +96,60 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_attr(req, &st, 0);
 }
 
+/* is the caller root, or in group gid? */
+static bool in_group(fuse_req_t req, const struct fuse_ctx *c, gid_t gid)
+{
+	gid_t groups[64];
+	int n;
+
+	if (c->uid == 0 || c->gid == gid)
+		return true;
+	n = fuse_req_getgroups(req, 64, groups);
+	for (int i = 0; i < n && i < 64; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
 /*
- * Only what a shell does by the way is accepted: truncation to 0 (the `>`
- * redirection; nothing is discarded) and touching the times.
+ * chmod and chown, with chmod(2)'s and chown(2)'s rules checked here too:
+ * without -o default_permissions the kernel does not check them.
+ * Permission bits only (and sticky on dirs): these files are no programs.
+ */
+static int set_owner_mode(fuse_req_t req, struct fs_node *n,
+			  const struct stat *attr, int to_set)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+	bool root = c->uid == 0;
+	uid_t uid = to_set & FUSE_SET_ATTR_UID ? attr->st_uid : n->uid;
+	gid_t gid = to_set & FUSE_SET_ATTR_GID ? attr->st_gid : n->gid;
+
+	if (!(to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+			FUSE_SET_ATTR_GID)))
+		return 0;
+	if (!root && (c->uid != n->uid || uid != n->uid ||
+		      (gid != n->gid && !in_group(req, c, gid))))
+		return -EPERM;
+	if (to_set & FUSE_SET_ATTR_MODE)
+		n->mode = attr->st_mode & (n->kind == FS_DIR ? 01777 : 0777);
+	n->uid = uid;
+	n->gid = gid;
+	return 0;
+}
+
+/*
+ * Besides chmod and chown, only what a shell does by the way is accepted:
+ * truncation to 0 (the `>` redirection; nothing is discarded) and
+ * touching the times.
  */
 static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
 	struct fs_node *n = fs_node_get(ino);
+	int err;
 
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
-		      FUSE_SET_ATTR_GID)) {
-		fuse_reply_err(req, EPERM);
 		return;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
@@ -128,25 +166,33 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			return;
 		}
 	}
+	err = set_owner_mode(req, n, attr, to_set);
+	if (err) {
+		fuse_reply_err(req, -err);
+		return;
+	}
 	fs_getattr(req, ino, fi);
 }
 
 static void fs_mkdir_op(fuse_req_t req, fuse_ino_t parent, const char *name,
 			mode_t mode)
 {
+	const struct fuse_ctx *c = fuse_req_ctx(req);
 	struct fs_dir *d = dir_of(parent), *made;
 	int err;
 
-	(void)mode;
 	if (!d) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
 	err = fs_mkdir(d, name, &made);
-	if (err)
+	if (err) {
 		fuse_reply_err(req, -err);
-	else
-		reply_entry(req, &made->node);
+		return;
+	}
+	/* as any mkdir: the maker's, with the mode asked (less umask) */
+	fs_dir_own(made, c->uid, c->gid, mode & 01777);
+	reply_entry(req, &made->node);
 }
 
 static void fs_rmdir_op(fuse_req_t req, fuse_ino_t parent, const char *name)

@@ -79,7 +79,8 @@ int fs_opts_parse(struct fuse_args *args, struct fs_opts *o)
 	 * Without it every file would be open to everyone.
 	 */
 	if (o->allow_other && !o->default_permissions) {
-		if (fuse_opt_add_arg(args, "-odefault_permissions") != 0)
+		/* in front: after a "--" it would be a mount point */
+		if (fuse_opt_insert_arg(args, 1, "-odefault_permissions"))
 			return -1;
 		o->default_permissions = true;
 	}

@@ -36,6 +36,14 @@ static int node_add(struct fs_node *n, enum fs_kind kind, struct fs_dir *d)
 	n->kind = kind;
 	n->dir = d;
 	n->nlookup = 0;
+	/*
+	 * The mounting user's; channels 0600 because reading one takes the
+	 * data away from everyone else: with -o allow_other, sharing one is
+	 * a chmod. stats shows counters and object names, never payload.
+	 */
+	n->uid = getuid();
+	n->gid = getgid();
+	n->mode = kind == FS_DIR ? 0755 : kind == FS_STATS ? 0444 : 0600;
 	nodes[n->ino] = n;
 	return 0;
 }
@@ -129,6 +137,8 @@ void fs_tree_destroy(void)
 	free(nodes);
 	nodes = NULL;
 	nodes_len = 0;
+	/* a tree made again numbers from the root again (tests/fuzz) */
+	next_ino = FUSE_ROOT_ID;
 }
 
 static const char *chan_name(const struct fs_dir *d, unsigned i)
@@ -174,21 +184,21 @@ void fs_fill_attr(const struct fs_node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
-	st->st_uid = getuid();
-	st->st_gid = getgid();
+	st->st_uid = n->uid;
+	st->st_gid = n->gid;
 	st->st_blksize = 4096;
 	st->st_atime = st->st_mtime = st->st_ctime = n->dir->created;
 	switch (n->kind) {
 	case FS_DIR:
-		st->st_mode = S_IFDIR | 0755;
+		st->st_mode = S_IFDIR | n->mode;
 		st->st_nlink = 2;
 		break;
 	case FS_STATS:
-		st->st_mode = S_IFREG | 0444;
+		st->st_mode = S_IFREG | n->mode;
 		st->st_nlink = 1;
 		break;
 	case FS_CHAN:
-		st->st_mode = S_IFREG | 0666;
+		st->st_mode = S_IFREG | n->mode;
 		st->st_nlink = 1;
 		/* so that `ls -l` shows queues filling */
 		st->st_size = (off_t)fs_chan_queued((const struct fs_chan *)n);
@@ -229,6 +239,17 @@ int fs_mkdir(struct fs_dir *parent, const char *name, struct fs_dir **out)
 		return err;
 	TAILQ_INSERT_TAIL(&parent->subdirs, *out, link);
 	return 0;
+}
+
+void fs_dir_own(struct fs_dir *d, uid_t uid, gid_t gid, mode_t mode)
+{
+	d->node.uid = d->stats.uid = uid;
+	d->node.gid = d->stats.gid = gid;
+	d->node.mode = mode;
+	for (unsigned i = 0; i < d->nchans; i++) {
+		d->chans[i].node.uid = uid;
+		d->chans[i].node.gid = gid;
+	}
 }
 
 static uint64_t dir_refs(const struct fs_dir *d)
