@@ -41,6 +41,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "transport.h"
 
 #define FILE_DEFAULT_CAP	(1u << 20)
@@ -256,37 +257,33 @@ static void file_reclaim(struct ipc_chan *ch, struct file_chan *f)
 	atomic_store(&sh->punched, to);
 }
 
-/*
- * Read what has been written, across records, up to len bytes: a count,
- * 0 when nothing is there (eof set if the hang-up came first), -errno.
- */
-static ssize_t file_take(struct ipc_chan *ch, struct file_chan *f,
-			 unsigned char *buf, size_t len)
+/* the reader's record parser, pure but for rd (frame.h) */
+ssize_t ipc_file_parse(struct ipc_file_pos *pos,
+		       ssize_t (*rd)(int fd, void *buf, size_t n, off_t off),
+		       int fd, unsigned char *buf, size_t len)
 {
-	struct file_shared *sh = f->sh;
-	unsigned long long off = atomic_load(&sh->roff);
-	unsigned long long left = atomic_load(&sh->rec_left);
+	unsigned long long off = pos->off, left = pos->left;
 	size_t got = 0, want;
 	uint32_t hdr;
 	ssize_t n;
 
 	while (got < len) {
 		if (left == 0) {
-			n = pread(ch->fd[IPC_RX], &hdr, FILE_HDR, (off_t)off);
+			n = rd(fd, &hdr, FILE_HDR, (off_t)off);
 			if (n < 0 && got == 0)
 				return -errno;
 			if (n < (ssize_t)FILE_HDR)
 				break;	/* not all of it is written yet */
 			off += FILE_HDR;
 			if (hdr == 0) {
-				atomic_store(&sh->eof, 1);
+				pos->eof = true;
 				break;
 			}
 			left = hdr;
 			continue;
 		}
 		want = len - got < left ? len - got : (size_t)left;
-		n = pread(ch->fd[IPC_RX], buf + got, want, (off_t)off);
+		n = rd(fd, buf + got, want, (off_t)off);
 		if (n < 0 && got == 0)
 			return -errno;
 		if (n <= 0)
@@ -295,8 +292,32 @@ static ssize_t file_take(struct ipc_chan *ch, struct file_chan *f,
 		left -= n;
 		got += n;
 	}
-	atomic_store(&sh->roff, off);
-	atomic_store(&sh->rec_left, left);
+	pos->off = off;
+	pos->left = left;
+	return (ssize_t)got;
+}
+
+/*
+ * Read what has been written, across records, up to len bytes: a count,
+ * 0 when nothing is there (eof set if the hang-up came first), -errno.
+ */
+static ssize_t file_take(struct ipc_chan *ch, struct file_chan *f,
+			 unsigned char *buf, size_t len)
+{
+	struct file_shared *sh = f->sh;
+	struct ipc_file_pos pos = {
+		.off = atomic_load(&sh->roff),
+		.left = atomic_load(&sh->rec_left),
+	};
+	ssize_t got;
+
+	got = ipc_file_parse(&pos, pread, ch->fd[IPC_RX], buf, len);
+	if (got < 0)
+		return got;
+	if (pos.eof)
+		atomic_store(&sh->eof, 1);
+	atomic_store(&sh->roff, pos.off);
+	atomic_store(&sh->rec_left, pos.left);
 	if (got > 0) {
 		atomic_fetch_add(&sh->recvd, got);
 		atomic_fetch_add(&sh->rx_seq, 1);

@@ -37,6 +37,7 @@
  * the last holder: it sets the closed word, which the reader believes at
  * once, and rings the reader's doorbell itself.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdalign.h>
@@ -407,8 +408,14 @@ int ipc_ring_create(struct ipc_chan *ch, const struct ipc_opts *o,
 		err = fd;
 		goto err_free;
 	}
-	/* the object starts empty; ftruncate() gives zeroed pages */
-	if (ftruncate(fd, (off_t)len) < 0)
+	/*
+	 * The object starts empty: zeroed pages. Allocate them now, so that
+	 * a full /dev/shm (or runtime dir) is -ENOSPC here rather than a
+	 * SIGBUS at the first store into a page with nothing behind it;
+	 * ftruncate() alone where the file system cannot allocate.
+	 */
+	if (fallocate(fd, 0, 0, (off_t)len) < 0 &&
+	    (errno != EOPNOTSUPP || ftruncate(fd, (off_t)len) < 0))
 		goto err_close;
 	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (mem == MAP_FAILED)

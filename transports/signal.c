@@ -15,7 +15,14 @@
  * (9364 signals) and create() says -EMSGSIZE for one that can never fit.
  * Capacity: signals in flight are counted in a page shared across fork();
  * a send waits (or says -EAGAIN) until the whole message fits under
- * ipc_opts.capacity (64 KiB of payload by default, at least max_msg).
+ * ipc_opts.capacity (64 KiB of payload by default, at least max_msg),
+ * and never counts on more signals than RLIMIT_SIGPENDING: a channel
+ * alone then never fills the user's queue half-way through a message.
+ * The queue may still be full of other channels' or processes' signals:
+ * a send then waits, retrying every SIG_WAIT_NS, or says -EAGAIN and
+ * arms a timerfd for that retry, which is the TX end's wait_fd (a poller
+ * such as the daemon has nothing else to wake it: room comes back when
+ * someone else's reader takes their signals).
  *
  * Where it lives: the receiving process's queue of pending signals;
  * ch->object names the number ("SIGRTMIN+2"). The receiver must have the
@@ -42,12 +49,13 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "transport.h"
 
-#define SIG_CHUNK	7		/* payload bytes per data signal */
-#define SIG_HDR		0x80u		/* tag bit of a header */
+#define SIG_CHUNK	IPC_SIG_CHUNK
 #define SIG_DEFAULT_MAX	(64u << 10)
 #define SIG_DEFAULT_CAP	(64u << 10)
 #define SIG_BATCH	64		/* signals per read(2) of signalfd */
@@ -69,13 +77,11 @@ struct sig_chan {
 	struct sig_shared *sh;
 	int signo;
 	unsigned long cap_sigs;	/* signals allowed in flight */
-	size_t max_msg, capacity;
+	int timer;		/* TX: polls readable when a retry is due; -1 */
+	bool timer_set;		/* set since the last send */
+	size_t capacity;
 	unsigned tx_tag;
-	/* reassembly, in the receiving process */
-	unsigned char *msg;	/* max_msg bytes */
-	size_t want, have;
-	unsigned rx_tag;
-	bool active;		/* a header came, its data is still coming */
+	struct ipc_sig_rx rx;	/* reassembly, in the receiving process */
 	bool eof;
 	uint64_t stash[SIG_BATCH];	/* read past the end of a message */
 	unsigned nstash, pos;
@@ -181,14 +187,17 @@ static int sig_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->max_msg = ch->max_msg;
+	s->rx.max_msg = ch->max_msg;
 	s->capacity = o->capacity ? o->capacity : SIG_DEFAULT_CAP;
 	if (s->capacity < ch->max_msg)
 		s->capacity = ch->max_msg;
 	/* one signal per message more than payload/7: headers cost room */
 	s->cap_sigs = sig_count(s->capacity);
-	s->msg = malloc(ch->max_msg ? ch->max_msg : 1);
-	if (!s->msg) {
+	if (s->cap_sigs > limit)
+		s->cap_sigs = limit;
+	s->timer = -1;
+	s->rx.msg = malloc(ch->max_msg ? ch->max_msg : 1);
+	if (!s->rx.msg) {
 		err = -ENOMEM;
 		goto err_free;
 	}
@@ -221,7 +230,7 @@ err_signo:
 err_unmap:
 	(void)munmap(s->sh, sizeof(*s->sh));
 err_free:
-	free(s->msg);
+	free(s->rx.msg);
 	free(s);
 	return err;
 }
@@ -272,6 +281,23 @@ static int sig_queue(struct sig_chan *s, pid_t pid, uint64_t v, bool nowait)
 	}
 }
 
+/*
+ * The user's queue was full (other signals than ours): make the TX wait_fd
+ * poll readable in SIG_WAIT_NS, when a poller should try again. Without a
+ * timer (EMFILE, say) the poller waits for our own reader, as before.
+ */
+static void sig_retry_later(struct sig_chan *s)
+{
+	struct itimerspec it = { .it_value = { 0, SIG_WAIT_NS } };
+
+	if (s->timer < 0)
+		s->timer = timerfd_create(CLOCK_MONOTONIC,
+					  TFD_NONBLOCK | TFD_CLOEXEC);
+	/* a new time also clears an expiry nobody read */
+	if (s->timer >= 0)
+		s->timer_set = timerfd_settime(s->timer, 0, &it, NULL) == 0;
+}
+
 static ssize_t sig_send(struct ipc_chan *ch, const void *buf, size_t len,
 			int flags)
 {
@@ -284,6 +310,14 @@ static ssize_t sig_send(struct ipc_chan *ch, const void *buf, size_t len,
 	pid_t pid;
 	int err;
 
+	if (s->timer_set) {
+		/* this is the retry: a timer left readable would spin a
+		 * poller that now waits for our own reader instead */
+		const struct itimerspec off = { { 0, 0 }, { 0, 0 } };
+
+		(void)timerfd_settime(s->timer, 0, &off, NULL);
+		s->timer_set = false;
+	}
 	pid = atomic_load(&sh->rx_pid);
 	if (pid <= 0)
 		return -EPIPE;
@@ -301,16 +335,16 @@ static ssize_t sig_send(struct ipc_chan *ch, const void *buf, size_t len,
 			return err;
 	}
 	tag = s->tx_tag++ & 0x7f;
-	err = sig_queue(s, pid, (uint64_t)(SIG_HDR | tag) << 56 | len, nowait);
+	/* len <= max_msg <= UINT32_MAX: sig_create() and ipc_send() see to it */
+	err = sig_queue(s, pid, ipc_sig_header(tag, (uint32_t)len), nowait);
 	/* past the header, a failure leaves a tail the reader drops */
 	for (size_t off = 0; err == 0 && off < len; off += SIG_CHUNK) {
 		size_t n = len - off < SIG_CHUNK ? len - off : SIG_CHUNK;
-		uint64_t v = (uint64_t)tag << 56;
 
-		for (size_t i = 0; i < n; i++)
-			v |= (uint64_t)p[off + i] << (8 * i);
-		err = sig_queue(s, pid, v, nowait);
+		err = sig_queue(s, pid, ipc_sig_chunk(tag, p + off, n), nowait);
 	}
+	if (err == -EAGAIN)
+		sig_retry_later(s);
 	if (err < 0)
 		return err;
 	atomic_fetch_add(&sh->sent_bytes, len);
@@ -318,28 +352,43 @@ static ssize_t sig_send(struct ipc_chan *ch, const void *buf, size_t len,
 	return (ssize_t)len;
 }
 
+/* the framing, pure, for tests/fuzz too (frame.h) */
+uint64_t ipc_sig_header(unsigned tag, uint32_t len)
+{
+	return (uint64_t)(IPC_SIG_HDR | (tag & 0x7f)) << 56 | len;
+}
+
+uint64_t ipc_sig_chunk(unsigned tag, const unsigned char *p, size_t n)
+{
+	uint64_t v = (uint64_t)(tag & 0x7f) << 56;
+
+	for (size_t i = 0; i < n && i < SIG_CHUNK; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
 /* one signal's value into the message; true when it is complete */
-static bool sig_take(struct sig_chan *s, uint64_t v)
+bool ipc_sig_take(struct ipc_sig_rx *r, uint64_t v)
 {
 	unsigned tag = (unsigned)(v >> 56);
 	size_t n;
 
-	if (tag & SIG_HDR) {
+	if (tag & IPC_SIG_HDR) {
 		/* a new message; what came before it, if anything, was
 		 * abandoned by the sender */
-		s->want = (uint32_t)v;
-		s->have = 0;
-		s->rx_tag = tag & 0x7f;
-		s->active = s->want <= s->max_msg;
-		return s->active && s->want == 0;
+		r->want = (uint32_t)v;
+		r->have = 0;
+		r->tag = tag & 0x7f;
+		r->active = r->want <= r->max_msg;
+		return r->active && r->want == 0;
 	}
-	if (!s->active || tag != s->rx_tag)
+	if (!r->active || tag != r->tag)
 		return false;
-	n = s->want - s->have < SIG_CHUNK ? s->want - s->have : SIG_CHUNK;
+	n = r->want - r->have < SIG_CHUNK ? r->want - r->have : SIG_CHUNK;
 	for (size_t i = 0; i < n; i++)
-		s->msg[s->have + i] = (unsigned char)(v >> (8 * i));
-	s->have += n;
-	return s->have == s->want;
+		r->msg[r->have + i] = (unsigned char)(v >> (8 * i));
+	r->have += n;
+	return r->have == r->want;
 }
 
 /*
@@ -355,7 +404,7 @@ static int sig_pump(struct ipc_chan *ch, struct sig_chan *s)
 	unsigned i, cnt;
 
 	while (s->pos < s->nstash)
-		if (sig_take(s, s->stash[s->pos++]))
+		if (ipc_sig_take(&s->rx, s->stash[s->pos++]))
 			return 1;
 	for (;;) {
 		n = read(ch->fd[IPC_RX], si, sizeof(si));
@@ -372,7 +421,7 @@ static int sig_pump(struct ipc_chan *ch, struct sig_chan *s)
 			if (si[i].ssi_code != SI_QUEUE ||
 			    (pid_t)si[i].ssi_pid != tx)
 				continue;
-			if (sig_take(s, si[i].ssi_ptr))
+			if (ipc_sig_take(&s->rx, si[i].ssi_ptr))
 				break;
 		}
 		if (i < cnt) {
@@ -412,23 +461,26 @@ static ssize_t sig_recv(struct ipc_chan *ch, void *buf, size_t len,
 		if (poll(&pfd, 1, -1) < 0)
 			return -errno;
 	}
-	s->active = false;
-	if (s->want == 0) {
+	s->rx.active = false;
+	if (s->rx.want == 0) {
 		s->eof = true;
 		return 0;
 	}
-	memcpy(buf, s->msg, s->want);
-	atomic_fetch_add(&s->sh->recv_bytes, s->want);
+	memcpy(buf, s->rx.msg, s->rx.want);
+	atomic_fetch_add(&s->sh->recv_bytes, s->rx.want);
 	atomic_fetch_add(&s->sh->recv_msgs, 1);
-	return (ssize_t)s->want;
+	return (ssize_t)s->rx.want;
 }
 
 static int sig_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
 		       short *events)
 {
+	const struct sig_chan *s = ch->priv;
+
 	*events = POLLIN;
-	/* TX: room comes back only when our reader takes signals */
-	return end == IPC_RX ? ch->fd[IPC_RX] : -1;
+	/* TX: room comes back when our reader takes signals (no fd can say
+	 * so), or, when others' signals filled the queue, at the timer */
+	return end == IPC_RX ? ch->fd[IPC_RX] : s->timer;
 }
 
 /* the hang-up: a header of length 0, waiting up to a second for room */
@@ -437,7 +489,7 @@ static void sig_hangup(struct ipc_chan *ch)
 	struct sig_chan *s = ch->priv;
 	struct sig_shared *sh = s->sh;
 	pid_t pid = atomic_load(&sh->rx_pid);
-	uint64_t hdr = (uint64_t)(SIG_HDR | (s->tx_tag++ & 0x7f)) << 56;
+	uint64_t hdr = ipc_sig_header(s->tx_tag++, 0);
 	union sigval sv = { .sival_ptr = (void *)(uintptr_t)hdr };
 	int tries = 100;
 
@@ -469,8 +521,10 @@ static void sig_close_end(struct ipc_chan *ch, enum ipc_end end)
 	if (end == IPC_RX) {
 		(void)atomic_compare_exchange_strong(&s->sh->rx_pid, &me, 0);
 		ipc_fd_close(&ch->fd[IPC_RX]);
-	} else if (ch->open[IPC_RX]) {
-		atomic_store(&s->sh->rx_pid, me);
+	} else {
+		ipc_fd_close(&s->timer);
+		if (ch->open[IPC_RX])
+			atomic_store(&s->sh->rx_pid, me);
 	}
 }
 
@@ -495,10 +549,11 @@ static void sig_destroy(struct ipc_chan *ch)
 	if (!s)
 		return;
 	ipc_fd_close(&ch->fd[IPC_RX]);
+	ipc_fd_close(&s->timer);
 	(void)atomic_compare_exchange_strong(&s->sh->rx_pid, &me, 0);
 	sig_free(s->signo);
 	(void)munmap(s->sh, sizeof(*s->sh));
-	free(s->msg);
+	free(s->rx.msg);
 	free(s);
 	ch->priv = NULL;
 }

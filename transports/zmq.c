@@ -37,6 +37,7 @@
  * from our own receives: its wait_fd is -1. Readiness of the RX end is
  * ZMQ_FD, edge-triggered: it is quiet once a receive said -EAGAIN.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -67,6 +68,8 @@
 #define ZMQ_IPC_HUP_WAIT_MS	500
 /* how long the daemon waits for its own connection to come up */
 #define ZMQ_IPC_SETTLE_MS	1000
+/* free fds wanted before making sockets: libzmq aborts on some EMFILEs */
+#define ZMQ_IPC_FD_HEADROOM	16
 
 /* shared by both sides of a fork: what went in and what came out */
 struct zmq_shared {
@@ -259,12 +262,39 @@ err_close:
 	return err;
 }
 
+/*
+ * 0 if ZMQ_IPC_FD_HEADROOM more fds can be opened, else -EMFILE (or
+ * -ENFILE). libzmq's context, sockets and connection take about 10, and
+ * some of its paths abort the process when socket() fails (an assertion
+ * in ip_resolver.cpp with "Too many open files"), so we ask first.
+ */
+static int zmq_fd_headroom(void)
+{
+	int fd[ZMQ_IPC_FD_HEADROOM], n, err = 0;
+
+	for (n = 0; n < ZMQ_IPC_FD_HEADROOM; n++) {
+		fd[n] = n ? fcntl(fd[0], F_DUPFD_CLOEXEC, 0) :
+			    open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd[n] < 0) {
+			err = -errno;
+			break;
+		}
+	}
+	while (n > 0)
+		(void)close(fd[--n]);
+	return err;
+}
+
 /* make the sockets this process needs: RX if open here, TX if want_tx */
 static int zmq_setup(const struct ipc_chan *ch, bool want_tx)
 {
 	struct zmq_chan *z = zmq_mine(ch);
 	int err;
 
+	if (((ch->open[IPC_RX] && !z->sock[IPC_RX]) ||
+	     (want_tx && !z->sock[IPC_TX])) &&
+	    (err = zmq_fd_headroom()) < 0)
+		return err;
 	if (ch->open[IPC_RX] && !z->sock[IPC_RX]) {
 		err = zmq_bind_rx(ch, z);
 		if (err < 0)
