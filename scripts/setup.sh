@@ -6,9 +6,11 @@ set -euo pipefail
 
 IPCFS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$IPCFS_TOP/build}
+# clang and its libFuzzer runtime (only Recommended by Debian's clang):
+# tests/fuzz/run-fuzz.sh
 IPCFS_PACKAGES=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
 		libzmq3-dev libcmocka-dev socat netcat-openbsd
-		gnuplot-nox)
+		gnuplot-nox clang libclang-rt-14-dev)
 
 ipcfs_install_deps() {
 	local missing=() p sudo=
