@@ -9,9 +9,16 @@
 #
 # MB/s = N MiB (10^6-byte MB) over the wall time from starting both dd to
 # the end of both. Prints each run, the medians and pipe/floor (the target
-# is >= 80%). Pinning: none (both dd and the daemon float).
+# is >= 80%).
 #
-# usage: bench/dd-floor.sh [-n MIB] [-r RUNS] [MOUNT]
+# Placement (-p): split (default, with 2 CPUs or more) runs the writer dd
+# on CPU 0 and the reader dd on CPU 1, the daemons unpinned; none leaves
+# all three to the scheduler. With three busy processes on two CPUs,
+# unpinned runs swing by +-15% from one run to the next (who shares a CPU
+# with whom), which hides any difference between two daemons; pinned, the
+# same pair of builds measures within a few per cent.
+#
+# usage: bench/dd-floor.sh [-n MIB] [-r RUNS] [-p split|none] [MOUNT]
 #   MOUNT  an ipcfs mount to use; default: mount one on a temp dir
 #   -n     MiB per run (default 512)   -r  runs of each (default 3)
 # Daemons: $IPCFS, $NULLFS, else build/ (BUILD=dir), else $PATH.
@@ -22,14 +29,28 @@ trap 'exit 130' INT TERM HUP
 
 mib=512
 runs=3
-while getopts n:r:h opt; do
+place=split
+while getopts n:r:p:h opt; do
 	case $opt in
 	n) mib=$OPTARG ;;
 	r) runs=$OPTARG ;;
+	p) place=$OPTARG ;;
 	*) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
+case $place in
+split)	if [ "$(nproc)" -ge 2 ]; then
+		wr=(taskset -c 0)
+		rd=(taskset -c 1)
+	else
+		place=none
+	fi ;;
+none)	;;
+*)	die "-p: '$place' is neither split nor none" ;;
+esac
+wr=("${wr[@]:-env}")
+rd=("${rd[@]:-env}")
 
 if [ $# -ge 1 ]; then
 	mountpoint -q "$1" && [ -e "$1/stats" ] || die "$1: not an ipcfs mount"
@@ -49,16 +70,18 @@ one_run() {
 	rlog=$(mktemp)
 	t0=$(now)
 	if [ "$road" = pipe ]; then
-		dd if="$ipc/pipe" of=/dev/null bs=1M 2>"$rlog" &
+		"${rd[@]}" dd if="$ipc/pipe" of=/dev/null bs=1M 2>"$rlog" &
 		rpid=$!
 		BENCH_JOBS+=("$rpid")
-		dd if=/dev/zero of="$ipc/pipe" bs=1M count="$mib" 2>/dev/null
+		"${wr[@]}" dd if=/dev/zero of="$ipc/pipe" bs=1M count="$mib" \
+			2>/dev/null
 	else
-		dd if="$null/null" of=/dev/null bs=1M count="$mib" \
-			iflag=fullblock 2>"$rlog" &
+		"${rd[@]}" dd if="$null/null" of=/dev/null bs=1M \
+			count="$mib" iflag=fullblock 2>"$rlog" &
 		rpid=$!
 		BENCH_JOBS+=("$rpid")
-		dd if=/dev/zero of="$null/null" bs=1M count="$mib" 2>/dev/null
+		"${wr[@]}" dd if=/dev/zero of="$null/null" bs=1M \
+			count="$mib" 2>/dev/null
 	fi
 	wait "$rpid"
 	t1=$(now)
@@ -75,7 +98,11 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo "# dd bs=1M, $mib MiB per run, $runs runs each, interleaved; MB = 10^6 B"
 echo "# pipe: $ipc/pipe (writer dd -> ipcfs -> pipe(2) -> ipcfs -> reader dd)"
 echo "# floor: $null/null (nullfs: writes discarded, reads give zeros)"
-echo "# placement: none (dd, dd and the daemon unpinned); $(nproc) CPUs"
+if [ "$place" = split ]; then
+	echo "# placement: split: writer dd on CPU 0, reader dd on CPU 1, daemons unpinned; $(nproc) CPUs"
+else
+	echo "# placement: none (dd, dd and the daemon unpinned); $(nproc) CPUs"
+fi
 pipe_all=()
 floor_all=()
 for i in $(seq "$runs"); do

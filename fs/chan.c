@@ -19,6 +19,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "fs.h"
 
@@ -181,6 +183,41 @@ static int pull(struct fs_chan *fc, size_t want)
 }
 
 /*
+ * A big read of a kernel pipe: reply with the pipe's pages, spliced
+ * straight into the reader's request (FUSE_CAP_SPLICE_WRITE) instead of
+ * copied out and back in. The count comes from FIONREAD, so libfuse's
+ * splice never meets an empty pipe. 1 if req was answered, -EAGAIN if
+ * the pipe is empty, -errno.
+ *
+ * libfuse splices through a pipe of its own, which it wants 3 pages
+ * bigger than the reply, and only root with CAP_SYS_RESOURCE may grow a
+ * pipe past pipe-max-size: a bigger reply would be copied after all.
+ */
+static int splice_out(struct fs_chan *fc, fuse_req_t req, size_t size)
+{
+	static size_t max;
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+	int fd = fc->ch.fd[IPC_RX], avail;
+
+	if (!max)
+		max = ipc_pipe_max_size() - 4 * (size_t)getpagesize();
+	if (ioctl(fd, FIONREAD, &avail) < 0)
+		return -errno;
+	if (avail <= 0)
+		return -EAGAIN;
+	if (size > max)
+		size = max;
+	bv.buf[0].size = (size_t)avail < size ? (size_t)avail : size;
+	bv.buf[0].flags = FUSE_BUF_IS_FD;
+	bv.buf[0].fd = fd;
+	/* the bytes have left the pipe even if the reader is gone */
+	(void)fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+	ipc_count(&fc->ch, IPC_RX, bv.buf[0].size);
+	fc->tx_full = false;
+	return 1;
+}
+
+/*
  * Answer a read if the channel has data (or is at EOF for this reader).
  * true when req was answered.
  */
@@ -192,7 +229,15 @@ static bool try_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 
 	if (size > FS_READ_MAX)
 		size = FS_READ_MAX;
-	if (!fc->pend_len && !ipc_is_msg(&fc->ch) && size > FS_LOOKAHEAD) {
+	if (!fc->pend_len && (fc->ch.t->caps & IPC_SPLICE) &&
+	    size > FS_LOOKAHEAD) {
+		ret = splice_out(fc, req, size);
+		if (ret == 1) {
+			h->saw_writer = true;
+			return true;
+		}
+	} else if (!fc->pend_len && !ipc_is_msg(&fc->ch) &&
+		   size > FS_LOOKAHEAD) {
 		/* a big read of a stream: straight into the scratch buffer */
 		char *buf = scratch_get(size);
 
@@ -285,7 +330,8 @@ static void progress(struct fs_chan *fc)
 	do {
 		moved = false;
 		while ((r = TAILQ_FIRST(&fc->writes)) != NULL) {
-			n = try_send(fc, r->data + r->done, r->size - r->done);
+			n = try_send(fc, r->data + (r->done - r->from),
+				     r->size - r->done);
 			if (n == -EAGAIN)
 				break;
 			moved = true;
@@ -336,25 +382,42 @@ static void interrupted(fuse_req_t req, void *data)
 	progress(fc);
 }
 
+/* a parked request; a write's room for its unsent bytes, size - done */
+static struct fs_req *req_new(struct fs_handle *h, fuse_req_t req,
+			      bool is_write, size_t size, size_t done)
+{
+	struct fs_req *r = malloc(sizeof(*r) + (is_write ? size - done : 0));
+
+	if (!r)
+		return NULL;
+	r->req = req;
+	r->h = h;
+	r->is_write = is_write;
+	r->size = size;
+	r->done = r->from = done;
+	return r;
+}
+
+static void req_park(struct fs_chan *fc, struct fs_req *r)
+{
+	TAILQ_INSERT_TAIL(r->is_write ? &fc->writes : &fc->reads, r, link);
+	/* may call interrupted() at once if the signal came already */
+	fuse_req_interrupt_func(r->req, interrupted, r);
+}
+
+/* park a read, or a write with a copy of its unsent bytes at buf */
 static void park(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 		 bool is_write, const char *buf, size_t size, size_t done)
 {
-	struct fs_req *r = malloc(sizeof(*r) + (is_write ? size : 0));
+	struct fs_req *r = req_new(h, req, is_write, size, done);
 
 	if (!r) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	r->req = req;
-	r->h = h;
-	r->is_write = is_write;
-	r->size = size;
-	r->done = done;
 	if (is_write)
-		memcpy(r->data, buf, size);
-	TAILQ_INSERT_TAIL(is_write ? &fc->writes : &fc->reads, r, link);
-	/* may call interrupted() at once if the signal came already */
-	fuse_req_interrupt_func(req, interrupted, r);
+		memcpy(r->data, buf, size - done);
+	req_park(fc, r);
 }
 
 void fs_chan_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
@@ -404,7 +467,100 @@ void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 		fuse_reply_err(req, EAGAIN);
 		return;
 	}
-	park(fc, h, req, true, buf, size, n);
+	park(fc, h, req, true, buf + n, size, n);
+	progress(fc);
+}
+
+/*
+ * Move a write libfuse spliced out of /dev/fuse (its pages wait in
+ * libfuse's pipe, bufv) into our kernel pipe with splice(2): page
+ * references move, nothing is copied. The count that went, or -errno
+ * (-EAGAIN: the pipe is full).
+ */
+static ssize_t splice_in(struct fs_chan *fc, struct fuse_bufvec *bufv,
+			 size_t size)
+{
+	struct fuse_bufvec dst = FUSE_BUFVEC_INIT(size);
+	ssize_t n;
+
+	dst.buf[0].flags = FUSE_BUF_IS_FD;
+	dst.buf[0].fd = fc->ch.fd[IPC_TX];
+	n = fuse_buf_copy(&dst, bufv, FUSE_BUF_SPLICE_NONBLOCK);
+	if (n > 0)
+		ipc_count(&fc->ch, IPC_TX, (size_t)n);
+	if (n >= 0 && (size_t)n < size)
+		fc->tx_full = true;
+	return n;
+}
+
+/* bufv's bytes into memory at to: fuse_buf_copy, which advances bufv */
+static bool bufv_to_mem(struct fuse_bufvec *bufv, char *to, size_t len)
+{
+	struct fuse_bufvec mem = FUSE_BUFVEC_INIT(len);
+
+	mem.buf[0].mem = to;
+	return fuse_buf_copy(&mem, bufv, 0) == (ssize_t)len;
+}
+
+/*
+ * libfuse's write_buf: the bytes in memory, or (SPLICE_READ, see ops.c)
+ * pages in libfuse's pipe. A pipe or fifo channel takes the pages with
+ * splice_in; what does not fit is copied into the parked request now,
+ * before any reply may splice through libfuse's pipe. Other channels
+ * get the bytes copied out, as a plain write.
+ */
+void fs_chan_write_buf(struct fs_chan *fc, struct fs_handle *h,
+		       fuse_req_t req, struct fuse_bufvec *bufv, int flags)
+{
+	size_t size = fuse_buf_size(bufv), done;
+	struct fs_req *r;
+	ssize_t n;
+	char *buf;
+
+	if (bufv->count == 1 && !(bufv->buf[0].flags & FUSE_BUF_IS_FD)) {
+		fs_chan_write(fc, h, req, (char *)bufv->buf[0].mem + bufv->off,
+			      size, flags);
+		return;
+	}
+	if (!(fc->t->caps & IPC_SPLICE) || !TAILQ_EMPTY(&fc->writes)) {
+		/* not a pipe, or behind other writers: as a plain write
+		 * (which copies what it parks before anything else may
+		 * take the scratch buffer) */
+		buf = scratch_get(size);
+		if (!buf || !bufv_to_mem(bufv, buf, size))
+			fuse_reply_err(req, ENOMEM);
+		else
+			fs_chan_write(fc, h, req, buf, size, flags);
+		return;
+	}
+	n = splice_in(fc, bufv, size);
+	if (n < 0 && n != -EAGAIN) {
+		fuse_reply_err(req, (int)-n);
+		return;
+	}
+	done = n > 0 ? (size_t)n : 0;
+	if (done == size || (done && (flags & O_NONBLOCK))) {
+		fuse_reply_write(req, done);
+		notify_pollers(fc);
+		progress(fc);
+		return;
+	}
+	if (flags & O_NONBLOCK) {
+		fuse_reply_err(req, EAGAIN);	/* libfuse drops the pages */
+		return;
+	}
+	r = req_new(h, req, true, size, done);
+	if (!r || !bufv_to_mem(bufv, r->data, size - done)) {
+		free(r);
+		/* what went is written: a short count rather than an error */
+		if (done)
+			fuse_reply_write(req, done);
+		else
+			fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	req_park(fc, r);
+	notify_pollers(fc);
 	progress(fc);
 }
 

@@ -40,7 +40,8 @@ struct fs_req {
 	bool is_write;
 	size_t size;		/* read: bytes wanted; write: bytes in data */
 	size_t done;		/* write: bytes sent so far */
-	char data[];		/* write: a copy; libfuse frees the original */
+	size_t from;		/* write: done when parked, data[0]'s offset */
+	char data[];		/* write: a copy of the bytes not yet sent */
 };
 TAILQ_HEAD(fs_req_list, fs_req);
 
@@ -133,6 +134,9 @@ void fs_chan_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 		  size_t size, int flags);
 void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 		   const char *buf, size_t size, int flags);
+/* the same, for libfuse's write_buf: memory, or pages in its pipe */
+void fs_chan_write_buf(struct fs_chan *fc, struct fs_handle *h,
+		       fuse_req_t req, struct fuse_bufvec *bufv, int flags);
 void fs_chan_poll(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 		  struct fuse_pollhandle *ph);
 /* the loop saw an end's readiness fd fire */

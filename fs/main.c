@@ -35,13 +35,18 @@ static void usage(const char *prog)
 	       "channels\n"
 	       "                    (default 127.0.0.1, reachable from this "
 	       "host only)\n"
+	       "    -o spin=US      poll this long for the next request "
+	       "before sleeping\n"
+	       "                    (default %u; 0 sleeps at once, as a "
+	       "plain FUSE loop)\n"
 	       "    -o allow_other  let other users in (FUSE's option); "
 	       "implies\n"
 	       "                    -o default_permissions: the file modes "
 	       "are honoured\n"
 	       "                    (transport files 0600, stats 0444; "
 	       "chmod to share)\n",
-	       prog, ipc_transport_names(names, sizeof(names)));
+	       prog, ipc_transport_names(names, sizeof(names)),
+	       FS_SPIN_US_DEFAULT);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
 }
@@ -97,6 +102,28 @@ static bool mountpoint_ok(const char *path)
 	return true;
 }
 
+/*
+ * fuse_parse_cmdline took the mount point from after a "--" and left the
+ * "--" behind, then appended -osubtype=ipcfs past it, where
+ * fuse_session_new would refuse it as a stray argument: `ipcfs -- DIR`
+ * must mount as `ipcfs DIR` does. What is left is options only.
+ */
+static void drop_dashes(struct fuse_args *args)
+{
+	int to = 0;
+
+	for (int i = 0; i < args->argc; i++) {
+		if (i > 0 && strcmp(args->argv[i], "--") == 0) {
+			if (args->allocated)
+				free(args->argv[i]);
+			continue;
+		}
+		args->argv[to++] = args->argv[i];
+	}
+	args->argc = to;
+	args->argv[to] = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct fuse_cmdline_opts opts;
@@ -112,6 +139,7 @@ int main(int argc, char **argv)
 
 		if (fuse_parse_cmdline(&args, &opts) != 0)
 			return 1;
+		drop_dashes(&args);
 		if (opts.show_help) {
 			usage(argv[0]);
 			ret = 0;
@@ -127,6 +155,7 @@ int main(int argc, char **argv)
 			goto out_args;
 		if (fo.bind_addr[0])
 			io.bind_addr = fo.bind_addr;
+		fs_loop_spin_us = fo.spin_us;
 		if (!opts.mountpoint) {
 			fprintf(stderr, "usage: %s [options] MOUNTPOINT "
 				"(--help for more)\n", argv[0]);

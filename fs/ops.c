@@ -331,8 +331,9 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_buf(req, h->text + off, size);
 }
 
-static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-		     size_t size, off_t off, struct fuse_file_info *fi)
+static void fs_write_buf(fuse_req_t req, fuse_ino_t ino,
+			 struct fuse_bufvec *bufv, off_t off,
+			 struct fuse_file_info *fi)
 {
 	struct fs_handle *h = handle_of(fi);
 	struct fs_chan *fc = fs_chan_of(h->node);
@@ -343,7 +344,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	fs_chan_write(fc, h, req, buf, size, fi->flags);
+	fs_chan_write_buf(fc, h, req, bufv, fi->flags);
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
@@ -426,7 +427,30 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(b.buf);
 }
 
+/*
+ * Bulk data through the pipe and fifo files moves as pipe pages, never
+ * through our memory (chan.c's splice_in and splice_out): libfuse
+ * splices big writes out of /dev/fuse into a pipe of its own
+ * (SPLICE_READ), and replies that carry a pipe's pages into /dev/fuse
+ * (SPLICE_WRITE). Its pipe must hold a whole request, and only a
+ * process with CAP_SYS_RESOURCE may grow a pipe past pipe-max-size, so
+ * a write request is kept one page under that (1 MiB - 4 KiB by
+ * default): `dd bs=1M` then costs two requests per block, not a copy.
+ */
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	size_t max = ipc_pipe_max_size() - 4096;	/* the header's page */
+	unsigned splice = FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
+			  FUSE_CAP_SPLICE_MOVE;
+
+	(void)userdata;
+	conn->want |= conn->capable & splice;
+	if ((conn->want & FUSE_CAP_SPLICE_READ) && conn->max_write > max)
+		conn->max_write = max;
+}
+
 const struct fuse_lowlevel_ops fs_ops = {
+	.init         = fs_init,
 	.lookup       = fs_lookup,
 	.forget       = fs_forget_one,
 	.forget_multi = fs_forget_multi,
@@ -442,7 +466,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.create       = fs_create,
 	.open         = fs_open,
 	.read         = fs_read,
-	.write        = fs_write,
+	.write_buf    = fs_write_buf,
 	.release      = fs_release,
 	.readdir      = fs_readdir,
 	.poll         = fs_poll,

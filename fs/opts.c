@@ -17,6 +17,7 @@
 enum {
 	KEY_BIND,		/* bind=ADDR */
 	KEY_BIND_BARE,		/* bind, with no address */
+	KEY_SPIN,		/* spin=US */
 	KEY_ALLOW_OTHER,
 	KEY_DEFAULT_PERMISSIONS,
 };
@@ -24,10 +25,29 @@ enum {
 static const struct fuse_opt fs_opt_table[] = {
 	FUSE_OPT_KEY("bind=", KEY_BIND),
 	FUSE_OPT_KEY("bind", KEY_BIND_BARE),
+	FUSE_OPT_KEY("spin=", KEY_SPIN),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_END
 };
+
+/* microseconds, decimal, 0..FS_SPIN_US_MAX; -1 after a line on stderr */
+static int parse_spin(const char *s, unsigned *us)
+{
+	unsigned long v = 0;
+	const char *p = s;
+
+	/* digits only: strtoul would take " 5", "+5" and "-5" */
+	for (; *p >= '0' && *p <= '9' && v <= FS_SPIN_US_MAX; p++)
+		v = v * 10 + (unsigned long)(*p - '0');
+	if (p == s || *p || v > FS_SPIN_US_MAX) {
+		fprintf(stderr, "ipcfs: bad spin '%s' (microseconds, 0 to %d)\n",
+			s, FS_SPIN_US_MAX);
+		return -1;
+	}
+	*us = (unsigned)v;
+	return 0;
+}
 
 /* fuse_opt_parse's callback: -1 refuses, 0 takes the option, 1 keeps it */
 static int fs_opt_proc(void *data, const char *arg, int key,
@@ -53,6 +73,8 @@ static int fs_opt_proc(void *data, const char *arg, int key,
 		(void)inet_ntop(AF_INET, &in, o->bind_addr,
 				sizeof(o->bind_addr));
 		return 0;
+	case KEY_SPIN:
+		return parse_spin(arg + strlen("spin="), &o->spin_us) ? -1 : 0;
 	case KEY_BIND_BARE:
 		fprintf(stderr, "ipcfs: -o bind needs an address "
 			"(-o bind=ADDR)\n");
@@ -71,6 +93,7 @@ static int fs_opt_proc(void *data, const char *arg, int key,
 int fs_opts_parse(struct fuse_args *args, struct fs_opts *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->spin_us = FS_SPIN_US_DEFAULT;
 	if (fuse_opt_parse(args, o, fs_opt_table, fs_opt_proc) != 0)
 		return -1;
 	/*

@@ -3,6 +3,8 @@
  *
  *	-o bind=ADDR		IPv4 address the tcp, udp and zmq channels
  *				listen on (default 127.0.0.1)
+ *	-o spin=US		how long the event loop polls before it
+ *				sleeps (default FS_SPIN_US_DEFAULT, 0..10000)
  *	-o allow_other		(FUSE's) turns on default_permissions too
  */
 #ifndef FS_OPTS_H
@@ -17,7 +19,10 @@ struct fs_opts {
 	char bind_addr[INET_ADDRSTRLEN];	/* dotted quad; "": loopback */
 	bool allow_other;		/* -o allow_other was given */
 	bool default_permissions;	/* given, or added for allow_other */
+	unsigned spin_us;		/* -o spin=US, else the default */
 };
+
+#define FS_SPIN_US_MAX	10000	/* more is a busy loop, not a wait */
 
 /*
  * Take ipcfs's options out of args and fill *o.
@@ -30,7 +35,7 @@ struct fs_opts {
  * of the files against the caller.
  *
  * Returns 0, or -1 after one line on stderr naming the bad option
- * ("ipcfs: bad bind address 'xyz'"; libfuse's own "fuse: ..." for a
+ * ("ipcfs: bad bind address 'xyz'", "ipcfs: bad spin 'x'"; libfuse's own "fuse: ..." for a
  * dangling -o or no memory). *o is zeroed first, owns no memory, and
  * means nothing after -1.
  * args may have been reallocated either way: the caller frees it with

@@ -109,6 +109,19 @@ int ipc_send_all(struct ipc_chan *ch, const void *buf, size_t len, int flags)
 	return 0;
 }
 
+void ipc_count(struct ipc_chan *ch, enum ipc_end end, size_t n)
+{
+	if (n == 0)
+		return;
+	if (end == IPC_RX) {
+		ch->bytes_in += n;
+		ch->msgs_in++;
+	} else {
+		ch->bytes_out += n;
+		ch->msgs_out++;
+	}
+}
+
 int ipc_wait_fd(const struct ipc_chan *ch, enum ipc_end end, short *events)
 {
 	if (!ch->open[end])

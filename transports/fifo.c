@@ -51,6 +51,7 @@ err_unlink:
 const struct ipc_transport ipc_fifo = {
 	.name    = "fifo",
 	.what    = "named pipe (mkfifo) in the runtime dir, byte stream",
+	.caps    = IPC_SPLICE,
 	.create  = fifo_create,
 	.send    = ipc_fd_send,
 	.recv    = ipc_fd_recv,

@@ -5,6 +5,7 @@
  * Anonymous: there is no name an outsider could open.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -27,6 +28,19 @@ static int pipe_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	return 0;
 }
 
+size_t ipc_pipe_max_size(void)
+{
+	FILE *f = fopen("/proc/sys/fs/pipe-max-size", "re");
+	unsigned long n = 0;
+
+	if (f) {
+		if (fscanf(f, "%lu", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n >= 65536 ? n : 1048576;	/* Linux's default */
+}
+
 /* shared with fifo.c: both are a pair of pipe fds */
 void ipc_pipe_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
 {
@@ -45,6 +59,7 @@ void ipc_pipe_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
 const struct ipc_transport ipc_pipe = {
 	.name    = "pipe",
 	.what    = "kernel pipe(2), byte stream",
+	.caps    = IPC_SPLICE,
 	.create  = pipe_create,
 	.send    = ipc_fd_send,
 	.recv    = ipc_fd_recv,

@@ -42,6 +42,7 @@ enum ipc_end { IPC_RX = 0, IPC_TX = 1 };
 #define IPC_MESSAGES	0x1	/* one send is one recv: boundaries kept */
 #define IPC_RING	0x2	/* user-space ring: honours ipc_opts.spin */
 #define IPC_LOCAL	0x4	/* both ends in one process: no fork, not IPC */
+#define IPC_SPLICE	0x8	/* fd[] are kernel pipe ends: splice(2) works */
 
 /* per-call flags */
 #define IPC_NOWAIT	0x1	/* -EAGAIN rather than wait */
@@ -150,6 +151,10 @@ ssize_t ipc_recv(struct ipc_chan *ch, void *buf, size_t len, int flags);
 /* send all of buf (byte transports loop over short sends); -errno */
 int ipc_send_all(struct ipc_chan *ch, const void *buf, size_t len, int flags);
 int ipc_wait_fd(const struct ipc_chan *ch, enum ipc_end end, short *events);
+/* count n bytes the caller moved through fd[end] itself (splice(2)) */
+void ipc_count(struct ipc_chan *ch, enum ipc_end end, size_t n);
+/* the largest pipe an unprivileged process may have, pipe-max-size */
+size_t ipc_pipe_max_size(void);
 void ipc_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);
 
 static inline bool ipc_is_msg(const struct ipc_chan *ch)

@@ -58,7 +58,7 @@ static int reparse(const struct fuse_args *args, struct fuse_args *out,
 	return ret;
 }
 
-/* no element of an option list (unescaped commas) is bind or bind=... */
+/* no element of an option list (unescaped commas) is bind[=...], spin=... */
 static bool has_ours(const char *list)
 {
 	const char *p = list;
@@ -66,6 +66,8 @@ static bool has_ours(const char *list)
 	while (*p) {
 		if (!strncmp(p, "bind", 4) && (!p[4] || p[4] == '=' ||
 					       p[4] == ','))
+			return true;
+		if (!strncmp(p, "spin=", 5))
 			return true;
 		for (; *p && *p != ','; p++)
 			if (*p == '\\' && p[1])
@@ -129,12 +131,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   inet_ntop(AF_INET, &in, back, sizeof(back)) &&
 				   !strcmp(back, o.bind_addr),
 				   "bind address '%s'", o.bind_addr);
+		FUZZ_CHECK(o.spin_us <= FS_SPIN_US_MAX, "spin %u", o.spin_us);
 		FUZZ_CHECK(!o.allow_other || o.default_permissions,
 			   "allow_other without default_permissions");
 		check_left(&args);
 		/* what is left, parsed again: nothing of ours, nothing new */
 		ret2 = reparse(&args, &again, &o2);
 		FUZZ_CHECK(ret2 == 0 && !o2.bind_addr[0] &&
+			   o2.spin_us == FS_SPIN_US_DEFAULT &&
 			   o2.allow_other == o.allow_other &&
 			   o2.default_permissions == o.default_permissions,
 			   "a second parse of what was left differs");

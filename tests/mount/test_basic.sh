@@ -9,7 +9,11 @@
 #    cat (EOF), and one that comes and goes while another writer stays
 #    does not;
 #  - dd of 4 MiB (byte transports) or 256 KiB in 4 KiB messages (message
-#    transports) through the channel arrives unchanged (cmp).
+#    transports) through the channel arrives unchanged (cmp);
+#  - big and odd-sized writes and reads (1 MiB, 777777 and 300001 bytes),
+#    both orders of start, arrive unchanged through pipe and fifo (the
+#    splice roads: pages move from the writer's request into the kernel
+#    pipe and out into the reader's) and unix (the copying road).
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -102,6 +106,42 @@ for t in $present; do
 		fail "$t: dd stream differs: sent $sent, got $(stat -c %s "$S/got") bytes;" \
 		     "$(cmp "$src" "$S/got" 2>&1 | head -1)"
 	fi
+	check_alive
+done
+
+head -c $((24 << 20)) /dev/urandom >"$S/huge"
+for t in pipe fifo unix; do
+	f=$M/$t
+	case $present in *" $t "*) ;; *) continue ;; esac
+	for sizes in "1M 1M" "777777 300001" "300001 1M"; do
+		set -- $sizes
+		for first in reader writer; do
+			rm -f "$S/got"
+			if [ $first = writer ]; then
+				timeout -k 1 60 dd if="$S/huge" of="$f" bs=$1 \
+					status=none &
+				wr_pid=$!
+				sleep 0.2
+			fi
+			timeout -k 1 60 dd if="$f" of="$S/got" bs=$2 \
+				status=none &
+			rd_pid=$!
+			if [ $first = reader ]; then
+				timeout -k 1 60 dd if="$S/huge" of="$f" bs=$1 \
+					status=none &
+				wr_pid=$!
+			fi
+			wait "$wr_pid" || fail "$t: dd bs=$1 into the channel failed"
+			wait "$rd_pid" || fail "$t: dd bs=$2 out of the channel failed"
+			if cmp -s "$S/huge" "$S/got"; then
+				pass "$t: 24 MiB in writes of $1, reads of $2, $first first: unchanged"
+			else
+				fail "$t: writes of $1, reads of $2, $first first: got" \
+				     "$(stat -c %s "$S/got") bytes;" \
+				     "$(cmp "$S/huge" "$S/got" 2>&1 | head -1)"
+			fi
+		done
+	done
 	check_alive
 done
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_mount_errors.sh - the daemon refuses to start, with exit status 1,
 # exactly one line on stderr and no mount left, for: an unknown -o option
-# (with and without -f), a mount point that does not exist, one that is a
+# (with and without -f), a bad -o spin, a mount point that does not exist, one that is a
 # regular file, and one where ipcfs is already mounted (which keeps
 # working). No mount point at all is an error too.
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +31,12 @@ mounted "$dir" && fail "unknown option left a mount on $dir"
 refuse "unknown option" -o no_such_option "$dir"
 mounted "$dir" && fail "unknown option (no -f) left a mount on $dir"
 refuse "unknown option among known ones" -f -o ro,no_such_option,noatime "$dir"
+for spin in abc 20000 '' -1 ' 5'; do
+	refuse "-o spin='$spin'" -f -o "spin=$spin" "$dir"
+	grep -q "bad spin" "$SCRATCH/err" ||
+		fail "-o spin='$spin': the message does not name spin"
+done
+mounted "$dir" && fail "a bad spin left a mount on $dir"
 refuse "missing mount point" -f "$SCRATCH/does/not/exist"
 touch "$SCRATCH/plain"
 refuse "regular file as mount point" -f "$SCRATCH/plain"
@@ -50,5 +56,12 @@ timeout -k 1 5 sh -c "echo still > $MNT/pipe"
 expect "the first mount still works" "$(timeout -k 1 5 cat "$MNT/pipe")" still
 unmount_ipcfs
 mounted "$MNT" && fail "$MNT still mounted"
+
+# the good forms: no spin at all, and ours and FUSE's before a "--"
+mount_ipcfs -o spin=0,allow_other --
+timeout -k 1 5 sh -c "echo nospin > $MNT/pipe"
+expect "-o spin=0,allow_other -- MOUNTPOINT works" \
+	"$(timeout -k 1 5 cat "$MNT/pipe")" nospin
+unmount_ipcfs
 
 finish
