@@ -90,6 +90,15 @@ mount_ipcfs
 M0=$MNT D0=$DAEMON_PID E0=$DAEMON_ERR
 BLOCK=4096 RBLOCK=65536
 
+# kill_past_mib COUNTER PID WHAT: once COUNTER is past 1 MiB (within 10 s,
+# else a failure naming WHAT), SIGKILL PID and reap it
+kill_past_mib() {
+	wait_for 10 eval "[ \"\$(count $1)\" -gt 1048576 ] 2>/dev/null" ||
+		fail "$3 did not get 1 MiB through in 10 s"
+	kill -KILL "$2"
+	wait "$2" 2>/dev/null
+}
+
 ### kill -9 of a writer mid-stream
 for t in pipe shm unix mqueue; do
 	f=$M0/$t
@@ -98,10 +107,7 @@ for t in pipe shm unix mqueue; do
 	r=$!
 	"$fc" write "$f" $BLOCK 0 "$SCRATCH/w.cnt" >/dev/null 2>&1 &
 	w=$!
-	wait_for 10 eval '[ "$(count $SCRATCH/w.cnt)" -gt 1048576 ] 2>/dev/null' ||
-		fail "$t: the writer did not get 1 MiB through in 10 s"
-	kill -KILL "$w"
-	wait "$w" 2>/dev/null
+	kill_past_mib "$SCRATCH/w.cnt" "$w" "$t: the writer"
 	acked=$(count "$SCRATCH/w.cnt")
 	if wait_gone "$r" 10; then
 		wait "$r"
@@ -130,20 +136,14 @@ for t in pipe shm unix mqueue; do
 	w=$!
 	"$fc" read "$f" $RBLOCK "$SCRATCH/r1.cnt" >/dev/null 2>&1 &
 	r=$!
-	wait_for 10 eval '[ "$(count $SCRATCH/r1.cnt)" -gt 1048576 ] 2>/dev/null' ||
-		fail "$t: the reader did not get 1 MiB in 10 s"
-	kill -KILL "$r"
-	wait "$r" 2>/dev/null
+	kill_past_mib "$SCRATCH/r1.cnt" "$r" "$t: the reader"
 	r1=$(count "$SCRATCH/r1.cnt")
 	wait_for 3 eval "[ \"\$(stat_of $M0 $t readers)\" = 0 ]" ||
 		fail "$t: readers=$(stat_of "$M0" $t readers) after the kill"
 	alive "$w" || fail "$t: the writer ended when the reader died: $(cat "$SCRATCH/w.out")"
 	"$fc" read "$f" $RBLOCK "$SCRATCH/r2.cnt" resume >"$SCRATCH/r2.out" 2>&1 &
 	r=$!
-	wait_for 10 eval '[ "$(count $SCRATCH/r2.cnt)" -gt 1048576 ] 2>/dev/null' ||
-		fail "$t: the new reader did not get 1 MiB in 10 s"
-	kill -KILL "$w"
-	wait "$w" 2>/dev/null
+	kill_past_mib "$SCRATCH/r2.cnt" "$w" "$t: the new reader"
 	acked=$(count "$SCRATCH/w.cnt")
 	if wait_gone "$r" 10; then
 		wait "$r" || fail "$t: the new reader failed: $(cat "$SCRATCH/r2.out")"
