@@ -229,7 +229,7 @@ static bool try_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 
 	if (size > FS_READ_MAX)
 		size = FS_READ_MAX;
-	if (!fc->pend_len && (fc->ch.t->caps & IPC_SPLICE) &&
+	if (!fc->pend_len && (fc->t->caps & IPC_SPLICE) &&
 	    size > FS_LOOKAHEAD) {
 		ret = splice_out(fc, req, size);
 		if (ret == 1) {

@@ -436,6 +436,10 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
  * process with CAP_SYS_RESOURCE may grow a pipe past pipe-max-size, so
  * a write request is kept one page under that (1 MiB - 4 KiB by
  * default): `dd bs=1M` then costs two requests per block, not a copy.
+ * The kernel copies a direct write's pages into libfuse's pipe either
+ * way; without SPLICE_READ we would copy them once more into ours.
+ * Measured (README): dd through the pipe file at 54-68% of the floor
+ * without splice, 57-72% with SPLICE_WRITE alone, 90-108% with both.
  */
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
