@@ -35,8 +35,8 @@ struct fs_opts {
  * of the files against the caller.
  *
  * Returns 0, or -1 after one line on stderr naming the bad option
- * ("ipcfs: bad bind address 'xyz'", "ipcfs: bad spin 'x'"; libfuse's own "fuse: ..." for a
- * dangling -o or no memory). *o is zeroed first, owns no memory, and
+ * ("ipcfs: bad bind address 'xyz'", "ipcfs: bad spin 'x'"; libfuse's
+ * own "fuse: ..." for a dangling -o or no memory). *o is zeroed first, owns no memory, and
  * means nothing after -1.
  * args may have been reallocated either way: the caller frees it with
  * fuse_opt_free_args(). No exit(), no global state, no system calls

@@ -58,6 +58,19 @@ void ipc_chan_close(struct ipc_chan *ch)
 	ch->t = NULL;
 }
 
+void ipc_count(struct ipc_chan *ch, enum ipc_end end, size_t n)
+{
+	if (n == 0)
+		return;
+	if (end == IPC_RX) {
+		ch->bytes_in += n;
+		ch->msgs_in++;
+	} else {
+		ch->bytes_out += n;
+		ch->msgs_out++;
+	}
+}
+
 ssize_t ipc_send(struct ipc_chan *ch, const void *buf, size_t len, int flags)
 {
 	ssize_t n;
@@ -69,10 +82,8 @@ ssize_t ipc_send(struct ipc_chan *ch, const void *buf, size_t len, int flags)
 	if (ipc_is_msg(ch) && len > ch->max_msg)
 		return -EMSGSIZE;
 	n = ch->t->send(ch, buf, len, flags);
-	if (n > 0) {
-		ch->bytes_out += n;
-		ch->msgs_out++;
-	}
+	if (n > 0)
+		ipc_count(ch, IPC_TX, (size_t)n);
 	return n;
 }
 
@@ -87,10 +98,8 @@ ssize_t ipc_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
 	if (len == 0)
 		return 0;
 	n = ch->t->recv(ch, buf, len, flags);
-	if (n > 0) {
-		ch->bytes_in += n;
-		ch->msgs_in++;
-	}
+	if (n > 0)
+		ipc_count(ch, IPC_RX, (size_t)n);
 	return n;
 }
 
@@ -107,19 +116,6 @@ int ipc_send_all(struct ipc_chan *ch, const void *buf, size_t len, int flags)
 		len -= n;
 	}
 	return 0;
-}
-
-void ipc_count(struct ipc_chan *ch, enum ipc_end end, size_t n)
-{
-	if (n == 0)
-		return;
-	if (end == IPC_RX) {
-		ch->bytes_in += n;
-		ch->msgs_in++;
-	} else {
-		ch->bytes_out += n;
-		ch->msgs_out++;
-	}
 }
 
 int ipc_wait_fd(const struct ipc_chan *ch, enum ipc_end end, short *events)
