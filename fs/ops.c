@@ -100,12 +100,12 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 static bool in_group(fuse_req_t req, const struct fuse_ctx *c, gid_t gid)
 {
 	gid_t groups[64];
-	int n;
+	int max = (int)(sizeof(groups) / sizeof(groups[0])), n;
 
 	if (c->uid == 0 || c->gid == gid)
 		return true;
-	n = fuse_req_getgroups(req, 64, groups);
-	for (int i = 0; i < n && i < 64; i++)
+	n = fuse_req_getgroups(req, max, groups);
+	for (int i = 0; i < n && i < max; i++)
 		if (groups[i] == gid)
 			return true;
 	return false;
