@@ -33,7 +33,6 @@
 
 #define FS_LOOKAHEAD	65536	/* what poll() may pull out of a byte stream */
 #define FS_READ_MAX	(1u << 20)
-#define FS_STREAM_CAPACITY	(1u << 20)
 
 static char *scratch;		/* one receive buffer: the loop is one thread */
 static size_t scratch_len;
@@ -73,19 +72,9 @@ void fs_chan_init(struct fs_chan *fc, const struct ipc_transport *t,
  */
 int fs_chan_make(struct fs_chan *fc)
 {
-	struct ipc_opts opts = *fc->opts;
-
 	if (fc->ch.t)
 		return 0;
-	/*
-	 * Byte streams get 1 MiB (pipe-max-size) rather than 64 KiB: a
-	 * `dd bs=1M` write then goes in whole instead of in 16 parked
-	 * pieces. Message transports keep their defaults, whose limits
-	 * (mq's msg_max) an unprivileged daemon cannot raise.
-	 */
-	if (!(fc->t->caps & IPC_MESSAGES) && !opts.capacity)
-		opts.capacity = FS_STREAM_CAPACITY;
-	fc->open_err = ipc_chan_open(&fc->ch, fc->t, &opts);
+	fc->open_err = ipc_chan_open(&fc->ch, fc->t, fc->opts);
 	return fc->open_err;
 }
 
@@ -132,27 +121,15 @@ static size_t pend_cap(const struct fs_chan *fc)
 }
 
 /*
- * End of file for this reader: no writer, and it has seen one. Callers
- * have just found the mechanism empty; but an asynchronous one (ZeroMQ
- * delivers from its I/O thread) can be empty while our bytes are still
- * on their way, so drained also means all we sent has come out.
+ * The one EOF rule, for a reader that has just found the channel empty:
+ * no writer has it open, the reader has seen one, and the transport has
+ * delivered everything we sent (local mode: recv never says EOF itself).
  */
 static bool eof_due(const struct fs_chan *fc, const struct fs_handle *h)
 {
-	return fc->writers == 0 && fc->ch.bytes_in >= fc->ch.bytes_out &&
-	       (h->saw_writer || fc->writer_closes > h->writer_closes);
-}
-
-/* ipc_recv, passing over empty messages: an outsider's hang-up, nothing
- * to deliver (the daemon holds the TX end, so it is never our EOF) */
-static ssize_t recv_data(struct fs_chan *fc, void *buf, size_t len)
-{
-	ssize_t n;
-
-	do
-		n = ipc_recv(&fc->ch, buf, len, IPC_NOWAIT);
-	while (n == 0);
-	return n;
+	return fc->writers == 0 &&
+	       (h->saw_writer || fc->writer_closes > h->writer_closes) &&
+	       ipc_drained(&fc->ch);
 }
 
 /*
@@ -173,12 +150,11 @@ static int pull(struct fs_chan *fc, size_t want)
 	}
 	if (ipc_is_msg(&fc->ch) || want > pend_cap(fc))
 		want = pend_cap(fc);
-	n = recv_data(fc, fc->pend, want);
+	n = ipc_recv(&fc->ch, fc->pend, want, IPC_NOWAIT);
 	if (n < 0)
 		return (int)n;
 	fc->pend_off = 0;
 	fc->pend_len = n;
-	fc->tx_full = false;	/* we made room */
 	return 1;
 }
 
@@ -213,76 +189,60 @@ static int splice_out(struct fs_chan *fc, fuse_req_t req, size_t size)
 	/* the bytes have left the pipe even if the reader is gone */
 	(void)fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 	ipc_count(&fc->ch, IPC_RX, bv.buf[0].size);
-	fc->tx_full = false;
 	return 1;
 }
 
 /*
- * Answer a read if the channel has data (or is at EOF for this reader).
- * true when req was answered.
+ * The one receive path: answer req with up to size bytes, from what is
+ * pending, else the kernel pipe's pages, else a receive (a big read of a
+ * stream straight into the scratch buffer). 1 when answered, -EAGAIN
+ * when the channel is empty, or -errno.
  */
+static int take(struct fs_chan *fc, fuse_req_t req, size_t size)
+{
+	ssize_t n;
+	char *buf;
+	int ret;
+
+	if (!fc->pend_len && size > FS_LOOKAHEAD) {
+		if (fc->t->caps & IPC_SPLICE)
+			return splice_out(fc, req, size);
+		if (!ipc_is_msg(&fc->ch)) {
+			buf = scratch_get(size);
+			if (!buf)
+				return -ENOMEM;
+			n = ipc_recv(&fc->ch, buf, size, IPC_NOWAIT);
+			if (n < 0)
+				return (int)n;
+			fuse_reply_buf(req, buf, n);
+			return 1;
+		}
+	}
+	ret = pull(fc, size);
+	if (ret < 1)
+		return ret;
+	n = fc->pend_len < size ? fc->pend_len : size;
+	fuse_reply_buf(req, fc->pend + fc->pend_off, n);
+	fc->pend_off += n;
+	fc->pend_len -= n;
+	return 1;
+}
+
+/* Answer a read with data, EOF or an error; false: it must wait. */
 static bool try_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 		     size_t size)
 {
-	ssize_t n;
-	int ret;
+	int ret = take(fc, req, size < FS_READ_MAX ? size : FS_READ_MAX);
 
-	if (size > FS_READ_MAX)
-		size = FS_READ_MAX;
-	if (!fc->pend_len && (fc->t->caps & IPC_SPLICE) &&
-	    size > FS_LOOKAHEAD) {
-		ret = splice_out(fc, req, size);
-		if (ret == 1) {
-			h->saw_writer = true;
-			return true;
-		}
-	} else if (!fc->pend_len && !ipc_is_msg(&fc->ch) &&
-		   size > FS_LOOKAHEAD) {
-		/* a big read of a stream: straight into the scratch buffer */
-		char *buf = scratch_get(size);
-
-		if (!buf) {
-			fuse_reply_err(req, ENOMEM);
-			return true;
-		}
-		n = recv_data(fc, buf, size);
-		if (n > 0) {
-			fc->tx_full = false;
-			h->saw_writer = true;
-			fuse_reply_buf(req, buf, n);
-			return true;
-		}
-		ret = (int)n;
-	} else {
-		ret = pull(fc, size);
-	}
-	if (ret == 1) {
-		n = fc->pend_len < size ? fc->pend_len : size;
+	if (ret == 1)
 		h->saw_writer = true;
-		fuse_reply_buf(req, fc->pend + fc->pend_off, n);
-		fc->pend_off += n;
-		fc->pend_len -= n;
-		return true;
-	}
-	if (ret != -EAGAIN) {
+	else if (ret != -EAGAIN)
 		fuse_reply_err(req, -ret);
-		return true;
-	}
-	if (eof_due(fc, h)) {
+	else if (eof_due(fc, h))
 		fuse_reply_buf(req, NULL, 0);
-		return true;
-	}
-	return false;
-}
-
-/* Send what a write carries; the count sent, -EAGAIN, or -errno. */
-static ssize_t try_send(struct fs_chan *fc, const char *buf, size_t size)
-{
-	ssize_t n = ipc_send(&fc->ch, buf, size, IPC_NOWAIT);
-
-	if (n == -EAGAIN)
-		fc->tx_full = true;
-	return n;
+	else
+		return false;
+	return true;
 }
 
 static void notify_pollers(struct fs_chan *fc)
@@ -301,7 +261,7 @@ static void arm(struct fs_chan *fc)
 	bool want_in = !TAILQ_EMPTY(&fc->reads) ||
 		       (!TAILQ_EMPTY(&fc->pollers) && !fc->pend_len);
 	bool want_out = !TAILQ_EMPTY(&fc->writes) ||
-			(!TAILQ_EMPTY(&fc->pollers) && fc->tx_full);
+			(!TAILQ_EMPTY(&fc->pollers) && !ipc_writable(&fc->ch));
 	short events;
 	int fd;
 
@@ -330,8 +290,8 @@ static void progress(struct fs_chan *fc)
 	do {
 		moved = false;
 		while ((r = TAILQ_FIRST(&fc->writes)) != NULL) {
-			n = try_send(fc, r->data + (r->done - r->from),
-				     r->size - r->done);
+			n = ipc_send(&fc->ch, r->data + (r->done - r->from),
+				     r->size - r->done, IPC_NOWAIT);
 			if (n == -EAGAIN)
 				break;
 			moved = true;
@@ -448,7 +408,7 @@ void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 		return;
 	}
 	if (TAILQ_EMPTY(&fc->writes)) {
-		n = try_send(fc, buf, size);
+		n = ipc_send(&fc->ch, buf, size, IPC_NOWAIT);
 		if (n < 0 && n != -EAGAIN) {
 			fuse_reply_err(req, (int)-n);
 			return;
@@ -488,8 +448,6 @@ static ssize_t splice_in(struct fs_chan *fc, struct fuse_bufvec *bufv,
 	n = fuse_buf_copy(&dst, bufv, FUSE_BUF_SPLICE_NONBLOCK);
 	if (n > 0)
 		ipc_count(&fc->ch, IPC_TX, (size_t)n);
-	if (n >= 0 && (size_t)n < size)
-		fc->tx_full = true;
 	return n;
 }
 
@@ -575,7 +533,7 @@ void fs_chan_poll(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 		else if (eof_due(fc, h))
 			revents |= POLLIN | POLLHUP;
 	}
-	if (h->writes && TAILQ_EMPTY(&fc->writes) && !fc->tx_full)
+	if (h->writes && TAILQ_EMPTY(&fc->writes) && ipc_writable(&fc->ch))
 		revents |= POLLOUT;
 	if (ph) {
 		drop_poller(fc, h);
@@ -592,8 +550,7 @@ void fs_chan_poll(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 
 void fs_chan_ready(struct fs_chan *fc, enum ipc_end end)
 {
-	if (end == IPC_TX)
-		fc->tx_full = false;
+	(void)end;
 	progress(fc);
 	/* an outsider's data with nobody parked: pollers still want to know */
 	if (!TAILQ_EMPTY(&fc->pollers)) {
@@ -634,12 +591,7 @@ size_t fs_chan_queued(const struct fs_chan *fc)
 	if (!fc->ch.t)
 		return 0;
 	ipc_stats(&fc->ch, &st);
-	if (st.queued_bytes >= 0)
-		return fc->pend_len + (size_t)st.queued_bytes;
-	/* our own count; an outsider's data makes it go below zero */
-	if (st.bytes_in > st.bytes_out)
-		return fc->pend_len;
-	return fc->pend_len + (size_t)(st.bytes_out - st.bytes_in);
+	return fc->pend_len + (st.queued_bytes > 0 ? (size_t)st.queued_bytes : 0);
 }
 
 unsigned fs_chan_parked(const struct fs_chan *fc, bool writes)

@@ -81,7 +81,6 @@ struct fs_chan {
 	 * that a short read() did not take, or what poll() looked ahead at */
 	char *pend;
 	size_t pend_off, pend_len;
-	bool tx_full;		/* last send said -EAGAIN; TX had no fd */
 	struct fs_watch watch[2];
 };
 

@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 	struct fuse_cmdline_opts opts;
 	struct fs_opts fo;
 	struct fuse_session *se;
-	struct ipc_opts io = { .visible = true };
+	struct ipc_opts io = { .local = true };
 	char rundir[PATH_MAX];
 	int ret = 1, err;
 

@@ -30,9 +30,11 @@ static int fifo_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	ch->fd[IPC_TX] = open(ch->object, O_WRONLY | O_CLOEXEC);
 	if (ch->fd[IPC_TX] < 0)
 		goto err_close;
-	if (o->capacity &&
-	    fcntl(ch->fd[IPC_TX], F_SETPIPE_SZ, (int)o->capacity) < 0)
+	err = ipc_pipe_resize(ch->fd[IPC_TX], o);
+	if (err < 0) {
+		errno = -err;
 		goto err_close;
+	}
 	if (!o->visible)
 		(void)unlink(ch->object);
 	return 0;

@@ -275,6 +275,8 @@ ssize_t ipc_file_parse(struct ipc_file_pos *pos,
 			if (n < (ssize_t)FILE_HDR)
 				break;	/* not all of it is written yet */
 			off += FILE_HDR;
+			if (hdr == 0 && pos->skip_hangups)
+				continue;
 			if (hdr == 0) {
 				pos->eof = true;
 				break;
@@ -308,6 +310,7 @@ static ssize_t file_take(struct ipc_chan *ch, struct file_chan *f,
 	struct ipc_file_pos pos = {
 		.off = atomic_load(&sh->roff),
 		.left = atomic_load(&sh->rec_left),
+		.skip_hangups = ch->local,
 	};
 	ssize_t got;
 
@@ -365,6 +368,13 @@ static ssize_t file_recv(struct ipc_chan *ch, void *buf, size_t len,
 		if (poll(&pfd, 1, -1) < 0)
 			return -errno;
 	}
+}
+
+static bool file_writable(const struct ipc_chan *ch)
+{
+	const struct file_chan *f = ch->priv;
+
+	return file_queued(f->sh) < f->capacity;
 }
 
 static int file_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
@@ -437,6 +447,7 @@ const struct ipc_transport ipc_file = {
 	.send      = file_send,
 	.recv      = file_recv,
 	.wait_fd   = file_wait_fd,
+	.writable  = file_writable,
 	.stats     = file_stats,
 	.destroy   = file_destroy,
 };

@@ -51,6 +51,7 @@ struct ipc_file_pos {
 	unsigned long long off;		/* file offset the reader is at */
 	unsigned long long left;	/* payload still due in its record */
 	bool eof;			/* met the hang-up */
+	bool skip_hangups;		/* local mode: they are outsiders' */
 };
 
 /*

@@ -11,14 +11,34 @@
 
 #include "transport.h"
 
+/*
+ * Make the pipe at fd hold o->capacity bytes. A capacity is a wish in
+ * local mode: past pipe-max-size or the user's pipe-user-pages-soft the
+ * kernel says EPERM, and we take the largest size it allows instead
+ * (halving down to its default). 0 or -errno.
+ */
+int ipc_pipe_resize(int fd, const struct ipc_opts *o)
+{
+	size_t want = o->capacity;
+
+	if (!want)
+		return 0;
+	while (fcntl(fd, F_SETPIPE_SZ, (int)want) < 0) {
+		if (!o->local || (errno != EPERM && errno != ENOMEM) ||
+		    want <= 4096)
+			return o->local ? 0 : -errno;
+		want /= 2;
+	}
+	return 0;
+}
+
 static int pipe_create(struct ipc_chan *ch, const struct ipc_opts *o)
 {
 	int fd[2], err;
 
 	if (pipe2(fd, O_CLOEXEC) < 0)
 		return -errno;
-	if (o->capacity && fcntl(fd[1], F_SETPIPE_SZ, (int)o->capacity) < 0) {
-		err = -errno;	/* save it: close() may clobber errno */
+	if ((err = ipc_pipe_resize(fd[1], o)) < 0) {
 		close(fd[0]);
 		close(fd[1]);
 		return err;

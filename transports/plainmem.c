@@ -75,7 +75,8 @@ static ssize_t plainmem_recv(struct ipc_chan *ch, void *buf, size_t len,
 
 	(void)flags;
 	if (m->len == 0)
-		return m->hung_up || !ch->open[IPC_TX] ? 0 : -EAGAIN;
+		return (m->hung_up && !ch->local) || !ch->open[IPC_TX] ?
+		       0 : -EAGAIN;
 	if (len > m->len)
 		len = m->len;
 	ring_copy(m, m->head, buf, len, false);
@@ -93,6 +94,13 @@ static void plainmem_close_end(struct ipc_chan *ch, enum ipc_end end)
 {
 	(void)ch;
 	(void)end;
+}
+
+static bool plainmem_writable(const struct ipc_chan *ch)
+{
+	const struct plainmem *m = ch->priv;
+
+	return m->len < m->cap;
 }
 
 /* both ends are ours: only our own send or receive changes anything */
@@ -134,6 +142,7 @@ const struct ipc_transport ipc_plainmem = {
 	.send      = plainmem_send,
 	.recv      = plainmem_recv,
 	.wait_fd   = plainmem_wait_fd,
+	.writable  = plainmem_writable,
 	.stats     = plainmem_stats,
 	.destroy   = plainmem_destroy,
 };

@@ -127,6 +127,9 @@ static bool ring_peer_gone(struct ipc_chan *ch, enum ipc_end end, bool force)
 	if (r->peer_gone[end] || (!force && hup == r->hup_seen[end]))
 		return r->peer_gone[end];
 	r->hup_seen[end] = hup;
+	/* both ends ours for good: a hang-up can only be an outsider's fake */
+	if (ch->local)
+		return false;
 	if (end == IPC_RX && atomic_load(&r->hdr->closed))
 		r->peer_gone[end] = true;
 	else if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
@@ -323,6 +326,9 @@ ssize_t ipc_ring_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
 	}
 	if (n > len)
 		n = len;
+	/* an outsider may scribble on the indices: stay inside the ring */
+	if (n > r->size)
+		n = r->size;
 	off = tail & (r->size - 1);
 	first = n < r->size - off ? n : r->size - off;
 	memcpy(buf, r->data + off, first);
@@ -330,6 +336,14 @@ ssize_t ipc_ring_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
 	atomic_store(&h->tail, tail + n);
 	ring_wake(ch, IPC_TX);
 	return (ssize_t)n;
+}
+
+bool ipc_ring_writable(const struct ipc_chan *ch)
+{
+	const struct ring *r = ch->priv;
+
+	return atomic_load(&r->hdr->head) - atomic_load(&r->hdr->tail) <
+	       r->size;
 }
 
 int ipc_ring_wait_fd(const struct ipc_chan *ch, enum ipc_end end,

@@ -23,6 +23,8 @@ void ipc_ring_hangup(struct ipc_chan *ch);
 ssize_t ipc_ring_send(struct ipc_chan *ch, const void *buf, size_t len,
 		      int flags);
 ssize_t ipc_ring_recv(struct ipc_chan *ch, void *buf, size_t len, int flags);
+/* room for a byte now: the doorbell fd says so only when armed */
+bool ipc_ring_writable(const struct ipc_chan *ch);
 int ipc_ring_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
 		     short *events);
 void ipc_ring_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);

@@ -55,6 +55,7 @@ const struct ipc_transport ipc_shm = {
 	.send      = ipc_ring_send,
 	.recv      = ipc_ring_recv,
 	.wait_fd   = ipc_ring_wait_fd,
+	.writable  = ipc_ring_writable,
 	.stats     = ipc_ring_stats,
 	.destroy   = ipc_ring_destroy,
 };

@@ -463,13 +463,20 @@ static ssize_t sig_recv(struct ipc_chan *ch, void *buf, size_t len,
 	}
 	s->rx.active = false;
 	if (s->rx.want == 0) {
-		s->eof = true;
+		s->eof = !ch->local;	/* local: ours never hangs up */
 		return 0;
 	}
 	memcpy(buf, s->rx.msg, s->rx.want);
 	atomic_fetch_add(&s->sh->recv_bytes, s->rx.want);
 	atomic_fetch_add(&s->sh->recv_msgs, 1);
 	return (ssize_t)s->rx.want;
+}
+
+static bool sig_writable(const struct ipc_chan *ch)
+{
+	const struct sig_chan *s = ch->priv;
+
+	return sig_in_flight(s->sh) + sig_count(ch->max_msg) <= s->cap_sigs;
 }
 
 static int sig_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
@@ -568,6 +575,7 @@ const struct ipc_transport ipc_signal = {
 	.send      = sig_send,
 	.recv      = sig_recv,
 	.wait_fd   = sig_wait_fd,
+	.writable  = sig_writable,
 	.stats     = sig_stats,
 	.destroy   = sig_destroy,
 };

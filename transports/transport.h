@@ -12,12 +12,23 @@
  *  - IPC_NOWAIT asks an operation not to wait: -EAGAIN instead;
  *  - a waiting operation returns -EINTR when a signal handler runs;
  *  - recv() returning 0 means end of stream: the TX end was closed (or sent
- *    its hang-up) and everything before it has been received;
+ *    its hang-up) and everything before it has been received (never in
+ *    local mode, below);
  *  - readiness fds may be edge-triggered (ZMQ_FD, ring doorbells): a
  *    poller must see -EAGAIN from the operation before it waits on the fd;
  *  - callers ignore SIGPIPE: a vanished reader is -EPIPE, never a signal;
  *  - a waiting operation that does not sleep in the kernel (a spinning
  *    ring) gives up with -EINTR once a signal handler sets ipc_stop.
+ *
+ * Local mode (ipc_opts.local: the daemon). Both ends stay in this process
+ * for the channel's life and outsiders may join through the object. Then
+ * the channel's end of file is the caller's business, never the
+ * transport's: recv() never returns 0 (an outsider's empty message or
+ * hang-up is dropped and counted in ch->dropped), the transport ignores
+ * every "peer gone" signal an outsider could fake, ipc_drained() says
+ * when all this process sent has come out, ipc_writable() says whether
+ * send() would take something now, and a capacity the kernel refuses is
+ * lowered to what it allows (stats show what was got).
  *
  * Byte transports (no IPC_MESSAGES) behave like write(2)/read(2) on a pipe:
  * send() may accept fewer bytes than offered, recv() returns what is there.
@@ -54,6 +65,7 @@ struct ipc_opts {
 	size_t max_msg;		/* largest message needed; 0: default */
 	const char *rundir;	/* private dir for named objects; NULL: own */
 	bool visible;		/* keep object names while open (daemon) */
+	bool local;		/* local mode, see above; implies visible */
 	bool spin;		/* rings: busy-wait, never sleep */
 	const char *zmq_kind;	/* zmq endpoint: "tcp" (default) or "ipc" */
 	/* tcp, udp, zmq tcp://: the IPv4 address to listen on, dotted quad;
@@ -67,6 +79,7 @@ struct ipc_chan_stats {
 	long queued_bytes;	/* kernel's or ring's count; -1 unknown */
 	long queued_msgs;	/* message transports; -1 unknown */
 	long capacity;		/* bytes the channel buffers; -1 unknown */
+	uint64_t dropped;	/* local mode: outsiders' empty messages */
 };
 
 struct ipc_chan {
@@ -75,9 +88,11 @@ struct ipc_chan {
 	bool open[2];		/* ends this process still holds */
 	unsigned nonblock;	/* bit per end: fd is O_NONBLOCK now */
 	size_t max_msg;		/* message transports: largest message */
+	bool local;		/* ipc_opts.local */
 	void *priv;		/* the transport's own state */
 	char object[IPC_OBJECT_MAX];	/* the real object, for outsiders */
 	uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
+	uint64_t dropped;	/* local mode: empty messages not delivered */
 };
 
 struct ipc_transport {
@@ -121,6 +136,23 @@ struct ipc_transport {
 	int (*wait_fd)(const struct ipc_chan *ch, enum ipc_end end,
 		       short *events);
 
+	/*
+	 * Local mode: has everything this process sent come out of RX (or
+	 * is some of it still on its way, in an I/O thread or a socket's
+	 * send queue)? Asked once recv() said -EAGAIN. When it says false,
+	 * the RX readiness fd fires as the rest arrives. May be NULL: what
+	 * send() accepted can be received at once.
+	 */
+	bool (*drained)(const struct ipc_chan *ch);
+
+	/*
+	 * Would send() take something now (POLLOUT): a byte, or a message
+	 * of any size up to max_msg? Needed where the TX
+	 * readiness fd is edge-triggered or missing (-1 from wait_fd). May
+	 * be NULL: poll(2) the TX wait_fd, which must then be level-triggered.
+	 */
+	bool (*writable)(const struct ipc_chan *ch);
+
 	/* queued_bytes/msgs and capacity; may be NULL (all unknown) */
 	void (*stats)(const struct ipc_chan *ch, struct ipc_chan_stats *st);
 
@@ -151,6 +183,10 @@ ssize_t ipc_recv(struct ipc_chan *ch, void *buf, size_t len, int flags);
 /* send all of buf (byte transports loop over short sends); -errno */
 int ipc_send_all(struct ipc_chan *ch, const void *buf, size_t len, int flags);
 int ipc_wait_fd(const struct ipc_chan *ch, enum ipc_end end, short *events);
+/* local mode: all sent has come out (see struct ipc_transport.drained) */
+bool ipc_drained(const struct ipc_chan *ch);
+/* send() would take something now, without waiting */
+bool ipc_writable(const struct ipc_chan *ch);
 /* count n bytes the caller moved through fd[end] itself (splice(2)) */
 void ipc_count(struct ipc_chan *ch, enum ipc_end end, size_t n);
 /* the largest pipe an unprivileged process may have, pipe-max-size */
@@ -177,6 +213,8 @@ void ipc_fd_destroy_named(struct ipc_chan *ch);
 #include <stdatomic.h>
 int ipc_futex_wait(atomic_uint *word, unsigned val, long timeout_ns);
 void ipc_futex_wake(atomic_uint *word);
+/* pipe.c: F_SETPIPE_SZ to o->capacity, lowered in local mode if refused */
+int ipc_pipe_resize(int fd, const struct ipc_opts *o);
 /* pipe.c: FIONREAD and F_GETPIPE_SZ, for pipe and fifo */
 void ipc_pipe_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);
 /* A private 0700 directory for named objects (o->rundir or our own). */

@@ -131,6 +131,15 @@ static ssize_t udp_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
 	return n;
 }
 
+/* credit for a datagram of any size we send */
+static bool udp_writable(const struct ipc_chan *ch)
+{
+	struct udp_credit *cr = ch->priv;
+
+	return udp_in_flight(cr) + (long)ch->max_msg + UDP_OVERHEAD <=
+	       (long)cr->limit;
+}
+
 static int udp_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
 		       short *events)
 {
@@ -164,6 +173,7 @@ const struct ipc_transport ipc_udp = {
 	.send      = udp_send,
 	.recv      = udp_recv,
 	.wait_fd   = udp_wait_fd,
+	.writable  = udp_writable,
 	.stats     = udp_stats,
 	.destroy   = udp_destroy,
 };

@@ -35,7 +35,11 @@
  *
  * With both ends in one process (the daemon), space for the TX end comes
  * from our own receives: its wait_fd is -1. Readiness of the RX end is
- * ZMQ_FD, edge-triggered: it is quiet once a receive said -EAGAIN.
+ * ZMQ_FD, edge-triggered: it is quiet once a receive said -EAGAIN. In
+ * local mode an empty message is an outsider's and is dropped, and
+ * drained() compares the messages counted in and out; an outsider's
+ * message counts as one of ours, so its EOF may come while one of ours is
+ * still in the I/O thread (it stays queued for the next reader).
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -434,7 +438,8 @@ static ssize_t zmq_recv_msg(struct ipc_chan *ch, void *buf, size_t len,
 	    atomic_exchange(&z->sh->tx_waiting, 0))
 		ipc_futex_wake(&z->sh->rx_seq);
 	if (n == 0) {
-		z->eof = true;
+		/* local mode: only an outsider sends an empty message */
+		z->eof = !ch->local;
 		return 0;
 	}
 	if (z->ipc && !z->visible && !z->unlinked) {
@@ -461,6 +466,27 @@ static int zmq_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
 	if (zmq_getsockopt(z->sock[IPC_RX], ZMQ_FD, &fd, &len) < 0)
 		return -errno;
 	return fd;
+}
+
+/* local mode: every message counted as sent has been received */
+static bool zmq_drained(const struct ipc_chan *ch)
+{
+	const struct zmq_chan *z = ch->priv;
+
+	return atomic_load(&z->sh->recv_msgs) >= atomic_load(&z->sh->sent_msgs);
+}
+
+/* the PUSH socket is below its high-water mark */
+static bool zmq_writable(const struct ipc_chan *ch)
+{
+	struct zmq_chan *z = ch->priv;
+	size_t len = sizeof(int);
+	int events;
+
+	if (zmq_setup(ch, true) < 0 ||
+	    zmq_getsockopt(z->sock[IPC_TX], ZMQ_EVENTS, &events, &len) < 0)
+		return false;
+	return events & ZMQ_POLLOUT;
 }
 
 /* the reader is known to be gone */
@@ -588,6 +614,8 @@ const struct ipc_transport ipc_zmq = {
 	.send      = zmq_send_msg,
 	.recv      = zmq_recv_msg,
 	.wait_fd   = zmq_wait_fd,
+	.drained   = zmq_drained,
+	.writable  = zmq_writable,
 	.stats     = zmq_stats,
 	.destroy   = zmq_destroy,
 };

@@ -394,7 +394,130 @@ static void test_stats(void **state)
 		assert_int_equal(st.queued_bytes, 0);
 }
 
+/* ---- local mode: both ends here, outsiders join through the object */
+
+static int chan_setup_local(void **state)
+{
+	struct ipc_opts o = { .local = true };
+
+	return chan_setup_opts(state, &o);
+}
+
+/* receive until len bytes came, never seeing 0; then the channel is empty */
+static void recv_exactly(struct fixture *f, const char *want, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT);
+		assert_int_not_equal(n, 0);
+		if (n == -EAGAIN) {
+			wait_ready(&f->ch, IPC_RX);
+			continue;
+		}
+		assert_true(n > 0 && got + n <= len);
+		assert_memory_equal(f->buf, want + got, n);
+		got += n;
+	}
+	assert_true(ipc_drained(&f->ch));
+	assert_int_equal(ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT),
+			 -EAGAIN);
+}
+
+/*
+ * The transport's own hang-up, as an outsider could write it into the
+ * object (an empty message, a closed flag, a zero record): in local mode
+ * it is dropped, never end of file, and the channel goes on working.
+ */
+static void test_local_hangup_dropped(void **state)
+{
+	struct fixture *f = *state;
+
+	if (!f->t->hangup)
+		skip();	/* only closing the last TX fd hangs up: we hold it */
+	f->t->hangup(&f->ch);
+	assert_int_equal(ipc_send(&f->ch, "abc", 3, IPC_NOWAIT), 3);
+	recv_exactly(f, "abc", 3);
+	f->t->hangup(&f->ch);
+	assert_int_equal(ipc_send(&f->ch, "defg", 4, IPC_NOWAIT), 4);
+	recv_exactly(f, "defg", 4);
+}
+
+/* drained: false only while something we sent is on its way */
+static void test_local_drained(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_true(ipc_drained(&f->ch));
+	assert_int_equal(ipc_send(&f->ch, "abcdef", 6, IPC_NOWAIT), 6);
+	recv_exactly(f, "abcdef", 6);
+	assert_true(ipc_drained(&f->ch));
+}
+
+/* writable: true with room (a byte, a one-byte message), false once the
+ * channel is full, back after our own receives emptied it */
+static void test_local_writable(void **state)
+{
+	struct fixture *f = *state;
+	size_t msg = ipc_is_msg(&f->ch) ? 1 : 65536;
+	unsigned char *out = calloc(1, msg);
+	unsigned long sends = 0;
+	ssize_t n;
+	int tries;
+
+	assert_non_null(out);
+	assert_true(ipc_writable(&f->ch));
+	while ((n = ipc_send(&f->ch, out, msg, IPC_NOWAIT)) > 0)
+		assert_true(++sends < 1000000);
+	assert_int_equal(n, -EAGAIN);
+	/* an asynchronous one may make room as we look: never say writable
+	 * when a send would fail */
+	while (ipc_writable(&f->ch)) {
+		assert_true(ipc_send(&f->ch, out, msg, IPC_NOWAIT) > 0);
+		assert_true(++sends < 1000000);
+	}
+	/* empty it; an asynchronous one (zmq) says so through drained() */
+	while ((n = ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT)) > 0 ||
+	       !ipc_drained(&f->ch))
+		if (n == -EAGAIN)
+			wait_ready(&f->ch, IPC_RX);
+	assert_int_equal(n, -EAGAIN);
+	/* room is ours at once, or (zmq) once its I/O thread says so */
+	for (tries = 0; !ipc_writable(&f->ch) && tries < 500; tries++)
+		usleep(10000);
+	assert_true(ipc_writable(&f->ch));
+	free(out);
+}
+
+/* a capacity the kernel refuses is lowered in local mode, an error else */
+static void test_local_capacity(void **state)
+{
+	struct fixture *f = *state;
+	struct ipc_opts o = { .capacity = 4 * ipc_pipe_max_size() };
+	struct ipc_chan_stats st;
+	struct ipc_chan ch;
+	int ret;
+
+	if (!(f->t->caps & IPC_SPLICE))
+		skip();		/* pipe sizes: pipe and fifo */
+	ret = ipc_chan_open(&ch, f->t, &o);
+	if (ret == 0) {
+		ipc_chan_close(&ch);
+		skip();		/* CAP_SYS_RESOURCE: no limit to hit */
+	}
+	assert_int_equal(ret, -EPERM);
+	o.local = true;
+	assert_int_equal(ipc_chan_open(&ch, f->t, &o), 0);
+	ipc_stats(&ch, &st);
+	assert_true(st.capacity > 0 &&
+		    (size_t)st.capacity <= ipc_pipe_max_size());
+	ipc_chan_close(&ch);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, chan_setup, chan_teardown)
+#define L(fn) cmocka_unit_test_setup_teardown(fn, chan_setup_local, \
+					      chan_teardown)
 
 int main(int argc, char **argv)
 {
@@ -402,6 +525,10 @@ int main(int argc, char **argv)
 		T(test_roundtrip_sizes), T(test_order), T(test_boundaries),
 		T(test_msgsize), T(test_nowait_empty), T(test_readiness),
 		T(test_eof), T(test_fork), T(test_cleanup), T(test_stats),
+		L(test_roundtrip_sizes), L(test_order), L(test_readiness),
+		L(test_stats), L(test_local_hangup_dropped),
+		L(test_local_drained), L(test_local_writable),
+		L(test_local_capacity),
 	};
 	char names[256];
 
