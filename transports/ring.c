@@ -52,13 +52,7 @@
 
 #define RING_DEFAULT	(64u << 10)
 #define RING_MAX	(1u << 30)
-/*
- * Before a futex sleep (a sleep and wake cost 20-50 us under KVM here),
- * spin ~1 us: a peer on another CPU answers a ping-pong well within that.
- * Then yield ~50 us: a peer on our own CPU can only answer once we let it
- * run (spinning alone made a same-CPU round trip 125 us; with the yields
- * it is 5 us).
- */
+/* spin ~1 us, yield ~50 us, then sleep: docs/DESIGN.md, "ring wake-ups" */
 #define RING_SPINS	40
 #define RING_YIELDS	100
 /* spin mode: look for a killed peer this often */

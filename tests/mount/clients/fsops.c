@@ -67,15 +67,9 @@ static void need(int argc, int n)
 		errx(2, "wrong number of arguments; see the header of fsops.c");
 }
 
-int main(int argc, char **argv)
+/* operations on a name; -1 if op is not one of them */
+static int name_op(const char *op, int argc, char **argv)
 {
-	const char *op = argc > 1 ? argv[1] : "";
-	char c = 'x';
-	long r;
-	int fd;
-
-	if (argc < 3)
-		errx(2, "usage: fsops OP PATH [ARG]");
 	if (!strcmp(op, "create")) {
 		need(argc, 3);
 		return answer(open(argv[2], O_CREAT | O_EXCL | O_WRONLY, 0644));
@@ -108,6 +102,27 @@ int main(int argc, char **argv)
 		need(argc, 4);
 		return answer(truncate(argv[2], strtol(argv[3], NULL, 0)));
 	}
+	if (!strcmp(op, "mkdir")) {
+		need(argc, 3);
+		return answer(mkdir(argv[2], 0755));
+	}
+	if (!strcmp(op, "rmdir")) {
+		need(argc, 3);
+		return answer(rmdir(argv[2]));
+	}
+	if (!strcmp(op, "setxattr")) {
+		need(argc, 3);
+		return answer(setxattr(argv[2], "user.ipcfs", "x", 1, 0));
+	}
+	return -1;
+}
+
+/* operations on an open file; -1 if op is not one of them */
+static int fd_op(const char *op, int argc, char **argv)
+{
+	char c = 'x';
+	int fd;
+
 	if (!strcmp(op, "ftruncate")) {
 		need(argc, 4);
 		fd = open_or_say(argv[2], O_WRONLY | O_NONBLOCK);
@@ -117,14 +132,6 @@ int main(int argc, char **argv)
 		need(argc, 4);
 		fd = open_or_say(argv[2], O_WRONLY | O_NONBLOCK);
 		return answer(write(fd, argv[3], strlen(argv[3])));
-	}
-	if (!strcmp(op, "mkdir")) {
-		need(argc, 3);
-		return answer(mkdir(argv[2], 0755));
-	}
-	if (!strcmp(op, "rmdir")) {
-		need(argc, 3);
-		return answer(rmdir(argv[2]));
 	}
 	if (!strcmp(op, "lseek")) {
 		int whence = SEEK_SET;
@@ -140,18 +147,27 @@ int main(int argc, char **argv)
 	if (!strcmp(op, "pread")) {
 		need(argc, 3);
 		fd = open_or_say(argv[2], O_RDONLY | O_NONBLOCK);
-		r = pread(fd, &c, 1, 0);
-		return answer(r);
+		return answer(pread(fd, &c, 1, 0));
 	}
 	if (!strcmp(op, "pwrite")) {
 		need(argc, 3);
 		fd = open_or_say(argv[2], O_WRONLY | O_NONBLOCK);
-		r = pwrite(fd, &c, 1, 0);
-		return answer(r);
+		return answer(pwrite(fd, &c, 1, 0));
 	}
-	if (!strcmp(op, "setxattr")) {
-		need(argc, 3);
-		return answer(setxattr(argv[2], "user.ipcfs", "x", 1, 0));
-	}
-	errx(2, "%s: not an operation; see the header of fsops.c", op);
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *op = argc > 1 ? argv[1] : "";
+	int r;
+
+	if (argc < 3)
+		errx(2, "usage: fsops OP PATH [ARG]");
+	r = name_op(op, argc, argv);
+	if (r < 0)
+		r = fd_op(op, argc, argv);
+	if (r < 0)
+		errx(2, "%s: not an operation; see the header of fsops.c", op);
+	return r;
 }

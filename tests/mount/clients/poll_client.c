@@ -172,36 +172,30 @@ static int fill(int wfd, long *filled)
 	return -1;
 }
 
-static int test_nonblock(const char *path)
+/* the empty channel, no writer yet: EAGAIN, and not readable */
+static void check_empty(int rfd)
 {
 	unsigned char buf[CHUNK * 4];
-	struct epoll_event ev = { .events = EPOLLIN }, out;
-	struct timeval tv = { 0, 0 };
-	long filled = 0, drained;
-	int rfd, wfd, ep, st, n;
-	fd_set rs;
-	double t0;
-	ssize_t r;
-	pid_t pid;
+	ssize_t r = read(rfd, buf, sizeof(buf));
 
-	rfd = open(path, O_RDONLY | O_NONBLOCK);
-	if (rfd < 0)
-		err(1, "open %s for reading", path);
-
-	r = read(rfd, buf, sizeof(buf));
 	check(r < 0 && errno == EAGAIN,
 	      "read of the empty channel says EAGAIN (got %zd, %s)", r,
 	      r < 0 ? strerror(errno) : "no error");
 	check(!(poll_one(rfd, POLLIN, 0) & POLLIN),
 	      "empty channel does not poll readable");
+}
 
-	wfd = open(path, O_WRONLY | O_NONBLOCK);
-	if (wfd < 0)
-		err(1, "open %s for writing", path);
-	check(poll_one(wfd, POLLOUT, 1000) & POLLOUT,
-	      "empty channel polls writable");
+/* epoll armed on the empty channel must be woken by a write */
+static void check_epoll(int rfd, int wfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	struct timeval tv = { 0, 0 };
+	unsigned char buf[CHUNK * 4];
+	long drained;
+	fd_set rs;
+	ssize_t r;
+	int ep;
 
-	/* epoll armed on the empty channel must be woken by a write */
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		err(1, "epoll_create1");
@@ -213,8 +207,8 @@ static int test_nonblock(const char *path)
 	r = write(wfd, buf, 100);
 	check(r == 100, "write of 100 bytes (got %zd, %s)", r,
 	      r < 0 ? strerror(errno) : "no error");
-	n = epoll_wait(ep, &out, 1, 2000);
-	check(n == 1 && (out.events & EPOLLIN), "epoll wakes after the write");
+	check(epoll_wait(ep, &out, 1, 2000) == 1 && (out.events & EPOLLIN),
+	      "epoll wakes after the write");
 	check(poll_one(rfd, POLLIN, 2000) & POLLIN, "poll: readable");
 	FD_ZERO(&rs);
 	FD_SET(rfd, &rs);
@@ -224,28 +218,44 @@ static int test_nonblock(const char *path)
 	r = read(rfd, buf, sizeof(buf));
 	check(r < 0 && errno == EAGAIN, "empty again: EAGAIN (got %zd)", r);
 	check(epoll_wait(ep, &out, 1, 0) == 0, "epoll: quiet once drained");
+	close(ep);
+}
 
-	/* a poll that waits is woken by another process's write */
-	pid = delayed_writer(wfd, 200, 100);
-	t0 = now();
-	n = poll_one(rfd, POLLIN, 5000);
-	check(n & POLLIN, "waiting poll woken by a write %.2f s later",
-	      now() - t0);
+/* a poll that waits is woken by another process's write */
+static void check_poll_wakes(int rfd, int wfd)
+{
+	pid_t pid = delayed_writer(wfd, 200, 100);
+	double t0 = now();
+	long drained;
+	int st;
+
+	check(poll_one(rfd, POLLIN, 5000) & POLLIN,
+	      "waiting poll woken by a write %.2f s later", now() - t0);
 	waitpid(pid, &st, 0);
 	drained = drain(rfd, 0, 300);
 	check(drained == 100, "read the delayed 100 bytes (got %ld)", drained);
+}
 
-	/* fill until EAGAIN: backpressure, not loss */
+/*
+ * Fill until EAGAIN (backpressure, not loss), then another process drains
+ * while our poll(POLLOUT) waits for it. -1 if the channel never filled.
+ */
+static int check_full(int rfd, int wfd)
+{
+	long filled = 0;
+	double t0;
+	pid_t pid;
+	int n, st;
+
 	n = fill(wfd, &filled);
 	check(n == 0, "writes fill the channel to EAGAIN (after %ld bytes)",
 	      filled);
 	if (n)
-		return 1;
+		return -1;
 	check(!(poll_one(wfd, POLLOUT, 0) & POLLOUT),
 	      "full channel does not poll writable");
 	check(poll_one(rfd, POLLIN, 0) & POLLIN, "full channel polls readable");
 
-	/* another process drains; our waiting poll(POLLOUT) must wake */
 	pid = fork();
 	if (pid < 0)
 		err(1, "fork");
@@ -267,13 +277,34 @@ static int test_nonblock(const char *path)
 	check(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	      "other process drained exactly the %ld bytes written, in order",
 	      filled);
+	return 0;
+}
+
+static int test_nonblock(const char *path)
+{
+	unsigned char buf[CHUNK * 4];
+	int rfd, wfd;
+	ssize_t r;
+
+	rfd = open(path, O_RDONLY | O_NONBLOCK);
+	if (rfd < 0)
+		err(1, "open %s for reading", path);
+	check_empty(rfd);
+	wfd = open(path, O_WRONLY | O_NONBLOCK);
+	if (wfd < 0)
+		err(1, "open %s for writing", path);
+	check(poll_one(wfd, POLLOUT, 1000) & POLLOUT,
+	      "empty channel polls writable");
+	check_epoll(rfd, wfd);
+	check_poll_wakes(rfd, wfd);
+	if (check_full(rfd, wfd) < 0)
+		return 1;
 
 	/* the writer leaves: the reader, having read data, gets EOF */
 	close(wfd);
 	r = read(rfd, buf, sizeof(buf));
 	check(r == 0, "EOF once the writer closed (got %zd, %s)", r,
 	      r < 0 ? strerror(errno) : "no error");
-	close(ep);
 	close(rfd);
 	return failures ? 1 : 0;
 }
@@ -297,13 +328,57 @@ static void ticker(bool on)
 		err(1, "setitimer");
 }
 
+/*
+ * Fill the channel, then a waiting write to it, interrupted; everything
+ * before it comes out, nothing of it. -1 if the channel never filled.
+ */
+static int check_intr_write(int rfd, int wfd)
+{
+	unsigned char buf[CHUNK];
+	long filled = 0, drained;
+	double t0, dt;
+	ssize_t r;
+	int fl;
+
+	fl = fcntl(wfd, F_GETFL);
+	if (fl < 0 || fcntl(wfd, F_SETFL, fl | O_NONBLOCK) < 0)
+		err(1, "fcntl O_NONBLOCK");
+	if (fill(wfd, &filled) < 0) {
+		check(false, "fill to EAGAIN with F_SETFL O_NONBLOCK");
+		return -1;
+	}
+	if (fcntl(wfd, F_SETFL, fl) < 0)
+		err(1, "fcntl");
+	fill_pattern(buf, filled, CHUNK);
+	t0 = now();
+	ticker(true);
+	r = write(wfd, buf, CHUNK);
+	ticker(false);
+	dt = now() - t0;
+	/* a short count is right too if some went in before the signal */
+	check(((r < 0 && errno == EINTR) || (r > 0 && r < CHUNK)) && dt < 2,
+	      "waiting write to the full channel ends with EINTR in %.2f s (got %zd, %s)",
+	      dt, r, r < 0 ? strerror(errno) : "no error");
+	if (r > 0)
+		filled += r;
+
+	fl = fcntl(rfd, F_GETFL);
+	if (fl < 0 || fcntl(rfd, F_SETFL, fl | O_NONBLOCK) < 0)
+		err(1, "fcntl");
+	drained = drain(rfd, 0, 500);
+	check(drained == filled,
+	      "drained exactly what was written before (%ld of %ld bytes)",
+	      drained, filled);
+	return 0;
+}
+
 static int test_intr(const char *path)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
 	unsigned char buf[CHUNK];
-	long filled = 0, drained;
-	int rfd, wfd, fl;
+	long drained;
 	double t0, dt;
+	int rfd, wfd;
 	ssize_t r;
 
 	if (sigaction(SIGALRM, &sa, NULL) < 0)
@@ -335,37 +410,8 @@ static int test_intr(const char *path)
 	check(r == 10 && buf[9] == pattern(9),
 	      "the next read gets it (got %zd)", r);
 
-	/* fill, then a waiting write, interrupted */
-	fl = fcntl(wfd, F_GETFL);
-	if (fl < 0 || fcntl(wfd, F_SETFL, fl | O_NONBLOCK) < 0)
-		err(1, "fcntl O_NONBLOCK");
-	if (fill(wfd, &filled) < 0) {
-		check(false, "fill to EAGAIN with F_SETFL O_NONBLOCK");
+	if (check_intr_write(rfd, wfd) < 0)
 		return 1;
-	}
-	if (fcntl(wfd, F_SETFL, fl) < 0)
-		err(1, "fcntl");
-	fill_pattern(buf, filled, CHUNK);
-	t0 = now();
-	ticker(true);
-	r = write(wfd, buf, CHUNK);
-	ticker(false);
-	dt = now() - t0;
-	/* a short count is right too if some went in before the signal */
-	check(((r < 0 && errno == EINTR) || (r > 0 && r < CHUNK)) && dt < 2,
-	      "waiting write to the full channel ends with EINTR in %.2f s (got %zd, %s)",
-	      dt, r, r < 0 ? strerror(errno) : "no error");
-	if (r > 0)
-		filled += r;
-
-	/* everything before is there, nothing of the interrupted write */
-	fl = fcntl(rfd, F_GETFL);
-	if (fl < 0 || fcntl(rfd, F_SETFL, fl | O_NONBLOCK) < 0)
-		err(1, "fcntl");
-	drained = drain(rfd, 0, 500);
-	check(drained == filled,
-	      "drained exactly what was written before (%ld of %ld bytes)",
-	      drained, filled);
 	fill_pattern(buf, 0, 10);
 	r = write(wfd, buf, 10);
 	check(r == 10, "the channel still takes a write (got %zd)", r);

@@ -298,13 +298,8 @@ static unsigned arg(const char *s, const char *what, unsigned max)
 	return (unsigned)v;
 }
 
-int main(int argc, char **argv)
+static void parse_args(int argc, char **argv)
 {
-	int ready[2], go[2], status, failed = 0, fd;
-	pid_t *pids;
-	size_t shsize;
-	char c;
-
 	if (argc < 6 || argc > 7)
 		errx(2, "usage: writers_client FILE WRITERS RECORDS MAXLEN READERS [msg]");
 	path = argv[1];
@@ -315,19 +310,14 @@ int main(int argc, char **argv)
 	msg_mode = argc == 7 && strcmp(argv[6], "msg") == 0;
 	if (maxlen < sizeof(struct rec_hdr))
 		errx(2, "MAXLEN: at least %zu", sizeof(struct rec_hdr));
-	signal(SIGPIPE, SIG_IGN);
-	alarm(DEADLINE + 30);	/* we wait for children: never forever */
+}
 
-	shsize = sizeof(*sh) + sizeof(atomic_uint) * nwriters * nrecords;
-	sh = mmap(NULL, shsize, PROT_READ | PROT_WRITE,
-		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED)
-		err(1, "mmap");
-	pids = calloc(nreaders + nwriters, sizeof(*pids));
-	if (!pids || pipe(ready) < 0 || pipe(go) < 0)
-		err(1, "setup");
+/* readers first: each has seen the writers come and go, so EOF ends it */
+static void start_readers(pid_t *pids, int ready[2], int go[2])
+{
+	char c;
+	int fd;
 
-	/* readers first: each has seen the writers come and go, so EOF ends it */
 	for (unsigned i = 0; i < nreaders; i++) {
 		pids[i] = fork();
 		if (pids[i] < 0)
@@ -351,6 +341,12 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < nreaders; i++)
 		if (read(ready[0], &c, 1) != 1)
 			errx(1, "a reader died before it opened %s", path);
+}
+
+/* the writers, all open before any of them writes */
+static void start_writers(pid_t *pids, int ready[2], int go[2])
+{
+	char c;
 
 	for (unsigned i = 0; i < nwriters; i++) {
 		pids[nreaders + i] = fork();
@@ -372,6 +368,13 @@ int main(int argc, char **argv)
 			errx(1, "a writer died before it opened %s", path);
 	close(ready[0]);
 	close(go[1]);	/* all open: go */
+}
+
+/* 1 if any reader or writer failed */
+static int wait_all(const pid_t *pids)
+{
+	int status, failed = 0;
+
 	for (unsigned i = 0; i < nreaders + nwriters; i++) {
 		if (waitpid(pids[i], &status, 0) < 0)
 			err(1, "waitpid");
@@ -383,6 +386,31 @@ int main(int argc, char **argv)
 			failed = 1;
 		}
 	}
+	return failed;
+}
+
+int main(int argc, char **argv)
+{
+	int ready[2], go[2], failed;
+	pid_t *pids;
+	size_t shsize;
+
+	parse_args(argc, argv);
+	signal(SIGPIPE, SIG_IGN);
+	alarm(DEADLINE + 30);	/* we wait for children: never forever */
+
+	shsize = sizeof(*sh) + sizeof(atomic_uint) * nwriters * nrecords;
+	sh = mmap(NULL, shsize, PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		err(1, "mmap");
+	pids = calloc(nreaders + nwriters, sizeof(*pids));
+	if (!pids || pipe(ready) < 0 || pipe(go) < 0)
+		err(1, "setup");
+
+	start_readers(pids, ready, go);
+	start_writers(pids, ready, go);
+	failed = wait_all(pids);
 	if (!failed && nreaders > 1)
 		failed = check_shared();
 	free(pids);
