@@ -35,20 +35,18 @@
 #define FS_READ_MAX	(1u << 20)
 #define FS_STREAM_CAPACITY	(1u << 20)
 
-static char *scratch;		/* one receive buffer: the loop is one thread */
-static size_t scratch_len;
-
-static char *scratch_get(size_t len)
+/* the instance's one receive buffer: the loop is one thread */
+static char *scratch_get(struct fs *fs, size_t len)
 {
 	char *p;
 
-	if (len <= scratch_len)
-		return scratch;
-	p = realloc(scratch, len);
+	if (len <= fs->scratch_len)
+		return fs->scratch;
+	p = realloc(fs->scratch, len);
 	if (!p)
 		return NULL;
-	scratch = p;
-	scratch_len = len;
+	fs->scratch = p;
+	fs->scratch_len = len;
 	return p;
 }
 
@@ -195,12 +193,15 @@ static int pull(struct fs_chan *fc, size_t want)
  */
 static int splice_out(struct fs_chan *fc, fuse_req_t req, size_t size)
 {
-	static size_t max;
+	struct fs *fs = fs_of_chan(fc);
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
 	int fd = fc->ch.fd[IPC_RX], avail;
+	size_t max;
 
-	if (!max)
-		max = ipc_pipe_max_size() - 4 * (size_t)getpagesize();
+	if (!fs->splice_max)
+		fs->splice_max = ipc_pipe_max_size() -
+				 4 * (size_t)getpagesize();
+	max = fs->splice_max;
 	if (ioctl(fd, FIONREAD, &avail) < 0)
 		return -errno;
 	if (avail <= 0)
@@ -239,7 +240,7 @@ static bool try_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 	} else if (!fc->pend_len && !ipc_is_msg(&fc->ch) &&
 		   size > FS_LOOKAHEAD) {
 		/* a big read of a stream: straight into the scratch buffer */
-		char *buf = scratch_get(size);
+		char *buf = scratch_get(fs_of_chan(fc), size);
 
 		if (!buf) {
 			fuse_reply_err(req, ENOMEM);
@@ -526,7 +527,7 @@ void fs_chan_write_buf(struct fs_chan *fc, struct fs_handle *h,
 		/* not a pipe, or behind other writers: as a plain write
 		 * (which copies what it parks before anything else may
 		 * take the scratch buffer) */
-		buf = scratch_get(size);
+		buf = scratch_get(fs_of_chan(fc), size);
 		if (!buf || !bufv_to_mem(bufv, buf, size))
 			fuse_reply_err(req, ENOMEM);
 		else

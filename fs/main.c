@@ -129,6 +129,7 @@ int main(int argc, char **argv)
 	struct fuse_cmdline_opts opts;
 	struct fs_opts fo;
 	struct fuse_session *se;
+	struct fs fs;
 	struct ipc_opts io = { .visible = true };
 	char rundir[PATH_MAX];
 	int ret = 1, err;
@@ -155,7 +156,6 @@ int main(int argc, char **argv)
 			goto out_args;
 		if (fo.bind_addr[0])
 			io.bind_addr = fo.bind_addr;
-		fs_loop_spin_us = fo.spin_us;
 		if (!opts.mountpoint) {
 			fprintf(stderr, "usage: %s [options] MOUNTPOINT "
 				"(--help for more)\n", argv[0]);
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 		if (!mountpoint_ok(opts.mountpoint))
 			goto out_args;
 		/* prints "fuse: unknown option(s): ..." and fails */
-		se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), NULL);
+		se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &fs);
 		if (!se)
 			goto out_args;
 		/*
@@ -196,18 +196,19 @@ int main(int argc, char **argv)
 		}
 		ipc_sweep_stale(rundir);
 		io.rundir = rundir;
-		err = fs_tree_init(&io);
+		err = fs_tree_init(&fs, &io, true);
+		fs.spin_us = fo.spin_us;
 		if (!err)
-			err = fs_loop_init(se);
+			err = fs_loop_init(&fs, se);
 		if (!err)
-			err = fs_loop_run(se);
+			err = fs_loop_run(&fs, se);
 		if (err)
 			fprintf(stderr, "ipcfs: %s\n", strerror(-err));
 		else
 			ret = 0;
-		fs_tree_destroy();
-		fs_handles_free();
-		fs_loop_fini();
+		fs_tree_destroy(&fs);
+		fs_handles_free(&fs);
+		fs_loop_fini(&fs);
 out_unmount:
 		fuse_session_unmount(se);
 out_signals:
