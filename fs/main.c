@@ -196,7 +196,7 @@ int main(int argc, char **argv)
 		}
 		ipc_sweep_stale(rundir);
 		io.rundir = rundir;
-		err = fs_tree_init(&fs, &io, true);
+		err = fs_tree_init(&fs, &io, fo.control);
 		fs.spin_us = fo.spin_us;
 		if (!err)
 			err = fs_loop_init(&fs, se);
