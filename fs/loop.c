@@ -1,19 +1,12 @@
 /*
  * loop.c - one epoll loop, in the style of redis' ae.c: the FUSE session
- * fd and the readiness fds of channel ends that have someone waiting.
- * Channel fds are armed one-shot when a waiter met -EAGAIN, so a channel
- * with unread data and no reader costs nothing, and thousands of parked
- * requests cost memory, not threads.
+ * fd and the readiness fds of channel ends that have someone waiting,
+ * armed one-shot when a waiter met -EAGAIN, so parked requests cost
+ * memory, not threads (docs/DESIGN.md, "one thread, one epoll loop").
  *
- * Before it sleeps, the loop polls for a short while (fs_loop_spin_us,
- * -o spin=US): in a round trip through the mount the next request comes
- * a few microseconds after our reply, and catching it awake saves a
- * sleep and a wake-up of the daemon per request, which is most of what
- * a FUSE request costs when client and daemon are on different CPUs
- * (measured, split CPUs: the control row at 100 B went from 8.5-9.2k
- * to 18.7-20.2k round trips/s, with less daemon CPU per round trip).
- * The poll yields the CPU at every turn, so a client that shares the
- * daemon's CPU runs first; an idle mount sleeps after one spin.
+ * Before it sleeps the loop polls for fs->spin_us (-o spin=US): the next
+ * request of a round trip comes a few microseconds after our reply (see
+ * docs/DESIGN.md, "spin before sleeping").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -111,7 +104,8 @@ static int64_t now_ns(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* epoll_wait, but poll up to fs->spin_us before going to sleep */
+/* epoll_wait, but poll up to fs->spin_us before going to sleep; yield
+ * at every turn so that a client sharing our CPU runs first */
 static int wait_events(struct fs *fs, struct epoll_event *ev)
 {
 	int64_t deadline;

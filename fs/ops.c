@@ -430,18 +430,11 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 /*
- * Bulk data through the pipe and fifo files moves as pipe pages, never
- * through our memory (chan.c's splice_in and splice_out): libfuse
- * splices big writes out of /dev/fuse into a pipe of its own
- * (SPLICE_READ), and replies that carry a pipe's pages into /dev/fuse
- * (SPLICE_WRITE). Its pipe must hold a whole request, and only a
- * process with CAP_SYS_RESOURCE may grow a pipe past pipe-max-size, so
- * a write request is kept one page under that (1 MiB - 4 KiB by
- * default): `dd bs=1M` then costs two requests per block, not a copy.
- * The kernel copies a direct write's pages into libfuse's pipe either
- * way; without SPLICE_READ we would copy them once more into ours.
- * Measured (README): dd through the pipe file at 54-68% of the floor
- * without splice, 57-72% with SPLICE_WRITE alone, 90-108% with both.
+ * Bulk data through pipe and fifo moves as pipe pages, not through our
+ * memory (chan.c's splice_in, splice_out). libfuse's pipe must hold a
+ * whole request and only CAP_SYS_RESOURCE grows a pipe past
+ * pipe-max-size: max_write one page under it. See docs/DESIGN.md,
+ * "splice for bulk data".
  */
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {

@@ -69,11 +69,9 @@ static void dir_free(struct fs_dir *d)
 }
 
 /*
- * A directory and its channel files. The mechanisms behind them are made
- * when first needed (fs_chan_make): at the first open of the file, or when
- * `stats` is read, so that every object it names exists. One that cannot
- * be made (a system limit, a missing privilege) still has its file;
- * opening it fails with the transport's errno, and stats says why.
+ * A directory and its channel files; the mechanisms behind them are made
+ * when first needed (fs_chan_make), and one that cannot be made still has
+ * its file: see docs/DESIGN.md, "channels made at first open".
  */
 static int dir_new(struct fs *fs, struct fs_dir *parent, const char *name,
 		   struct fs_dir **out)
