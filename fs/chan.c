@@ -34,20 +34,18 @@
 #define FS_LOOKAHEAD	65536	/* what poll() may pull out of a byte stream */
 #define FS_READ_MAX	(1u << 20)
 
-static char *scratch;		/* one receive buffer: the loop is one thread */
-static size_t scratch_len;
-
-static char *scratch_get(size_t len)
+/* the instance's one receive buffer: the loop is one thread */
+static char *scratch_get(struct fs *fs, size_t len)
 {
 	char *p;
 
-	if (len <= scratch_len)
-		return scratch;
-	p = realloc(scratch, len);
+	if (len <= fs->scratch_len)
+		return fs->scratch;
+	p = realloc(fs->scratch, len);
 	if (!p)
 		return NULL;
-	scratch = p;
-	scratch_len = len;
+	fs->scratch = p;
+	fs->scratch_len = len;
 	return p;
 }
 
@@ -65,10 +63,8 @@ void fs_chan_init(struct fs_chan *fc, const struct ipc_transport *t,
 }
 
 /*
- * The mechanism is made at the first open, not at mkdir: a directory used
- * for one transport then holds one kernel object, not twelve, and per-user
- * budgets stay for what is used (RLIMIT_MSGQUEUE allows about 9 default
- * message queues). A failure is kept for stats and tried again next open.
+ * Made at the first open, not at mkdir (docs/DESIGN.md, "channels made at
+ * first open"). A failure is kept for stats and tried again next open.
  */
 int fs_chan_make(struct fs_chan *fc)
 {
@@ -164,19 +160,20 @@ static int pull(struct fs_chan *fc, size_t want)
  * copied out and back in. The count comes from FIONREAD, so libfuse's
  * splice never meets an empty pipe. 1 if req was answered, -EAGAIN if
  * the pipe is empty, -errno.
- *
- * libfuse splices through a pipe of its own, which it wants 3 pages
- * bigger than the reply, and only root with CAP_SYS_RESOURCE may grow a
- * pipe past pipe-max-size: a bigger reply would be copied after all.
+ * Replies stay below pipe-max-size (docs/DESIGN.md, "splice for bulk
+ * data"), or libfuse would copy them after all.
  */
 static int splice_out(struct fs_chan *fc, fuse_req_t req, size_t size)
 {
-	static size_t max;
+	struct fs *fs = fs_of_chan(fc);
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
 	int fd = fc->ch.fd[IPC_RX], avail;
+	size_t max;
 
-	if (!max)
-		max = ipc_pipe_max_size() - 4 * (size_t)getpagesize();
+	if (!fs->splice_max)
+		fs->splice_max = ipc_pipe_max_size() -
+				 4 * (size_t)getpagesize();
+	max = fs->splice_max;
 	if (ioctl(fd, FIONREAD, &avail) < 0)
 		return -errno;
 	if (avail <= 0)
@@ -208,7 +205,7 @@ static int take(struct fs_chan *fc, fuse_req_t req, size_t size)
 		if (fc->t->caps & IPC_SPLICE)
 			return splice_out(fc, req, size);
 		if (!ipc_is_msg(&fc->ch)) {
-			buf = scratch_get(size);
+			buf = scratch_get(fs_of_chan(fc), size);
 			if (!buf)
 				return -ENOMEM;
 			n = ipc_recv(&fc->ch, buf, size, IPC_NOWAIT);
@@ -484,7 +481,7 @@ void fs_chan_write_buf(struct fs_chan *fc, struct fs_handle *h,
 		/* not a pipe, or behind other writers: as a plain write
 		 * (which copies what it parks before anything else may
 		 * take the scratch buffer) */
-		buf = scratch_get(size);
+		buf = scratch_get(fs_of_chan(fc), size);
 		if (!buf || !bufv_to_mem(bufv, buf, size))
 			fuse_reply_err(req, ENOMEM);
 		else

@@ -18,6 +18,7 @@
 
 enum fs_kind { FS_DIR, FS_CHAN, FS_STATS };
 
+struct fs;
 struct fs_dir;
 
 /* what an inode is; embedded in the dir, chan or stats it names */
@@ -86,6 +87,7 @@ struct fs_chan {
 
 struct fs_dir {
 	struct fs_node node;
+	struct fs *fs;		/* the instance the dir belongs to */
 	char name[256];
 	struct fs_dir *parent;	/* NULL for the root */
 	TAILQ_ENTRY(fs_dir) link;
@@ -98,10 +100,46 @@ struct fs_dir {
 	bool removed;		/* rmdir'ed: freed when the kernel forgets */
 };
 
+/*
+ * One daemon: its tree, its event loop, its open files. main() makes it
+ * and gives it to libfuse as the session's userdata; handlers find it
+ * with fuse_req_userdata(), channels through their dir. Nothing else in
+ * fs/ holds state, so two can live side by side (tests/unit/test_fs.c).
+ */
+struct fs {
+	/* tree.c */
+	struct fs_node **nodes;		/* by inode number */
+	fuse_ino_t nodes_len, next_ino;
+	struct fs_dir *root;
+	struct ipc_opts chan_opts;
+	const struct ipc_transport **transports;	/* a file each */
+	unsigned ntransports;
+	/* loop.c */
+	int epfd;
+	struct fs_watch session_watch;
+	unsigned spin_us;		/* poll this long before sleeping */
+	/* ops.c: files still open at unmount get no release */
+	struct fs_handle_list open_handles;
+	/* chan.c: one receive buffer, the loop being one thread */
+	char *scratch;
+	size_t scratch_len;
+	size_t splice_max;		/* largest reply spliced, 0: unknown */
+};
+
+static inline struct fs *fs_of_chan(const struct fs_chan *fc)
+{
+	return fc->node.dir->fs;
+}
+
 /* tree.c */
-int fs_tree_init(const struct ipc_opts *o);
-void fs_tree_destroy(void);
-struct fs_node *fs_node_get(fuse_ino_t ino);
+/*
+ * Set up every part of fs at rest and make its root. Each transport gets
+ * a file, but the local ones (IPC_LOCAL: the bench's control, no IPC)
+ * only with `control`. 0 or -errno; fs_tree_destroy() either way.
+ */
+int fs_tree_init(struct fs *fs, const struct ipc_opts *o, bool control);
+void fs_tree_destroy(struct fs *fs);
+struct fs_node *fs_node_get(struct fs *fs, fuse_ino_t ino);
 struct fs_node *fs_lookup_name(struct fs_dir *dir, const char *name);
 void fs_fill_attr(const struct fs_node *n, struct stat *st);
 int fs_mkdir(struct fs_dir *parent, const char *name, struct fs_dir **out);
@@ -145,10 +183,9 @@ unsigned fs_chan_parked(const struct fs_chan *fc, bool writes);
 
 /* loop.c */
 #define FS_SPIN_US_DEFAULT	50
-extern unsigned fs_loop_spin_us;	/* poll this long before sleeping */
-int fs_loop_init(struct fuse_session *se);
-int fs_loop_run(struct fuse_session *se);
-void fs_loop_fini(void);
+int fs_loop_init(struct fs *fs, struct fuse_session *se);
+int fs_loop_run(struct fs *fs, struct fuse_session *se);
+void fs_loop_fini(struct fs *fs);
 /* (un)register interest in an end's readiness; one-shot */
 void fs_watch_arm(struct fs_watch *w, int fd, short events);
 void fs_watch_drop(struct fs_watch *w);
@@ -156,6 +193,6 @@ void fs_watch_drop(struct fs_watch *w);
 /* ops.c */
 extern const struct fuse_lowlevel_ops fs_ops;
 /* free the handles of files still open when the session ends */
-void fs_handles_free(void);
+void fs_handles_free(struct fs *fs);
 
 #endif

@@ -1,19 +1,12 @@
 /*
  * loop.c - one epoll loop, in the style of redis' ae.c: the FUSE session
- * fd and the readiness fds of channel ends that have someone waiting.
- * Channel fds are armed one-shot when a waiter met -EAGAIN, so a channel
- * with unread data and no reader costs nothing, and thousands of parked
- * requests cost memory, not threads.
+ * fd and the readiness fds of channel ends that have someone waiting,
+ * armed one-shot when a waiter met -EAGAIN, so parked requests cost
+ * memory, not threads (docs/DESIGN.md, "one thread, one epoll loop").
  *
- * Before it sleeps, the loop polls for a short while (fs_loop_spin_us,
- * -o spin=US): in a round trip through the mount the next request comes
- * a few microseconds after our reply, and catching it awake saves a
- * sleep and a wake-up of the daemon per request, which is most of what
- * a FUSE request costs when client and daemon are on different CPUs
- * (measured, split CPUs: the control row at 100 B went from 8.5-9.2k
- * to 18.7-20.2k round trips/s, with less daemon CPU per round trip).
- * The poll yields the CPU at every turn, so a client that shares the
- * daemon's CPU runs first; an idle mount sleeps after one spin.
+ * Before it sleeps the loop polls for fs->spin_us (-o spin=US): the next
+ * request of a round trip comes a few microseconds after our reply (see
+ * docs/DESIGN.md, "spin before sleeping").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,38 +22,35 @@
 #define FS_MAX_EVENTS		64
 #define FS_REQS_PER_TURN	64	/* then let ready channels run */
 
-static int epfd = -1;
-static struct fs_watch session_watch = { .fd = -1 };
-unsigned fs_loop_spin_us = FS_SPIN_US_DEFAULT;
-
-int fs_loop_init(struct fuse_session *se)
+int fs_loop_init(struct fs *fs, struct fuse_session *se)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	int fd = fuse_session_fd(se);
 
-	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (epfd < 0)
+	fs->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (fs->epfd < 0)
 		return -errno;
 	/* read requests until -EAGAIN, so a burst costs one epoll_wait */
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
 		return -errno;
-	session_watch.fd = fd;
-	ev.data.ptr = &session_watch;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+	fs->session_watch.fd = fd;
+	ev.data.ptr = &fs->session_watch;
+	if (epoll_ctl(fs->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
 	return 0;
 }
 
-void fs_loop_fini(void)
+void fs_loop_fini(struct fs *fs)
 {
-	if (epfd >= 0)
-		close(epfd);
-	epfd = -1;
+	if (fs->epfd >= 0)
+		close(fs->epfd);
+	fs->epfd = -1;
 }
 
 void fs_watch_arm(struct fs_watch *w, int fd, short events)
 {
 	struct epoll_event ev = { .events = EPOLLONESHOT, .data.ptr = w };
+	int epfd = fs_of_chan(w->fc)->epfd;
 
 	if (events & POLLIN)
 		ev.events |= EPOLLIN;
@@ -82,7 +72,8 @@ void fs_watch_arm(struct fs_watch *w, int fd, short events)
 void fs_watch_drop(struct fs_watch *w)
 {
 	if (w->fd >= 0)
-		(void)epoll_ctl(epfd, EPOLL_CTL_DEL, w->fd, NULL);
+		(void)epoll_ctl(fs_of_chan(w->fc)->epfd, EPOLL_CTL_DEL, w->fd,
+				NULL);
 	w->fd = -1;
 	w->armed = false;
 }
@@ -113,25 +104,26 @@ static int64_t now_ns(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* epoll_wait, but poll up to fs_loop_spin_us before going to sleep */
-static int wait_events(struct epoll_event *ev)
+/* epoll_wait, but poll up to fs->spin_us before going to sleep; yield
+ * at every turn so that a client sharing our CPU runs first */
+static int wait_events(struct fs *fs, struct epoll_event *ev)
 {
 	int64_t deadline;
 	int n;
 
-	if (fs_loop_spin_us) {
-		deadline = now_ns() + (int64_t)fs_loop_spin_us * 1000;
+	if (fs->spin_us) {
+		deadline = now_ns() + (int64_t)fs->spin_us * 1000;
 		do {
-			n = epoll_wait(epfd, ev, FS_MAX_EVENTS, 0);
+			n = epoll_wait(fs->epfd, ev, FS_MAX_EVENTS, 0);
 			if (n)
 				return n;
 			sched_yield();
 		} while (now_ns() < deadline);
 	}
-	return epoll_wait(epfd, ev, FS_MAX_EVENTS, -1);
+	return epoll_wait(fs->epfd, ev, FS_MAX_EVENTS, -1);
 }
 
-int fs_loop_run(struct fuse_session *se)
+int fs_loop_run(struct fs *fs, struct fuse_session *se)
 {
 	struct epoll_event ev[FS_MAX_EVENTS];
 	struct fuse_buf buf = { 0 };
@@ -139,7 +131,7 @@ int fs_loop_run(struct fuse_session *se)
 	int n, ret = 0;
 
 	while (!fuse_session_exited(se)) {
-		n = wait_events(ev);
+		n = wait_events(fs, ev);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;	/* a signal: exited() says */
@@ -154,7 +146,7 @@ int fs_loop_run(struct fuse_session *se)
 		for (int i = 0; i < n; i++) {
 			struct fs_watch *w = ev[i].data.ptr;
 
-			if (w == &session_watch) {
+			if (w == &fs->session_watch) {
 				session_ready = true;
 				continue;
 			}

@@ -18,37 +18,85 @@
 #include "fs.h"
 #include "opts.h"
 
+#if HAVE_ZMQ
+#include <zmq.h>
+#endif
+
+/* the IPC transports, "pipe, fifo, ...": not the control (IPC_LOCAL) */
+static const char *ipc_names(char *buf, size_t size)
+{
+	size_t used = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; ipc_transports[i] && used < size; i++) {
+		if (ipc_transports[i]->caps & IPC_LOCAL)
+			continue;
+		n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
+			     ipc_transports[i]->name);
+		if (n < 0)
+			break;
+		used += n;
+	}
+	return buf;
+}
+
+/* only what does something here: the loop is one thread, whatever -s */
 static void usage(const char *prog)
 {
 	char names[256];
 
 	printf("usage: %s [options] MOUNTPOINT\n"
 	       "\n"
-	       "Mount a directory where every IPC transport is a file:\n"
+	       "Mount a directory where every IPC mechanism is a file:\n"
 	       "  %s\n"
 	       "Write a file to send through that mechanism, read it to "
 	       "receive;\n`stats` shows every channel; mkdir makes a fresh "
 	       "set of channels.\n\n"
+	       "    -f              stay in the foreground\n"
+	       "    -d, -o debug    print every FUSE request (implies -f)\n"
 	       "    -h, --help      this help\n"
-	       "    -V, --version   the version\n"
+	       "    -V, --version   the versions of ipcfs, libfuse and "
+	       "libzmq\n"
 	       "    -o bind=ADDR    IPv4 address for the tcp, udp and zmq "
 	       "channels\n"
 	       "                    (default 127.0.0.1, reachable from this "
 	       "host only)\n"
 	       "    -o spin=US      poll this long for the next request "
 	       "before sleeping\n"
-	       "                    (default %u; 0 sleeps at once, as a "
-	       "plain FUSE loop)\n"
-	       "    -o allow_other  let other users in (FUSE's option); "
-	       "implies\n"
-	       "                    -o default_permissions: the file modes "
-	       "are honoured\n"
-	       "                    (transport files 0600, stats 0444; "
-	       "chmod to share)\n",
-	       prog, ipc_transport_names(names, sizeof(names)),
-	       FS_SPIN_US_DEFAULT);
-	fuse_cmdline_help();
-	fuse_lowlevel_help();
+	       "                    (default %u, at most %u; 0 sleeps at "
+	       "once)\n"
+	       "    -o control      add the bench's control file plainmem "
+	       "(plain memory,\n"
+	       "                    not IPC) to every directory\n"
+	       "    -o allow_other  let other users in; implies "
+	       "-o default_permissions:\n"
+	       "                    the file modes are honoured (transport "
+	       "files 0600,\n"
+	       "                    stats 0444; chmod to share)\n"
+	       "    -o default_permissions  the kernel checks each access "
+	       "against the modes\n"
+	       "\n"
+	       "These FUSE mount options go to the kernel as for any FUSE "
+	       "file system:\n"
+	       "    fsname=NAME, subtype=NAME, allow_root, auto_unmount,\n"
+	       "    ro, nosuid, nodev, noexec, noatime\n",
+	       prog, ipc_names(names, sizeof(names)), FS_SPIN_US_DEFAULT,
+	       FS_SPIN_US_MAX);
+}
+
+static void version(void)
+{
+	printf("ipcfs %s\n", IPCFS_VERSION);
+	printf("libfuse %s\n", fuse_pkgversion());
+#if HAVE_ZMQ
+	{
+		int major, minor, patch;
+
+		zmq_version(&major, &minor, &patch);
+		printf("libzmq %d.%d.%d\n", major, minor, patch);
+	}
+#endif
 }
 
 /*
@@ -124,99 +172,101 @@ static void drop_dashes(struct fuse_args *args)
 	args->argv[to] = NULL;
 }
 
+/* after daemonize: the tree and the loop, until unmounted; exit status */
+static int serve(struct fs *fs, struct fuse_session *se,
+		 const struct fs_opts *fo)
+{
+	struct ipc_opts io = { .local = true };
+	char rundir[PATH_MAX];
+	int err;
+
+	/* channels record our pid (signal targets, object names) and the
+	 * signal transport blocks its signals in this, the only thread */
+	signal(SIGPIPE, SIG_IGN);
+	err = ipc_rundir(NULL, rundir, sizeof(rundir));
+	if (err < 0) {
+		fprintf(stderr, "ipcfs: runtime directory %s: %s\n", rundir,
+			strerror(-err));
+		return 1;
+	}
+	ipc_sweep_stale(rundir);
+	io.rundir = rundir;
+	if (fo->bind_addr[0])
+		io.bind_addr = fo->bind_addr;
+	err = fs_tree_init(fs, &io, fo->control);
+	fs->spin_us = fo->spin_us;
+	if (!err)
+		err = fs_loop_init(fs, se);
+	if (!err)
+		err = fs_loop_run(fs, se);
+	if (err)
+		fprintf(stderr, "ipcfs: %s\n", strerror(-err));
+	fs_tree_destroy(fs);
+	fs_handles_free(fs);
+	fs_loop_fini(fs);
+	return err ? 1 : 0;
+}
+
+/* mount at `mountpoint` with what is left in args, serve, unmount */
+static int run(struct fuse_args *args, const char *mountpoint,
+	       bool foreground, const struct fs_opts *fo)
+{
+	struct fuse_session *se;
+	struct fs fs;
+	int ret = 1;
+
+	/* prints "fuse: unknown option(s): ..." and fails */
+	se = fuse_session_new(args, &fs_ops, sizeof(fs_ops), &fs);
+	if (!se)
+		return 1;
+	/*
+	 * libfuse only takes over signals left at their default; a shell
+	 * starts `ipcfs ... &` with SIGINT ignored, and Ctrl-C or kill -INT
+	 * must still unmount us cleanly.
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, mountpoint) != 0)
+		goto out_signals;
+	if (fuse_daemonize(foreground) == 0)
+		ret = serve(&fs, se, fo);
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct fuse_cmdline_opts opts;
+	struct fuse_args args;
 	struct fs_opts fo;
-	struct fuse_session *se;
-	struct ipc_opts io = { .local = true };
-	char rundir[PATH_MAX];
-	int ret = 1, err;
+	int ret = 1;
 
 	drop_mount_source(&argc, argv);
-	{
-		struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-
-		if (fuse_parse_cmdline(&args, &opts) != 0)
-			return 1;
-		drop_dashes(&args);
-		if (opts.show_help) {
-			usage(argv[0]);
-			ret = 0;
-			goto out_args;
-		}
-		if (opts.show_version) {
-			printf("ipcfs %s\n", IPCFS_VERSION);
-			fuse_lowlevel_version();
-			ret = 0;
-			goto out_args;
-		}
-		if (fs_opts_parse(&args, &fo) != 0 || fs_opts_check(&fo) != 0)
-			goto out_args;
-		if (fo.bind_addr[0])
-			io.bind_addr = fo.bind_addr;
-		fs_loop_spin_us = fo.spin_us;
-		if (!opts.mountpoint) {
+	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
+	if (fuse_parse_cmdline(&args, &opts) != 0)
+		return 1;
+	drop_dashes(&args);
+	if (opts.show_help) {
+		usage(argv[0]);
+		ret = 0;
+	} else if (opts.show_version) {
+		version();
+		ret = 0;
+	} else if (fs_opts_parse(&args, &fo) == 0 && fs_opts_check(&fo) == 0) {
+		if (!opts.mountpoint)
 			fprintf(stderr, "usage: %s [options] MOUNTPOINT "
 				"(--help for more)\n", argv[0]);
-			goto out_args;
-		}
-		if (!mountpoint_ok(opts.mountpoint))
-			goto out_args;
-		/* prints "fuse: unknown option(s): ..." and fails */
-		se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), NULL);
-		if (!se)
-			goto out_args;
-		/*
-		 * libfuse only takes over signals left at their default; a
-		 * shell starts `ipcfs ... &` with SIGINT ignored, and Ctrl-C
-		 * or kill -INT must still unmount us cleanly.
-		 */
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		if (fuse_set_signal_handlers(se) != 0)
-			goto out_session;
-		if (fuse_session_mount(se, opts.mountpoint) != 0)
-			goto out_signals;
-		if (fuse_daemonize(opts.foreground) != 0)
-			goto out_unmount;
-
-		/*
-		 * After daemonize: channels record our pid (signal targets,
-		 * object names) and the signal transport blocks its signals
-		 * in this, the only thread.
-		 */
-		signal(SIGPIPE, SIG_IGN);
-		err = ipc_rundir(NULL, rundir, sizeof(rundir));
-		if (err < 0) {
-			fprintf(stderr, "ipcfs: runtime directory %s: %s\n",
-				rundir, strerror(-err));
-			goto out_unmount;
-		}
-		ipc_sweep_stale(rundir);
-		io.rundir = rundir;
-		err = fs_tree_init(&io);
-		if (!err)
-			err = fs_loop_init(se);
-		if (!err)
-			err = fs_loop_run(se);
-		if (err)
-			fprintf(stderr, "ipcfs: %s\n", strerror(-err));
-		else
-			ret = 0;
-		fs_tree_destroy();
-		fs_handles_free();
-		fs_loop_fini();
-out_unmount:
-		fuse_session_unmount(se);
-out_signals:
-		fuse_remove_signal_handlers(se);
-out_session:
-		fuse_session_destroy(se);
-out_args:
-		free(opts.mountpoint);
-		fuse_opt_free_args(&args);
+		else if (mountpoint_ok(opts.mountpoint))
+			ret = run(&args, opts.mountpoint, opts.foreground, &fo);
 	}
+	free(opts.mountpoint);
+	fuse_opt_free_args(&args);
 	return ret;
 }

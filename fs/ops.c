@@ -11,26 +11,28 @@
 
 #include "fs.h"
 
-/* files still open at unmount get no release: keep them to free */
-static struct fs_handle_list open_handles =
-	TAILQ_HEAD_INITIALIZER(open_handles);
-
-static void handle_free(struct fs_handle *h)
+/* the instance main() gave fuse_session_new */
+static struct fs *fs_of(fuse_req_t req)
 {
-	TAILQ_REMOVE(&open_handles, h, open_link);
+	return fuse_req_userdata(req);
+}
+
+static void handle_free(struct fs *fs, struct fs_handle *h)
+{
+	TAILQ_REMOVE(&fs->open_handles, h, open_link);
 	free(h->text);
 	free(h);
 }
 
-void fs_handles_free(void)
+void fs_handles_free(struct fs *fs)
 {
-	while (!TAILQ_EMPTY(&open_handles))
-		handle_free(TAILQ_FIRST(&open_handles));
+	while (!TAILQ_EMPTY(&fs->open_handles))
+		handle_free(fs, TAILQ_FIRST(&fs->open_handles));
 }
 
-static struct fs_dir *dir_of(fuse_ino_t ino)
+static struct fs_dir *dir_of(fuse_req_t req, fuse_ino_t ino)
 {
-	struct fs_node *n = fs_node_get(ino);
+	struct fs_node *n = fs_node_get(fs_of(req), ino);
 
 	return n && n->kind == FS_DIR && !n->dir->removed ? n->dir : NULL;
 }
@@ -49,7 +51,7 @@ static void reply_entry(fuse_req_t req, struct fs_node *n)
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct fs_dir *d = dir_of(parent);
+	struct fs_dir *d = dir_of(req, parent);
 	struct fs_node *n = d ? fs_lookup_name(d, name) : NULL;
 
 	if (!d)
@@ -62,7 +64,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void fs_forget_one(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	struct fs_node *n = fs_node_get(ino);
+	struct fs_node *n = fs_node_get(fs_of(req), ino);
 
 	if (n)
 		fs_forget(n, nlookup);
@@ -73,7 +75,7 @@ static void fs_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
 	for (size_t i = 0; i < count; i++) {
-		struct fs_node *n = fs_node_get(forgets[i].ino);
+		struct fs_node *n = fs_node_get(fs_of(req), forgets[i].ino);
 
 		if (n)
 			fs_forget(n, forgets[i].nlookup);
@@ -84,7 +86,7 @@ static void fs_forget_multi(fuse_req_t req, size_t count,
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct fs_node *n = fs_node_get(ino);
+	struct fs_node *n = fs_node_get(fs_of(req), ino);
 	struct stat st;
 
 	(void)fi;
@@ -145,7 +147,7 @@ static int set_owner_mode(fuse_req_t req, struct fs_node *n,
 static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
-	struct fs_node *n = fs_node_get(ino);
+	struct fs_node *n = fs_node_get(fs_of(req), ino);
 	int err;
 
 	if (!n) {
@@ -178,7 +180,7 @@ static void fs_mkdir_op(fuse_req_t req, fuse_ino_t parent, const char *name,
 			mode_t mode)
 {
 	const struct fuse_ctx *c = fuse_req_ctx(req);
-	struct fs_dir *d = dir_of(parent), *made;
+	struct fs_dir *d = dir_of(req, parent), *made;
 	int err;
 
 	if (!d) {
@@ -197,7 +199,7 @@ static void fs_mkdir_op(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 static void fs_rmdir_op(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct fs_dir *d = dir_of(parent);
+	struct fs_dir *d = dir_of(req, parent);
 
 	fuse_reply_err(req, d ? -fs_rmdir(d, name) : ENOTDIR);
 }
@@ -252,7 +254,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fs_node *n = fs_node_get(ino);
+	struct fs_node *n = fs_node_get(fs_of(req), ino);
 	int acc = fi->flags & O_ACCMODE, err;
 	struct fs_handle *h;
 	struct fs_chan *fc;
@@ -294,7 +296,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fs_chan_open(fc, h);
 	}
 	n->dir->open_handles++;
-	TAILQ_INSERT_TAIL(&open_handles, h, open_link);
+	TAILQ_INSERT_TAIL(&fs_of(req)->open_handles, h, open_link);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;	/* every read and write reaches us */
 	fi->nonseekable = 1;
@@ -303,7 +305,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (fc)
 			fs_chan_release(fc, h);
 		n->dir->open_handles--;
-		handle_free(h);
+		handle_free(fs_of(req), h);
 	}
 }
 
@@ -358,7 +360,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino,
 	if (fc)
 		fs_chan_release(fc, h);
 	d->open_handles--;
-	handle_free(h);
+	handle_free(fs_of(req), h);
 	fs_dir_unref(d);
 	fuse_reply_err(req, 0);
 }
@@ -407,7 +409,7 @@ static bool add_entry(void *ctx, const char *name, const struct fs_node *n)
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	struct fs_dir *d = dir_of(ino);
+	struct fs_dir *d = dir_of(req, ino);
 	struct dirbuf b = { .req = req, .size = size, .skip = off };
 
 	(void)fi;
@@ -428,18 +430,11 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 /*
- * Bulk data through the pipe and fifo files moves as pipe pages, never
- * through our memory (chan.c's splice_in and splice_out): libfuse
- * splices big writes out of /dev/fuse into a pipe of its own
- * (SPLICE_READ), and replies that carry a pipe's pages into /dev/fuse
- * (SPLICE_WRITE). Its pipe must hold a whole request, and only a
- * process with CAP_SYS_RESOURCE may grow a pipe past pipe-max-size, so
- * a write request is kept one page under that (1 MiB - 4 KiB by
- * default): `dd bs=1M` then costs two requests per block, not a copy.
- * The kernel copies a direct write's pages into libfuse's pipe either
- * way; without SPLICE_READ we would copy them once more into ours.
- * Measured (README): dd through the pipe file at 54-68% of the floor
- * without splice, 57-72% with SPLICE_WRITE alone, 90-108% with both.
+ * Bulk data through pipe and fifo moves as pipe pages, not through our
+ * memory (chan.c's splice_in, splice_out). libfuse's pipe must hold a
+ * whole request and only CAP_SYS_RESOURCE grows a pipe past
+ * pipe-max-size: max_write one page under it. See docs/DESIGN.md,
+ * "splice for bulk data".
  */
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {

@@ -18,6 +18,7 @@ enum {
 	KEY_BIND,		/* bind=ADDR */
 	KEY_BIND_BARE,		/* bind, with no address */
 	KEY_SPIN,		/* spin=US */
+	KEY_CONTROL,		/* control: the bench's plainmem file */
 	KEY_ALLOW_OTHER,
 	KEY_DEFAULT_PERMISSIONS,
 };
@@ -26,6 +27,7 @@ static const struct fuse_opt fs_opt_table[] = {
 	FUSE_OPT_KEY("bind=", KEY_BIND),
 	FUSE_OPT_KEY("bind", KEY_BIND_BARE),
 	FUSE_OPT_KEY("spin=", KEY_SPIN),
+	FUSE_OPT_KEY("control", KEY_CONTROL),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_END
@@ -75,6 +77,9 @@ static int fs_opt_proc(void *data, const char *arg, int key,
 		return 0;
 	case KEY_SPIN:
 		return parse_spin(arg + strlen("spin="), &o->spin_us) ? -1 : 0;
+	case KEY_CONTROL:
+		o->control = true;
+		return 0;
 	case KEY_BIND_BARE:
 		fprintf(stderr, "ipcfs: -o bind needs an address "
 			"(-o bind=ADDR)\n");

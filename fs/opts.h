@@ -5,6 +5,8 @@
  *				listen on (default 127.0.0.1)
  *	-o spin=US		how long the event loop polls before it
  *				sleeps (default FS_SPIN_US_DEFAULT, 0..10000)
+ *	-o control		adds the bench's control file plainmem
+ *				(plain memory, not IPC) to every directory
  *	-o allow_other		(FUSE's) turns on default_permissions too
  */
 #ifndef FS_OPTS_H
@@ -20,6 +22,7 @@ struct fs_opts {
 	bool allow_other;		/* -o allow_other was given */
 	bool default_permissions;	/* given, or added for allow_other */
 	unsigned spin_us;		/* -o spin=US, else the default */
+	bool control;			/* -o control: plainmem files too */
 };
 
 #define FS_SPIN_US_MAX	10000	/* more is a busy loop, not a wait */

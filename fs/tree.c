@@ -14,25 +14,22 @@
 
 #include "fs.h"
 
-static struct fs_node **nodes;	/* by inode number */
-static fuse_ino_t nodes_len, next_ino = FUSE_ROOT_ID;
-static struct fs_dir *root;
-static struct ipc_opts chan_opts;
-static unsigned ntransports;
-
 static int node_add(struct fs_node *n, enum fs_kind kind, struct fs_dir *d)
 {
-	if (next_ino >= nodes_len) {
-		fuse_ino_t len = nodes_len ? nodes_len * 2 : 256;
-		struct fs_node **p = realloc(nodes, len * sizeof(*p));
+	struct fs *fs = d->fs;
+
+	if (fs->next_ino >= fs->nodes_len) {
+		fuse_ino_t len = fs->nodes_len ? fs->nodes_len * 2 : 256;
+		struct fs_node **p = realloc(fs->nodes, len * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
-		memset(p + nodes_len, 0, (len - nodes_len) * sizeof(*p));
-		nodes = p;
-		nodes_len = len;
+		memset(p + fs->nodes_len, 0,
+		       (len - fs->nodes_len) * sizeof(*p));
+		fs->nodes = p;
+		fs->nodes_len = len;
 	}
-	n->ino = next_ino++;
+	n->ino = fs->next_ino++;
 	n->kind = kind;
 	n->dir = d;
 	n->nlookup = 0;
@@ -44,41 +41,39 @@ static int node_add(struct fs_node *n, enum fs_kind kind, struct fs_dir *d)
 	n->uid = getuid();
 	n->gid = getgid();
 	n->mode = kind == FS_DIR ? 0755 : kind == FS_STATS ? 0444 : 0600;
-	nodes[n->ino] = n;
+	fs->nodes[n->ino] = n;
 	return 0;
 }
 
-static void node_del(struct fs_node *n)
+static void node_del(struct fs *fs, struct fs_node *n)
 {
-	if (n->ino < nodes_len && nodes[n->ino] == n)
-		nodes[n->ino] = NULL;
+	if (n->ino < fs->nodes_len && fs->nodes[n->ino] == n)
+		fs->nodes[n->ino] = NULL;
 }
 
-struct fs_node *fs_node_get(fuse_ino_t ino)
+struct fs_node *fs_node_get(struct fs *fs, fuse_ino_t ino)
 {
-	return ino < nodes_len ? nodes[ino] : NULL;
+	return ino < fs->nodes_len ? fs->nodes[ino] : NULL;
 }
 
 static void dir_free(struct fs_dir *d)
 {
 	for (unsigned i = 0; i < d->nchans; i++) {
-		node_del(&d->chans[i].node);
+		node_del(d->fs, &d->chans[i].node);
 		fs_chan_fini(&d->chans[i]);
 	}
-	node_del(&d->stats);
-	node_del(&d->node);
+	node_del(d->fs, &d->stats);
+	node_del(d->fs, &d->node);
 	free(d->chans);
 	free(d);
 }
 
 /*
- * A directory and its channel files. The mechanisms behind them are made
- * when first needed (fs_chan_make): at the first open of the file, or when
- * `stats` is read, so that every object it names exists. One that cannot
- * be made (a system limit, a missing privilege) still has its file;
- * opening it fails with the transport's errno, and stats says why.
+ * A directory and its channel files; the mechanisms behind them are made
+ * when first needed (fs_chan_make), and one that cannot be made still has
+ * its file: see docs/DESIGN.md, "channels made at first open".
  */
-static int dir_new(struct fs_dir *parent, const char *name,
+static int dir_new(struct fs *fs, struct fs_dir *parent, const char *name,
 		   struct fs_dir **out)
 {
 	struct fs_dir *d = calloc(1, sizeof(*d));
@@ -86,11 +81,12 @@ static int dir_new(struct fs_dir *parent, const char *name,
 
 	if (!d)
 		return -ENOMEM;
+	d->fs = fs;
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->created = time(NULL);
 	d->parent = parent;
 	TAILQ_INIT(&d->subdirs);
-	d->chans = calloc(ntransports, sizeof(*d->chans));
+	d->chans = calloc(fs->ntransports, sizeof(*d->chans));
 	if (!d->chans) {
 		free(d);
 		return -ENOMEM;
@@ -98,11 +94,11 @@ static int dir_new(struct fs_dir *parent, const char *name,
 	err = node_add(&d->node, FS_DIR, d);
 	if (!err)
 		err = node_add(&d->stats, FS_STATS, d);
-	for (unsigned i = 0; !err && i < ntransports; i++) {
+	for (unsigned i = 0; !err && i < fs->ntransports; i++) {
 		err = node_add(&d->chans[i].node, FS_CHAN, d);
 		if (!err) {
-			fs_chan_init(&d->chans[i], ipc_transports[i],
-				     &chan_opts);
+			fs_chan_init(&d->chans[i], fs->transports[i],
+				     &fs->chan_opts);
 			d->nchans++;
 		}
 	}
@@ -114,37 +110,55 @@ static int dir_new(struct fs_dir *parent, const char *name,
 	return 0;
 }
 
-int fs_tree_init(const struct ipc_opts *o)
+int fs_tree_init(struct fs *fs, const struct ipc_opts *o, bool control)
 {
-	while (ipc_transports[ntransports])
-		ntransports++;
-	chan_opts = *o;
-	return dir_new(NULL, "", &root);
+	unsigned n = 0;
+
+	memset(fs, 0, sizeof(*fs));
+	fs->next_ino = FUSE_ROOT_ID;
+	fs->chan_opts = *o;
+	fs->epfd = -1;
+	fs->session_watch.fd = -1;
+	fs->spin_us = FS_SPIN_US_DEFAULT;
+	TAILQ_INIT(&fs->open_handles);
+	while (ipc_transports[n])
+		n++;
+	fs->transports = calloc(n, sizeof(*fs->transports));
+	if (!fs->transports)
+		return -ENOMEM;
+	/* the registry stays the one list; the control is a flag there */
+	for (unsigned i = 0; i < n; i++)
+		if (control || !(ipc_transports[i]->caps & IPC_LOCAL))
+			fs->transports[fs->ntransports++] = ipc_transports[i];
+	return dir_new(fs, NULL, "", &fs->root);
 }
 
-void fs_tree_destroy(void)
+void fs_tree_destroy(struct fs *fs)
 {
-	struct fs_dir *d;
+	struct fs_dir *d, *root = fs->root;
 
-	if (!root)
-		return;
-	while ((d = TAILQ_FIRST(&root->subdirs)) != NULL) {
-		TAILQ_REMOVE(&root->subdirs, d, link);
-		dir_free(d);
+	if (root) {
+		while ((d = TAILQ_FIRST(&root->subdirs)) != NULL) {
+			TAILQ_REMOVE(&root->subdirs, d, link);
+			dir_free(d);
+		}
+		dir_free(root);
 	}
-	dir_free(root);
-	root = NULL;
-	free(nodes);
-	nodes = NULL;
-	nodes_len = 0;
-	/* a tree made again numbers from the root again (tests/fuzz) */
-	next_ino = FUSE_ROOT_ID;
+	fs->root = NULL;
+	free(fs->nodes);
+	fs->nodes = NULL;
+	fs->nodes_len = 0;
+	free(fs->transports);
+	fs->transports = NULL;
+	fs->ntransports = 0;
+	free(fs->scratch);
+	fs->scratch = NULL;
+	fs->scratch_len = 0;
 }
 
 static const char *chan_name(const struct fs_dir *d, unsigned i)
 {
-	(void)d;
-	return ipc_transports[i]->name;
+	return d->chans[i].t->name;
 }
 
 struct fs_node *fs_lookup_name(struct fs_dir *dir, const char *name)
@@ -227,14 +241,14 @@ int fs_mkdir(struct fs_dir *parent, const char *name, struct fs_dir **out)
 	int err;
 
 	/* one level: a directory is a set of channels, not a namespace */
-	if (parent != root)
+	if (parent != parent->fs->root)
 		return -EPERM;
 	if (fs_lookup_name(parent, name))
 		return -EEXIST;
 	err = valid_name(name);
 	if (err)
 		return err;
-	err = dir_new(parent, name, out);
+	err = dir_new(parent->fs, parent, name, out);
 	if (err)
 		return err;
 	TAILQ_INSERT_TAIL(&parent->subdirs, *out, link);

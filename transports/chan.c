@@ -10,7 +10,7 @@
 
 /*
  * Local mode's default capacity for byte streams: a FUSE write carries up
- * to 1 MiB, which then goes in whole (see docs/DESIGN.md, "capacity").
+ * to 1 MiB, which then goes in whole (see docs/DESIGN.md, "stream capacity").
  */
 #define IPC_LOCAL_STREAM_CAPACITY	(1u << 20)
 

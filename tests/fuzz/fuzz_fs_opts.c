@@ -58,7 +58,8 @@ static int reparse(const struct fuse_args *args, struct fuse_args *out,
 	return ret;
 }
 
-/* no element of an option list (unescaped commas) is bind[=...], spin=... */
+/* an element of an option list (unescaped commas) is bind[=...], spin=...
+ * or control */
 static bool has_ours(const char *list)
 {
 	const char *p = list;
@@ -68,6 +69,8 @@ static bool has_ours(const char *list)
 					       p[4] == ','))
 			return true;
 		if (!strncmp(p, "spin=", 5))
+			return true;
+		if (!strncmp(p, "control", 7) && (!p[7] || p[7] == ','))
 			return true;
 		for (; *p && *p != ','; p++)
 			if (*p == '\\' && p[1])
@@ -138,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* what is left, parsed again: nothing of ours, nothing new */
 		ret2 = reparse(&args, &again, &o2);
 		FUZZ_CHECK(ret2 == 0 && !o2.bind_addr[0] &&
-			   o2.spin_us == FS_SPIN_US_DEFAULT &&
+			   o2.spin_us == FS_SPIN_US_DEFAULT && !o2.control &&
 			   o2.allow_other == o.allow_other &&
 			   o2.default_permissions == o.default_permissions,
 			   "a second parse of what was left differs");

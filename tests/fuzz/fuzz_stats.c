@@ -182,6 +182,47 @@ static long parse_long(const char *key, const char *v)
 	return n;
 }
 
+/* the value of key number k of a line for transport i, as it went in */
+static void check_value(unsigned k, const char *key, const char *v,
+			const char *dir, unsigned i)
+{
+	const struct profile *p = &prof[i];
+
+	switch (k) {
+	case 0:
+		FUZZ_CHECK(!strcmp(v, ipc_transports[i]->name), "name=%s", v);
+		break;
+	case 1:
+		FUZZ_CHECK(!strcmp(v, dir), "dir=%s, not %s", v, dir);
+		break;
+	case 2:
+		if (p->err)
+			FUZZ_CHECK(!strcmp(v, strerror(-p->err)), "error=%s", v);
+		else
+			FUZZ_CHECK(parse_u64(key, v) == p->in, "bytes_in");
+		break;
+	case 7:
+		FUZZ_CHECK(parse_long(key, v) == p->capacity, "capacity");
+		break;
+	case 12:
+		FUZZ_CHECK(!strcmp(v, p->object), "object=%s, not %s", v,
+			   p->object);
+		break;
+	default: {
+		/* the unsigned counters, in the order of the keys */
+		const uint64_t want[] = {
+			[3] = p->out, [4] = p->msgs_in, [5] = p->msgs_out,
+			[6] = p->queued, [8] = p->readers, [9] = p->writers,
+			[10] = p->parked_reads, [11] = p->parked_writes,
+		};
+
+		FUZZ_CHECK(k < sizeof(want) / sizeof(want[0]), "key %u", k);
+		FUZZ_CHECK(parse_u64(key, v) == want[k], "%s", key);
+		break;
+	}
+	}
+}
+
 /*
  * One line, read the way the README says to: split at spaces, each
  * field key=value, keys in the documented order; the values must be the
@@ -201,7 +242,6 @@ static void check_line(char *line, const struct fs_dir *d, unsigned i)
 	const char *const *want = p->err ? err_keys : keys;
 	unsigned nkeys = p->err ? 3 : sizeof(keys) / sizeof(keys[0]);
 	char *field, *eq, *rest = line, dir[sizeof(d->name) + 1];
-	const char *v;
 	unsigned k = 0;
 
 	snprintf(dir, sizeof(dir), "/%s", d->name);
@@ -215,61 +255,7 @@ static void check_line(char *line, const struct fs_dir *d, unsigned i)
 		*eq = '\0';
 		FUZZ_CHECK(!strcmp(field, want[k]), "key '%s', not '%s'",
 			   field, want[k]);
-		v = eq + 1;
-		switch (k) {
-		case 0:
-			FUZZ_CHECK(!strcmp(v, ipc_transports[i]->name),
-				   "name=%s", v);
-			break;
-		case 1:
-			FUZZ_CHECK(!strcmp(v, dir), "dir=%s, not %s", v, dir);
-			break;
-		case 2:
-			if (p->err) {
-				FUZZ_CHECK(!strcmp(v, strerror(-p->err)),
-					   "error=%s", v);
-				break;
-			}
-			FUZZ_CHECK(parse_u64(want[k], v) == p->in, "bytes_in");
-			break;
-		case 3:
-			FUZZ_CHECK(parse_u64(want[k], v) == p->out, "bytes_out");
-			break;
-		case 4:
-			FUZZ_CHECK(parse_u64(want[k], v) == p->msgs_in, "msgs_in");
-			break;
-		case 5:
-			FUZZ_CHECK(parse_u64(want[k], v) == p->msgs_out,
-				   "msgs_out");
-			break;
-		case 6:
-			FUZZ_CHECK(parse_u64(want[k], v) == p->queued, "queued");
-			break;
-		case 7:
-			FUZZ_CHECK(parse_long(want[k], v) == p->capacity,
-				   "capacity");
-			break;
-		case 8:
-			FUZZ_CHECK(parse_u64(want[k], v) == p->readers,
-				   "readers");
-			break;
-		case 9:
-			FUZZ_CHECK(parse_u64(want[k], v) == p->writers,
-				   "writers");
-			break;
-		case 10:
-			FUZZ_CHECK(parse_u64(want[k], v) == p->parked_reads,
-				   "parked_reads");
-			break;
-		case 11:
-			FUZZ_CHECK(parse_u64(want[k], v) == p->parked_writes,
-				   "parked_writes");
-			break;
-		case 12:
-			FUZZ_CHECK(!strcmp(v, p->object), "object=%s, not %s",
-				   v, p->object);
-			break;
-		}
+		check_value(k, want[k], eq + 1, dir, i);
 		k++;
 	}
 	FUZZ_CHECK(k == nkeys, "%u fields of %u", k, nkeys);
@@ -301,6 +287,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = { data, size };
 	struct ipc_opts opts = { 0 };
+	struct fs fs;
 	struct fs_dir *root, *d;
 	struct fs_node *n;
 	char name[80];
@@ -312,8 +299,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(ntrans <= MAX_TRANSPORTS, "%u transports", ntrans);
 	for (i = 0; i < ntrans; i++)
 		read_profile(&in, &prof[i]);
-	FUZZ_CHECK(fs_tree_init(&opts) == 0, "fs_tree_init");
-	n = fs_node_get(FUSE_ROOT_ID);
+	/* with the control: a profile and a line for every transport */
+	FUZZ_CHECK(fs_tree_init(&fs, &opts, true) == 0, "fs_tree_init");
+	n = fs_node_get(&fs, FUSE_ROOT_ID);
 	FUZZ_CHECK(n && n->kind == FS_DIR, "no root at inode %d",
 		   FUSE_ROOT_ID);
 	root = n->dir;
@@ -353,6 +341,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	check_stats(root);
-	fs_tree_destroy();
+	fs_tree_destroy(&fs);
 	return 0;
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # test_basic.sh - every transport file driven by cat, echo and dd:
-#  - the root holds one file per transport and `stats`, nothing else;
+#  - a default mount's root holds one file per IPC transport and `stats`,
+#    nothing else: no plainmem file, stats line or lookup, in a mkdir'ed
+#    directory neither; with -o control the root and a mkdir'ed directory
+#    hold plainmem (the bench's control) too; the rest runs with it;
 #  - `echo hi > f; cat f` prints hi and exits (data stays after the writer);
 #  - two writes with nobody reading both stay, in order;
 #  - `cat f` started first waits, gets what `echo` writes, and exits;
@@ -17,8 +20,38 @@
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
+
+# a default mount: IPC files and stats, no control
 mount_ipcfs
+ls_default=$(ls "$MNT" | tr '\n' ' ')
+case " $ls_default " in
+*" plainmem "*) fail "plainmem in a default mount's ls: $ls_default" ;;
+*" pipe "*" stats "*) pass "default ls: $ls_default" ;;
+*) fail "default ls: $ls_default" ;;
+esac
+[ -e "$MNT/plainmem" ] && fail "a default mount looks plainmem up" ||
+	pass "no plainmem to look up in a default mount"
+stat_of "$MNT" plainmem name | grep -q . &&
+	fail "a default mount's stats has a plainmem line" ||
+	pass "no plainmem line in a default mount's stats"
+timeout -k 1 5 mkdir "$MNT/d" || fail "mkdir d"
+[ -e "$MNT/d/plainmem" ] && fail "plainmem in a default mount's mkdir'ed dir"
+expect "d holds the root's files" "$(ls "$MNT/d" | tr '\n' ' ')" \
+	"$ls_default"
+unmount_ipcfs
+
+mount_ipcfs -o control
 M=$MNT
+case " $(ls "$M" | tr '\n' ' ') " in
+*" plainmem "*) pass "-o control: plainmem in ls" ;;
+*) fail "-o control: no plainmem in ls: $(ls "$M" | tr '\n' ' ')" ;;
+esac
+timeout -k 1 5 mkdir "$M/d" && [ -f "$M/d/plainmem" ] &&
+	pass "-o control: plainmem in a mkdir'ed dir" ||
+	fail "-o control: no plainmem in a mkdir'ed dir"
+expect "-o control: a plainmem stats line" "$(stat_of "$M" plainmem name)" \
+	plainmem
+timeout -k 1 5 rmdir "$M/d" || fail "rmdir d"
 S=$SCRATCH
 
 present=" $(transports_in "$M" | tr '\n' ' ') "

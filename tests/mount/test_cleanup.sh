@@ -11,7 +11,7 @@ mqueue_init
 [ -n "$MQUEUE_DIR" ] || say "note: no mqueue file system to look in; queues not checked"
 
 for how in fusermount umount SIGTERM SIGINT; do
-	mount_ipcfs
+	mount_ipcfs -o control
 	M=$MNT pid=$DAEMON_PID err=$DAEMON_ERR
 	timeout -k 1 5 mkdir "$M/d"
 	for t in $(transports_in "$M"); do

@@ -16,7 +16,7 @@ need_fuse
 EX=${IPCFS_EXAMPLES:-$(cd "$(dirname "$0")/../../examples" && pwd)}
 PP=${IPCFS_PINGPONG:-}
 [ -x "$EX/chat.sh" ] || die "examples not found in $EX (set IPCFS_EXAMPLES)"
-mount_ipcfs
+mount_ipcfs -o control	# plainmem too, as the bench mounts
 M=$MNT
 root_set=$(cd "$M" && ls | tr '\n' ' ')
 

@@ -12,7 +12,7 @@
 
 need_fuse
 client pc poll_client
-mount_ipcfs
+mount_ipcfs -o control	# plainmem too, as the bench mounts
 
 for t in ${ONLY:-$(transports_in "$MNT")}; do
 	f=$MNT/$t

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
-mount_ipcfs
+mount_ipcfs -o control	# plainmem too, as the bench mounts
 M=$MNT
 
 # readall FILE: cat with NUL bytes shown as @ (leftover zeros must show)

@@ -6,7 +6,7 @@
 
 need_fuse
 client fo fsops
-mount_ipcfs
+mount_ipcfs -o control	# plainmem too, as the bench mounts
 
 for t in $(transports_in "$MNT"); do
 	f=$MNT/$t

@@ -9,7 +9,7 @@
 
 need_fuse
 client mc msg_client
-mount_ipcfs
+mount_ipcfs -o control	# plainmem too, as the bench mounts
 
 for t in $(transports_in "$MNT"); do
 	is_msg "$t" || continue

@@ -3,7 +3,9 @@
 # exactly one line on stderr and no mount left, for: an unknown -o option
 # (with and without -f), a bad -o spin, a mount point that does not exist, one that is a
 # regular file, and one where ipcfs is already mounted (which keeps
-# working). No mount point at all is an error too.
+# working). No mount point at all is an error too. -h lists ipcfs's own
+# options (spin=, control...) and not libfuse's thread options, which the
+# one event loop ignores; -V names the libfuse (and libzmq) versions.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -23,6 +25,31 @@ refuse() {
 	fi
 	sanitizer_check "$SCRATCH/err"
 }
+
+# -h and -V: status 0, on stdout
+help=$(timeout -k 2 10 "$IPCFS" -h 2>"$SCRATCH/err")
+expect "-h: status" "$?" 0
+for w in clone_fd max_threads max_idle_threads multi-threaded; do
+	case $help in *"$w"*) fail "-h mentions libfuse's $w" ;; esac
+done
+echo "$help" | grep -qE '^ +-s ' && fail "-h lists libfuse's -s"
+for w in spin= control bind= allow_other auto_unmount; do
+	case $help in
+	*"$w"*) pass "-h mentions $w" ;;
+	*) fail "-h does not mention $w" ;;
+	esac
+done
+ver=$(timeout -k 2 10 "$IPCFS" -V 2>"$SCRATCH/err")
+expect "-V: status" "$?" 0
+echo "$ver" | grep -qE '^ipcfs [0-9]+\.[0-9]+' && pass "-V: ipcfs version" ||
+	fail "-V: no ipcfs version line: $ver"
+echo "$ver" | grep -qE '^libfuse [0-9]+\.[0-9]+' && pass "-V: libfuse version" ||
+	fail "-V: no libfuse version line: $ver"
+case $help in
+*zmq*) echo "$ver" | grep -qE '^libzmq [0-9]+\.[0-9]+' &&
+	pass "-V: libzmq version" || fail "-V: no libzmq version line: $ver" ;;
+esac
+sanitizer_check "$SCRATCH/err"
 
 dir=$(mktemp -d "$SCRATCH/mnt.XXXXXX")
 MOUNTS+=("$dir")	# cleanup unmounts it should a refusal mount anyway

@@ -12,7 +12,7 @@
 
 need_fuse
 client pc poll_client
-mount_ipcfs
+mount_ipcfs -o control	# plainmem too, as the bench mounts
 
 for t in $(transports_in "$MNT"); do
 	if timeout -k 2 60 "$pc" nonblock "$MNT/$t" >"$SCRATCH/out" 2>&1; then

@@ -9,7 +9,7 @@
 
 need_fuse
 client fo fsops
-mount_ipcfs
+mount_ipcfs -o control	# plainmem too, as the bench mounts
 M=$MNT
 before=$(cd "$M" && ls -l | awk '{print $1, $NF}')
 "$fo" mkdir "$M/d" >/dev/null

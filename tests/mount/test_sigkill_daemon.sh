@@ -13,7 +13,7 @@
 
 need_fuse
 mqueue_init
-mount_ipcfs
+mount_ipcfs -o control
 M=$MNT
 dead=$DAEMON_PID deaderr=$DAEMON_ERR
 
@@ -59,7 +59,7 @@ timeout -k 2 10 fusermount3 -u "$M" && pass "fusermount3 -u removed the dead mou
 	fail "fusermount3 -u of the dead mount failed"
 mounted "$M" && die "$M still mounted"
 
-MOUNT_DIR=$M mount_ipcfs
+MOUNT_DIR=$M mount_ipcfs -o control
 pass "a new daemon mounted $M"
 left=$( (leftovers "$dead" "$rundir"
 	 for o in $objs; do [ -e "$o" ] && echo "$o"; done) | sort -u)

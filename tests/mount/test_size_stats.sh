@@ -12,7 +12,7 @@
 
 need_fuse
 mqueue_init
-mount_ipcfs
+mount_ipcfs -o control	# plainmem too, as the bench mounts
 M=$MNT
 
 # until SECONDS T KEY VALUE: wait for stats of T to show KEY=VALUE

@@ -12,7 +12,7 @@
 
 need_fuse
 client wc_ writers_client
-mount_ipcfs
+mount_ipcfs -o control	# plainmem too, as the bench mounts
 
 run() {
 	local what=$1 t0

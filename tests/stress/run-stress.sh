@@ -33,7 +33,7 @@ IPCFS=$build/fs/ipcfs
 STRESS=$build/tests/stress/stress
 [ -x "$STRESS" ] || die "$STRESS not built (ninja -C $build)"
 
-mount_ipcfs
+mount_ipcfs -o control	# plainmem too: the mount road runs it
 say "ipcfs on $MNT (pid $DAEMON_PID), $(nproc) CPUs, unpinned"
 "$STRESS" --road both --via "$MNT" --seconds "$seconds" "${pass_on[@]}" ||
 	fail "stress: some run lost, duplicated, corrupted or reordered records"

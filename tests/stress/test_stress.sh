@@ -25,7 +25,7 @@ if ! skip=$(need_fuse); then
 	exit 77
 fi
 
-mount_ipcfs
+mount_ipcfs -o control	# plainmem too: the mount road runs it
 if "$STRESS" --road both --via "$MNT" "${SHORT[@]}"; then
 	pass "every record exactly once, intact, in order"
 else
