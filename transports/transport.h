@@ -7,6 +7,11 @@
  * the end it uses with ipc_keep_end(). The daemon (fs/) holds both ends of
  * every channel; the bench (bench/) forks and keeps one end on each side.
  *
+ * A new mechanism is one file here named after it, its name in
+ * meson.build's transport_names and its table in registry.c: the daemon
+ * gives it a file in every directory, the contract suite and the bench a
+ * run, with nothing else to change.
+ *
  * Conventions, as in libfuse's lowlevel API:
  *  - every operation returns a count or -errno; none prints or exits;
  *  - IPC_NOWAIT asks an operation not to wait: -EAGAIN instead;
