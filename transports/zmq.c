@@ -311,6 +311,8 @@ static int zmq_setup(const struct ipc_chan *ch, bool want_tx)
 	return 0;
 }
 
+static void zmq_destroy(struct ipc_chan *ch);
+
 static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 {
 	const char *kind = o->zmq_kind ? o->zmq_kind : "tcp";
@@ -369,6 +371,14 @@ static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 		goto err_free;
 	}
 	ch->priv = z;
+	/* local mode: both ends live here from now on, and the endpoint
+	 * that stats shows listens from the moment it exists */
+	if (o->local && ((err = zmq_fd_headroom()) < 0 ||
+			 (err = zmq_bind_rx(ch, z)) < 0 ||
+			 (err = zmq_connect_tx(ch, z)) < 0)) {
+		zmq_destroy(ch);
+		return err;
+	}
 	return 0;
 
 err_close:
