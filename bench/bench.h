@@ -1,27 +1,53 @@
 /*
- * bench.h - the pieces of bench/direct, a ping-pong and streaming
- * benchmark of the transports: option parsing (opts.c), a log-linear
- * latency histogram (hist.c), the runs over a "link" (run.c), the links
- * themselves (link.c: the transports; classic.c: raw-fd baselines) and
- * the output (report.c). bench.c is main() and nothing else.
- * mount.c mounts ipcfs and the floor file system (nullfs.c) on temp dirs
- * for a run; link_mount.c is the road through their files.
+ * bench.h - the pieces of bench/direct, a ping-pong and stream bench of
+ * the transports, directly and through the files of a FUSE mount:
+ *
+ *   bench.c        main(): parse, run the rows, report
+ *   opts.c         the command line (getopt_long) and --help
+ *   place.c        CPU placement of parent, child and our daemons
+ *   mount.c        mounting ipcfs and nullfs on temp dirs, and unmounting
+ *   rows.c         the rows of a bench (which links, which sizes), run
+ *   run.c          one row: fork, ping-pong or stream over a link, timed
+ *   hist.c         the latency histogram
+ *   report.c       table, CSV, JSON and --cdf output
+ *   road_direct.c  the direct road: the transports library, two processes
+ *   classic.c      the direct road's baselines on raw fds (--baseline)
+ *   road_mount.c   the mount road: the files of an ipcfs mount
+ *   road_floor.c   the floor: the one file of nullfs (nullfs.c)
  *
  * A link is one road between a parent and a forked child: two directions,
- * ping (parent -> child) and pong (child -> parent). The loop in run.c
- * only sees struct bench_link, so another road (files of a FUSE mount,
- * --via) is one more set of ops, not a change to the loop.
+ * ping (parent -> child) and pong (child -> parent). run.c sees only
+ * struct bench_link; each road keeps its own state around it.
  */
 #ifndef BENCH_H
 #define BENCH_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <unistd.h>
+
 #include "transport.h"
+
+#define container_of(p, type, member) \
+	((type *)((char *)(p) - offsetof(type, member)))
+
+/* a system call's result as a count or -errno */
+static inline ssize_t bench_errno(ssize_t n)
+{
+	return n < 0 ? -errno : n;
+}
+
+static inline void bench_close_fd(int *fd)
+{
+	if (*fd >= 0)
+		(void)close(*fd);
+	*fd = -1;
+}
 
 /* ---------------------------------------------------------------- hist.c */
 
@@ -158,8 +184,8 @@ struct bench_link_ops {
 	int (*open)(struct bench_link *l, size_t size);
 	/* after fork, in each process: keep this side's ends; -errno */
 	int (*attach)(struct bench_link *l, enum bench_side side);
-	/* one send on our sending direction: a count (byte links: maybe
-	 * short) or -errno (-EINTR when a signal handler ran) */
+	/* one send: a count (byte links: maybe short) or -errno (-EINTR
+	 * when a signal handler ran) */
 	ssize_t (*send)(struct bench_link *l, const void *buf, size_t len);
 	/* one receive: message links return one whole message, and len is
 	 * at least rx_min; 0 is end of stream; -errno */
@@ -170,63 +196,56 @@ struct bench_link_ops {
 	void (*close)(struct bench_link *l);
 };
 
+/* what run.c and the report see of a link; a road's own state wraps it */
 struct bench_link {
 	const struct bench_link_ops *ops;
 	char name[40];		/* "pipe", "pipe(classic)", "floor" */
 	enum bench_road road;
 	bool messages;		/* one recv is one message */
 	bool classic;		/* a baseline row, not the library */
-	bool nodata;		/* the floor: reads give zeros; payloads and
-				 * sequence numbers are not checked */
+	bool nodata;		/* reads give zeros: no payload checks */
 	size_t rx_min;		/* after open: smallest receive buffer */
-	enum bench_side side;
-	/* the transports road (link.c) */
-	const struct ipc_transport *t;
-	struct ipc_opts ipc;
-	struct ipc_chan ch[2];	/* [0] ping, [1] pong */
-	/* the classic road (classic.c) */
-	int kind;
-	int fd[4];		/* as made, before fork */
-	int tx, rx;		/* after attach: the fds this side uses */
-	/* the mount road and the floor (link_mount.c); tx, rx as above */
-	const char *mount;	/* the mount point */
-	char dir[64];		/* mount road: our pong directory under it */
-	pid_t owner;		/* the process that made dir: it removes it */
-	enum bench_mode mode;	/* the floor: which requests a message is */
-	atomic_uint *stop;	/* the floor: shared hang-up word, counts */
-	double floor_ratio;	/* the floor: child's loops / parent's */
-	bool solo;		/* floor-1p: the parent does all requests */
-	unsigned char *scratch;	/* floor-1p: the stand-in requests' buffer */
+	double count_scale;	/* after close, > 0: the row's count times
+				 * this (the floor's sides run free) */
 };
 
-/* link.c: the transport t, both directions made with ipc_chan_open */
-void bench_link_ipc(struct bench_link *l, const struct ipc_transport *t,
-		    const struct ipc_opts *o);
-/* classic.c: "pipe(classic)" etc. on raw fds; false: no baseline for it */
-bool bench_link_classic(struct bench_link *l, const char *transport);
+/* each returns a link to free(), or NULL (out of memory; classic: no
+ * baseline for that transport) */
+struct bench_link *bench_link_ipc(const struct ipc_transport *t,
+				  const struct ipc_opts *o);
+/* "pipe(classic)" etc. on raw fds */
+struct bench_link *bench_link_classic(const char *transport);
 /* "pipe, unix, tcp, udp, mqueue" */
 const char *bench_classic_names(void);
-/*
- * link_mount.c: transport t through a mounted ipcfs: ping is MOUNT/<t>,
- * pong is MOUNT/bench.<pid>.<n>/<t>, a directory made by open() and
- * removed by close() in the process that made it.
- */
-void bench_link_mount(struct bench_link *l, const struct ipc_transport *t,
-		      const char *mount);
-/*
- * The FUSE floor: MOUNT/null of a mounted nullfs, driven by the same
- * loop: each side sends (writes S) and receives (reads S zeros) with no
- * waiting for the other; after close, floor_ratio is the child's loops
- * over the parent's (see bench_floor_what). solo ("floor-1p"): the
- * parent issues every request of a round trip (message) itself and the
- * child sleeps.
- */
-void bench_link_floor(struct bench_link *l, const char *mount,
-		      enum bench_mode mode, bool solo);
+/* ping is MOUNT/<t>, pong MOUNT/bench.<pid>.<n>/<t>: a directory made by
+ * open() and removed by close() in the process that made it */
+struct bench_link *bench_link_mount(const struct ipc_transport *t,
+				    const char *mount);
+/* MOUNT/null of nullfs, driven by the same loop (bench_floor_what);
+ * solo ("floor-1p"): the parent issues every request itself */
+struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode,
+				    bool solo);
 /* lines describing what the floor measures, for the table's header */
 const char *bench_floor_what(enum bench_mode mode, bool solo);
 
-/* ---------------------------------------------------------------- mount.c */
+/* ------------------------------------------------------------- report.c */
+
+struct bench_env {
+	char kernel[320];	/* uname */
+	char cpu_model[128];	/* /proc/cpuinfo */
+	char date[40];		/* UTC, ISO 8601 */
+	const char *git;	/* git describe at build time, or "unknown" */
+	char placement[160];	/* "split (parent CPU 0, child CPU 1)" */
+	int cpu_parent, cpu_child;
+	int cpu_daemon;		/* -1: the daemons are not pinned */
+	char daemon_place[160];	/* where the mount's daemon runs */
+	const char *mount;	/* the mount road's mount point, or NULL */
+	char mount_how[4200];	/* "mounted for this run (...)", "given..." */
+	const char *floor;	/* the floor's mount point, or NULL */
+	int ncpus;		/* CPUs we may run on */
+};
+
+/* ------------------------------------------------------------- mount.c */
 
 struct bench_mount {
 	const char *what;	/* "ipcfs", "nullfs": for messages */
@@ -234,27 +253,25 @@ struct bench_mount {
 	char dir[64];		/* mkdtemp: the mount point */
 	pid_t pid;		/* the daemon; 0 once reaped */
 	int status;		/* its wait status once reaped */
-	bool mounted;
-	bool made_dir;
+	bool mounted, made_dir, ours;
 };
 
-/*
- * The daemon to run: `given`, else $env, else `built` (the build tree's,
- * passed by meson) if it exists, else `name` in $PATH. The path into buf;
- * NULL if none was found (buf then says where we looked).
- */
+/* the mounts of a run: ipcfs (unless --via) and the floor's nullfs */
+struct bench_mounts {
+	struct bench_mount ipcfs, null;
+};
+
+#define BENCH_MOUNT_WAIT_S	10
+/* the daemon: `given`, else $env, else `built` if it exists, else `name`
+ * in $PATH; the path into buf, or NULL (buf then says where we looked) */
 const char *bench_find_daemon(const char *given, const char *env,
 			      const char *built, const char *name, char *buf,
 			      size_t len);
-/*
- * Make a temp dir, run `exe -f DIR` in its own process group, wait for
- * the mount (deadline BENCH_MOUNT_WAIT_S); 0, or -1 with a one-line
- * reason in err (the daemon's exit status when it died). Registered for
- * bench_mount_cleanup().
- */
-#define BENCH_MOUNT_WAIT_S	10
+/* mkdtemp, run `exe -f [-o opt] DIR` in its own process group, wait for
+ * the mount; 0, or -1 with a one-line reason in err */
 int bench_mount_start(struct bench_mount *m, const char *what,
-		      const char *exe, char *err, size_t errlen);
+		      const char *exe, const char *opt, char *err,
+		      size_t errlen);
 /* pin the daemon on `cpu` (-1: every CPU we may use); -errno */
 int bench_mount_pin(struct bench_mount *m, int cpu);
 /* NULL while the daemon runs; else "exited with status 1" etc. */
@@ -263,6 +280,23 @@ const char *bench_mount_dead(struct bench_mount *m, char *buf, size_t len);
 void bench_mount_stop(struct bench_mount *m);
 /* stop every mount still up: at exit, on a fatal error */
 void bench_mount_cleanup(void);
+/* the roads' mounts as the options say; exits 1 (2: bad --via) on failure */
+void bench_mounts_up(struct bench_mounts *ms, const struct bench_opts *o,
+		     struct bench_env *env);
+void bench_mounts_down(struct bench_mounts *ms);
+/* after a fatal row on `road`: say whether our daemon died */
+void bench_mounts_check(struct bench_mounts *ms, enum bench_road road);
+
+/* ------------------------------------------------------------- place.c */
+
+/* --cpus and --daemon-cpu into env; exits 2 when split is impossible */
+void bench_place(struct bench_opts *o, struct bench_env *env);
+/* pin our daemons as bench_place chose; env->daemon_place says where */
+void bench_place_daemons(const struct bench_opts *o, struct bench_env *env,
+			 struct bench_mounts *ms);
+
+__attribute__((noreturn, format(printf, 1, 2)))
+void bench_usage_error(const char *fmt, ...);
 
 /* ---------------------------------------------------------------- run.c */
 
@@ -299,8 +333,8 @@ struct bench_result {
 	struct bench_hist hist;	/* ping-pong: round-trip times [ns] */
 };
 
-/* the signal handlers and watchdog that keep a run from hanging */
-void bench_signals_init(void);
+/* the signal handlers that keep a run from hanging; the mqueue limit */
+void bench_run_init(void);
 /* SIGINT or SIGTERM arrived */
 bool bench_interrupted(void);
 /* open, fork, ping-pong or stream, close; fills r */
@@ -309,34 +343,17 @@ enum bench_status bench_run(struct bench_link *l,
 			    struct bench_result *r);
 /* open and close again: 0, -EMSGSIZE or -errno, before anything runs */
 int bench_probe(struct bench_link *l, size_t size);
-
-/*
- * Message contents: the sequence number in the first min(len, 8) bytes
- * (little-endian) and, from 16 bytes, in the last 8 as well; in between
- * a fixed pattern of the direction (bench_fill). Exposed for tests.
- */
+/* the pattern of direction `dir` that messages carry */
 void bench_fill(unsigned char *buf, size_t len, unsigned dir);
-void bench_stamp(unsigned char *buf, size_t len, uint64_t seq);
-/* -1 if buf is message `seq` over the pattern ref, else its first bad byte */
-ssize_t bench_check(const unsigned char *buf, const unsigned char *ref,
-		    size_t len, uint64_t seq);
+
+/* ---------------------------------------------------------------- rows.c */
+
+/* every row of the options, probed, run in order and reported as each
+ * ends; the number that failed (FATAL: *fatal set, the rest not run) */
+int bench_rows(const struct bench_opts *o, const struct bench_env *env,
+	       struct bench_mounts *ms, FILE *cdf, bool *fatal);
 
 /* ------------------------------------------------------------- report.c */
-
-struct bench_env {
-	char kernel[320];	/* uname */
-	char cpu_model[128];	/* /proc/cpuinfo */
-	char date[40];		/* UTC, ISO 8601 */
-	const char *git;	/* git describe at build time, or "unknown" */
-	char placement[160];	/* "split (parent CPU 0, child CPU 1)" */
-	int cpu_parent, cpu_child;
-	int cpu_daemon;		/* -1: the daemons are not pinned */
-	char daemon_place[160];	/* where the mount's daemon runs */
-	const char *mount;	/* the mount road's mount point, or NULL */
-	const char *mount_how;	/* "ours (ipcfs at PATH)" or "given (--via)" */
-	const char *floor;	/* the floor's mount point, or NULL */
-	int ncpus;		/* CPUs we may run on */
-};
 
 void bench_env_init(struct bench_env *env);
 void bench_report_begin(FILE *f, const struct bench_opts *o,

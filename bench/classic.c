@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,38 +33,38 @@ static const char *const classic_names[] = {
 #define NKINDS	(int)(sizeof(classic_names) / sizeof(classic_names[0]))
 #define UDP_MAX	65507
 
+struct classic {
+	struct bench_link l;
+	enum classic_kind kind;
+	enum bench_side side;
+	int fd[4];		/* as made, before fork */
+	int tx, rx;		/* after attach: the fds this side uses */
+};
+
+#define C(p)	container_of(p, struct classic, l)
+
 const char *bench_classic_names(void)
 {
 	return "pipe, unix, tcp, udp, mqueue";
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		(void)close(*fd);
-	*fd = -1;
-}
-
 static void classic_close(struct bench_link *l)
 {
-	int i;
-
-	for (i = 0; i < 4; i++)
-		close_fd(&l->fd[i]);	/* mqd_t is a descriptor on Linux */
-	l->tx = l->rx = -1;
+	for (int i = 0; i < 4; i++)
+		bench_close_fd(&C(l)->fd[i]);	/* mqd_t is a descriptor on Linux */
+	C(l)->tx = C(l)->rx = -1;
 }
 
-static int loopback(struct sockaddr_in *sa, socklen_t *len)
+static void loopback(struct sockaddr_in *sa, socklen_t *len)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sin_family = AF_INET;
 	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	*len = sizeof(*sa);
-	return 0;
 }
 
 /* fd[0] the parent's end, fd[1] the child's: one connection */
-static int open_tcp(struct bench_link *l)
+static int open_tcp(struct classic *l)
 {
 	struct sockaddr_in sa;
 	socklen_t len;
@@ -97,7 +98,7 @@ err:
 }
 
 /* two sockets on 127.0.0.1, each connected to the other */
-static int open_udp(struct bench_link *l, size_t size)
+static int open_udp(struct classic *l, size_t size)
 {
 	struct sockaddr_in sa[2];
 	socklen_t len;
@@ -116,13 +117,13 @@ static int open_udp(struct bench_link *l, size_t size)
 	for (i = 0; i < 2; i++)
 		if (connect(l->fd[i], (struct sockaddr *)&sa[!i], len) < 0)
 			return -errno;
-	l->messages = true;
-	l->rx_min = size;
+	l->l.messages = true;
+	l->l.rx_min = size;
 	return 0;
 }
 
 /* fd[0], fd[1]: ping queue; fd[2], fd[3]: pong queue (read, write) */
-static int open_mqueue(struct bench_link *l, size_t size)
+static int open_mqueue(struct classic *l, size_t size)
 {
 	struct mq_attr attr = { .mq_maxmsg = 10, .mq_msgsize = (long)size };
 	char name[64];
@@ -141,20 +142,19 @@ static int open_mqueue(struct bench_link *l, size_t size)
 		if (l->fd[2 * i + 1] < 0)
 			return err;
 	}
-	l->messages = true;
-	l->rx_min = size;
+	l->l.messages = true;
+	l->l.rx_min = size;
 	return 0;
 }
 
-static int classic_open(struct bench_link *l, size_t size)
+static int classic_open(struct bench_link *bl, size_t size)
 {
+	struct classic *l = C(bl);
 	int ret = 0, p[2], i;
 
-	for (i = 0; i < 4; i++)
-		l->fd[i] = -1;
-	l->tx = l->rx = -1;
-	l->messages = false;
-	l->rx_min = 0;
+	classic_close(bl);
+	bl->messages = false;
+	bl->rx_min = 0;
 	switch (l->kind) {
 	case CL_PIPE:
 		for (i = 0; i < 2 && ret == 0; i++) {
@@ -183,12 +183,13 @@ static int classic_open(struct bench_link *l, size_t size)
 		break;
 	}
 	if (ret < 0)
-		classic_close(l);
+		classic_close(bl);
 	return ret;
 }
 
-static int classic_attach(struct bench_link *l, enum bench_side side)
+static int classic_attach(struct bench_link *bl, enum bench_side side)
 {
+	struct classic *l = C(bl);
 	bool parent = side == BENCH_PARENT;
 
 	l->side = side;
@@ -196,29 +197,29 @@ static int classic_attach(struct bench_link *l, enum bench_side side)
 		/* ping: fd[0] read, fd[1] write; pong: fd[2], fd[3] */
 		l->tx = parent ? l->fd[1] : l->fd[3];
 		l->rx = parent ? l->fd[2] : l->fd[0];
-		close_fd(&l->fd[parent ? 0 : 1]);
-		close_fd(&l->fd[parent ? 3 : 2]);
+		bench_close_fd(&l->fd[parent ? 0 : 1]);
+		bench_close_fd(&l->fd[parent ? 3 : 2]);
 	} else {
 		/* one bidirectional socket each */
 		l->tx = l->rx = l->fd[parent ? 0 : 1];
-		close_fd(&l->fd[parent ? 1 : 0]);
+		bench_close_fd(&l->fd[parent ? 1 : 0]);
 	}
 	return 0;
 }
 
-static ssize_t classic_send(struct bench_link *l, const void *buf,
+static ssize_t classic_send(struct bench_link *bl, const void *buf,
 			    size_t len)
 {
-	ssize_t n;
+	struct classic *l = C(bl);
 
 	if (l->kind == CL_MQUEUE)
 		return mq_send(l->tx, buf, len, 0) < 0 ? -errno : (ssize_t)len;
-	n = write(l->tx, buf, len);
-	return n < 0 ? -errno : n;
+	return bench_errno(write(l->tx, buf, len));
 }
 
-static ssize_t classic_recv(struct bench_link *l, void *buf, size_t len)
+static ssize_t classic_recv(struct bench_link *bl, void *buf, size_t len)
 {
+	struct classic *l = C(bl);
 	ssize_t n;
 
 	if (l->kind == CL_MQUEUE)
@@ -230,13 +231,15 @@ static ssize_t classic_recv(struct bench_link *l, void *buf, size_t len)
 	return n < 0 ? -errno : n;
 }
 
-static void classic_hangup(struct bench_link *l)
+static void classic_hangup(struct bench_link *bl)
 {
+	struct classic *l = C(bl);
+
 	if (l->tx < 0)
 		return;
 	switch (l->kind) {
 	case CL_PIPE:
-		close_fd(&l->fd[l->side == BENCH_PARENT ? 1 : 3]);
+		bench_close_fd(&l->fd[l->side == BENCH_PARENT ? 1 : 3]);
 		break;
 	case CL_UNIX:
 	case CL_TCP:
@@ -253,30 +256,27 @@ static void classic_hangup(struct bench_link *l)
 }
 
 static const struct bench_link_ops classic_ops = {
-	.open   = classic_open,
-	.attach = classic_attach,
-	.send   = classic_send,
-	.recv   = classic_recv,
-	.hangup = classic_hangup,
-	.close  = classic_close,
+	.open = classic_open, .attach = classic_attach, .send = classic_send,
+	.recv = classic_recv, .hangup = classic_hangup, .close = classic_close,
 };
 
-bool bench_link_classic(struct bench_link *l, const char *transport)
+struct bench_link *bench_link_classic(const char *transport)
 {
+	struct classic *c;
 	int k;
 
 	for (k = 0; k < NKINDS; k++)
 		if (strcmp(classic_names[k], transport) == 0)
 			break;
-	if (k == NKINDS)
-		return false;
-	memset(l, 0, sizeof(*l));
-	l->ops = &classic_ops;
-	l->kind = k;
-	l->classic = true;
-	snprintf(l->name, sizeof(l->name), "%s(classic)", transport);
+	c = k < NKINDS ? calloc(1, sizeof(*c)) : NULL;
+	if (!c)
+		return NULL;
+	c->l.ops = &classic_ops;
+	c->l.classic = true;
+	c->kind = k;
+	snprintf(c->l.name, sizeof(c->l.name), "%s(classic)", transport);
 	for (k = 0; k < 4; k++)
-		l->fd[k] = -1;
-	l->tx = l->rx = -1;
-	return true;
+		c->fd[k] = -1;
+	c->tx = c->rx = -1;
+	return &c->l;
 }

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -139,7 +140,8 @@ static void remember(struct bench_mount *m, bool on)
 }
 
 int bench_mount_start(struct bench_mount *m, const char *what,
-		      const char *exe, char *err, size_t errlen)
+		      const char *exe, const char *opt, char *err,
+		      size_t errlen)
 {
 	char dead[64];
 	double deadline;
@@ -172,7 +174,10 @@ int bench_mount_start(struct bench_mount *m, const char *what,
 		(void)signal(SIGINT, SIG_DFL);
 		(void)signal(SIGTERM, SIG_DFL);
 		(void)signal(SIGPIPE, SIG_DFL);
-		execl(m->exe, m->exe, "-f", m->dir, (char *)NULL);
+		if (opt)
+			execl(m->exe, m->exe, "-f", "-o", opt, m->dir, NULL);
+		else
+			execl(m->exe, m->exe, "-f", m->dir, (char *)NULL);
 		fprintf(stderr, "direct: exec %s: %s\n", m->exe,
 			strerror(errno));
 		_exit(127);
@@ -198,7 +203,7 @@ int bench_mount_start(struct bench_mount *m, const char *what,
 		}
 		nap(POLL_NS);
 	}
-	m->mounted = true;
+	m->mounted = m->ours = true;
 	return 0;
 
 err_stop:
@@ -305,4 +310,98 @@ void bench_mount_cleanup(void)
 	for (i = 0; i < MAX_MOUNTS; i++)
 		if (mounts[i])
 			bench_mount_stop(mounts[i]);
+}
+
+#ifndef BENCH_IPCFS_PATH	/* meson: fs/ipcfs of this build tree */
+#define BENCH_IPCFS_PATH ""
+#endif
+#ifndef BENCH_NULLFS_PATH	/* meson: bench/nullfs of this build tree */
+#define BENCH_NULLFS_PATH ""
+#endif
+
+/* the mount road's ipcfs: --via's, else ours; exits on failure */
+static void ipcfs_up(struct bench_mounts *ms, const struct bench_opts *o,
+		     struct bench_env *env)
+{
+	char buf[PATH_MAX + 256];
+	const char *exe;
+	struct stat st;
+
+	if (o->via) {
+		snprintf(buf, sizeof(buf), "%s/stats", o->via);
+		if (stat(buf, &st) < 0)
+			bench_usage_error("--via: %s: no stats file (%s): not an "
+					  "ipcfs mount (or none)", o->via,
+					  strerror(errno));
+		env->mount = o->via;
+		snprintf(env->mount_how, sizeof(env->mount_how),
+			 "given with --via");
+		return;
+	}
+	exe = bench_find_daemon(o->ipcfs, "IPCFS", BENCH_IPCFS_PATH, "ipcfs",
+				buf, sizeof(buf));
+	if (!exe) {
+		fprintf(stderr, "direct: the ipcfs daemon: %s is not an "
+			"executable (--ipcfs PATH, $IPCFS, or --via none for "
+			"the direct road only)\n", buf);
+		exit(1);
+	}
+	/* -o control: the control row's channel, plainmem, in the root */
+	if (bench_mount_start(&ms->ipcfs, "ipcfs", exe, "control", buf,
+			      sizeof(buf)) < 0) {
+		fprintf(stderr, "direct: %s\n", buf);
+		exit(1);
+	}
+	env->mount = ms->ipcfs.dir;
+	snprintf(env->mount_how, sizeof(env->mount_how),
+		 "mounted for this run (%s, pid %d)", ms->ipcfs.exe,
+		 (int)ms->ipcfs.pid);
+}
+
+void bench_mounts_up(struct bench_mounts *ms, const struct bench_opts *o,
+		     struct bench_env *env)
+{
+	char self[PATH_MAX], buf[PATH_MAX + 256], *slash;
+	const char *exe;
+	ssize_t n;
+
+	memset(ms, 0, sizeof(*ms));
+	if (!bench_uses_mount(o))
+		return;
+	atexit(bench_mount_cleanup);
+	ipcfs_up(ms, o, env);
+	/* the floor: next to us, else the build tree's, else $PATH */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 8);
+	self[n > 0 ? n : 0] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		snprintf(slash + 1, 8, "nullfs");
+	exe = bench_find_daemon(NULL, "NULLFS", slash && !access(self, X_OK) ?
+				self : BENCH_NULLFS_PATH, "nullfs", buf,
+				sizeof(buf));
+	if (exe && bench_mount_start(&ms->null, "nullfs", exe, NULL, buf,
+				     sizeof(buf)) == 0)
+		env->floor = ms->null.dir;
+	else
+		fprintf(stderr, "direct: no floor row: %s\n", buf);
+}
+
+void bench_mounts_down(struct bench_mounts *ms)
+{
+	if (ms->ipcfs.ours)
+		bench_mount_stop(&ms->ipcfs);
+	if (ms->null.ours)
+		bench_mount_stop(&ms->null);
+}
+
+void bench_mounts_check(struct bench_mounts *ms, enum bench_road road)
+{
+	struct bench_mount *m = road == BENCH_ROAD_FLOOR ? &ms->null :
+			       &ms->ipcfs;
+	char why[64];
+
+	if (road != BENCH_ROAD_DIRECT && m->ours &&
+	    bench_mount_dead(m, why, sizeof(why)))
+		fprintf(stderr, "direct: %s (%s -f %s) %s during the run\n",
+			m->what, m->exe, m->dir, why);
 }

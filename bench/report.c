@@ -132,7 +132,7 @@ static void roads_begin(FILE *f, const struct bench_opts *o,
 	fprintf(f, "# mount = the same through the files of ipcfs at %s, %s:\n"
 		   "#   ping = MOUNT/T, pong = MOUNT/bench.<pid>.<n>/T (a "
 		   "fresh directory per row)\n",
-		env->mount ? env->mount : "?", env->mount_how ? env->mount_how : "");
+		env->mount ? env->mount : "?", env->mount_how);
 	if (both_roads(o))
 		fprintf(f, "# ratio = direct / mount: how many times slower "
 			   "through FUSE\n");

@@ -1,28 +1,19 @@
 /*
- * run.c - one row of the bench: fork a child, then ping-pong (or stream)
- * over a struct bench_link, timing each round trip into a histogram.
- *
- * Protocol. Before fork the link is opened; after fork each side attaches.
- * The child first sends one "ready" message (sequence 0) on pong: links
- * that finish their set-up after fork rely on it. Ping-pong: the parent
- * sends ping n (n = 1, 2, ...), the child checks it and answers pong n,
- * both the full size; the parent ends with a hang-up on ping, and the
- * child, seeing end of stream, hangs up too and exits 0. Stream: the
- * child sends messages 1, 2, ... until the parent raises `stop` in a
- * shared page; it then publishes how many it sent and hangs up, and the
- * parent drains and checks the rest.
- *
- * Every message carries its sequence number in its first (and, from 16
- * bytes, last) 8 bytes and a fixed per-direction pattern in between; it
- * is checked on arrival, on both sides, outside the timed span. A link
- * that carries no data (l->nodata: the FUSE floor, whose reads give
- * zeros) skips the checks and, in a stream, the final drain.
+ * run.c - one row: open the link, fork; the child sends a "ready"
+ * message (sequence 0) on pong, for links that finish their set-up after
+ * fork. Ping-pong: the parent sends ping n, the child checks it and
+ * answers pong n, both the full size; the parent hangs up on ping, the
+ * child sees end of stream, hangs up and exits 0. Stream: the child sends
+ * 1, 2, ... until the parent raises `stop` in a shared page, publishes
+ * how many it sent and hangs up; the parent drains and checks the rest.
+ * Every message carries its sequence number in its first (from 16 bytes
+ * also its last) 8 bytes and a per-direction pattern between, checked
+ * on arrival outside the timed span (not on a nodata link: the floor).
  *
  * No hang: SIGCHLD and a 200 ms SIGALRM watchdog are caught without
  * SA_RESTART and set ipc_stop, so a blocked or spinning call returns
- * -EINTR; the parent then looks whether the child is gone (waitpid
- * WNOHANG) and otherwise tries again. The child dies with the parent
- * (PR_SET_PDEATHSIG).
+ * -EINTR; the parent then looks whether the child is gone. The child
+ * dies with the parent (PR_SET_PDEATHSIG).
  */
 #include <errno.h>
 #include <sched.h>
@@ -74,6 +65,8 @@ struct run {
 	struct run_shared *sh;
 	uint64_t seq;			/* last sequence sent or expected */
 	uint64_t stall_seq, stall_since;	/* no progress since */
+	clockid_t cclk;			/* the child's CPU clock... */
+	bool cclk_ok;			/* ...if it can be read */
 };
 
 static volatile sig_atomic_t run_stop_asked;
@@ -85,7 +78,20 @@ static void run_on_signal(int sig)
 	ipc_stop = 1;	/* spinning waits give up; the rest got -EINTR */
 }
 
-void bench_signals_init(void)
+/* big mqueue messages count against RLIMIT_MSGQUEUE (800 KiB default) */
+static void raise_mq_limit(void)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+	if (setrlimit(RLIMIT_MSGQUEUE, &rl) == 0)
+		return;
+	if (getrlimit(RLIMIT_MSGQUEUE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_MSGQUEUE, &rl);
+	}
+}
+
+void bench_run_init(void)
 {
 	static const int sigs[] = { SIGCHLD, SIGALRM, SIGINT, SIGTERM,
 				    SIGHUP };
@@ -99,6 +105,7 @@ void bench_signals_init(void)
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		(void)sigaction(sigs[i], &sa, NULL);
 	(void)signal(SIGPIPE, SIG_IGN);
+	raise_mq_limit();
 }
 
 bool bench_interrupted(void)
@@ -146,15 +153,15 @@ static void put_seq(unsigned char *p, size_t n, uint64_t seq)
 		p[i] = (unsigned char)(seq >> (8 * i));
 }
 
-void bench_stamp(unsigned char *buf, size_t len, uint64_t seq)
+static void stamp(unsigned char *buf, size_t len, uint64_t seq)
 {
 	put_seq(buf, len < 8 ? len : 8, seq);
 	if (len >= 16)
 		put_seq(buf + len - 8, 8, seq);
 }
 
-ssize_t bench_check(const unsigned char *buf, const unsigned char *ref,
-		    size_t len, uint64_t seq)
+static ssize_t check(const unsigned char *buf, const unsigned char *ref,
+		     size_t len, uint64_t seq)
 {
 	unsigned char want[16];
 	size_t head = len < 8 ? len : 8, tail = len >= 16 ? 8 : 0, i;
@@ -390,7 +397,7 @@ static bool run_payload_ok(struct run *run, const char *what)
 
 	if (run->l->nodata)	/* the floor: zeros, by design */
 		return true;
-	bad = bench_check(run->rx, run->ref_rx, run->p->size, run->seq);
+	bad = check(run->rx, run->ref_rx, run->p->size, run->seq);
 	if (bad < 0)
 		return true;
 	run_error(run, "%s: size %zu: %s %llu: %s payload differs at byte "
@@ -439,14 +446,14 @@ static void child_main(struct run *run, pid_t parent)
 		child_exit(run, CHILD_IO_ERROR);
 	}
 	run->seq = 0;
-	bench_stamp(run->tx, size, 0);
+	stamp(run->tx, size, 0);
 	ret = send_all(run, run->tx, size);
 	if (ret < 0)
 		goto io_error;
 	if (run->p->mode == BENCH_STREAM) {
 		while (!atomic_load_explicit(&run->sh->stop,
 					     memory_order_relaxed)) {
-			bench_stamp(run->tx, size, ++run->seq);
+			stamp(run->tx, size, ++run->seq);
 			ret = send_all(run, run->tx, size);
 			if (ret < 0)
 				goto io_error;
@@ -470,7 +477,7 @@ static void child_main(struct run *run, pid_t parent)
 			goto io_error;
 		run->seq++;
 		/* answer first, check after: the check is not the transport's */
-		bench_stamp(run->tx, size, run->seq);
+		stamp(run->tx, size, run->seq);
 		ret = send_all(run, run->tx, size);
 		if (ret < 0)
 			goto io_error;
@@ -511,51 +518,46 @@ static double cpu_self(void)
 	return tv_s(&ru.ru_utime) + tv_s(&ru.ru_stime);
 }
 
-static double cpu_clock(clockid_t clk, bool ok)
+/* the child's CPU time so far, 0 if its clock cannot be read */
+static double cpu_child(struct run *run)
 {
 	struct timespec ts;
 
-	if (!ok || clock_gettime(clk, &ts) < 0)
+	if (!run->cclk_ok || clock_gettime(run->cclk, &ts) < 0)
 		return 0;
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void progress(struct run *run, uint64_t done, uint64_t start,
-		     uint64_t now)
+static void progress(struct run *run, uint64_t start, uint64_t now)
 {
 	const struct bench_run_params *p = run->p;
-	double el = (double)(now - start) / 1e9;
+	char of[32] = "", dur[32] = "";
 
 	if (p->count)
-		fprintf(stderr, "\rdirect: %s %s %zu B: %llu/%llu %s, %.1f s ",
-			bench_road_name(run->l->road), run->l->name, p->size,
-			(unsigned long long)done,
-			(unsigned long long)p->count,
-			p->mode == BENCH_STREAM ? "messages" : "round trips",
-			el);
+		snprintf(of, sizeof(of), "/%llu", (unsigned long long)p->count);
 	else
-		fprintf(stderr, "\rdirect: %s %s %zu B: %llu %s, %.1f/%.1f s ",
-			bench_road_name(run->l->road), run->l->name, p->size,
-			(unsigned long long)done,
-			p->mode == BENCH_STREAM ? "messages" : "round trips",
-			el, p->duration);
+		snprintf(dur, sizeof(dur), "/%.1f", p->duration);
+	fprintf(stderr, "\rdirect: %s %s %zu B: %llu%s %s, %.1f%s s ",
+		bench_road_name(run->l->road), run->l->name, p->size,
+		(unsigned long long)run->r->count, of,
+		p->mode == BENCH_STREAM ? "messages" : "round trips",
+		(double)(now - start) / 1e9, dur);
 }
 
-static void progress_clear(bool shown)
+/* a round trip (ping-pong) or one message received (stream), sequence
+ * ++run->seq, from t0 to t1; -1 with r->error on failure */
+static int step(struct run *run, uint64_t *t0, uint64_t *t1)
 {
-	if (shown)
-		fprintf(stderr, "\r\033[K");
-}
-
-/* one round trip of sequence ++run->seq; its time in *rtt; -1 on error */
-static int round_trip(struct run *run, uint64_t *t0, uint64_t *t1)
-{
+	bool pp = run->p->mode == BENCH_PINGPONG;
 	size_t size = run->p->size, got;
-	int ret;
+	int ret = 0;
 
-	bench_stamp(run->tx, size, ++run->seq);
+	run->seq++;
+	if (pp)
+		stamp(run->tx, size, run->seq);
 	*t0 = now_ns();
-	ret = send_all(run, run->tx, size);
+	if (pp)
+		ret = send_all(run, run->tx, size);
 	if (ret < 0) {
 		run_io_error(run, ret, 0, "sending ping");
 		return -1;
@@ -563,115 +565,63 @@ static int round_trip(struct run *run, uint64_t *t0, uint64_t *t1)
 	ret = recv_exact(run, run->rx, size, &got);
 	*t1 = now_ns();
 	if (ret != RX_OK) {
-		run_io_error(run, ret, got, "pong");
+		run_io_error(run, ret, got, pp ? "pong" : "stream");
 		return -1;
 	}
-	return run_payload_ok(run, "pong") ? 0 : -1;
+	return run_payload_ok(run, pp ? "pong" : "stream") ? 0 : -1;
 }
 
-/* the timed part; r->count etc. filled; -1 on error */
-static int parent_pingpong(struct run *run, clockid_t cclk, bool cclk_ok)
+/* the warm-up, then the timed part; r's figures filled; -1 on error */
+static int parent_timed(struct run *run)
 {
 	const struct bench_run_params *p = run->p;
 	struct bench_result *r = run->r;
-	uint64_t t0 = 0, t1 = 0, start = 0, wstart, dur_ns, next_prog = 0;
+	uint64_t t0 = 0, t1 = 0, start = 0, wstart = now_ns(), next = 0;
+	uint64_t dur_ns = (uint64_t)(p->duration * 1e9);
 	double c0, u0;
 	bool shown = false;
 
-	wstart = now_ns();
 	while (r->warmup < p->warmup) {
-		if (round_trip(run, &t0, &t1) < 0)
+		if (step(run, &t0, &t1) < 0)
 			return -1;
 		r->warmup++;
 		if (p->warmup_max_s > 0 &&
 		    t1 - wstart >= (uint64_t)(p->warmup_max_s * 1e9))
 			break;
 	}
-	dur_ns = (uint64_t)(p->duration * 1e9);
 	u0 = cpu_self();
-	c0 = cpu_clock(cclk, cclk_ok);
-	for (;;) {
-		if (round_trip(run, &t0, &t1) < 0)
-			break;
+	c0 = cpu_child(run);
+	while (step(run, &t0, &t1) == 0) {
 		if (!start) {
 			start = t0;
-			next_prog = start + PROGRESS_AFTER;
+			next = start + PROGRESS_AFTER;
 		}
-		bench_hist_record(&r->hist, t1 - t0);
+		if (p->mode == BENCH_PINGPONG)
+			bench_hist_record(&r->hist, t1 - t0);
 		r->count++;
 		if (p->count ? r->count >= p->count : t1 - start >= dur_ns)
 			break;
-		if (p->progress && t1 >= next_prog) {
-			progress(run, r->count, start, t1);
+		if (p->progress && t1 >= next) {
+			progress(run, start, t1);
 			shown = true;
-			next_prog = t1 + PROGRESS_EVERY;
+			next = t1 + PROGRESS_EVERY;
 		}
 	}
-	progress_clear(shown);
+	if (shown)
+		fprintf(stderr, "\r\033[K");
 	r->seconds = start ? (double)(t1 - start) / 1e9 : 0;
 	r->cpu_parent = cpu_self() - u0;
-	r->cpu_child = cpu_clock(cclk, cclk_ok) - c0;
+	r->cpu_child = cpu_child(run) - c0;
 	return r->error[0] ? -1 : 0;
 }
 
-/* receive and check message ++run->seq; -1 with r->error on failure */
-static int stream_one(struct run *run)
+/* stream: stop the child and take (and check) what it sent meanwhile */
+static int stream_drain(struct run *run)
 {
+	uint64_t sent;
 	size_t got;
-	int ret;
-
-	run->seq++;
-	ret = recv_exact(run, run->rx, run->p->size, &got);
-	if (ret != RX_OK) {
-		run_io_error(run, ret, got, "stream");
-		return -1;
-	}
-	return run_payload_ok(run, "stream") ? 0 : -1;
-}
-
-static int parent_stream(struct run *run, clockid_t cclk, bool cclk_ok)
-{
-	const struct bench_run_params *p = run->p;
-	struct bench_result *r = run->r;
-	uint64_t t, start, wstart, dur_ns, next_prog, sent;
-	double c0, u0;
-	size_t got;
-	bool shown = false;
 	int ret, idle = 0;
 
-	wstart = now_ns();
-	while (r->warmup < p->warmup) {
-		if (stream_one(run) < 0)
-			return -1;
-		r->warmup++;
-		if (p->warmup_max_s > 0 &&
-		    now_ns() - wstart >= (uint64_t)(p->warmup_max_s * 1e9))
-			break;
-	}
-	dur_ns = (uint64_t)(p->duration * 1e9);
-	u0 = cpu_self();
-	c0 = cpu_clock(cclk, cclk_ok);
-	start = now_ns();
-	next_prog = start + PROGRESS_AFTER;
-	for (;;) {
-		if (stream_one(run) < 0)
-			return -1;
-		t = now_ns();
-		r->count++;
-		if (p->count ? r->count >= p->count : t - start >= dur_ns)
-			break;
-		if (p->progress && t >= next_prog) {
-			progress(run, r->count, start, t);
-			shown = true;
-			next_prog = t + PROGRESS_EVERY;
-		}
-	}
-	progress_clear(shown);
-	r->seconds = (double)(t - start) / 1e9;
-	r->cpu_parent = cpu_self() - u0;
-	r->cpu_child = cpu_clock(cclk, cclk_ok) - c0;
-
-	/* stop the child and take (and check) what it sent meanwhile */
 	atomic_store(&run->sh->stop, 1);
 	if (run->l->nodata)
 		return 0;	/* the floor: nothing was queued anywhere */
@@ -680,7 +630,7 @@ static int parent_stream(struct run *run, clockid_t cclk, bool cclk_ok)
 		    run->seq == atomic_load(&run->sh->sent))
 			return 0;
 		run->seq++;
-		ret = recv_exact(run, run->rx, p->size, &got);
+		ret = recv_exact(run, run->rx, run->p->size, &got);
 		if (ret == RX_OK) {
 			if (!run_payload_ok(run, "stream"))
 				return -1;
@@ -692,21 +642,19 @@ static int parent_stream(struct run *run, clockid_t cclk, bool cclk_ok)
 		if (ret == -ECHILD && WIFEXITED(run->status) &&
 		    !WEXITSTATUS(run->status) && idle++ < 2)
 			continue;
-		if ((ret == RX_EOF || ret == -ECHILD) &&
-		    atomic_load(&run->sh->done)) {
-			sent = atomic_load(&run->sh->sent);
-			if (run->seq == sent)
-				return 0;
-			run_error(run, "%s: size %zu: stream ended after "
-				  "%llu of %llu messages",
-				  run->l->name, p->size,
-				  (unsigned long long)run->seq,
-				  (unsigned long long)sent);
-			return -1;
-		}
-		run_io_error(run, ret, got, "stream");
+		if ((ret != RX_EOF && ret != -ECHILD) ||
+		    !atomic_load(&run->sh->done))
+			break;
+		sent = atomic_load(&run->sh->sent);
+		if (run->seq == sent)
+			return 0;
+		run_error(run, "%s: size %zu: stream ended after %llu of %llu "
+			  "messages", run->l->name, run->p->size,
+			  (unsigned long long)run->seq, (unsigned long long)sent);
 		return -1;
 	}
+	run_io_error(run, ret, got, "stream");
+	return -1;
 }
 
 /* hang up, give the child EXIT_WAIT_NS to exit 0, then SIGKILL it */
@@ -735,14 +683,38 @@ static void parent_finish(struct run *run, bool ok)
 	}
 }
 
-static void run_free(struct run *run)
+/* the parent's side of a forked row: the status */
+static enum bench_status parent_main(struct run *run)
 {
-	free(run->tx);
-	free(run->rx);
-	free(run->ref_tx);
-	free(run->ref_rx);
-	if (run->sh)
-		(void)munmap(run->sh, sizeof(*run->sh));
+	struct bench_link *l = run->l;
+	size_t got;
+	int ret;
+
+	watchdog(true);
+	run->cclk_ok = clock_getcpuclockid(run->child, &run->cclk) == 0;
+	ret = l->ops->attach(l, BENCH_PARENT);
+	if (ret < 0)
+		run_error(run, "%s: attach: %s", l->name, strerror(-ret));
+	if (ret == 0) {
+		ret = recv_exact(run, run->rx, run->p->size, &got); /* ready */
+		if (ret != RX_OK)
+			run_io_error(run, ret, got, "waiting for ready");
+		ret = ret == RX_OK && run_payload_ok(run, "ready") ? 0 : -1;
+	}
+	if (ret == 0) {
+		ret = parent_timed(run);
+		if (ret == 0 && run->p->mode == BENCH_STREAM)
+			ret = stream_drain(run);
+		parent_finish(run, ret == 0);
+		if (!run->cclk_ok)	/* the child's whole life */
+			run->r->cpu_child = tv_s(&run->child_ru.ru_utime) +
+					    tv_s(&run->child_ru.ru_stime);
+	} else {
+		parent_finish(run, false);
+	}
+	watchdog(false);
+	ipc_stop = 0;
+	return run->r->error[0] ? BENCH_FATAL : BENCH_OK;
 }
 
 int bench_probe(struct bench_link *l, size_t size)
@@ -754,14 +726,36 @@ int bench_probe(struct bench_link *l, size_t size)
 	return ret;
 }
 
+/* the buffers and the shared page; false when out of memory */
+static bool run_alloc(struct run *run, size_t size)
+{
+	run->rxlen = size > run->l->rx_min ? size : run->l->rx_min;
+	run->tx = malloc(size);
+	run->ref_tx = malloc(size);
+	run->ref_rx = malloc(size);
+	run->rx = malloc(run->rxlen);
+	run->sh = mmap(NULL, sizeof(*run->sh), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (run->sh == MAP_FAILED)
+		run->sh = NULL;
+	return run->tx && run->rx && run->ref_tx && run->ref_rx && run->sh;
+}
+
+static void run_free(struct run *run)
+{
+	free(run->tx);
+	free(run->rx);
+	free(run->ref_tx);
+	free(run->ref_rx);
+	if (run->sh)
+		(void)munmap(run->sh, sizeof(*run->sh));
+}
+
 enum bench_status bench_run(struct bench_link *l,
 			    const struct bench_run_params *p,
 			    struct bench_result *r)
 {
 	struct run run = { .l = l, .p = p, .r = r };
-	clockid_t cclk = 0;
-	bool cclk_ok, ok;
-	size_t got;
 	pid_t parent = getpid();
 	int ret;
 
@@ -773,7 +767,6 @@ enum bench_status bench_run(struct bench_link *l,
 	r->cpu_parent_id = p->cpu_parent;
 	r->cpu_child_id = p->cpu_child;
 	bench_hist_init(&r->hist);
-
 	ret = l->ops->open(l, p->size);
 	if (ret < 0) {
 		r->status = ret == -EMSGSIZE ? BENCH_SKIPPED : BENCH_FAILED;
@@ -781,29 +774,18 @@ enum bench_status bench_run(struct bench_link *l,
 			 strerror(-ret), strerrorname_np(-ret) ?: "?");
 		return r->status;
 	}
-	run.rxlen = p->size > l->rx_min ? p->size : l->rx_min;
-	run.tx = malloc(p->size);
-	run.ref_tx = malloc(p->size);
-	run.ref_rx = malloc(p->size);
-	run.rx = malloc(run.rxlen);
-	run.sh = mmap(NULL, sizeof(*run.sh), PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (!run.tx || !run.rx || !run.ref_tx || !run.ref_rx ||
-	    run.sh == MAP_FAILED) {
-		run.sh = run.sh == MAP_FAILED ? NULL : run.sh;
+	r->status = BENCH_FAILED;
+	if (!run_alloc(&run, p->size)) {
 		snprintf(r->error, sizeof(r->error), "out of memory");
-		r->status = BENCH_FAILED;
-		goto out_close;
+		goto out;
 	}
 	pin(p->cpu_parent);
 	ipc_stop = 0;
 	fflush(NULL);	/* no stdio buffer is copied into the child */
 	run.child = fork();
 	if (run.child < 0) {
-		snprintf(r->error, sizeof(r->error), "fork: %s",
-			 strerror(errno));
-		r->status = BENCH_FAILED;
-		goto out_close;
+		snprintf(r->error, sizeof(r->error), "fork: %s", strerror(errno));
+		goto out;
 	}
 	/* the child receives pings and sends pongs; the parent the reverse */
 	bench_fill(run.ref_tx, p->size, run.child ? DIR_PING : DIR_PONG);
@@ -811,41 +793,11 @@ enum bench_status bench_run(struct bench_link *l,
 	memcpy(run.tx, run.ref_tx, p->size);
 	if (!run.child)
 		child_main(&run, parent);
-
-	watchdog(true);
-	cclk_ok = clock_getcpuclockid(run.child, &cclk) == 0;
-	ret = l->ops->attach(l, BENCH_PARENT);
-	if (ret < 0) {
-		run_error(&run, "%s: attach: %s", l->name, strerror(-ret));
-		goto out_kill;
-	}
-	ret = recv_exact(&run, run.rx, p->size, &got);	/* "ready" */
-	if (ret != RX_OK) {
-		run_io_error(&run, ret, got, "waiting for ready");
-		goto out_kill;
-	}
-	if (!run_payload_ok(&run, "ready"))
-		goto out_kill;
-	if (p->mode == BENCH_PINGPONG)
-		ret = parent_pingpong(&run, cclk, cclk_ok);
-	else
-		ret = parent_stream(&run, cclk, cclk_ok);
-	ok = ret == 0;
-	parent_finish(&run, ok);
-	r->status = r->error[0] ? BENCH_FATAL : BENCH_OK;
-	if (!cclk_ok)	/* whole life of the child, set-up included */
-		r->cpu_child = tv_s(&run.child_ru.ru_utime) +
-			       tv_s(&run.child_ru.ru_stime);
-	goto out_watchdog;
-
-out_kill:
-	parent_finish(&run, false);
-	r->status = BENCH_FATAL;
-out_watchdog:
-	watchdog(false);
-	ipc_stop = 0;
-out_close:
+	r->status = parent_main(&run);
+out:
 	l->ops->close(l);
+	if (l->count_scale > 0)	/* the floor's free-running sides */
+		r->count = (uint64_t)((double)r->count * l->count_scale + 0.5);
 	run_free(&run);
 	return r->status;
 }

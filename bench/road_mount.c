@@ -1,0 +1,225 @@
+/*
+ * road_mount.c - the mount road: ping is MOUNT/T (the root's channel),
+ * pong is MOUNT/bench.<pid>.<n>/T in a directory that open() makes (a
+ * fresh set of channels per row) and close() removes in the process that
+ * made it, retrying while the kernel's asynchronous releases of the
+ * peer's files are on their way (EBUSY). Each process opens its two
+ * files after fork, one O_WRONLY and one O_RDONLY. What an earlier,
+ * failed row left in the root's ping channel is drained before a row.
+ * A read of a message transport asks for size + 1 bytes, so that a
+ * longer message shows as a wrong length rather than being cut. The
+ * size limit is the daemon's: open() writes one message of the size to
+ * the fresh pong channel (EMSGSIZE: the row is skipped) and reads it back.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define RMDIR_TRIES	2500	/* 2 ms apart: 5 s for the releases */
+#define PROBE_TRIES	50	/* reads of the probe message... */
+#define PROBE_POLL_MS	100	/* ...with a poll() this long between */
+
+struct mnt {
+	struct bench_link l;
+	const struct ipc_transport *t;
+	const char *mount;
+	char dir[64];		/* our pong directory under mount */
+	pid_t owner;		/* the process that made dir removes it */
+	int tx, rx;
+};
+
+#define M(p)	container_of(p, struct mnt, l)
+
+static void mount_path(const struct mnt *m, bool pong, char *buf, size_t len)
+{
+	if (pong)
+		snprintf(buf, len, "%s/%s/%s", m->mount, m->dir, m->t->name);
+	else
+		snprintf(buf, len, "%s/%s", m->mount, m->t->name);
+}
+
+/* remove our directory; the peer's files may still be in release */
+static void mount_rmdir(struct mnt *m)
+{
+	struct timespec ms2 = { 0, 2000000 };
+	char path[PATH_MAX];
+	int i;
+
+	if (!m->dir[0] || m->owner != getpid())
+		return;
+	snprintf(path, sizeof(path), "%s/%s", m->mount, m->dir);
+	for (i = 0; i < RMDIR_TRIES; i++) {
+		if (rmdir(path) == 0 || errno == ENOENT)
+			break;
+		if (errno != EBUSY && errno != EINTR) {
+			fprintf(stderr, "direct: rmdir %s: %s\n", path,
+				strerror(errno));
+			break;
+		}
+		(void)nanosleep(&ms2, NULL);
+	}
+	if (i == RMDIR_TRIES)
+		fprintf(stderr, "direct: rmdir %s: still busy after %d s\n",
+			path, RMDIR_TRIES * 2 / 1000);
+	m->dir[0] = '\0';
+}
+
+static void mount_close(struct bench_link *l)
+{
+	bench_close_fd(&M(l)->tx);
+	bench_close_fd(&M(l)->rx);
+	mount_rmdir(M(l));
+}
+
+/* read what is queued in the root's ping channel, without waiting */
+static int mount_drain(struct mnt *m)
+{
+	char path[PATH_MAX], buf[65536];
+	long total = 0;
+	ssize_t n;
+	int fd;
+
+	mount_path(m, false, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	(void)close(fd);
+	if (total)
+		fprintf(stderr, "direct: %s: %ld stale bytes drained (an "
+			"earlier row's or someone else's)\n", path, total);
+	return 0;
+}
+
+/*
+ * Open the fresh pong channel both ways: a channel the daemon could not
+ * make is a failed row, not a child that cannot attach. Messages: one of
+ * `size` through it and back: -EMSGSIZE above the daemon's limit, -EIO
+ * when it came back wrong.
+ */
+static int mount_probe(struct mnt *m, size_t size)
+{
+	unsigned char *buf = calloc(1, size + 1);
+	struct pollfd pfd = { .fd = -1, .events = POLLIN };
+	char path[PATH_MAX];
+	ssize_t n = 0;
+	int wfd, ret, i;
+
+	if (!buf)
+		return -ENOMEM;
+	mount_path(m, true, path, sizeof(path));
+	wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (wfd >= 0 && !m->l.messages)
+		bench_close_fd(&wfd);	/* bytes: one end at a time */
+	else if (wfd < 0)
+		goto out_errno;
+	pfd.fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (pfd.fd < 0)
+		goto out_errno;
+	bench_fill(buf, size, 0);
+	if (m->l.messages)
+		n = bench_errno(write(wfd, buf, size));
+	/* some mechanisms take a while to deliver (zmq's I/O thread) */
+	for (i = 0; m->l.messages && n >= 0 && i < PROBE_TRIES; i++) {
+		n = bench_errno(read(pfd.fd, buf, size + 1));
+		if (n != -EAGAIN)
+			break;
+		(void)poll(&pfd, 1, PROBE_POLL_MS);
+	}
+	ret = n < 0 ? (int)n : m->l.messages && (size_t)n != size ? -EIO : 0;
+	goto out;
+out_errno:
+	ret = -errno;
+out:
+	bench_close_fd(&wfd);
+	bench_close_fd(&pfd.fd);
+	free(buf);
+	return ret;
+}
+
+static int mount_open(struct bench_link *l, size_t size)
+{
+	static unsigned ndirs;	/* per process: bench.<pid>.<n> */
+	struct mnt *m = M(l);
+	char path[PATH_MAX];
+	int ret;
+
+	m->tx = m->rx = -1;
+	m->owner = getpid();
+	snprintf(m->dir, sizeof(m->dir), "bench.%d.%u", (int)getpid(), ++ndirs);
+	snprintf(path, sizeof(path), "%s/%s", m->mount, m->dir);
+	if (mkdir(path, 0755) < 0) {
+		ret = -errno;
+		fprintf(stderr, "direct: mkdir %s: %s\n", path, strerror(errno));
+		m->dir[0] = '\0';
+		return ret;
+	}
+	ret = mount_drain(m);
+	if (ret == 0)
+		ret = mount_probe(m, size);
+	if (ret < 0)
+		mount_close(l);
+	l->rx_min = l->messages ? size + 1 : 0;
+	return ret;
+}
+
+/* the parent writes ping and reads pong; the child the other way */
+static int mount_attach(struct bench_link *l, enum bench_side side)
+{
+	char ping[PATH_MAX], pong[PATH_MAX];
+	struct mnt *m = M(l);
+
+	mount_path(m, false, ping, sizeof(ping));
+	mount_path(m, true, pong, sizeof(pong));
+	m->tx = open(side == BENCH_PARENT ? ping : pong, O_WRONLY | O_CLOEXEC);
+	if (m->tx < 0)
+		return -errno;
+	m->rx = open(side == BENCH_PARENT ? pong : ping, O_RDONLY | O_CLOEXEC);
+	return m->rx < 0 ? -errno : 0;
+}
+
+static ssize_t mount_send(struct bench_link *l, const void *buf, size_t len)
+{
+	return bench_errno(write(M(l)->tx, buf, len));
+}
+
+static ssize_t mount_recv(struct bench_link *l, void *buf, size_t len)
+{
+	return bench_errno(read(M(l)->rx, buf, len));
+}
+
+/* the last writer's close: the reader sees EOF once it has drained */
+static void mount_hangup(struct bench_link *l)
+{
+	bench_close_fd(&M(l)->tx);
+}
+
+static const struct bench_link_ops mount_ops = {
+	.open = mount_open, .attach = mount_attach, .send = mount_send,
+	.recv = mount_recv, .hangup = mount_hangup, .close = mount_close,
+};
+
+struct bench_link *bench_link_mount(const struct ipc_transport *t,
+				    const char *mount)
+{
+	struct mnt *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->l.ops = &mount_ops;
+	m->l.road = BENCH_ROAD_MOUNT;
+	m->l.messages = t->caps & IPC_MESSAGES;
+	m->t = t;
+	m->mount = mount;
+	m->tx = m->rx = -1;
+	snprintf(m->l.name, sizeof(m->l.name), "%s", t->name);
+	return &m->l;
+}
