@@ -78,34 +78,21 @@ static void run_on_signal(int sig)
 	ipc_stop = 1;	/* spinning waits give up; the rest got -EINTR */
 }
 
-/* big mqueue messages count against RLIMIT_MSGQUEUE (800 KiB default) */
-static void raise_mq_limit(void)
+void bench_run_init(void)
 {
+	static const int sigs[] = { SIGCHLD, SIGALRM, SIGINT, SIGTERM, SIGHUP };
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	struct sigaction sa = { .sa_handler = run_on_signal };
 
-	if (setrlimit(RLIMIT_MSGQUEUE, &rl) == 0)
-		return;
-	if (getrlimit(RLIMIT_MSGQUEUE, &rl) == 0) {
+	sigemptyset(&sa.sa_mask);	/* no SA_RESTART: blocked calls must return */
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaction(sigs[i], &sa, NULL);
+	(void)signal(SIGPIPE, SIG_IGN);
+	/* big mqueue messages count against RLIMIT_MSGQUEUE (800 KiB default) */
+	if (setrlimit(RLIMIT_MSGQUEUE, &rl) < 0 && getrlimit(RLIMIT_MSGQUEUE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_MSGQUEUE, &rl);
 	}
-}
-
-void bench_run_init(void)
-{
-	static const int sigs[] = { SIGCHLD, SIGALRM, SIGINT, SIGTERM,
-				    SIGHUP };
-	struct sigaction sa;
-	size_t i;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = run_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;	/* no SA_RESTART: blocked calls must return */
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		(void)sigaction(sigs[i], &sa, NULL);
-	(void)signal(SIGPIPE, SIG_IGN);
-	raise_mq_limit();
 }
 
 bool bench_interrupted(void)
@@ -135,9 +122,8 @@ static void watchdog(bool on)
 void bench_fill(unsigned char *buf, size_t len, unsigned dir)
 {
 	uint32_t x = 0x9e3779b9u * (dir + 1);	/* xorshift32, per direction */
-	size_t i;
 
-	for (i = 0; i < len; i++) {
+	for (size_t i = 0; i < len; i++) {
 		x ^= x << 13;
 		x ^= x >> 17;
 		x ^= x << 5;
@@ -147,12 +133,12 @@ void bench_fill(unsigned char *buf, size_t len, unsigned dir)
 
 static void put_seq(unsigned char *p, size_t n, uint64_t seq)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		p[i] = (unsigned char)(seq >> (8 * i));
 }
 
+/* the sequence number in the first min(len, 8) bytes, from 16 bytes also
+ * in the last 8 */
 static void stamp(unsigned char *buf, size_t len, uint64_t seq)
 {
 	put_seq(buf, len < 8 ? len : 8, seq);
@@ -160,26 +146,22 @@ static void stamp(unsigned char *buf, size_t len, uint64_t seq)
 		put_seq(buf + len - 8, 8, seq);
 }
 
-static ssize_t check(const unsigned char *buf, const unsigned char *ref,
-		     size_t len, uint64_t seq)
+/* -1 if buf is message `seq` over the pattern ref, else its first bad byte */
+static ssize_t check(const unsigned char *buf, const unsigned char *ref, size_t len,
+		     uint64_t seq)
 {
-	unsigned char want[16];
 	size_t head = len < 8 ? len : 8, tail = len >= 16 ? 8 : 0, i;
+	unsigned char want[8];
 
 	put_seq(want, 8, seq);
-	put_seq(want + 8, 8, seq);
-	for (i = 0; i < head; i++)
-		if (buf[i] != want[i])
-			return (ssize_t)i;
-	if (memcmp(buf + head, ref + head, len - head - tail) != 0) {
-		for (i = head; i < len - tail; i++)
-			if (buf[i] != ref[i])
-				return (ssize_t)i;
-	}
-	for (i = len - tail; i < len; i++)
-		if (buf[i] != want[8 + i - (len - tail)])
-			return (ssize_t)i;
-	return -1;
+	if (!memcmp(buf, want, head) && !memcmp(buf + len - tail, want, tail) &&
+	    !memcmp(buf + head, ref + head, len - head - tail))
+		return -1;
+	for (i = 0; i < len; i++)
+		if (buf[i] != (i < head ? want[i] : i >= len - tail ? want[i - (len - tail)] :
+			       ref[i]))
+			break;
+	return (ssize_t)i;
 }
 
 /* ------------------------------------------------------------- peers */
@@ -200,17 +182,15 @@ static bool run_reap(struct run *run, uint64_t deadline)
 	pid_t pid;
 
 	while (!run->reaped) {
-		pid = wait4(run->child, &run->status,
-			    deadline ? 0 : WNOHANG, &run->child_ru);
-		if (pid == run->child) {
+		pid = wait4(run->child, &run->status, deadline ? 0 : WNOHANG, &run->child_ru);
+		if (pid == run->child)
 			run->reaped = true;
-			break;
-		}
-		if (pid == 0 || (pid < 0 && errno != EINTR))
+		else if (pid == 0 || (pid < 0 && errno != EINTR))
 			return false;
-		if (deadline && now_ns() >= deadline)	/* EINTR: watchdog */
+		else if (deadline && now_ns() >= deadline)	/* EINTR: watchdog */
 			return false;
-		ipc_stop = 0;
+		else
+			ipc_stop = 0;
 	}
 	return true;
 }
@@ -218,42 +198,36 @@ static bool run_reap(struct run *run, uint64_t deadline)
 /* "died: killed by signal 9 (SIGKILL)", "failed: exited with status 3 (...)" */
 static const char *status_str(int st, char *buf, size_t len)
 {
+	int code = WEXITSTATUS(st);
+
 	if (WIFSIGNALED(st))
-		snprintf(buf, len, "died: killed by signal %d (SIG%s)",
-			 WTERMSIG(st), sigabbrev_np(WTERMSIG(st)) ?: "?");
-	else if (WEXITSTATUS(st) == CHILD_BAD_PAYLOAD)
-		snprintf(buf, len, "failed: exited with status %d (bad payload, see above)",
-			 WEXITSTATUS(st));
-	else if (WEXITSTATUS(st) == CHILD_IO_ERROR)
-		snprintf(buf, len, "failed: exited with status %d (transport error, see above)",
-			 WEXITSTATUS(st));
+		snprintf(buf, len, "died: killed by signal %d (SIG%s)", WTERMSIG(st),
+			 sigabbrev_np(WTERMSIG(st)) ?: "?");
+	else if (code == CHILD_BAD_PAYLOAD || code == CHILD_IO_ERROR)
+		snprintf(buf, len, "failed: exited with status %d (%s, see above)", code,
+			 code == CHILD_BAD_PAYLOAD ? "bad payload" : "transport error");
 	else
-		snprintf(buf, len, "exited early with status %d",
-			 WEXITSTATUS(st));
+		snprintf(buf, len, "exited early with status %d", code);
 	return buf;
 }
 
 /* "round trip 12" or "message 12": what a sequence number counts */
-#define SEQ_WORD(run)	((run)->p->mode == BENCH_STREAM ? "message" : \
-			 "round trip")
-#define SEQ(run, d)	SEQ_WORD(run), (unsigned long long)(run)->seq + (d)
+#define SEQ(run, d)	(run)->p->mode == BENCH_STREAM ? "message" : "round trip", \
+			(unsigned long long)(run)->seq + (d)
 
 /* the peer went away (EOF, EPIPE or SIGCHLD): say how, within a second */
 static void run_peer_gone(struct run *run, const char *where)
 {
 	char st[96];
 
-	if (!run_reap(run, now_ns() + NSEC)) {
-		run_error(run, "%s: end of stream (%s) while the peer "
-			  "(pid %d) still runs (%s %llu, size %zu)",
-			  run->l->name, where, (int)run->child,
+	if (!run_reap(run, now_ns() + NSEC))
+		run_error(run, "%s: end of stream (%s) while the peer (pid %d) still runs "
+			  "(%s %llu, size %zu)", run->l->name, where, (int)run->child,
 			  SEQ(run, 0), run->p->size);
-		return;
-	}
-	run_error(run, "%s: peer (pid %d) %s (%s, %s %llu, size %zu)",
-		  run->l->name, (int)run->child,
-		  status_str(run->status, st, sizeof(st)), where,
-		  SEQ(run, 0), run->p->size);
+	else
+		run_error(run, "%s: peer (pid %d) %s (%s, %s %llu, size %zu)", run->l->name,
+			  (int)run->child, status_str(run->status, st, sizeof(st)), where,
+			  SEQ(run, 0), run->p->size);
 }
 
 /*
@@ -294,12 +268,10 @@ static int send_all(struct run *run, const unsigned char *buf, size_t len)
 
 	while (done < len) {
 		n = l->ops->send(l, buf + done, len - done);
-		if (n == -EINTR) {
-			ret = run_intr(run);
-			if (ret < 0)
-				return ret;
+		if (n == -EINTR && (ret = run_intr(run)) < 0)
+			return ret;
+		if (n == -EINTR)
 			continue;
-		}
 		if (n < 0)
 			return (int)n;
 		if (n == 0 || (l->messages && (size_t)n != len))
@@ -313,82 +285,57 @@ static int send_all(struct run *run, const unsigned char *buf, size_t len)
 #define RX_OK		1
 /* -EBADMSG: wrong length (message links); -ENODATA: EOF mid-message */
 
-static int recv_exact(struct run *run, unsigned char *buf, size_t len,
-		      size_t *got)
+static int recv_exact(struct run *run, unsigned char *buf, size_t len, size_t *got)
 {
 	struct bench_link *l = run->l;
-	size_t done = 0;
 	ssize_t n;
 	int ret;
 
 	*got = 0;
-	while (done < len) {
-		n = l->ops->recv(l, buf + done,
-				 l->messages ? run->rxlen : len - done);
-		if (n == -EINTR) {
-			ret = run_intr(run);
-			if (ret < 0)
-				return ret;
+	while (*got < len) {
+		n = l->ops->recv(l, buf + *got, l->messages ? run->rxlen : len - *got);
+		if (n == -EINTR && (ret = run_intr(run)) < 0)
+			return ret;
+		if (n == -EINTR)
 			continue;
-		}
 		if (n < 0)
 			return (int)n;
-		if (n == 0) {
-			*got = done;
-			return done ? -ENODATA : RX_EOF;
-		}
+		if (n == 0)
+			return *got ? -ENODATA : RX_EOF;
 		if (l->messages && (size_t)n != len) {
 			*got = (size_t)n;
 			return -EBADMSG;
 		}
-		done += (size_t)n;
+		*got += (size_t)n;
 	}
-	*got = done;
 	return RX_OK;
 }
 
 /* parent: turn a failed send/recv into r->error */
-static void run_io_error(struct run *run, int ret, size_t got,
-			 const char *what)
+static void run_io_error(struct run *run, int ret, size_t got, const char *what)
 {
-	struct bench_link *l = run->l;
+	const char *name = run->l->name;
+	size_t size = run->p->size;
 	char where[64];
 
-	snprintf(where, sizeof(where), "%s%s",
-		 ret == RX_EOF ? "end of stream, " : "", what);
-	switch (ret) {
-	case RX_EOF:
-	case -EPIPE:
-	case -ECONNRESET:
-	case -ECHILD:
+	snprintf(where, sizeof(where), "%s%s", ret == RX_EOF ? "end of stream, " : "", what);
+	if (ret == RX_EOF || ret == -EPIPE || ret == -ECONNRESET || ret == -ECHILD)
 		run_peer_gone(run, where);
-		break;
-	case -ECANCELED:
-		run_error(run, "%s: interrupted (%s %llu, size %zu)",
-			  l->name, SEQ(run, 0), run->p->size);
-		break;
-	case -ETIMEDOUT:
-		run_error(run, "%s: size %zu: %s %llu: nothing for %llu s "
-			  "(%s) though the peer (pid %d) is alive: "
-			  "lost message or stopped peer",
-			  l->name, run->p->size, SEQ(run, 0),
-			  STALL_NS / NSEC, what, (int)run->child);
-		break;
-	case -EBADMSG:
-		run_error(run, "%s: size %zu: %s %llu: %s message of %zu "
-			  "bytes", l->name, run->p->size, SEQ(run, 0), what,
-			  got);
-		break;
-	case -ENODATA:
-		run_error(run, "%s: size %zu: %s %llu: end of stream after "
-			  "%zu bytes of a message (%s)",
-			  l->name, run->p->size, SEQ(run, 0), got, what);
-		break;
-	default:
-		run_error(run, "%s: size %zu: %s %llu: %s: %s",
-			  l->name, run->p->size, SEQ(run, 0), what,
+	else if (ret == -ECANCELED)
+		run_error(run, "%s: interrupted (%s %llu, size %zu)", name, SEQ(run, 0), size);
+	else if (ret == -ETIMEDOUT)
+		run_error(run, "%s: size %zu: %s %llu: nothing for %llu s (%s) though the "
+			  "peer (pid %d) is alive: lost message or stopped peer", name, size,
+			  SEQ(run, 0), STALL_NS / NSEC, what, (int)run->child);
+	else if (ret == -EBADMSG)
+		run_error(run, "%s: size %zu: %s %llu: %s message of %zu bytes", name, size,
+			  SEQ(run, 0), what, got);
+	else if (ret == -ENODATA)
+		run_error(run, "%s: size %zu: %s %llu: end of stream after %zu bytes of a "
+			  "message (%s)", name, size, SEQ(run, 0), got, what);
+	else
+		run_error(run, "%s: size %zu: %s %llu: %s: %s", name, size, SEQ(run, 0), what,
 			  strerror(-ret));
-	}
 }
 
 static bool run_payload_ok(struct run *run, const char *what)
@@ -398,11 +345,10 @@ static bool run_payload_ok(struct run *run, const char *what)
 	if (run->l->nodata)	/* the floor: zeros, by design */
 		return true;
 	bad = check(run->rx, run->ref_rx, run->p->size, run->seq);
-	if (bad < 0)
-		return true;
-	run_error(run, "%s: size %zu: %s %llu: %s payload differs at byte "
-		  "%zd", run->l->name, run->p->size, SEQ(run, 0), what, bad);
-	return false;
+	if (bad >= 0)
+		run_error(run, "%s: size %zu: %s %llu: %s payload differs at byte %zd",
+			  run->l->name, run->p->size, SEQ(run, 0), what, bad);
+	return bad < 0;
 }
 
 /* ------------------------------------------------------------ the child */
@@ -411,8 +357,7 @@ __attribute__((noreturn))
 static void child_exit(struct run *run, int code)
 {
 	if (code && run->r->error[0])
-		fprintf(stderr, "direct: %s (seen by the child)\n",
-			run->r->error);
+		fprintf(stderr, "direct: %s (seen by the child)\n", run->r->error);
 	run->l->ops->close(run->l);
 	_exit(code);
 }
@@ -428,11 +373,53 @@ static void pin(int cpu)
 	(void)sched_setaffinity(0, sizeof(set), &set);
 }
 
+/* the child's answer to a failed send or receive */
+__attribute__((noreturn))
+static void child_io_error(struct run *run, int ret, size_t got)
+{
+	const char *name = run->l->name;
+	size_t size = run->p->size;
+
+	if (ret == -EPIPE || ret == -ECONNRESET)
+		_exit(CHILD_IO_ERROR);	/* the parent went away: it reports */
+	if (ret == -EBADMSG)
+		run_error(run, "%s: size %zu: %s %llu: ping message of %zu bytes", name, size,
+			  SEQ(run, 1), got);
+	else if (ret == -ENODATA)
+		run_error(run, "%s: size %zu: %s %llu: end of stream inside a message",
+			  name, size, SEQ(run, 1));
+	else if (ret == RX_EOF)
+		run_error(run, "%s: size %zu: %s %llu: end of stream on ping before the "
+			  "parent hung up", name, size, SEQ(run, 1));
+	else
+		run_error(run, "%s: size %zu: %s %llu: %s", name, size, SEQ(run, 0),
+			  strerror(-ret));
+	child_exit(run, CHILD_IO_ERROR);
+}
+
+/* stream: send 1, 2, ... until the parent says stop */
+__attribute__((noreturn))
+static void child_stream(struct run *run)
+{
+	int ret;
+
+	while (!atomic_load_explicit(&run->sh->stop, memory_order_relaxed)) {
+		stamp(run->tx, run->p->size, ++run->seq);
+		ret = send_all(run, run->tx, run->p->size);
+		if (ret < 0)
+			child_io_error(run, ret, 0);
+	}
+	atomic_store(&run->sh->sent, run->seq);
+	atomic_store(&run->sh->done, 1);
+	run->l->ops->hangup(run->l);
+	child_exit(run, 0);
+}
+
 __attribute__((noreturn))
 static void child_main(struct run *run, pid_t parent)
 {
 	struct bench_link *l = run->l;
-	size_t size = run->p->size, got;
+	size_t size = run->p->size, got = 0;
 	int ret;
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -445,61 +432,29 @@ static void child_main(struct run *run, pid_t parent)
 		run_error(run, "%s: attach: %s", l->name, strerror(-ret));
 		child_exit(run, CHILD_IO_ERROR);
 	}
-	run->seq = 0;
 	stamp(run->tx, size, 0);
-	ret = send_all(run, run->tx, size);
+	ret = send_all(run, run->tx, size);	/* ready */
 	if (ret < 0)
-		goto io_error;
-	if (run->p->mode == BENCH_STREAM) {
-		while (!atomic_load_explicit(&run->sh->stop,
-					     memory_order_relaxed)) {
-			stamp(run->tx, size, ++run->seq);
-			ret = send_all(run, run->tx, size);
-			if (ret < 0)
-				goto io_error;
-		}
-		atomic_store(&run->sh->sent, run->seq);
-		atomic_store(&run->sh->done, 1);
-		l->ops->hangup(l);
-		child_exit(run, 0);
-	}
+		child_io_error(run, ret, 0);
+	if (run->p->mode == BENCH_STREAM)
+		child_stream(run);
 	for (;;) {
 		ret = recv_exact(run, run->rx, size, &got);
 		if (ret == RX_EOF && atomic_load(&run->sh->stop))
 			break;
-		if (ret == RX_EOF) {
-			run_error(run, "%s: size %zu: %s %llu: end of stream "
-				  "on ping before the parent hung up",
-				  l->name, size, SEQ(run, 1));
-			child_exit(run, CHILD_IO_ERROR);
-		}
-		if (ret < 0)
-			goto io_error;
+		if (ret != RX_OK)
+			child_io_error(run, ret, got);
 		run->seq++;
 		/* answer first, check after: the check is not the transport's */
 		stamp(run->tx, size, run->seq);
 		ret = send_all(run, run->tx, size);
 		if (ret < 0)
-			goto io_error;
+			child_io_error(run, ret, 0);
 		if (!run_payload_ok(run, "ping"))
 			child_exit(run, CHILD_BAD_PAYLOAD);
 	}
 	l->ops->hangup(l);
 	child_exit(run, 0);
-
-io_error:
-	if (ret == -EPIPE || ret == -ECONNRESET)
-		_exit(CHILD_IO_ERROR);	/* the parent went away: it reports */
-	if (ret == -EBADMSG)
-		run_error(run, "%s: size %zu: %s %llu: ping message of %zu bytes",
-			  l->name, size, SEQ(run, 1), got);
-	else if (ret == -ENODATA)
-		run_error(run, "%s: size %zu: %s %llu: end of stream inside "
-			  "a message", l->name, size, SEQ(run, 1));
-	else
-		run_error(run, "%s: size %zu: %s %llu: %s", l->name,
-			  size, SEQ(run, 0), strerror(-ret));
-	child_exit(run, CHILD_IO_ERROR);
 }
 
 /* ----------------------------------------------------------- the parent */
