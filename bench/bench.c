@@ -66,7 +66,6 @@ int main(int argc, char **argv)
 		return 130;
 	}
 	if (nfailed && !fatal)
-		fprintf(stderr, "direct: %d row%s failed\n", nfailed,
-			nfailed == 1 ? "" : "s");
+		fprintf(stderr, "direct: %d row%s failed\n", nfailed, nfailed == 1 ? "" : "s");
 	return nfailed ? 1 : 0;
 }

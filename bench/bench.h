@@ -52,35 +52,29 @@ static inline void bench_close_fd(int *fd)
 /* ---------------------------------------------------------------- hist.c */
 
 /*
- * Log-linear histogram of nanosecond values. Values below
- * BENCH_HIST_EXACT are counted exactly; above, every power of two is cut
- * into 2^BENCH_HIST_SUB_BITS equal buckets, so a bucket is at most 1/64
- * of its lower bound wide. A percentile is reported as the middle of its
- * bucket, clamped to [min, max]: within 1/128 (0.79%) of the true order
- * statistic for any value up to BENCH_HIST_TOP (2^37 ns, about 137 s).
- * Bigger values land in the top bucket (the percentile saturates there;
- * max stays exact). Mean, min and max are exact.
+ * Log-linear histogram of nanosecond values: exact below
+ * BENCH_HIST_EXACT, above it every power of two cut into
+ * 2^BENCH_HIST_SUB_BITS buckets. A percentile is the middle of its bucket,
+ * clamped to [min, max]: within BENCH_HIST_REL_ERR (1/128) of the true
+ * order statistic up to BENCH_HIST_TOP (2^37 ns, ~137 s), where it
+ * saturates. Mean, min and max are exact.
  */
 #define BENCH_HIST_SUB_BITS	6
 #define BENCH_HIST_EXACT	(2u << BENCH_HIST_SUB_BITS)	/* 128 */
 #define BENCH_HIST_TOP_BITS	37
 #define BENCH_HIST_TOP		((uint64_t)1 << BENCH_HIST_TOP_BITS)
-#define BENCH_HIST_BUCKETS	(BENCH_HIST_EXACT + \
-	(BENCH_HIST_TOP_BITS - BENCH_HIST_SUB_BITS - 1) * \
-	(1u << BENCH_HIST_SUB_BITS))
-/* the documented bound on the relative error of a percentile */
+#define BENCH_HIST_BUCKETS	(BENCH_HIST_EXACT + (BENCH_HIST_TOP_BITS - \
+				 BENCH_HIST_SUB_BITS - 1) * (1u << BENCH_HIST_SUB_BITS))
 #define BENCH_HIST_REL_ERR	(1.0 / (2u << BENCH_HIST_SUB_BITS))
 
 struct bench_hist {
-	uint64_t n;		/* values recorded */
-	uint64_t sum;		/* of all values, for the mean */
+	uint64_t n, sum;	/* values recorded, their sum */
 	uint64_t min, max;	/* exact; min is UINT64_MAX when empty */
 	uint64_t count[BENCH_HIST_BUCKETS];
 };
 
 void bench_hist_init(struct bench_hist *h);
 void bench_hist_record(struct bench_hist *h, uint64_t v);
-/* dst += src */
 void bench_hist_merge(struct bench_hist *dst, const struct bench_hist *src);
 /* nearest-rank percentile, p in [0, 100]; 0 when empty */
 uint64_t bench_hist_percentile(const struct bench_hist *h, double p);
@@ -102,12 +96,14 @@ enum bench_road { BENCH_ROAD_DIRECT, BENCH_ROAD_MOUNT, BENCH_ROAD_FLOOR };
 #define BENCH_MAX_TRANSPORTS	32
 #define BENCH_SIZE_MAX		((size_t)256 << 20)	/* 256M */
 #define BENCH_DURATION_MAX	86400.0
-
-/* defaults: the whole default table (every transport, 100 B and 1 KiB)
- * stays under a minute: each row runs 1 s after a short warm-up */
+/* the default table (every transport, 100 B and 1 KiB) stays under a
+ * minute: 1 s a row after at most 1000 round trips or 0.2 s of warm-up */
 #define BENCH_DEFAULT_DURATION	1.0
-#define BENCH_DEFAULT_WARMUP	1000	/* round trips, but... */
-#define BENCH_DEFAULT_WARMUP_S	0.2	/* ...at most this long by default */
+#define BENCH_DEFAULT_WARMUP	1000
+#define BENCH_DEFAULT_WARMUP_S	0.2
+#define BENCH_DAEMON_CPU_AUTO	(-2)	/* as --cpus implies */
+/* stream mode's default sizes when the mount road runs */
+#define BENCH_STREAM_SIZES	{ 4096, 65536, 1048576 }
 
 struct bench_opts {
 	const struct ipc_transport *transports[BENCH_MAX_TRANSPORTS];
@@ -138,30 +134,21 @@ struct bench_opts {
 	int daemon_cpu;		/* --daemon-cpu: a CPU, -1 none, or AUTO */
 };
 
-#define BENCH_DAEMON_CPU_AUTO	(-2)	/* as --cpus implies */
-
-/* stream mode's default sizes when the mount road runs */
-#define BENCH_STREAM_SIZES	{ 4096, 65536, 1048576 }
-
-/*
- * Fill o from argv (argv[0] is the program). NULL on success; else a
- * one-line message in err that names the option and the valid values,
- * e.g. "--cpus: 'both' is not a placement (same, split, none)".
- */
-const char *bench_parse_opts(struct bench_opts *o, int argc,
-			     char *const argv[], char *err, size_t errlen);
+/* NULL on success; else a one-line message in err that names the option
+ * and the valid values, e.g. "--cpus: 'both' is not a placement (...)" */
+const char *bench_parse_opts(struct bench_opts *o, int argc, char *const argv[],
+			     char *err, size_t errlen);
 /* "100", "1K", "64k", "1M": bytes; 0 or -EINVAL (not a size), -ERANGE */
 int bench_parse_size(const char *s, size_t *out);
 /* "64K" for 65536, "100" for 100: the shortest exact form */
 const char *bench_size_str(size_t size, char *buf, size_t len);
-/* --help: the options and every transport with its .what */
 void bench_usage(FILE *f);
 const char *bench_mode_name(enum bench_mode m);
 const char *bench_cpus_name(enum bench_cpus c);
 const char *bench_format_name(enum bench_format f);
 const char *bench_roads_name(enum bench_roads r);
 const char *bench_road_name(enum bench_road r);
-/* the mount road runs: --road both or mount, and not --via none */
+
 static inline bool bench_uses_mount(const struct bench_opts *o)
 {
 	return o->roads != BENCH_ROADS_DIRECT;
@@ -178,21 +165,19 @@ enum bench_side { BENCH_PARENT, BENCH_CHILD };
 
 struct bench_link;
 
+/* every op but close returns -errno on failure (-EINTR: a signal ran) */
 struct bench_link_ops {
-	/* before fork: make both directions for messages of `size` bytes;
-	 * -EMSGSIZE when the mechanism cannot carry them, else -errno */
+	/* before fork, both directions for `size` bytes (-EMSGSIZE: too big) */
 	int (*open)(struct bench_link *l, size_t size);
-	/* after fork, in each process: keep this side's ends; -errno */
+	/* after fork, in each process: keep this side's ends */
 	int (*attach)(struct bench_link *l, enum bench_side side);
-	/* one send: a count (byte links: maybe short) or -errno (-EINTR
-	 * when a signal handler ran) */
+	/* a count; byte links may be short */
 	ssize_t (*send)(struct bench_link *l, const void *buf, size_t len);
-	/* one receive: message links return one whole message, and len is
-	 * at least rx_min; 0 is end of stream; -errno */
+	/* one whole message on message links (len >= rx_min); 0: the end */
 	ssize_t (*recv)(struct bench_link *l, void *buf, size_t len);
 	/* close our sending direction: the peer's recv returns 0 */
 	void (*hangup)(struct bench_link *l);
-	/* release everything this process holds, named objects included */
+	/* release what this process holds, named objects included */
 	void (*close)(struct bench_link *l);
 };
 
@@ -211,20 +196,17 @@ struct bench_link {
 
 /* each returns a link to free(), or NULL (out of memory; classic: no
  * baseline for that transport) */
-struct bench_link *bench_link_ipc(const struct ipc_transport *t,
-				  const struct ipc_opts *o);
+struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o);
 /* "pipe(classic)" etc. on raw fds */
 struct bench_link *bench_link_classic(const char *transport);
 /* "pipe, unix, tcp, udp, mqueue" */
 const char *bench_classic_names(void);
 /* ping is MOUNT/<t>, pong MOUNT/bench.<pid>.<n>/<t>: a directory made by
  * open() and removed by close() in the process that made it */
-struct bench_link *bench_link_mount(const struct ipc_transport *t,
-				    const char *mount);
+struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount);
 /* MOUNT/null of nullfs, driven by the same loop (bench_floor_what);
  * solo ("floor-1p"): the parent issues every request itself */
-struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode,
-				    bool solo);
+struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode, bool solo);
 /* lines describing what the floor measures, for the table's header */
 const char *bench_floor_what(enum bench_mode mode, bool solo);
 
@@ -265,13 +247,11 @@ struct bench_mounts {
 /* the daemon: `given`, else $env, else `built` if it exists, else `name`
  * in $PATH; the path into buf, or NULL (buf then says where we looked) */
 const char *bench_find_daemon(const char *given, const char *env,
-			      const char *built, const char *name, char *buf,
-			      size_t len);
+			      const char *built, const char *name, char *buf, size_t len);
 /* mkdtemp, run `exe -f [-o opt] DIR` in its own process group, wait for
  * the mount; 0, or -1 with a one-line reason in err */
 int bench_mount_start(struct bench_mount *m, const char *what,
-		      const char *exe, const char *opt, char *err,
-		      size_t errlen);
+		      const char *exe, const char *opt, char *err, size_t errlen);
 /* pin the daemon on `cpu` (-1: every CPU we may use); -errno */
 int bench_mount_pin(struct bench_mount *m, int cpu);
 /* NULL while the daemon runs; else "exited with status 1" etc. */
@@ -281,8 +261,7 @@ void bench_mount_stop(struct bench_mount *m);
 /* stop every mount still up: at exit, on a fatal error */
 void bench_mount_cleanup(void);
 /* the roads' mounts as the options say; exits 1 (2: bad --via) on failure */
-void bench_mounts_up(struct bench_mounts *ms, const struct bench_opts *o,
-		     struct bench_env *env);
+void bench_mounts_up(struct bench_mounts *ms, const struct bench_opts *o, struct bench_env *env);
 void bench_mounts_down(struct bench_mounts *ms);
 /* after a fatal row on `road`: say whether our daemon died */
 void bench_mounts_check(struct bench_mounts *ms, enum bench_road road);
@@ -338,8 +317,7 @@ void bench_run_init(void);
 /* SIGINT or SIGTERM arrived */
 bool bench_interrupted(void);
 /* open, fork, ping-pong or stream, close; fills r */
-enum bench_status bench_run(struct bench_link *l,
-			    const struct bench_run_params *p,
+enum bench_status bench_run(struct bench_link *l, const struct bench_run_params *p,
 			    struct bench_result *r);
 /* open and close again: 0, -EMSGSIZE or -errno, before anything runs */
 int bench_probe(struct bench_link *l, size_t size);
@@ -356,15 +334,12 @@ int bench_rows(const struct bench_opts *o, const struct bench_env *env,
 /* ------------------------------------------------------------- report.c */
 
 void bench_env_init(struct bench_env *env);
-void bench_report_begin(FILE *f, const struct bench_opts *o,
-			const struct bench_env *env);
-void bench_report_row(FILE *f, const struct bench_opts *o,
-		      const struct bench_result *r);
+void bench_report_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env);
+void bench_report_row(FILE *f, const struct bench_opts *o, const struct bench_result *r);
 void bench_report_end(FILE *f, const struct bench_opts *o, int nfailed);
 /* the combined table (both roads): one line per transport and size; d or
  * m may be NULL (the control: mount only; the floor) */
-void bench_report_pair(FILE *f, const struct bench_opts *o,
-		       const struct bench_result *d,
+void bench_report_pair(FILE *f, const struct bench_opts *o, const struct bench_result *d,
 		       const struct bench_result *m);
 /* under the combined table: control vs floor, transports vs control */
 void bench_report_summary(FILE *f, const struct bench_opts *o,

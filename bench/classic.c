@@ -27,8 +27,7 @@ enum classic_kind { CL_PIPE, CL_UNIX, CL_TCP, CL_UDP, CL_MQUEUE };
 
 static const char *const classic_names[] = {
 	[CL_PIPE] = "pipe", [CL_UNIX] = "unix", [CL_TCP] = "tcp",
-	[CL_UDP] = "udp", [CL_MQUEUE] = "mqueue",
-};
+	[CL_UDP] = "udp", [CL_MQUEUE] = "mqueue", };
 
 #define NKINDS	(int)(sizeof(classic_names) / sizeof(classic_names[0]))
 #define UDP_MAX	65507
@@ -75,19 +74,14 @@ static int open_tcp(struct classic *l)
 	if (lfd < 0)
 		return -errno;
 	if (bind(lfd, (struct sockaddr *)&sa, len) < 0 ||
-	    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0 ||
-	    listen(lfd, 1) < 0)
+	    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0 || listen(lfd, 1) < 0)
 		goto err;
 	l->fd[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (l->fd[0] < 0 ||
-	    connect(l->fd[0], (struct sockaddr *)&sa, len) < 0)
+	if (l->fd[0] < 0 || connect(l->fd[0], (struct sockaddr *)&sa, len) < 0)
 		goto err;
 	l->fd[1] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (l->fd[1] < 0 ||
-	    setsockopt(l->fd[0], IPPROTO_TCP, TCP_NODELAY, &one,
-		       sizeof(one)) < 0 ||
-	    setsockopt(l->fd[1], IPPROTO_TCP, TCP_NODELAY, &one,
-		       sizeof(one)) < 0)
+	if (l->fd[1] < 0 || setsockopt(l->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+	    setsockopt(l->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 		goto err;
 	(void)close(lfd);
 	return 0;
@@ -109,8 +103,7 @@ static int open_udp(struct classic *l, size_t size)
 	for (i = 0; i < 2; i++) {
 		loopback(&sa[i], &len);
 		l->fd[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (l->fd[i] < 0 ||
-		    bind(l->fd[i], (struct sockaddr *)&sa[i], len) < 0 ||
+		if (l->fd[i] < 0 || bind(l->fd[i], (struct sockaddr *)&sa[i], len) < 0 ||
 		    getsockname(l->fd[i], (struct sockaddr *)&sa[i], &len) < 0)
 			return -errno;
 	}
@@ -130,10 +123,8 @@ static int open_mqueue(struct classic *l, size_t size)
 	int i, err;
 
 	for (i = 0; i < 2; i++) {
-		snprintf(name, sizeof(name), "/ipcfs.%ld.classic%d",
-			 (long)getpid(), i);
-		l->fd[2 * i] = mq_open(name, O_RDONLY | O_CREAT | O_EXCL |
-				       O_CLOEXEC, 0600, &attr);
+		snprintf(name, sizeof(name), "/ipcfs.%ld.classic%d", (long)getpid(), i);
+		l->fd[2 * i] = mq_open(name, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &attr);
 		if (l->fd[2 * i] < 0)
 			return errno == EINVAL ? -EMSGSIZE : -errno;
 		l->fd[2 * i + 1] = mq_open(name, O_WRONLY | O_CLOEXEC);
@@ -207,8 +198,7 @@ static int classic_attach(struct bench_link *bl, enum bench_side side)
 	return 0;
 }
 
-static ssize_t classic_send(struct bench_link *bl, const void *buf,
-			    size_t len)
+static ssize_t classic_send(struct bench_link *bl, const void *buf, size_t len)
 {
 	struct classic *l = C(bl);
 
@@ -257,8 +247,7 @@ static void classic_hangup(struct bench_link *bl)
 
 static const struct bench_link_ops classic_ops = {
 	.open = classic_open, .attach = classic_attach, .send = classic_send,
-	.recv = classic_recv, .hangup = classic_hangup, .close = classic_close,
-};
+	.recv = classic_recv, .hangup = classic_hangup, .close = classic_close, };
 
 struct bench_link *bench_link_classic(const char *transport)
 {

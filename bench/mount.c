@@ -49,13 +49,11 @@ static bool executable(const char *path)
 {
 	struct stat st;
 
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	       access(path, X_OK) == 0;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
 const char *bench_find_daemon(const char *given, const char *env,
-			      const char *built, const char *name, char *buf,
-			      size_t len)
+			      const char *built, const char *name, char *buf, size_t len)
 {
 	const char *e = env ? getenv(env) : NULL, *path = getenv("PATH");
 	const char *p, *end;
@@ -116,12 +114,10 @@ const char *bench_mount_dead(struct bench_mount *m, char *buf, size_t len)
 	if (m->pid && !reap(m, false))
 		return NULL;
 	if (WIFSIGNALED(m->status))
-		snprintf(buf, len, "killed by signal %d (SIG%s)",
-			 WTERMSIG(m->status),
+		snprintf(buf, len, "killed by signal %d (SIG%s)", WTERMSIG(m->status),
 			 sigabbrev_np(WTERMSIG(m->status)) ?: "?");
 	else
-		snprintf(buf, len, "exited with status %d",
-			 WEXITSTATUS(m->status));
+		snprintf(buf, len, "exited with status %d", WEXITSTATUS(m->status));
 	return buf;
 }
 
@@ -140,8 +136,7 @@ static void remember(struct bench_mount *m, bool on)
 }
 
 int bench_mount_start(struct bench_mount *m, const char *what,
-		      const char *exe, const char *opt, char *err,
-		      size_t errlen)
+		      const char *exe, const char *opt, char *err, size_t errlen)
 {
 	char dead[64];
 	double deadline;
@@ -152,8 +147,7 @@ int bench_mount_start(struct bench_mount *m, const char *what,
 	snprintf(m->exe, sizeof(m->exe), "%s", exe);
 	snprintf(m->dir, sizeof(m->dir), "/tmp/%s-bench.XXXXXX", what);
 	if (!mkdtemp(m->dir)) {
-		snprintf(err, errlen, "%s: mkdtemp %s: %s", what, m->dir,
-			 strerror(errno));
+		snprintf(err, errlen, "%s: mkdtemp %s: %s", what, m->dir, strerror(errno));
 		return -1;
 	}
 	m->made_dir = true;
@@ -178,8 +172,7 @@ int bench_mount_start(struct bench_mount *m, const char *what,
 			execl(m->exe, m->exe, "-f", "-o", opt, m->dir, NULL);
 		else
 			execl(m->exe, m->exe, "-f", m->dir, (char *)NULL);
-		fprintf(stderr, "direct: exec %s: %s\n", m->exe,
-			strerror(errno));
+		fprintf(stderr, "direct: exec %s: %s\n", m->exe, strerror(errno));
 		_exit(127);
 	}
 	deadline = mono_s() + BENCH_MOUNT_WAIT_S;
@@ -197,8 +190,7 @@ int bench_mount_start(struct bench_mount *m, const char *what,
 			goto err_stop;
 		}
 		if (bench_interrupted()) {
-			snprintf(err, errlen, "%s: interrupted while "
-				 "mounting", what);
+			snprintf(err, errlen, "%s: interrupted while mounting", what);
 			goto err_stop;
 		}
 		nap(POLL_NS);
@@ -232,8 +224,7 @@ int bench_mount_pin(struct bench_mount *m, int cpu)
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)m->pid);
 	dir = opendir(path);
 	if (!dir)
-		return sched_setaffinity(m->pid, sizeof(set), &set) < 0 ?
-		       -errno : 0;
+		return sched_setaffinity(m->pid, sizeof(set), &set) < 0 ? -errno : 0;
 	while ((d = readdir(dir)) != NULL) {
 		if (d->d_name[0] == '.')
 			continue;
@@ -283,8 +274,7 @@ static bool wait_exit(struct bench_mount *m, double s)
 void bench_mount_stop(struct bench_mount *m)
 {
 	if (m->mounted || is_mounted(m->dir)) {
-		if (!fusermount("-u", m->dir) && is_mounted(m->dir) &&
-		    !fusermount("-uz", m->dir))
+		if (!fusermount("-u", m->dir) && is_mounted(m->dir) && !fusermount("-uz", m->dir))
 			fprintf(stderr, "direct: fusermount3 -u/-uz %s "
 				"failed: unmount it by hand\n", m->dir);
 		m->mounted = false;
@@ -297,8 +287,7 @@ void bench_mount_stop(struct bench_mount *m)
 		}
 	}
 	if (m->made_dir && rmdir(m->dir) < 0 && errno != ENOENT)
-		fprintf(stderr, "direct: rmdir %s: %s\n", m->dir,
-			strerror(errno));
+		fprintf(stderr, "direct: rmdir %s: %s\n", m->dir, strerror(errno));
 	m->made_dir = false;
 	remember(m, false);
 }
@@ -320,8 +309,7 @@ void bench_mount_cleanup(void)
 #endif
 
 /* the mount road's ipcfs: --via's, else ours; exits on failure */
-static void ipcfs_up(struct bench_mounts *ms, const struct bench_opts *o,
-		     struct bench_env *env)
+static void ipcfs_up(struct bench_mounts *ms, const struct bench_opts *o, struct bench_env *env)
 {
 	char buf[PATH_MAX + 256];
 	const char *exe;
@@ -331,15 +319,12 @@ static void ipcfs_up(struct bench_mounts *ms, const struct bench_opts *o,
 		snprintf(buf, sizeof(buf), "%s/stats", o->via);
 		if (stat(buf, &st) < 0)
 			bench_usage_error("--via: %s: no stats file (%s): not an "
-					  "ipcfs mount (or none)", o->via,
-					  strerror(errno));
+					  "ipcfs mount (or none)", o->via, strerror(errno));
 		env->mount = o->via;
-		snprintf(env->mount_how, sizeof(env->mount_how),
-			 "given with --via");
+		snprintf(env->mount_how, sizeof(env->mount_how), "given with --via");
 		return;
 	}
-	exe = bench_find_daemon(o->ipcfs, "IPCFS", BENCH_IPCFS_PATH, "ipcfs",
-				buf, sizeof(buf));
+	exe = bench_find_daemon(o->ipcfs, "IPCFS", BENCH_IPCFS_PATH, "ipcfs", buf, sizeof(buf));
 	if (!exe) {
 		fprintf(stderr, "direct: the ipcfs daemon: %s is not an "
 			"executable (--ipcfs PATH, $IPCFS, or --via none for "
@@ -347,19 +332,16 @@ static void ipcfs_up(struct bench_mounts *ms, const struct bench_opts *o,
 		exit(1);
 	}
 	/* -o control: the control row's channel, plainmem, in the root */
-	if (bench_mount_start(&ms->ipcfs, "ipcfs", exe, "control", buf,
-			      sizeof(buf)) < 0) {
+	if (bench_mount_start(&ms->ipcfs, "ipcfs", exe, "control", buf, sizeof(buf)) < 0) {
 		fprintf(stderr, "direct: %s\n", buf);
 		exit(1);
 	}
 	env->mount = ms->ipcfs.dir;
 	snprintf(env->mount_how, sizeof(env->mount_how),
-		 "mounted for this run (%s, pid %d)", ms->ipcfs.exe,
-		 (int)ms->ipcfs.pid);
+		 "mounted for this run (%s, pid %d)", ms->ipcfs.exe, (int)ms->ipcfs.pid);
 }
 
-void bench_mounts_up(struct bench_mounts *ms, const struct bench_opts *o,
-		     struct bench_env *env)
+void bench_mounts_up(struct bench_mounts *ms, const struct bench_opts *o, struct bench_env *env)
 {
 	char self[PATH_MAX], buf[PATH_MAX + 256], *slash;
 	const char *exe;
@@ -377,10 +359,8 @@ void bench_mounts_up(struct bench_mounts *ms, const struct bench_opts *o,
 	if (slash)
 		snprintf(slash + 1, 8, "nullfs");
 	exe = bench_find_daemon(NULL, "NULLFS", slash && !access(self, X_OK) ?
-				self : BENCH_NULLFS_PATH, "nullfs", buf,
-				sizeof(buf));
-	if (exe && bench_mount_start(&ms->null, "nullfs", exe, NULL, buf,
-				     sizeof(buf)) == 0)
+				self : BENCH_NULLFS_PATH, "nullfs", buf, sizeof(buf));
+	if (exe && bench_mount_start(&ms->null, "nullfs", exe, NULL, buf, sizeof(buf)) == 0)
 		env->floor = ms->null.dir;
 	else
 		fprintf(stderr, "direct: no floor row: %s\n", buf);
@@ -400,8 +380,7 @@ void bench_mounts_check(struct bench_mounts *ms, enum bench_road road)
 			       &ms->ipcfs;
 	char why[64];
 
-	if (road != BENCH_ROAD_DIRECT && m->ours &&
-	    bench_mount_dead(m, why, sizeof(why)))
+	if (road != BENCH_ROAD_DIRECT && m->ours && bench_mount_dead(m, why, sizeof(why)))
 		fprintf(stderr, "direct: %s (%s -f %s) %s during the run\n",
 			m->what, m->exe, m->dir, why);
 }

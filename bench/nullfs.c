@@ -62,8 +62,7 @@ static void null_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_entry(req, &e);
 }
 
-static void null_getattr(fuse_req_t req, fuse_ino_t ino,
-			 struct fuse_file_info *fi)
+static void null_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct stat st;
 
@@ -76,8 +75,7 @@ static void null_getattr(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_attr(req, &st, 1.0);
 }
 
-static void null_open(fuse_req_t req, fuse_ino_t ino,
-		      struct fuse_file_info *fi)
+static void null_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	if (ino != NULL_INO) {
 		fuse_reply_err(req, EISDIR);
@@ -145,8 +143,7 @@ static void null_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	for (off_t i = off; i < 3; i++) {
 		st.st_ino = i == 2 ? NULL_INO : FUSE_ROOT_ID;
 		st.st_mode = i == 2 ? S_IFREG : S_IFDIR;
-		len = fuse_add_direntry(req, buf + used, size - used, names[i],
-					&st, i + 1);
+		len = fuse_add_direntry(req, buf + used, size - used, names[i], &st, i + 1);
 		if (len > size - used)
 			break;
 		used += len;
@@ -155,13 +152,8 @@ static void null_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 }
 
 static const struct fuse_lowlevel_ops null_ops = {
-	.lookup  = null_lookup,
-	.getattr = null_getattr,
-	.setattr = null_setattr,
-	.open    = null_open,
-	.read    = null_read,
-	.write   = null_write,
-	.readdir = null_readdir,
+	.lookup  = null_lookup, .getattr = null_getattr, .setattr = null_setattr,
+	.open    = null_open, .read    = null_read, .write   = null_write, .readdir = null_readdir,
 };
 
 int main(int argc, char **argv)

@@ -30,25 +30,17 @@ enum { OPT_CPUS = 256, OPT_MODE, OPT_SPIN, OPT_ZMQ, OPT_FORMAT, OPT_BASELINE,
 #define SHORT_OPTS	"+:t:s:c:d:w:h"
 
 static const struct option long_opts[] = {
-	{ "transport", required_argument, NULL, 't' },
-	{ "size", required_argument, NULL, 's' },
-	{ "count", required_argument, NULL, 'c' },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "warmup", required_argument, NULL, 'w' },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "mode", required_argument, NULL, OPT_MODE },
-	{ "spin", no_argument, NULL, OPT_SPIN },
+	{ "transport", required_argument, NULL, 't' }, { "size", required_argument, NULL, 's' },
+	{ "count", required_argument, NULL, 'c' }, { "duration", required_argument, NULL, 'd' },
+	{ "warmup", required_argument, NULL, 'w' }, { "cpus", required_argument, NULL, OPT_CPUS },
+	{ "mode", required_argument, NULL, OPT_MODE }, { "spin", no_argument, NULL, OPT_SPIN },
 	{ "zmq", required_argument, NULL, OPT_ZMQ },
 	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "baseline", no_argument, NULL, OPT_BASELINE },
-	{ "help", no_argument, NULL, 'h' },
-	{ "via", required_argument, NULL, OPT_VIA },
-	{ "road", required_argument, NULL, OPT_ROAD },
+	{ "baseline", no_argument, NULL, OPT_BASELINE }, { "help", no_argument, NULL, 'h' },
+	{ "via", required_argument, NULL, OPT_VIA }, { "road", required_argument, NULL, OPT_ROAD },
 	{ "ipcfs", required_argument, NULL, OPT_IPCFS },
 	{ "cdf", required_argument, NULL, OPT_CDF },
-	{ "daemon-cpu", required_argument, NULL, OPT_DAEMON_CPU },
-	{ NULL, 0, NULL, 0 },
-};
+	{ "daemon-cpu", required_argument, NULL, OPT_DAEMON_CPU }, { NULL, 0, NULL, 0 }, };
 
 /* one parse: where messages go, and what must be checked at the end */
 struct parse {
@@ -205,8 +197,7 @@ static const char *choose(struct parse *ps, const char *opt, const char *what,
 		if (strcmp(names[*out], arg) == 0)
 			return NULL;
 	for (int i = 0; names[i]; i++)
-		used += snprintf(list + used, sizeof(list) - used, "%s%s",
-				 i ? ", " : "", names[i]);
+		used += snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", names[i]);
 	return fail(ps, "--%s: '%s' is not %s (%s)", opt, arg, what, list);
 }
 
@@ -237,8 +228,7 @@ static const char *apply_number(struct parse *ps, int id, const char *arg)
 	case 'c':
 		if (parse_u64(arg, &n) < 0 || n == 0)
 			return fail(ps, "--count: '%s' is not a count (a whole number of "
-				    "round trips, or messages in stream mode, at least 1)",
-				    arg);
+				    "round trips, or messages in stream mode, at least 1)", arg);
 		o->count = n;
 		ps->count_set = true;
 		break;
@@ -340,8 +330,7 @@ static const char *apply(struct parse *ps, int id, const char *arg)
 			return id == OPT_CDF ?
 			       fail(ps, "--cdf: '' is not a file name (where to write "
 				    "latency percentiles)") :
-			       fail(ps, "--ipcfs: '' is not a path (the ipcfs daemon "
-				    "to mount)");
+			       fail(ps, "--ipcfs: '' is not a path (the ipcfs daemon to mount)");
 		*(id == OPT_CDF ? &o->cdf : &o->ipcfs) = arg;
 		return NULL;
 	case 'c': case 'd': case 'w': case OPT_DAEMON_CPU:
@@ -452,15 +441,13 @@ void bench_usage(FILE *f)
 {
 	const struct ipc_transport *const *t;
 
-	fprintf(f,
-		"usage: direct [options]\n"
+	fprintf(f, "usage: direct [options]\n"
 		"Ping-pong (or stream) between a parent and a forked child over the ipcfs\n"
 		"transports, directly (the library, no filesystem) and through the files\n"
 		"of an ipcfs mount, side by side, with the control row (plainmem, mount\n"
 		"only) and the FUSE floor (nullfs, a file system that does nothing).\n"
 		"A \"msg\" is one round trip carrying the full message in each\n"
-		"direction; one-way latency is RTT/2.\n"
-		"\n"
+		"direction; one-way latency is RTT/2.\n\n"
 		"  -t, --transport NAME[,NAME...]|all  transports to run (default all)\n"
 		"  -s, --size LIST      message sizes in bytes, K=1024, M=1048576\n"
 		"                       (default 100,1K; at most 256M)\n"
@@ -489,15 +476,10 @@ void bench_usage(FILE *f)
 		"                       there is one, else unpinned\n"
 		"      --cdf FILE       write one-way latency percentiles of every\n"
 		"                       ping-pong row to FILE (CSV, for bench/plot.sh)\n"
-		"  -h, --help           this text\n"
-		"\n"
-		"Stream mode through the mount defaults to 4K,64K,1M and the byte\n"
-		"transports.\n"
-		"\n"
+		"  -h, --help           this text\n\n"
+		"Stream mode through the mount defaults to 4K,64K,1M and the byte\ntransports.\n\n"
 		"Exit status: 0 all rows ran, 1 a row failed or the bench was\n"
-		"stopped, 2 bad options.\n"
-		"\n"
-		"transports:\n",
+		"stopped, 2 bad options.\n\ntransports:\n",
 		BENCH_DEFAULT_DURATION, BENCH_DEFAULT_WARMUP,
 		BENCH_DEFAULT_WARMUP_S, bench_classic_names());
 	for (t = ipc_transports; *t; t++)

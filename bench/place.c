@@ -40,8 +40,7 @@ static int allowed_cpus(int *cpus, int max, char *list, size_t len)
 			cpus[n] = c;
 		n++;
 		if (used < len)
-			used += snprintf(list + used, len - used, "%s%d",
-					 n > 1 ? "," : "", c);
+			used += snprintf(list + used, len - used, "%s%d", n > 1 ? "," : "", c);
 	}
 	return n;
 }
@@ -70,8 +69,7 @@ void bench_place(struct bench_opts *o, struct bench_env *env)
 		env->cpu_child = cpus[1];
 		env->cpu_daemon = n >= 3 ? cpus[2] : -1;
 		snprintf(env->placement, sizeof(env->placement),
-			 "split (parent on CPU %d, child on CPU %d)", cpus[0],
-			 cpus[1]);
+			 "split (parent on CPU %d, child on CPU %d)", cpus[0], cpus[1]);
 	} else {
 		snprintf(env->placement, sizeof(env->placement),
 			 "none (unpinned; CPUs %s allowed)", list);
@@ -80,8 +78,7 @@ void bench_place(struct bench_opts *o, struct bench_env *env)
 		env->cpu_daemon = o->daemon_cpu;
 }
 
-void bench_place_daemons(const struct bench_opts *o, struct bench_env *env,
-			 struct bench_mounts *ms)
+void bench_place_daemons(const struct bench_opts *o, struct bench_env *env, struct bench_mounts *ms)
 {
 	bool ipcfs = ms->ipcfs.ours, null = ms->null.ours;
 	char where[64], mine[96];
@@ -97,15 +94,13 @@ void bench_place_daemons(const struct bench_opts *o, struct bench_env *env,
 			 " with parent and child" : " (a CPU of its own)");
 	else
 		snprintf(where, sizeof(where), o->cpus == BENCH_CPUS_SPLIT ?
-			 "unpinned (no third CPU: it runs where there is room)" :
-			 "unpinned");
+			 "unpinned (no third CPU: it runs where there is room)" : "unpinned");
 	if (ipcfs)
 		ret |= bench_mount_pin(&ms->ipcfs, env->cpu_daemon);
 	if (null)
 		ret |= bench_mount_pin(&ms->null, env->cpu_daemon);
 	if (ret)
-		snprintf(where + strlen(where), sizeof(where) - strlen(where),
-			 " (pinning failed)");
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), " (pinning failed)");
 	snprintf(mine, sizeof(mine), "%s%s%s", ipcfs ? "ipcfs" : "",
 		 ipcfs && null ? " and " : "", null ? "nullfs" : "");
 	snprintf(env->daemon_place, sizeof(env->daemon_place), "%s %s%s",

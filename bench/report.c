@@ -15,16 +15,14 @@
 #include "bench.h"
 #include "bench_git.h"	/* BENCH_GIT, made by vcs_tag at build time */
 
-static const char csv_header[] =
-	"mode,transport,size,warmup,count,seconds,msg_per_s,mb_per_s,"
+static const char csv_header[] = "mode,transport,size,warmup,count,seconds,msg_per_s,mb_per_s,"
 	"oneway_avg_us,oneway_min_us,oneway_p50_us,oneway_p99_us,"
 	"oneway_p999_us,oneway_max_us,cpu_us_per_msg,cpu_parent_s,"
 	"cpu_child_s,cpus,cpu_parent,cpu_child,status,road,error\n";
 
 static const char *const status_names[] = {
 	[BENCH_OK] = "ok", [BENCH_SKIPPED] = "skipped",
-	[BENCH_FAILED] = "failed", [BENCH_FATAL] = "error",
-};
+	[BENCH_FAILED] = "failed", [BENCH_FATAL] = "error", };
 
 void bench_env_init(struct bench_env *env)
 {
@@ -245,8 +243,7 @@ static void csv_row(FILE *f, const struct bench_opts *o, const struct bench_resu
 
 static void json_params(FILE *f, const struct bench_opts *o, const struct bench_env *env)
 {
-	fprintf(f, "  \"params\": {\"mode\": \"%s\", \"transports\": [",
-		bench_mode_name(o->mode));
+	fprintf(f, "  \"params\": {\"mode\": \"%s\", \"transports\": [", bench_mode_name(o->mode));
 	for (int i = 0; i < o->ntransports; i++)
 		fprintf(f, "%s\"%s\"", i ? ", " : "", o->transports[i]->name);
 	fprintf(f, "], \"sizes\": [");

@@ -55,8 +55,7 @@ const char *bench_floor_what(enum bench_mode mode, bool solo)
 	       "round trip: the parent writes S\n"
 	       "#   and reads S, the child reads S and writes S, each as "
 	       "fast as it can: nothing waits\n"
-	       "#   for data, no request is parked, nobody is woken but "
-	       "by FUSE's own reply;\n"
+	       "#   for data, no request is parked, nobody is woken but by FUSE's own reply;\n"
 	       "#   1 rt = these 4 requests: rt/s = (parent's + child's "
 	       "loops)/2 per s; latency = the parent's";
 }
@@ -74,8 +73,7 @@ static void floor_close(struct bench_link *l)
 		return;
 	parent = atomic_load(&f->page[PARENT_LOOPS]);
 	if (f->owner == getpid() && !f->solo && parent)
-		l->count_scale = (1 + (double)atomic_load(
-				  &f->page[CHILD_LOOPS]) / parent) / 2;
+		l->count_scale = (1 + (double)atomic_load( &f->page[CHILD_LOOPS]) / parent) / 2;
 	(void)munmap(f->page, NWORDS * sizeof(*f->page));
 	f->page = NULL;
 }
@@ -134,14 +132,12 @@ static ssize_t floor_send(struct bench_link *l, const void *buf, size_t len)
 	struct floor *f = F(l);
 	ssize_t n;
 
-	if (f->side == BENCH_CHILD && f->solo &&
-	    atomic_fetch_add(&f->page[CHILD_LOOPS], 1)) {
+	if (f->side == BENCH_CHILD && f->solo && atomic_fetch_add(&f->page[CHILD_LOOPS], 1)) {
 		n = floor_idle(f);	/* past "ready": nothing to send */
 		return n < 0 ? n : (ssize_t)len;
 	}
 	if (f->side == BENCH_CHILD)
-		atomic_fetch_add_explicit(&f->page[CHILD_LOOPS], 1,
-					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&f->page[CHILD_LOOPS], 1, memory_order_relaxed);
 	if (f->side == BENCH_PARENT && f->solo) {
 		/* the ping, its read and the pong's write: the 4th is recv */
 		n = bench_errno(write(f->tx, buf, len));
@@ -164,8 +160,7 @@ static ssize_t floor_recv(struct bench_link *l, void *buf, size_t len)
 	if (atomic_load(&f->page[STOP]))
 		return 0;
 	if (f->side == BENCH_PARENT)
-		atomic_fetch_add_explicit(&f->page[PARENT_LOOPS], 1,
-					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&f->page[PARENT_LOOPS], 1, memory_order_relaxed);
 	if (f->solo && f->mode == BENCH_STREAM) {
 		/* the child's write */
 		n = bench_errno(write(f->tx, f->scratch, len));
@@ -184,11 +179,9 @@ static void floor_hangup(struct bench_link *l)
 
 static const struct bench_link_ops floor_ops = {
 	.open = floor_open, .attach = floor_attach, .send = floor_send,
-	.recv = floor_recv, .hangup = floor_hangup, .close = floor_close,
-};
+	.recv = floor_recv, .hangup = floor_hangup, .close = floor_close, };
 
-struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode,
-				    bool solo)
+struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode, bool solo)
 {
 	struct floor *f = calloc(1, sizeof(*f));
 

@@ -59,8 +59,7 @@ static void mount_rmdir(struct mnt *m)
 		if (rmdir(path) == 0 || errno == ENOENT)
 			break;
 		if (errno != EBUSY && errno != EINTR) {
-			fprintf(stderr, "direct: rmdir %s: %s\n", path,
-				strerror(errno));
+			fprintf(stderr, "direct: rmdir %s: %s\n", path, strerror(errno));
 			break;
 		}
 		(void)nanosleep(&ms2, NULL);
@@ -204,11 +203,9 @@ static void mount_hangup(struct bench_link *l)
 
 static const struct bench_link_ops mount_ops = {
 	.open = mount_open, .attach = mount_attach, .send = mount_send,
-	.recv = mount_recv, .hangup = mount_hangup, .close = mount_close,
-};
+	.recv = mount_recv, .hangup = mount_hangup, .close = mount_close, };
 
-struct bench_link *bench_link_mount(const struct ipc_transport *t,
-				    const char *mount)
+struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount)
 {
 	struct mnt *m = calloc(1, sizeof(*m));
 

@@ -31,8 +31,7 @@ struct rows {
 };
 
 __attribute__((format(printf, 3, 4)))
-static void row_mark(struct row *row, enum bench_status st, const char *fmt,
-		     ...)
+static void row_mark(struct row *row, enum bench_status st, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -83,13 +82,11 @@ static void row_control(struct row *row, const char *mount)
 	snprintf(path, sizeof(path), "%s/%s", mount, row->link->name);
 	if (stat(path, &st) < 0)
 		row_mark(row, BENCH_SKIPPED, "%s has no %s: mount ipcfs with "
-			 "-o control for the control row", mount,
-			 row->link->name);
+			 "-o control for the control row", mount, row->link->name);
 }
 
 /* a transport's rows at one size: direct, classic, mount */
-static void add_transport(struct rows *rs, const struct bench_opts *o,
-			  const struct bench_env *env,
+static void add_transport(struct rows *rs, const struct bench_opts *o, const struct bench_env *env,
 			  const struct ipc_transport *t, size_t size)
 {
 	struct ipc_opts io = { .spin = o->spin, .zmq_kind = o->zmq_kind };
@@ -115,8 +112,7 @@ static void add_transport(struct rows *rs, const struct bench_opts *o,
 		row_control(row, env->mount);
 }
 
-static void make_rows(struct rows *rs, const struct bench_opts *o,
-		      const struct bench_env *env)
+static void make_rows(struct rows *rs, const struct bench_opts *o, const struct bench_env *env)
 {
 	const struct ipc_transport *control = ipc_transport_find("plainmem");
 	size_t max = (size_t)o->nsizes * (o->ntransports * 3 + 3);
@@ -154,12 +150,9 @@ static void probe_rows(const struct bench_opts *o, struct rows *rs)
 		ret = row->ready ? bench_probe(row->link, row->res.size) : 0;
 		if (ret == -EMSGSIZE && !o->all && !row->link->classic)
 			bench_usage_error("--size: %s is above what %s can carry%s (%s)",
-					  bench_size_str(row->res.size, size,
-							 sizeof(size)),
-					  row->link->name,
-					  row->link->road == BENCH_ROAD_MOUNT ?
-					  " through the mount" : "",
-					  strerror(EMSGSIZE));
+					  bench_size_str(row->res.size, size, sizeof(size)),
+					  row->link->name, row->link->road == BENCH_ROAD_MOUNT ?
+					  " through the mount" : "", strerror(EMSGSIZE));
 		if (ret < 0)
 			row_mark(row, ret == -EMSGSIZE ? BENCH_SKIPPED :
 				 BENCH_FAILED, "%s: %s (%s)", ret == -EMSGSIZE ?
@@ -170,8 +163,7 @@ static void probe_rows(const struct bench_opts *o, struct rows *rs)
 
 /* run one row and print it; false when it was fatal */
 static bool run_row(struct row *row, const struct bench_opts *o,
-		    struct bench_run_params *p, struct bench_mounts *ms,
-		    FILE *cdf)
+		    struct bench_run_params *p, struct bench_mounts *ms, FILE *cdf)
 {
 	const char *road = bench_road_name(row->link->road);
 
@@ -235,8 +227,7 @@ int bench_rows(const struct bench_opts *o, const struct bench_env *env,
 		if (bench_interrupted())
 			break;
 		if (o->roads == BENCH_ROADS_BOTH && o->format == BENCH_TABLE)
-			bench_report_pair(stdout, o,
-					  pair[0] ? &pair[0]->res : NULL,
+			bench_report_pair(stdout, o, pair[0] ? &pair[0]->res : NULL,
 					  pair[1] ? &pair[1]->res : NULL);
 	}
 	bench_report_summary(stdout, o, done, ndone);

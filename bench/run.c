@@ -147,8 +147,7 @@ static void stamp(unsigned char *buf, size_t len, uint64_t seq)
 }
 
 /* -1 if buf is message `seq` over the pattern ref, else its first bad byte */
-static ssize_t check(const unsigned char *buf, const unsigned char *ref, size_t len,
-		     uint64_t seq)
+static ssize_t check(const unsigned char *buf, const unsigned char *ref, size_t len, uint64_t seq)
 {
 	size_t head = len < 8 ? len : 8, tail = len >= 16 ? 8 : 0, i;
 	unsigned char want[8];
@@ -540,8 +539,7 @@ static int parent_timed(struct run *run)
 		if (step(run, &t0, &t1) < 0)
 			return -1;
 		r->warmup++;
-		if (p->warmup_max_s > 0 &&
-		    t1 - wstart >= (uint64_t)(p->warmup_max_s * 1e9))
+		if (p->warmup_max_s > 0 && t1 - wstart >= (uint64_t)(p->warmup_max_s * 1e9))
 			break;
 	}
 	u0 = cpu_self();
@@ -581,8 +579,7 @@ static int stream_drain(struct run *run)
 	if (run->l->nodata)
 		return 0;	/* the floor: nothing was queued anywhere */
 	for (;;) {
-		if (atomic_load(&run->sh->done) &&
-		    run->seq == atomic_load(&run->sh->sent))
+		if (atomic_load(&run->sh->done) && run->seq == atomic_load(&run->sh->sent))
 			return 0;
 		run->seq++;
 		ret = recv_exact(run, run->rx, run->p->size, &got);
@@ -597,8 +594,7 @@ static int stream_drain(struct run *run)
 		if (ret == -ECHILD && WIFEXITED(run->status) &&
 		    !WEXITSTATUS(run->status) && idle++ < 2)
 			continue;
-		if ((ret != RX_EOF && ret != -ECHILD) ||
-		    !atomic_load(&run->sh->done))
+		if ((ret != RX_EOF && ret != -ECHILD) || !atomic_load(&run->sh->done))
 			break;
 		sent = atomic_load(&run->sh->sent);
 		if (run->seq == sent)
@@ -628,13 +624,10 @@ static void parent_finish(struct run *run, bool ok)
 		(void)run_reap(run, now_ns() + EXIT_WAIT_NS);
 		if (ok)
 			run_error(run, "%s: peer (pid %d) did not exit after "
-				  "the hang-up; killed", run->l->name,
-				  (int)run->child);
-	} else if (ok && (!WIFEXITED(run->status) ||
-			  WEXITSTATUS(run->status))) {
+				  "the hang-up; killed", run->l->name, (int)run->child);
+	} else if (ok && (!WIFEXITED(run->status) || WEXITSTATUS(run->status))) {
 		run_error(run, "%s: peer (pid %d) %s (after the end)",
-			  run->l->name, (int)run->child,
-			  status_str(run->status, st, sizeof(st)));
+			  run->l->name, (int)run->child, status_str(run->status, st, sizeof(st)));
 	}
 }
 
@@ -706,8 +699,7 @@ static void run_free(struct run *run)
 		(void)munmap(run->sh, sizeof(*run->sh));
 }
 
-enum bench_status bench_run(struct bench_link *l,
-			    const struct bench_run_params *p,
+enum bench_status bench_run(struct bench_link *l, const struct bench_run_params *p,
 			    struct bench_result *r)
 {
 	struct run run = { .l = l, .p = p, .r = r };
