@@ -24,7 +24,6 @@
 
 int main(int argc, char **argv)
 {
-	static struct bench_mounts ms;	/* registered for atexit */
 	struct bench_env env;
 	struct bench_opts o;
 	FILE *cdf = NULL;
@@ -52,12 +51,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "direct: note: --spin with --cpus same: the "
 			"spinning side holds the only CPU until preempted\n");
 	bench_run_init();
-	bench_mounts_up(&ms, &o, &env);
-	bench_place_daemons(&o, &env, &ms);
+	bench_mounts_up(&o, &env);
+	bench_place_daemons(&o, &env);
 
-	nfailed = bench_rows(&o, &env, &ms, cdf, &fatal);
+	nfailed = bench_rows(&o, &env, cdf, &fatal);
 
-	bench_mounts_down(&ms);
+	bench_mounts_down();
 	if (cdf && fclose(cdf) != 0)
 		fprintf(stderr, "direct: --cdf %s: %s\n", o.cdf, strerror(errno));
 	if (bench_interrupted()) {

@@ -229,50 +229,21 @@ struct bench_env {
 
 /* ------------------------------------------------------------- mount.c */
 
-struct bench_mount {
-	const char *what;	/* "ipcfs", "nullfs": for messages */
-	char exe[4096];		/* the daemon run with -f */
-	char dir[64];		/* mkdtemp: the mount point */
-	pid_t pid;		/* the daemon; 0 once reaped */
-	int status;		/* its wait status once reaped */
-	bool mounted, made_dir, ours;
-};
-
-/* the mounts of a run: ipcfs (unless --via) and the floor's nullfs */
-struct bench_mounts {
-	struct bench_mount ipcfs, null;
-};
-
-#define BENCH_MOUNT_WAIT_S	10
-/* the daemon: `given`, else $env, else `built` if it exists, else `name`
- * in $PATH; the path into buf, or NULL (buf then says where we looked) */
-const char *bench_find_daemon(const char *given, const char *env,
-			      const char *built, const char *name, char *buf, size_t len);
-/* mkdtemp, run `exe -f [-o opt] DIR` in its own process group, wait for
- * the mount; 0, or -1 with a one-line reason in err */
-int bench_mount_start(struct bench_mount *m, const char *what,
-		      const char *exe, const char *opt, char *err, size_t errlen);
-/* pin the daemon on `cpu` (-1: every CPU we may use); -errno */
-int bench_mount_pin(struct bench_mount *m, int cpu);
-/* NULL while the daemon runs; else "exited with status 1" etc. */
-const char *bench_mount_dead(struct bench_mount *m, char *buf, size_t len);
-/* fusermount3 -u, then -uz; end the daemon (SIGTERM, SIGKILL); rmdir */
-void bench_mount_stop(struct bench_mount *m);
-/* stop every mount still up: at exit, on a fatal error */
-void bench_mount_cleanup(void);
-/* the roads' mounts as the options say; exits 1 (2: bad --via) on failure */
-void bench_mounts_up(struct bench_mounts *ms, const struct bench_opts *o, struct bench_env *env);
-void bench_mounts_down(struct bench_mounts *ms);
+/* our mounts as the options say (ipcfs unless --via, and nullfs); exits
+ * 1 when ipcfs cannot be mounted, 2 on a bad --via; undone at exit */
+void bench_mounts_up(const struct bench_opts *o, struct bench_env *env);
+void bench_mounts_down(void);
 /* after a fatal row on `road`: say whether our daemon died */
-void bench_mounts_check(struct bench_mounts *ms, enum bench_road road);
+void bench_mounts_check(enum bench_road road);
+/* pin our daemons on `cpu` (-1: unpinned); "ipcfs and nullfs" into mine */
+int bench_mounts_pin(int cpu, char *mine, size_t len);
 
 /* ------------------------------------------------------------- place.c */
 
 /* --cpus and --daemon-cpu into env; exits 2 when split is impossible */
 void bench_place(struct bench_opts *o, struct bench_env *env);
 /* pin our daemons as bench_place chose; env->daemon_place says where */
-void bench_place_daemons(const struct bench_opts *o, struct bench_env *env,
-			 struct bench_mounts *ms);
+void bench_place_daemons(const struct bench_opts *o, struct bench_env *env);
 
 __attribute__((noreturn, format(printf, 1, 2)))
 void bench_usage_error(const char *fmt, ...);
@@ -328,8 +299,8 @@ void bench_fill(unsigned char *buf, size_t len, unsigned dir);
 
 /* every row of the options, probed, run in order and reported as each
  * ends; the number that failed (FATAL: *fatal set, the rest not run) */
-int bench_rows(const struct bench_opts *o, const struct bench_env *env,
-	       struct bench_mounts *ms, FILE *cdf, bool *fatal);
+int bench_rows(const struct bench_opts *o, const struct bench_env *env, FILE *cdf,
+	       bool *fatal);
 
 /* ------------------------------------------------------------- report.c */
 

@@ -163,7 +163,7 @@ static void probe_rows(const struct bench_opts *o, struct rows *rs)
 
 /* run one row and print it; false when it was fatal */
 static bool run_row(struct row *row, const struct bench_opts *o,
-		    struct bench_run_params *p, struct bench_mounts *ms, FILE *cdf)
+		    struct bench_run_params *p, FILE *cdf)
 {
 	const char *road = bench_road_name(row->link->road);
 
@@ -179,7 +179,7 @@ static bool run_row(struct row *row, const struct bench_opts *o,
 		return true;
 	fprintf(stderr, "direct: %s%s%s\n", row->link->road ? road : "",
 		row->link->road ? ": " : "", row->res.error);
-	bench_mounts_check(ms, row->link->road);
+	bench_mounts_check(row->link->road);
 	return false;
 }
 
@@ -197,7 +197,7 @@ static void params(struct bench_run_params *p, const struct bench_opts *o,
 }
 
 int bench_rows(const struct bench_opts *o, const struct bench_env *env,
-	       struct bench_mounts *ms, FILE *cdf, bool *fatal)
+	       FILE *cdf, bool *fatal)
 {
 	const struct bench_result **done;
 	struct bench_run_params p = { 0 };
@@ -219,7 +219,7 @@ int bench_rows(const struct bench_opts *o, const struct bench_env *env,
 		for (j = 0; j < 2 && !*fatal && !bench_interrupted(); j++) {
 			if (!pair[j])
 				continue;
-			*fatal = !run_row(pair[j], o, &p, ms, cdf);
+			*fatal = !run_row(pair[j], o, &p, cdf);
 			done[ndone++] = &pair[j]->res;
 			nfailed += pair[j]->res.status == BENCH_FAILED ||
 				   pair[j]->res.status == BENCH_FATAL;
