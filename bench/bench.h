@@ -42,6 +42,9 @@ static inline ssize_t bench_errno(ssize_t n)
 	return n < 0 ? -errno : n;
 }
 
+/* calloc, or exit(1) with a message */
+void *bench_calloc(size_t n, size_t size);
+
 static inline void bench_close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -194,8 +197,7 @@ struct bench_link {
 				 * this (the floor's sides run free) */
 };
 
-/* each returns a link to free(), or NULL (out of memory; classic: no
- * baseline for that transport) */
+/* each returns a link to free() (classic: NULL if there is no baseline) */
 struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o);
 /* "pipe(classic)" etc. on raw fds */
 struct bench_link *bench_link_classic(const char *transport);
@@ -290,6 +292,9 @@ bool bench_interrupted(void);
 /* open, fork, ping-pong or stream, close; fills r */
 enum bench_status bench_run(struct bench_link *l, const struct bench_run_params *p,
 			    struct bench_result *r);
+/* r for a run of l: its name, road, size and mode, nothing measured */
+void bench_result_init(struct bench_result *r, const struct bench_link *l, size_t size,
+		       enum bench_mode mode);
 /* open and close again: 0, -EMSGSIZE or -errno, before anything runs */
 int bench_probe(struct bench_link *l, size_t size);
 /* the pattern of direction `dir` that messages carry */

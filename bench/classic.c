@@ -257,9 +257,9 @@ struct bench_link *bench_link_classic(const char *transport)
 	for (k = 0; k < NKINDS; k++)
 		if (strcmp(classic_names[k], transport) == 0)
 			break;
-	c = k < NKINDS ? calloc(1, sizeof(*c)) : NULL;
-	if (!c)
+	if (k == NKINDS)
 		return NULL;
+	c = bench_calloc(1, sizeof(*c));
 	c->l.ops = &classic_ops;
 	c->l.classic = true;
 	c->kind = k;

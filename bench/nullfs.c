@@ -38,26 +38,19 @@ static void null_attr(fuse_ino_t ino, struct stat *st)
 	st->st_uid = getuid();
 	st->st_gid = getgid();
 	st->st_atime = st->st_mtime = st->st_ctime = started;
-	if (ino == FUSE_ROOT_ID) {
-		st->st_mode = S_IFDIR | 0755;
-		st->st_nlink = 2;
-	} else {
-		st->st_mode = S_IFREG | 0666;
-		st->st_nlink = 1;
-	}
+	st->st_mode = ino == FUSE_ROOT_ID ? S_IFDIR | 0755 : S_IFREG | 0666;
+	st->st_nlink = ino == FUSE_ROOT_ID ? 2 : 1;
 }
 
 static void null_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct fuse_entry_param e = { 0 };
+	struct fuse_entry_param e = { .ino = NULL_INO, .entry_timeout = 1.0,
+				      .attr_timeout = 1.0 };
 
 	if (parent != FUSE_ROOT_ID || strcmp(name, NULL_NAME) != 0) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	e.ino = NULL_INO;
-	e.entry_timeout = 1.0;
-	e.attr_timeout = 1.0;
 	null_attr(NULL_INO, &e.attr);
 	fuse_reply_entry(req, &e);
 }
@@ -67,12 +60,11 @@ static void null_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 	struct stat st;
 
 	(void)fi;
-	if (ino != FUSE_ROOT_ID && ino != NULL_INO) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
 	null_attr(ino, &st);
-	fuse_reply_attr(req, &st, 1.0);
+	if (ino != FUSE_ROOT_ID && ino != NULL_INO)
+		fuse_reply_err(req, ENOENT);
+	else
+		fuse_reply_attr(req, &st, 1.0);
 }
 
 static void null_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -85,10 +85,8 @@ static const struct bench_link_ops direct_ops = {
 
 struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o)
 {
-	struct direct *d = calloc(1, sizeof(*d));
+	struct direct *d = bench_calloc(1, sizeof(*d));
 
-	if (!d)
-		return NULL;
 	d->l.ops = &direct_ops;
 	d->t = t;
 	d->ipc = *o;

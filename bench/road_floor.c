@@ -183,10 +183,8 @@ static const struct bench_link_ops floor_ops = {
 
 struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode, bool solo)
 {
-	struct floor *f = calloc(1, sizeof(*f));
+	struct floor *f = bench_calloc(1, sizeof(*f));
 
-	if (!f)
-		return NULL;
 	f->l.ops = &floor_ops;
 	f->l.road = BENCH_ROAD_FLOOR;
 	f->l.nodata = true;

@@ -207,10 +207,8 @@ static const struct bench_link_ops mount_ops = {
 
 struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount)
 {
-	struct mnt *m = calloc(1, sizeof(*m));
+	struct mnt *m = bench_calloc(1, sizeof(*m));
 
-	if (!m)
-		return NULL;
 	m->l.ops = &mount_ops;
 	m->l.road = BENCH_ROAD_MOUNT;
 	m->l.messages = t->caps & IPC_MESSAGES;

@@ -42,23 +42,14 @@ static void row_mark(struct row *row, enum bench_status st, const char *fmt, ...
 	va_end(ap);
 }
 
-/* a row of link l (NULL: out of memory) at size, as line's d or m */
+/* a row of link l at size, as line's d or m */
 static struct row *add(struct rows *rs, struct bench_link *l, size_t size,
 		       const struct bench_opts *o, struct row **slot)
 {
 	struct row *row = &rs->row[rs->nrows++];
-	struct bench_result *r = &row->res;
 
-	if (!l) {
-		perror("direct: calloc");
-		exit(1);
-	}
 	row->link = l;
-	snprintf(r->name, sizeof(r->name), "%s", l->name);
-	r->road = l->road;
-	r->size = size;
-	r->mode = o->mode;
-	bench_hist_init(&r->hist);
+	bench_result_init(&row->res, l, size, o->mode);
 	row->ready = true;
 	*slot = row;
 	return row;
@@ -112,18 +103,18 @@ static void add_transport(struct rows *rs, const struct bench_opts *o, const str
 		row_control(row, env->mount);
 }
 
-static void make_rows(struct rows *rs, const struct bench_opts *o, const struct bench_env *env)
+/* every row; the array for the results as they are done */
+static const struct bench_result **make_rows(struct rows *rs, const struct bench_opts *o,
+					     const struct bench_env *env)
 {
 	const struct ipc_transport *control = ipc_transport_find("plainmem");
 	size_t max = (size_t)o->nsizes * (o->ntransports * 3 + 3);
 	struct row *row;
 
-	rs->row = calloc(max, sizeof(*rs->row));
-	rs->line = calloc(max, sizeof(*rs->line));
-	if (!rs->row || !rs->line) {
-		perror("direct: calloc");
-		exit(1);
-	}
+	const struct bench_result **done = bench_calloc(max, sizeof(*done));
+
+	rs->row = bench_calloc(max, sizeof(*rs->row));
+	rs->line = bench_calloc(max, sizeof(*rs->line));
 	for (int s = 0; s < o->nsizes; s++) {
 		for (int i = 0; i < o->ntransports; i++)
 			add_transport(rs, o, env, o->transports[i], o->sizes[s]);
@@ -136,6 +127,7 @@ static void make_rows(struct rows *rs, const struct bench_opts *o, const struct 
 			add(rs, bench_link_floor(env->floor, o->mode, i),
 			    o->sizes[s], o, &rs->line[rs->nlines++].m);
 	}
+	return done;
 }
 
 /* open and close every row's link before anything runs: sizes above a
@@ -183,35 +175,20 @@ static bool run_row(struct row *row, const struct bench_opts *o,
 	return false;
 }
 
-static void params(struct bench_run_params *p, const struct bench_opts *o,
-		   const struct bench_env *env)
-{
-	p->mode = o->mode;
-	p->count = o->count;
-	p->duration = o->duration;
-	p->warmup = o->warmup;
-	p->warmup_max_s = o->warmup_set ? 0 : BENCH_DEFAULT_WARMUP_S;
-	p->cpu_parent = env->cpu_parent;
-	p->cpu_child = env->cpu_child;
-	p->progress = isatty(STDERR_FILENO);
-}
-
 int bench_rows(const struct bench_opts *o, const struct bench_env *env,
 	       FILE *cdf, bool *fatal)
 {
-	const struct bench_result **done;
-	struct bench_run_params p = { 0 };
+	struct bench_run_params p = {
+		.mode = o->mode, .count = o->count, .duration = o->duration,
+		.warmup = o->warmup, .warmup_max_s = o->warmup_set ? 0 : BENCH_DEFAULT_WARMUP_S,
+		.cpu_parent = env->cpu_parent, .cpu_child = env->cpu_child,
+		.progress = isatty(STDERR_FILENO),
+	};
 	struct rows rs = { 0 };
+	const struct bench_result **done = make_rows(&rs, o, env);
 	int i, j, ndone = 0, nfailed = 0;
 
-	make_rows(&rs, o, env);
-	done = calloc(rs.nrows ? rs.nrows : 1, sizeof(*done));
-	if (!done) {
-		perror("direct: calloc");
-		exit(1);
-	}
 	probe_rows(o, &rs);
-	params(&p, o, env);
 	bench_report_begin(stdout, o, env);
 	for (i = 0, *fatal = false; i < rs.nlines && !*fatal; i++) {
 		struct row *pair[2] = { rs.line[i].d, rs.line[i].m };

@@ -665,6 +665,28 @@ static enum bench_status parent_main(struct run *run)
 	return run->r->error[0] ? BENCH_FATAL : BENCH_OK;
 }
 
+void bench_result_init(struct bench_result *r, const struct bench_link *l, size_t size,
+		       enum bench_mode mode)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", l->name);
+	r->road = l->road;
+	r->size = size;
+	r->mode = mode;
+	bench_hist_init(&r->hist);
+}
+
+void *bench_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (!p) {
+		perror("direct: calloc");
+		exit(1);
+	}
+	return p;
+}
+
 int bench_probe(struct bench_link *l, size_t size)
 {
 	int ret = l->ops->open(l, size);
@@ -706,14 +728,9 @@ enum bench_status bench_run(struct bench_link *l, const struct bench_run_params 
 	pid_t parent = getpid();
 	int ret;
 
-	memset(r, 0, sizeof(*r));
-	snprintf(r->name, sizeof(r->name), "%s", l->name);
-	r->road = l->road;
-	r->size = p->size;
-	r->mode = p->mode;
+	bench_result_init(r, l, p->size, p->mode);
 	r->cpu_parent_id = p->cpu_parent;
 	r->cpu_child_id = p->cpu_child;
-	bench_hist_init(&r->hist);
 	ret = l->ops->open(l, p->size);
 	if (ret < 0) {
 		r->status = ret == -EMSGSIZE ? BENCH_SKIPPED : BENCH_FAILED;
