@@ -27,7 +27,8 @@ enum classic_kind { CL_PIPE, CL_UNIX, CL_TCP, CL_UDP, CL_MQUEUE };
 
 static const char *const classic_names[] = {
 	[CL_PIPE] = "pipe", [CL_UNIX] = "unix", [CL_TCP] = "tcp",
-	[CL_UDP] = "udp", [CL_MQUEUE] = "mqueue", };
+	[CL_UDP] = "udp", [CL_MQUEUE] = "mqueue",
+};
 
 #define NKINDS	(int)(sizeof(classic_names) / sizeof(classic_names[0]))
 #define UDP_MAX	65507
@@ -92,14 +93,12 @@ err:
 }
 
 /* two sockets on 127.0.0.1, each connected to the other */
-static int open_udp(struct classic *l, size_t size)
+static int open_udp(struct classic *l)
 {
 	struct sockaddr_in sa[2];
 	socklen_t len;
 	int i;
 
-	if (size > UDP_MAX)
-		return -EMSGSIZE;
 	for (i = 0; i < 2; i++) {
 		loopback(&sa[i], &len);
 		l->fd[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -110,8 +109,6 @@ static int open_udp(struct classic *l, size_t size)
 	for (i = 0; i < 2; i++)
 		if (connect(l->fd[i], (struct sockaddr *)&sa[!i], len) < 0)
 			return -errno;
-	l->l.messages = true;
-	l->l.rx_min = size;
 	return 0;
 }
 
@@ -133,46 +130,27 @@ static int open_mqueue(struct classic *l, size_t size)
 		if (l->fd[2 * i + 1] < 0)
 			return err;
 	}
-	l->l.messages = true;
-	l->l.rx_min = size;
 	return 0;
 }
 
 static int classic_open(struct bench_link *bl, size_t size)
 {
 	struct classic *l = C(bl);
-	int ret = 0, p[2], i;
+	int ret = 0;
 
 	classic_close(bl);
-	bl->messages = false;
-	bl->rx_min = 0;
-	switch (l->kind) {
-	case CL_PIPE:
-		for (i = 0; i < 2 && ret == 0; i++) {
-			if (pipe2(p, O_CLOEXEC) < 0) {
-				ret = -errno;
-				break;
-			}
-			l->fd[2 * i] = p[0];
-			l->fd[2 * i + 1] = p[1];
-		}
-		break;
-	case CL_UNIX:
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
-			ret = -errno;
-		else
-			l->fd[0] = p[0], l->fd[1] = p[1];
-		break;
-	case CL_TCP:
+	bl->messages = l->kind == CL_UDP || l->kind == CL_MQUEUE;
+	bl->rx_min = bl->messages ? size : 0;
+	if (l->kind == CL_PIPE)
+		ret = pipe2(l->fd, O_CLOEXEC) < 0 || pipe2(l->fd + 2, O_CLOEXEC) < 0 ? -errno : 0;
+	else if (l->kind == CL_UNIX)
+		ret = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, l->fd) < 0 ? -errno : 0;
+	else if (l->kind == CL_TCP)
 		ret = open_tcp(l);
-		break;
-	case CL_UDP:
-		ret = open_udp(l, size);
-		break;
-	case CL_MQUEUE:
+	else if (l->kind == CL_UDP)
+		ret = size > UDP_MAX ? -EMSGSIZE : open_udp(l);
+	else
 		ret = open_mqueue(l, size);
-		break;
-	}
 	if (ret < 0)
 		classic_close(bl);
 	return ret;
@@ -247,7 +225,8 @@ static void classic_hangup(struct bench_link *bl)
 
 static const struct bench_link_ops classic_ops = {
 	.open = classic_open, .attach = classic_attach, .send = classic_send,
-	.recv = classic_recv, .hangup = classic_hangup, .close = classic_close, };
+	.recv = classic_recv, .hangup = classic_hangup, .close = classic_close,
+};
 
 struct bench_link *bench_link_classic(const char *transport)
 {

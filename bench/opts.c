@@ -29,18 +29,15 @@ enum { OPT_CPUS = 256, OPT_MODE, OPT_SPIN, OPT_ZMQ, OPT_FORMAT, OPT_BASELINE,
  * missing value apart from an unknown option */
 #define SHORT_OPTS	"+:t:s:c:d:w:h"
 
+#define REQ(name, val)	{ name, required_argument, NULL, val }
 static const struct option long_opts[] = {
-	{ "transport", required_argument, NULL, 't' }, { "size", required_argument, NULL, 's' },
-	{ "count", required_argument, NULL, 'c' }, { "duration", required_argument, NULL, 'd' },
-	{ "warmup", required_argument, NULL, 'w' }, { "cpus", required_argument, NULL, OPT_CPUS },
-	{ "mode", required_argument, NULL, OPT_MODE }, { "spin", no_argument, NULL, OPT_SPIN },
-	{ "zmq", required_argument, NULL, OPT_ZMQ },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "baseline", no_argument, NULL, OPT_BASELINE }, { "help", no_argument, NULL, 'h' },
-	{ "via", required_argument, NULL, OPT_VIA }, { "road", required_argument, NULL, OPT_ROAD },
-	{ "ipcfs", required_argument, NULL, OPT_IPCFS },
-	{ "cdf", required_argument, NULL, OPT_CDF },
-	{ "daemon-cpu", required_argument, NULL, OPT_DAEMON_CPU }, { NULL, 0, NULL, 0 }, };
+	REQ("transport", 't'), REQ("size", 's'), REQ("count", 'c'), REQ("duration", 'd'),
+	REQ("warmup", 'w'), REQ("cpus", OPT_CPUS), REQ("mode", OPT_MODE), REQ("zmq", OPT_ZMQ),
+	REQ("format", OPT_FORMAT), REQ("via", OPT_VIA), REQ("road", OPT_ROAD),
+	REQ("ipcfs", OPT_IPCFS), REQ("cdf", OPT_CDF), REQ("daemon-cpu", OPT_DAEMON_CPU),
+	{ "spin", no_argument, NULL, OPT_SPIN }, { "baseline", no_argument, NULL, OPT_BASELINE },
+	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+};
 
 /* one parse: where messages go, and what must be checked at the end */
 struct parse {

@@ -22,7 +22,8 @@ static const char csv_header[] = "mode,transport,size,warmup,count,seconds,msg_p
 
 static const char *const status_names[] = {
 	[BENCH_OK] = "ok", [BENCH_SKIPPED] = "skipped",
-	[BENCH_FAILED] = "failed", [BENCH_FATAL] = "error", };
+	[BENCH_FAILED] = "failed", [BENCH_FATAL] = "error",
+};
 
 void bench_env_init(struct bench_env *env)
 {

@@ -81,7 +81,8 @@ static void direct_hangup(struct bench_link *l)
 
 static const struct bench_link_ops direct_ops = {
 	.open = direct_open, .attach = direct_attach, .send = direct_send,
-	.recv = direct_recv, .hangup = direct_hangup, .close = direct_close, };
+	.recv = direct_recv, .hangup = direct_hangup, .close = direct_close,
+};
 
 struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o)
 {

@@ -179,7 +179,8 @@ static void floor_hangup(struct bench_link *l)
 
 static const struct bench_link_ops floor_ops = {
 	.open = floor_open, .attach = floor_attach, .send = floor_send,
-	.recv = floor_recv, .hangup = floor_hangup, .close = floor_close, };
+	.recv = floor_recv, .hangup = floor_hangup, .close = floor_close,
+};
 
 struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode, bool solo)
 {

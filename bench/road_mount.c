@@ -203,7 +203,8 @@ static void mount_hangup(struct bench_link *l)
 
 static const struct bench_link_ops mount_ops = {
 	.open = mount_open, .attach = mount_attach, .send = mount_send,
-	.recv = mount_recv, .hangup = mount_hangup, .close = mount_close, };
+	.recv = mount_recv, .hangup = mount_hangup, .close = mount_close,
+};
 
 struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount)
 {
