@@ -1,21 +1,7 @@
 /*
- * bench.c - bench/direct: ping-pong (or stream) between a parent and a
- * forked child over every transport, directly (the transports library)
- * and through the files of an ipcfs mount, side by side, with the
- * control row (plainmem, through the mount only) and the FUSE floor
- * (bench/nullfs, a file system that answers every request at once).
- *
- *   direct                            mounts ipcfs and nullfs on temp dirs,
- *                                     every transport, 100 B and 1 KiB
- *   direct --via /mnt/ipc -t pipe     the mount at /mnt/ipc (and the floor)
- *   direct --via none                 the library only, no mount
- *   direct -t pipe -s 4 -c 1000000 --cpus same --baseline --via none
- *   direct --mode stream              4K, 64K, 1M through both roads
- *   direct --format csv --cdf cdf.csv && bench/plot.sh ...
- *
- * Our mounts are undone at the end, on ^C (SIGINT, SIGTERM, SIGHUP) and
- * on errors (atexit). Exit status: 0 every row ran, 1 a row failed or
- * the bench was stopped or a mount failed, 2 bad options.
+ * bench.c - bench/direct (see --help and bench.h): parse, run every row,
+ * report. Exit status: 0 every row ran, 1 a row failed, the bench was
+ * stopped or a mount failed, 2 bad options.
  */
 #include <errno.h>
 #include <string.h>

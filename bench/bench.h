@@ -28,7 +28,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
-
 #include <unistd.h>
 
 #include "transport.h"
@@ -41,9 +40,6 @@ static inline ssize_t bench_errno(ssize_t n)
 {
 	return n < 0 ? -errno : n;
 }
-
-/* calloc, or exit(1) with a message */
-void *bench_calloc(size_t n, size_t size);
 
 static inline void bench_close_fd(int *fd)
 {
@@ -148,7 +144,6 @@ const char *bench_size_str(size_t size, char *buf, size_t len);
 void bench_usage(FILE *f);
 const char *bench_mode_name(enum bench_mode m);
 const char *bench_cpus_name(enum bench_cpus c);
-const char *bench_format_name(enum bench_format f);
 const char *bench_roads_name(enum bench_roads r);
 const char *bench_road_name(enum bench_road r);
 
@@ -197,23 +192,17 @@ struct bench_link {
 				 * this (the floor's sides run free) */
 };
 
-/* each returns a link to free() (classic: NULL if there is no baseline) */
+/* the roads: each returns a link to free() (classic: NULL if it has no
+ * baseline for that transport); floor's solo is "floor-1p" */
 struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o);
-/* "pipe(classic)" etc. on raw fds */
 struct bench_link *bench_link_classic(const char *transport);
-/* "pipe, unix, tcp, udp, mqueue" */
-const char *bench_classic_names(void);
-/* ping is MOUNT/<t>, pong MOUNT/bench.<pid>.<n>/<t>: a directory made by
- * open() and removed by close() in the process that made it */
+#define BENCH_CLASSIC_NAMES	"pipe, unix, tcp, udp, mqueue"
 struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount);
-/* MOUNT/null of nullfs, driven by the same loop (bench_floor_what);
- * solo ("floor-1p"): the parent issues every request itself */
 struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode, bool solo);
 /* lines describing what the floor measures, for the table's header */
 const char *bench_floor_what(enum bench_mode mode, bool solo);
 
-/* ------------------------------------------------------------- report.c */
-
+/* what the report says of the machine and the set-up (report.c, place.c) */
 struct bench_env {
 	char kernel[320];	/* uname */
 	char cpu_model[128];	/* /proc/cpuinfo */
@@ -246,9 +235,11 @@ int bench_mounts_pin(int cpu, char *mine, size_t len);
 void bench_place(struct bench_opts *o, struct bench_env *env);
 /* pin our daemons as bench_place chose; env->daemon_place says where */
 void bench_place_daemons(const struct bench_opts *o, struct bench_env *env);
-
+/* "direct: " and the message on stderr, exit 2 */
 __attribute__((noreturn, format(printf, 1, 2)))
 void bench_usage_error(const char *fmt, ...);
+/* calloc, or exit(1) with a message */
+void *bench_calloc(size_t n, size_t size);
 
 /* ---------------------------------------------------------------- run.c */
 
@@ -287,8 +278,7 @@ struct bench_result {
 
 /* the signal handlers that keep a run from hanging; the mqueue limit */
 void bench_run_init(void);
-/* SIGINT or SIGTERM arrived */
-bool bench_interrupted(void);
+bool bench_interrupted(void);	/* SIGINT, SIGTERM or SIGHUP arrived */
 /* open, fork, ping-pong or stream, close; fills r */
 enum bench_status bench_run(struct bench_link *l, const struct bench_run_params *p,
 			    struct bench_result *r);
@@ -313,14 +303,13 @@ void bench_env_init(struct bench_env *env);
 void bench_report_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env);
 void bench_report_row(FILE *f, const struct bench_opts *o, const struct bench_result *r);
 void bench_report_end(FILE *f, const struct bench_opts *o, int nfailed);
-/* the combined table (both roads): one line per transport and size; d or
- * m may be NULL (the control: mount only; the floor) */
+/* a line of the combined table (both roads); d or m may be NULL */
 void bench_report_pair(FILE *f, const struct bench_opts *o, const struct bench_result *d,
 		       const struct bench_result *m);
 /* under the combined table: control vs floor, transports vs control */
 void bench_report_summary(FILE *f, const struct bench_opts *o,
 			  const struct bench_result *const *res, int nres);
-/* --cdf: "road,transport,size,percentile,oneway_us" lines of a result */
+/* --cdf: "road,transport,size,percentile,oneway_us" lines */
 void bench_report_cdf_begin(FILE *f);
 void bench_report_cdf(FILE *f, const struct bench_result *r);
 

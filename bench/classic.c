@@ -1,15 +1,9 @@
 /*
- * classic.c - the baselines: the same ping-pong done the textbook way on
- * raw descriptors with plain blocking read()/write() (mq_send/mq_receive
- * for mqueue), without the transports library, so that a row such as
- * "pipe" can be held against "pipe(classic)" measured by the very same
- * loop, clock and histogram in the same run:
- *
- *   pipe(classic)    two pipe(2)s
- *   unix(classic)    one socketpair(AF_UNIX, SOCK_STREAM)
- *   tcp(classic)     one loopback connection, TCP_NODELAY on both ends
- *   udp(classic)     two connected loopback UDP sockets (no flow control)
- *   mqueue(classic)  two POSIX message queues, unlinked once open
+ * classic.c - the baselines (--baseline): the same ping-pong the textbook
+ * way on raw descriptors, without the library, measured by the same loop:
+ * pipe (two pipe(2)s), unix (a socketpair), tcp (a loopback connection,
+ * TCP_NODELAY), udp (two connected loopback sockets, no flow control),
+ * mqueue (two POSIX queues, unlinked once open).
  */
 #include <fcntl.h>
 #include <mqueue.h>
@@ -42,11 +36,6 @@ struct classic {
 };
 
 #define C(p)	container_of(p, struct classic, l)
-
-const char *bench_classic_names(void)
-{
-	return "pipe, unix, tcp, udp, mqueue";
-}
 
 static void classic_close(struct bench_link *l)
 {

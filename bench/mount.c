@@ -1,11 +1,8 @@
 /*
- * mount.c - the bench mounts its own file systems: ipcfs (with -o
- * control) for the mount road and nullfs for the floor, each on a fresh
- * temp dir, as the mount tests do. A daemon runs with -f as our child in
- * its own process group (^C at the terminal is ours: we unmount) and dies
- * with us (PR_SET_PDEATHSIG). We poll for the mount against a deadline and
- * fail early if the daemon died. At the end, at exit too: fusermount3 -u,
- * then -uz; SIGTERM, then SIGKILL the daemon; remove the dir.
+ * mount.c - our mounts: ipcfs (-o control) for the mount road and nullfs
+ * for the floor, each on a temp dir. A daemon runs with -f as our child in
+ * its own process group (^C is ours: we unmount) and dies with us. At the
+ * end, at exit too: fusermount3 -u, -uz; SIGTERM, SIGKILL; rmdir.
  */
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,16 +1,9 @@
 /*
- * nullfs.c - the FUSE floor of the bench: a file system that does nothing.
- *
- *	nullfs [-f] [-d] [-o opt,...] MOUNTPOINT
- *
- * One regular file, `null`. A write is discarded and answered at once
- * with its full size; a read is answered at once with the requested
- * number of zeros. Nothing ever waits, nothing is parked, no other fd is
- * watched. Files are opened direct_io + nonseekable and the session runs
- * in libfuse's single-threaded loop, as ipcfs does, so a request costs
- * what any FUSE request costs and nothing more: bench/direct drives it
- * with the requests of a round trip to print the floor under the mount's
- * figures. Not a transport, not IPC: no data goes anywhere.
+ * nullfs.c - the FUSE floor of the bench: `nullfs [-f] [-o opt] MOUNTPOINT`
+ * serves one file, `null`: a write is discarded and answered at once, a
+ * read is answered at once with zeros. Nothing waits or is parked;
+ * direct_io, nonseekable and libfuse's single-threaded loop as in ipcfs,
+ * so a request costs what any FUSE request costs and nothing more.
  */
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 14)
 

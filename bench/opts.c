@@ -49,7 +49,6 @@ struct parse {
 
 const char *bench_mode_name(enum bench_mode m) { return mode_names[m]; }
 const char *bench_cpus_name(enum bench_cpus c) { return cpus_names[c]; }
-const char *bench_format_name(enum bench_format f) { return format_names[f]; }
 const char *bench_roads_name(enum bench_roads r) { return roads_names[r]; }
 const char *bench_road_name(enum bench_road r) { return road_names[r]; }
 
@@ -478,7 +477,7 @@ void bench_usage(FILE *f)
 		"Exit status: 0 all rows ran, 1 a row failed or the bench was\n"
 		"stopped, 2 bad options.\n\ntransports:\n",
 		BENCH_DEFAULT_DURATION, BENCH_DEFAULT_WARMUP,
-		BENCH_DEFAULT_WARMUP_S, bench_classic_names());
+		BENCH_DEFAULT_WARMUP_S, BENCH_CLASSIC_NAMES);
 	for (t = ipc_transports; *t; t++)
 		fprintf(f, "  %-10s  %s\n", (*t)->name,
 			(*t)->what ? (*t)->what : "(not implemented yet)");

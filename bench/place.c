@@ -23,6 +23,17 @@ void bench_usage_error(const char *fmt, ...)
 	exit(2);
 }
 
+void *bench_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (!p) {
+		perror("direct: calloc");
+		exit(1);
+	}
+	return p;
+}
+
 /* the first `max` CPUs we may run on, a "0,1" list of all; their count */
 static int allowed_cpus(int *cpus, int max, char *list, size_t len)
 {

@@ -1,11 +1,8 @@
 /*
- * report.c - what bench/direct prints: an aligned table (parameters and
- * units in '#' lines above it), CSV (one header line, every parameter on
- * each row) or JSON (the machine, the build, the parameters, then one
- * object per row). Rows are printed as they finish; latencies are
- * one-way: RTT/2. With both roads the table pairs direct and mount on a
- * line per transport and size, then the control and the floor, and the
- * figures that compare them; CSV and JSON keep one row per result.
+ * report.c - a table (parameters and units in '#' lines above), CSV (one
+ * header, every parameter on each row) or JSON; rows print as they finish;
+ * latencies are one-way (RTT/2). With both roads the table pairs direct
+ * and mount per transport and size, then compares control and floor.
  */
 #include <math.h>
 #include <string.h>

@@ -1,12 +1,9 @@
 /*
- * road_floor.c - the floor: MOUNT/null of nullfs, a FUSE fs that answers
- * every request at once, driven by run.c's loop: each side sends (writes
- * S) and receives (reads S zeros) without waiting for the other. In
- * `floor` the two sides are not in lock-step, so each counts its loops
- * in a shared page and close() turns their ratio into the link's
- * count_scale: a round trip is one loop of each side. In `floor-1p` the
- * parent issues every request of a round trip itself and the child
- * sleeps: exact, 4 requests (2 per message in a stream) per loop.
+ * road_floor.c - the floor: MOUNT/null of nullfs driven by run.c's loop;
+ * each side writes S and reads S zeros without waiting for the other. In
+ * `floor` the sides run free, so each counts its loops in a shared page and
+ * close() turns their ratio into count_scale; in `floor-1p` the parent
+ * issues every request of a round trip itself and the child sleeps.
  */
 #include <fcntl.h>
 #include <limits.h>

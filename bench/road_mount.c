@@ -1,15 +1,10 @@
 /*
- * road_mount.c - the mount road: ping is MOUNT/T (the root's channel),
- * pong is MOUNT/bench.<pid>.<n>/T in a directory that open() makes (a
- * fresh set of channels per row) and close() removes in the process that
- * made it, retrying while the kernel's asynchronous releases of the
- * peer's files are on their way (EBUSY). Each process opens its two
- * files after fork, one O_WRONLY and one O_RDONLY. What an earlier,
- * failed row left in the root's ping channel is drained before a row.
- * A read of a message transport asks for size + 1 bytes, so that a
- * longer message shows as a wrong length rather than being cut. The
- * size limit is the daemon's: open() writes one message of the size to
- * the fresh pong channel (EMSGSIZE: the row is skipped) and reads it back.
+ * road_mount.c - the mount road: ping is MOUNT/T, pong MOUNT/bench.<pid>.<n>/T
+ * in a directory open() makes (fresh channels per row) and close() removes
+ * in the process that made it, retrying while the kernel's releases of the
+ * peer's files are under way (EBUSY). Each process opens its two files after
+ * fork, one O_WRONLY, one O_RDONLY. Message reads ask for size + 1 bytes,
+ * so that a longer message shows as a wrong length rather than being cut.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -98,12 +93,8 @@ static int mount_drain(struct mnt *m)
 	return 0;
 }
 
-/*
- * Open the fresh pong channel both ways: a channel the daemon could not
- * make is a failed row, not a child that cannot attach. Messages: one of
- * `size` through it and back: -EMSGSIZE above the daemon's limit, -EIO
- * when it came back wrong.
- */
+/* open the fresh pong channel both ways (a failed row, not a failed
+ * attach) and send a message of `size` through: -EMSGSIZE, -EIO: wrong */
 static int mount_probe(struct mnt *m, size_t size)
 {
 	unsigned char *buf = calloc(1, size + 1);

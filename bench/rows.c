@@ -1,9 +1,7 @@
 /*
- * rows.c - the rows of a bench, in print order: per size, each
- * transport (direct, its classic baseline, mount), then the control and
- * the floor. A line pairs a transport's direct and mount rows for the
- * combined table. Every row is probed (open, close) before any runs, so
- * that a size above a mechanism's limit is bad input, not a late failure.
+ * rows.c - the rows in print order: per size, each transport (direct, its
+ * classic baseline, mount), the control, the floor; a line pairs direct
+ * and mount for the combined table. Every row is probed before any runs.
  */
 #include <limits.h>
 #include <stdarg.h>

@@ -1,19 +1,13 @@
 /*
- * run.c - one row: open the link, fork; the child sends a "ready"
- * message (sequence 0) on pong, for links that finish their set-up after
- * fork. Ping-pong: the parent sends ping n, the child checks it and
- * answers pong n, both the full size; the parent hangs up on ping, the
- * child sees end of stream, hangs up and exits 0. Stream: the child sends
- * 1, 2, ... until the parent raises `stop` in a shared page, publishes
- * how many it sent and hangs up; the parent drains and checks the rest.
- * Every message carries its sequence number in its first (from 16 bytes
- * also its last) 8 bytes and a per-direction pattern between, checked
- * on arrival outside the timed span (not on a nodata link: the floor).
- *
- * No hang: SIGCHLD and a 200 ms SIGALRM watchdog are caught without
- * SA_RESTART and set ipc_stop, so a blocked or spinning call returns
- * -EINTR; the parent then looks whether the child is gone. The child
- * dies with the parent (PR_SET_PDEATHSIG).
+ * run.c - one row. After fork the child sends "ready" (sequence 0) on pong.
+ * Ping-pong: ping n, pong n, full size both ways, until the parent hangs
+ * up. Stream: the child sends 1, 2, ... until the parent raises `stop` in
+ * a shared page, publishes how many it sent and hangs up. Every message
+ * carries its sequence number in its first (from 16 bytes also last) 8
+ * bytes and a per-direction pattern, checked on arrival (not on the floor).
+ * No hang: SIGCHLD and a 200 ms SIGALRM watchdog, caught without
+ * SA_RESTART, set ipc_stop so that waits return -EINTR; the child dies with
+ * the parent (PR_SET_PDEATHSIG).
  */
 #include <errno.h>
 #include <sched.h>
@@ -674,17 +668,6 @@ void bench_result_init(struct bench_result *r, const struct bench_link *l, size_
 	r->size = size;
 	r->mode = mode;
 	bench_hist_init(&r->hist);
-}
-
-void *bench_calloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (!p) {
-		perror("direct: calloc");
-		exit(1);
-	}
-	return p;
 }
 
 int bench_probe(struct bench_link *l, size_t size)
