@@ -153,7 +153,8 @@ static int pin(pid_t pid, int cpu)
 	if (!dir)
 		return sched_setaffinity(pid, sizeof(set), &set) < 0 ? -errno : 0;
 	while ((d = readdir(dir)) != NULL)
-		if (d->d_name[0] != '.' && sched_setaffinity(atoi(d->d_name), sizeof(set), &set) < 0)
+		if (d->d_name[0] != '.' &&
+		    sched_setaffinity(atoi(d->d_name), sizeof(set), &set) < 0)
 			ret = -errno;
 	closedir(dir);
 	return ret;

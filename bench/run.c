@@ -40,6 +40,10 @@
 #define DIR_PING	1
 #define DIR_PONG	2
 
+/* "round trip 12" or "message 12": what a sequence number counts */
+#define SEQ(run, d)	(run)->p->mode == BENCH_STREAM ? "message" : "round trip", \
+			(unsigned long long)(run)->seq + (d)
+
 struct run_shared {
 	atomic_int stop;		/* stream: parent -> child */
 	atomic_int done;		/* stream: child has sent its last */
@@ -169,6 +173,21 @@ static void run_error(struct run *run, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* r->error as "pipe: size 100: round trip 12: " (seq + d) and the rest */
+__attribute__((format(printf, 3, 4)))
+static void run_fail(struct run *run, int d, const char *fmt, ...)
+{
+	size_t n = (size_t)snprintf(run->r->error, sizeof(run->r->error),
+				    "%s: size %zu: %s %llu: ", run->l->name, run->p->size,
+				    SEQ(run, d));
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (n < sizeof(run->r->error))
+		vsnprintf(run->r->error + n, sizeof(run->r->error) - n, fmt, ap);
+	va_end(ap);
+}
+
 /* true once the child is reaped; waits at most until `deadline` (ns) */
 static bool run_reap(struct run *run, uint64_t deadline)
 {
@@ -203,10 +222,6 @@ static const char *status_str(int st, char *buf, size_t len)
 		snprintf(buf, len, "exited early with status %d", code);
 	return buf;
 }
-
-/* "round trip 12" or "message 12": what a sequence number counts */
-#define SEQ(run, d)	(run)->p->mode == BENCH_STREAM ? "message" : "round trip", \
-			(unsigned long long)(run)->seq + (d)
 
 /* the peer went away (EOF, EPIPE or SIGCHLD): say how, within a second */
 static void run_peer_gone(struct run *run, const char *where)
@@ -307,28 +322,23 @@ static int recv_exact(struct run *run, unsigned char *buf, size_t len, size_t *g
 /* parent: turn a failed send/recv into r->error */
 static void run_io_error(struct run *run, int ret, size_t got, const char *what)
 {
-	const char *name = run->l->name;
-	size_t size = run->p->size;
 	char where[64];
 
 	snprintf(where, sizeof(where), "%s%s", ret == RX_EOF ? "end of stream, " : "", what);
 	if (ret == RX_EOF || ret == -EPIPE || ret == -ECONNRESET || ret == -ECHILD)
 		run_peer_gone(run, where);
 	else if (ret == -ECANCELED)
-		run_error(run, "%s: interrupted (%s %llu, size %zu)", name, SEQ(run, 0), size);
+		run_error(run, "%s: interrupted (%s %llu, size %zu)", run->l->name, SEQ(run, 0),
+			  run->p->size);
 	else if (ret == -ETIMEDOUT)
-		run_error(run, "%s: size %zu: %s %llu: nothing for %llu s (%s) though the "
-			  "peer (pid %d) is alive: lost message or stopped peer", name, size,
-			  SEQ(run, 0), STALL_NS / NSEC, what, (int)run->child);
+		run_fail(run, 0, "nothing for %llu s (%s) though the peer (pid %d) is alive: "
+			 "lost message or stopped peer", STALL_NS / NSEC, what, (int)run->child);
 	else if (ret == -EBADMSG)
-		run_error(run, "%s: size %zu: %s %llu: %s message of %zu bytes", name, size,
-			  SEQ(run, 0), what, got);
+		run_fail(run, 0, "%s message of %zu bytes", what, got);
 	else if (ret == -ENODATA)
-		run_error(run, "%s: size %zu: %s %llu: end of stream after %zu bytes of a "
-			  "message (%s)", name, size, SEQ(run, 0), got, what);
+		run_fail(run, 0, "end of stream after %zu bytes of a message (%s)", got, what);
 	else
-		run_error(run, "%s: size %zu: %s %llu: %s: %s", name, size, SEQ(run, 0), what,
-			  strerror(-ret));
+		run_fail(run, 0, "%s: %s", what, strerror(-ret));
 }
 
 static bool run_payload_ok(struct run *run, const char *what)
@@ -339,8 +349,7 @@ static bool run_payload_ok(struct run *run, const char *what)
 		return true;
 	bad = check(run->rx, run->ref_rx, run->p->size, run->seq);
 	if (bad >= 0)
-		run_error(run, "%s: size %zu: %s %llu: %s payload differs at byte %zd",
-			  run->l->name, run->p->size, SEQ(run, 0), what, bad);
+		run_fail(run, 0, "%s payload differs at byte %zd", what, bad);
 	return bad < 0;
 }
 
@@ -370,23 +379,16 @@ static void pin(int cpu)
 __attribute__((noreturn))
 static void child_io_error(struct run *run, int ret, size_t got)
 {
-	const char *name = run->l->name;
-	size_t size = run->p->size;
-
 	if (ret == -EPIPE || ret == -ECONNRESET)
 		_exit(CHILD_IO_ERROR);	/* the parent went away: it reports */
 	if (ret == -EBADMSG)
-		run_error(run, "%s: size %zu: %s %llu: ping message of %zu bytes", name, size,
-			  SEQ(run, 1), got);
+		run_fail(run, 1, "ping message of %zu bytes", got);
 	else if (ret == -ENODATA)
-		run_error(run, "%s: size %zu: %s %llu: end of stream inside a message",
-			  name, size, SEQ(run, 1));
+		run_fail(run, 1, "end of stream inside a message");
 	else if (ret == RX_EOF)
-		run_error(run, "%s: size %zu: %s %llu: end of stream on ping before the "
-			  "parent hung up", name, size, SEQ(run, 1));
+		run_fail(run, 1, "end of stream on ping before the parent hung up");
 	else
-		run_error(run, "%s: size %zu: %s %llu: %s", name, size, SEQ(run, 0),
-			  strerror(-ret));
+		run_fail(run, 0, "%s", strerror(-ret));
 	child_exit(run, CHILD_IO_ERROR);
 }
 
