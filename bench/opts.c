@@ -45,6 +45,7 @@ struct parse {
 	char *err;
 	size_t errlen;
 	bool count_set, duration_set;
+	bool all;		/* "all" in --transport */
 };
 
 const char *bench_mode_name(enum bench_mode m) { return mode_names[m]; }
@@ -129,57 +130,54 @@ static void all_transports(struct bench_opts *o)
 	o->all = true;
 }
 
-static const char *parse_transports(struct parse *ps, const char *arg)
+/* one item of --transport */
+static const char *add_transport_name(struct parse *ps, const char *tok)
 {
-	char copy[512], names[512], *p = copy, *tok;
-	const struct ipc_transport *t;
-	bool all = false;
+	const struct ipc_transport *t = ipc_transport_find(tok);
+	char names[512];
 
-	if (strlen(arg) >= sizeof(copy))
-		return fail(ps, "--transport: list too long");
-	strcpy(copy, arg);
-	ps->o->ntransports = 0;
-	ps->o->all = false;
-	while ((tok = strsep(&p, ",")) != NULL) {
-		if (strcmp(tok, "all") == 0) {
-			all = true;
-			continue;
-		}
-		t = ipc_transport_find(tok);
-		if (!t)
-			return fail(ps, "--transport: '%s' is not a transport (%s, all)",
-				    tok, ipc_transport_names(names, sizeof(names)));
+	if (strcmp(tok, "all") == 0)
+		ps->all = true;
+	else if (!t)
+		return fail(ps, "--transport: '%s' is not a transport (%s, all)", tok,
+			    ipc_transport_names(names, sizeof(names)));
+	else
 		add_transport(ps->o, t);
-	}
-	if (all)
-		all_transports(ps->o);
 	return NULL;
 }
 
-static const char *parse_sizes(struct parse *ps, const char *arg)
+/* one item of --size */
+static const char *add_size(struct parse *ps, const char *tok)
 {
-	char copy[512], *p = copy, *tok, max[16];
-	struct bench_opts *o = ps->o;
-	size_t size;
-	int ret;
+	size_t size = 0;
+	int ret = bench_parse_size(tok, &size);
+	char max[16];
+
+	if (ret == -ERANGE)
+		return fail(ps, "--size: '%s' is too big (at most %s)", tok,
+			    bench_size_str(BENCH_SIZE_MAX, max, sizeof(max)));
+	if (ret < 0 || size == 0)
+		return fail(ps, "--size: '%s' is not a size (bytes, at least 1, "
+			    "K=1024, M=1048576: e.g. 100,1K,64K)", tok);
+	if (ps->o->nsizes == BENCH_MAX_SIZES)
+		return fail(ps, "--size: more than %d sizes", BENCH_MAX_SIZES);
+	ps->o->sizes[ps->o->nsizes++] = size;
+	return NULL;
+}
+
+/* each item of the comma-separated list arg of --opt through add */
+static const char *parse_list(struct parse *ps, const char *opt, const char *arg,
+			      const char *(*add)(struct parse *ps, const char *tok))
+{
+	char copy[512], *p = copy, *tok;
+	const char *e = NULL;
 
 	if (strlen(arg) >= sizeof(copy))
-		return fail(ps, "--size: list too long");
+		return fail(ps, "--%s: list too long", opt);
 	strcpy(copy, arg);
-	o->nsizes = 0;
-	while ((tok = strsep(&p, ",")) != NULL) {
-		ret = bench_parse_size(tok, &size);
-		if (ret == -ERANGE)
-			return fail(ps, "--size: '%s' is too big (at most %s)", tok,
-				    bench_size_str(BENCH_SIZE_MAX, max, sizeof(max)));
-		if (ret < 0 || size == 0)
-			return fail(ps, "--size: '%s' is not a size (bytes, at least 1, "
-				    "K=1024, M=1048576: e.g. 100,1K,64K)", tok);
-		if (o->nsizes == BENCH_MAX_SIZES)
-			return fail(ps, "--size: more than %d sizes", BENCH_MAX_SIZES);
-		o->sizes[o->nsizes++] = size;
-	}
-	return NULL;
+	while (!e && (tok = strsep(&p, ",")) != NULL)
+		e = add(ps, tok);
+	return e;
 }
 
 /* the index of arg in names into *out, or the message naming them all */
@@ -199,18 +197,12 @@ static const char *choose(struct parse *ps, const char *opt, const char *what,
 
 static void defaults(struct bench_opts *o)
 {
-	memset(o, 0, sizeof(*o));
+	*o = (struct bench_opts){
+		.sizes = { 100, 1024 }, .nsizes = 2, .duration = BENCH_DEFAULT_DURATION,
+		.warmup = BENCH_DEFAULT_WARMUP, .cpus = BENCH_CPUS_SPLIT, .mode = BENCH_PINGPONG,
+		.format = BENCH_TABLE, .zmq_kind = "tcp", .daemon_cpu = BENCH_DAEMON_CPU_AUTO,
+	};
 	all_transports(o);
-	o->sizes[0] = 100;
-	o->sizes[1] = 1024;
-	o->nsizes = 2;
-	o->duration = BENCH_DEFAULT_DURATION;
-	o->warmup = BENCH_DEFAULT_WARMUP;
-	o->cpus = BENCH_CPUS_SPLIT;
-	o->mode = BENCH_PINGPONG;
-	o->format = BENCH_TABLE;
-	o->zmq_kind = "tcp";
-	o->daemon_cpu = BENCH_DAEMON_CPU_AUTO;
 }
 
 /* the options that take numbers */
@@ -294,14 +286,21 @@ static const char *apply_choice(struct parse *ps, int id, const char *arg)
 static const char *apply(struct parse *ps, int id, const char *arg)
 {
 	struct bench_opts *o = ps->o;
+	const char *e;
 
 	switch (id) {
 	case 't':
 		o->transports_set = true;
-		return parse_transports(ps, arg);
+		o->ntransports = 0;
+		o->all = ps->all = false;
+		e = parse_list(ps, "transport", arg, add_transport_name);
+		if (!e && ps->all)
+			all_transports(o);
+		return e;
 	case 's':
 		o->sizes_set = true;
-		return parse_sizes(ps, arg);
+		o->nsizes = 0;
+		return parse_list(ps, "size", arg, add_size);
 	case 'h':
 		o->help = true;
 		return NULL;
