@@ -4,7 +4,7 @@
  *
  *   bench.c        main(): parse, run the rows, report
  *   opts.c         the command line (getopt_long) and --help
- *   place.c        CPU placement of parent, child and our daemons
+ *   place.c        CPU placement of parent, child and daemons; exits
  *   mount.c        mounting ipcfs and nullfs on temp dirs, and unmounting
  *   rows.c         the rows of a bench (which links, which sizes), run
  *   run.c          one row: fork, ping-pong or stream over a link, timed
@@ -14,6 +14,8 @@
  *   classic.c      the direct road's baselines on raw fds (--baseline)
  *   road_mount.c   the mount road: the files of an ipcfs mount
  *   road_floor.c   the floor: the one file of nullfs (nullfs.c)
+ * and the scripts: lib.sh (what they share), dd-floor.sh, rss.sh,
+ * valgrind-leak.sh, compare-perf.sh, plot.sh with plot.gp.
  *
  * A link is one road between a parent and a forked child: two directions,
  * ping (parent -> child) and pong (child -> parent). run.c sees only
