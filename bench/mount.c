@@ -242,11 +242,6 @@ static int mount_start(struct mount *m, const char *what, const char *exe,
 	return -1;
 }
 
-static void cleanup(void)
-{
-	bench_mounts_down();
-}
-
 /* the mount road's ipcfs: --via's, else ours; exits on failure */
 static void ipcfs_up(const struct bench_opts *o, struct bench_env *env)
 {
@@ -287,7 +282,7 @@ void bench_mounts_up(const struct bench_opts *o, struct bench_env *env)
 
 	if (!bench_uses_mount(o))
 		return;
-	atexit(cleanup);
+	atexit(bench_mounts_down);
 	ipcfs_up(o, env);
 	/* the floor: next to us, else the build tree's, else $PATH */
 	n = readlink("/proc/self/exe", self, sizeof(self) - 8);

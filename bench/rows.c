@@ -86,8 +86,7 @@ static void add_transport(struct rows *rs, const struct bench_opts *o, const str
 	/* not IPC (the control): it has no direct road */
 	if (bench_uses_direct(o) && !(t->caps & IPC_LOCAL))
 		add(rs, bench_link_ipc(t, &io), size, o, &ln->d);
-	l = bench_uses_direct(o) && o->baseline ? bench_link_classic(t->name) :
-						  NULL;
+	l = bench_uses_direct(o) && o->baseline ? bench_link_classic(t->name) : NULL;
 	if (l) {
 		row = add(rs, l, size, o, &rs->line[rs->nlines++].d);
 		if (o->mode == BENCH_STREAM && strcmp(t->name, "udp") == 0)
@@ -107,9 +106,8 @@ static const struct bench_result **make_rows(struct rows *rs, const struct bench
 {
 	const struct ipc_transport *control = ipc_transport_find("plainmem");
 	size_t max = (size_t)o->nsizes * (o->ntransports * 3 + 3);
-	struct row *row;
-
 	const struct bench_result **done = bench_calloc(max, sizeof(*done));
+	struct row *row;
 
 	rs->row = bench_calloc(max, sizeof(*rs->row));
 	rs->line = bench_calloc(max, sizeof(*rs->line));
