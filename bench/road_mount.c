@@ -93,46 +93,45 @@ static int mount_drain(struct mnt *m)
 	return 0;
 }
 
-/* open the fresh pong channel both ways (a failed row, not a failed
- * attach) and send a message of `size` through: -EMSGSIZE, -EIO: wrong */
+/* open the fresh pong channel each way alone (a channel the daemon could
+ * not make is a failed row, not a failed attach); then a message of `size`
+ * through it and back: -EMSGSIZE above the daemon's limit, -EIO: wrong */
 static int mount_probe(struct mnt *m, size_t size)
 {
-	unsigned char *buf = calloc(1, size + 1);
 	struct pollfd pfd = { .fd = -1, .events = POLLIN };
+	unsigned char *buf = NULL;
 	char path[PATH_MAX];
-	ssize_t n = 0;
-	int wfd, ret, i;
+	int wfd = -1, ret = 0, i;
+	ssize_t n;
 
-	if (!buf)
-		return -ENOMEM;
 	mount_path(m, true, path, sizeof(path));
+	for (i = 0; i < 2 && ret == 0; i++) {
+		pfd.fd = open(path, (i ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC);
+		ret = pfd.fd < 0 ? -errno : 0;
+		bench_close_fd(&pfd.fd);
+	}
+	if (ret < 0 || !m->l.messages)
+		return ret;
+	buf = calloc(1, size + 1);
 	wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (wfd >= 0 && !m->l.messages)
-		bench_close_fd(&wfd);	/* bytes: one end at a time */
-	else if (wfd < 0)
-		goto out_errno;
 	pfd.fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (pfd.fd < 0)
-		goto out_errno;
-	bench_fill(buf, size, 0);
-	if (m->l.messages)
+	n = !buf ? -ENOMEM : wfd < 0 || pfd.fd < 0 ? -errno : 0;
+	if (n == 0) {
+		bench_fill(buf, size, 0);
 		n = bench_errno(write(wfd, buf, size));
+	}
 	/* some mechanisms take a while to deliver (zmq's I/O thread) */
-	for (i = 0; m->l.messages && n >= 0 && i < PROBE_TRIES; i++) {
+	for (i = 0; n >= 0 && i < PROBE_TRIES; i++) {
 		n = bench_errno(read(pfd.fd, buf, size + 1));
 		if (n != -EAGAIN)
 			break;
 		(void)poll(&pfd, 1, PROBE_POLL_MS);
+		n = 0;	/* try again */
 	}
-	ret = n < 0 ? (int)n : m->l.messages && (size_t)n != size ? -EIO : 0;
-	goto out;
-out_errno:
-	ret = -errno;
-out:
 	bench_close_fd(&wfd);
 	bench_close_fd(&pfd.fd);
 	free(buf);
-	return ret;
+	return n < 0 ? (int)n : (size_t)n != size ? -EIO : 0;
 }
 
 static int mount_open(struct bench_link *l, size_t size)
