@@ -1,60 +1,81 @@
 /*
- * bench.h - the pieces of bench/direct, a ping-pong and streaming
- * benchmark of the transports: option parsing (opts.c), a log-linear
- * latency histogram (hist.c), the runs over a "link" (run.c), the links
- * themselves (link.c: the transports; classic.c: raw-fd baselines) and
- * the output (report.c). bench.c is main() and nothing else.
- * mount.c mounts ipcfs and the floor file system (nullfs.c) on temp dirs
- * for a run; link_mount.c is the road through their files.
+ * bench.h - the pieces of bench/direct, a ping-pong and stream bench of
+ * the transports, directly and through the files of a FUSE mount:
+ *
+ *   bench.c        main(): parse, run the rows, report
+ *   opts.c         the command line (getopt_long) and --help
+ *   place.c        CPU placement of parent, child and daemons; exits
+ *   mount.c        mounting ipcfs and nullfs on temp dirs, and unmounting
+ *   rows.c         the rows of a bench (which links, which sizes), run
+ *   run.c          one row: fork, ping-pong or stream over a link, timed
+ *   hist.c         the latency histogram
+ *   report.c       table, CSV, JSON and --cdf output
+ *   road_direct.c  the direct road: the transports library, two processes
+ *   classic.c      the direct road's baselines on raw fds (--baseline)
+ *   road_mount.c   the mount road: the files of an ipcfs mount
+ *   road_floor.c   the floor: the one file of nullfs (nullfs.c)
+ * and the scripts: lib.sh (what they share), dd-floor.sh, rss.sh,
+ * valgrind-leak.sh, compare-perf.sh, plot.sh with plot.gp.
  *
  * A link is one road between a parent and a forked child: two directions,
- * ping (parent -> child) and pong (child -> parent). The loop in run.c
- * only sees struct bench_link, so another road (files of a FUSE mount,
- * --via) is one more set of ops, not a change to the loop.
+ * ping (parent -> child) and pong (child -> parent). run.c sees only
+ * struct bench_link; each road keeps its own state around it.
  */
 #ifndef BENCH_H
 #define BENCH_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "transport.h"
+
+#define container_of(p, type, member) \
+	((type *)((char *)(p) - offsetof(type, member)))
+
+/* a system call's result as a count or -errno */
+static inline ssize_t bench_errno(ssize_t n)
+{
+	return n < 0 ? -errno : n;
+}
+
+static inline void bench_close_fd(int *fd)
+{
+	if (*fd >= 0)
+		(void)close(*fd);
+	*fd = -1;
+}
 
 /* ---------------------------------------------------------------- hist.c */
 
 /*
- * Log-linear histogram of nanosecond values. Values below
- * BENCH_HIST_EXACT are counted exactly; above, every power of two is cut
- * into 2^BENCH_HIST_SUB_BITS equal buckets, so a bucket is at most 1/64
- * of its lower bound wide. A percentile is reported as the middle of its
- * bucket, clamped to [min, max]: within 1/128 (0.79%) of the true order
- * statistic for any value up to BENCH_HIST_TOP (2^37 ns, about 137 s).
- * Bigger values land in the top bucket (the percentile saturates there;
- * max stays exact). Mean, min and max are exact.
+ * Log-linear histogram of nanosecond values: exact below
+ * BENCH_HIST_EXACT, above it every power of two cut into
+ * 2^BENCH_HIST_SUB_BITS buckets. A percentile is the middle of its bucket,
+ * clamped to [min, max]: within BENCH_HIST_REL_ERR (1/128) of the true
+ * order statistic up to BENCH_HIST_TOP (2^37 ns, ~137 s), where it
+ * saturates. Mean, min and max are exact.
  */
 #define BENCH_HIST_SUB_BITS	6
 #define BENCH_HIST_EXACT	(2u << BENCH_HIST_SUB_BITS)	/* 128 */
 #define BENCH_HIST_TOP_BITS	37
 #define BENCH_HIST_TOP		((uint64_t)1 << BENCH_HIST_TOP_BITS)
-#define BENCH_HIST_BUCKETS	(BENCH_HIST_EXACT + \
-	(BENCH_HIST_TOP_BITS - BENCH_HIST_SUB_BITS - 1) * \
-	(1u << BENCH_HIST_SUB_BITS))
-/* the documented bound on the relative error of a percentile */
+#define BENCH_HIST_BUCKETS	(BENCH_HIST_EXACT + (BENCH_HIST_TOP_BITS - \
+				 BENCH_HIST_SUB_BITS - 1) * (1u << BENCH_HIST_SUB_BITS))
 #define BENCH_HIST_REL_ERR	(1.0 / (2u << BENCH_HIST_SUB_BITS))
 
 struct bench_hist {
-	uint64_t n;		/* values recorded */
-	uint64_t sum;		/* of all values, for the mean */
+	uint64_t n, sum;	/* values recorded, their sum */
 	uint64_t min, max;	/* exact; min is UINT64_MAX when empty */
 	uint64_t count[BENCH_HIST_BUCKETS];
 };
 
 void bench_hist_init(struct bench_hist *h);
 void bench_hist_record(struct bench_hist *h, uint64_t v);
-/* dst += src */
 void bench_hist_merge(struct bench_hist *dst, const struct bench_hist *src);
 /* nearest-rank percentile, p in [0, 100]; 0 when empty */
 uint64_t bench_hist_percentile(const struct bench_hist *h, double p);
@@ -76,12 +97,14 @@ enum bench_road { BENCH_ROAD_DIRECT, BENCH_ROAD_MOUNT, BENCH_ROAD_FLOOR };
 #define BENCH_MAX_TRANSPORTS	32
 #define BENCH_SIZE_MAX		((size_t)256 << 20)	/* 256M */
 #define BENCH_DURATION_MAX	86400.0
-
-/* defaults: the whole default table (every transport, 100 B and 1 KiB)
- * stays under a minute: each row runs 1 s after a short warm-up */
+/* the default table (every transport, 100 B and 1 KiB) stays under a
+ * minute: 1 s a row after at most 1000 round trips or 0.2 s of warm-up */
 #define BENCH_DEFAULT_DURATION	1.0
-#define BENCH_DEFAULT_WARMUP	1000	/* round trips, but... */
-#define BENCH_DEFAULT_WARMUP_S	0.2	/* ...at most this long by default */
+#define BENCH_DEFAULT_WARMUP	1000
+#define BENCH_DEFAULT_WARMUP_S	0.2
+#define BENCH_DAEMON_CPU_AUTO	(-2)	/* as --cpus implies */
+/* stream mode's default sizes when the mount road runs */
+#define BENCH_STREAM_SIZES	{ 4096, 65536, 1048576 }
 
 struct bench_opts {
 	const struct ipc_transport *transports[BENCH_MAX_TRANSPORTS];
@@ -112,30 +135,20 @@ struct bench_opts {
 	int daemon_cpu;		/* --daemon-cpu: a CPU, -1 none, or AUTO */
 };
 
-#define BENCH_DAEMON_CPU_AUTO	(-2)	/* as --cpus implies */
-
-/* stream mode's default sizes when the mount road runs */
-#define BENCH_STREAM_SIZES	{ 4096, 65536, 1048576 }
-
-/*
- * Fill o from argv (argv[0] is the program). NULL on success; else a
- * one-line message in err that names the option and the valid values,
- * e.g. "--cpus: 'both' is not a placement (same, split, none)".
- */
-const char *bench_parse_opts(struct bench_opts *o, int argc,
-			     char *const argv[], char *err, size_t errlen);
+/* NULL on success; else a one-line message in err that names the option
+ * and the valid values, e.g. "--cpus: 'both' is not a placement (...)" */
+const char *bench_parse_opts(struct bench_opts *o, int argc, char *const argv[],
+			     char *err, size_t errlen);
 /* "100", "1K", "64k", "1M": bytes; 0 or -EINVAL (not a size), -ERANGE */
 int bench_parse_size(const char *s, size_t *out);
 /* "64K" for 65536, "100" for 100: the shortest exact form */
 const char *bench_size_str(size_t size, char *buf, size_t len);
-/* --help: the options and every transport with its .what */
 void bench_usage(FILE *f);
 const char *bench_mode_name(enum bench_mode m);
 const char *bench_cpus_name(enum bench_cpus c);
-const char *bench_format_name(enum bench_format f);
 const char *bench_roads_name(enum bench_roads r);
 const char *bench_road_name(enum bench_road r);
-/* the mount road runs: --road both or mount, and not --via none */
+
 static inline bool bench_uses_mount(const struct bench_opts *o)
 {
 	return o->roads != BENCH_ROADS_DIRECT;
@@ -152,117 +165,83 @@ enum bench_side { BENCH_PARENT, BENCH_CHILD };
 
 struct bench_link;
 
+/* every op but close returns -errno on failure (-EINTR: a signal ran) */
 struct bench_link_ops {
-	/* before fork: make both directions for messages of `size` bytes;
-	 * -EMSGSIZE when the mechanism cannot carry them, else -errno */
+	/* before fork, both directions for `size` bytes (-EMSGSIZE: too big) */
 	int (*open)(struct bench_link *l, size_t size);
-	/* after fork, in each process: keep this side's ends; -errno */
+	/* after fork, in each process: keep this side's ends */
 	int (*attach)(struct bench_link *l, enum bench_side side);
-	/* one send on our sending direction: a count (byte links: maybe
-	 * short) or -errno (-EINTR when a signal handler ran) */
+	/* a count; byte links may be short */
 	ssize_t (*send)(struct bench_link *l, const void *buf, size_t len);
-	/* one receive: message links return one whole message, and len is
-	 * at least rx_min; 0 is end of stream; -errno */
+	/* one whole message on message links (len >= rx_min); 0: the end */
 	ssize_t (*recv)(struct bench_link *l, void *buf, size_t len);
 	/* close our sending direction: the peer's recv returns 0 */
 	void (*hangup)(struct bench_link *l);
-	/* release everything this process holds, named objects included */
+	/* release what this process holds, named objects included */
 	void (*close)(struct bench_link *l);
 };
 
+/* what run.c and the report see of a link; a road's own state wraps it */
 struct bench_link {
 	const struct bench_link_ops *ops;
 	char name[40];		/* "pipe", "pipe(classic)", "floor" */
 	enum bench_road road;
 	bool messages;		/* one recv is one message */
 	bool classic;		/* a baseline row, not the library */
-	bool nodata;		/* the floor: reads give zeros; payloads and
-				 * sequence numbers are not checked */
+	bool nodata;		/* reads give zeros: no payload checks */
 	size_t rx_min;		/* after open: smallest receive buffer */
-	enum bench_side side;
-	/* the transports road (link.c) */
-	const struct ipc_transport *t;
-	struct ipc_opts ipc;
-	struct ipc_chan ch[2];	/* [0] ping, [1] pong */
-	/* the classic road (classic.c) */
-	int kind;
-	int fd[4];		/* as made, before fork */
-	int tx, rx;		/* after attach: the fds this side uses */
-	/* the mount road and the floor (link_mount.c); tx, rx as above */
-	const char *mount;	/* the mount point */
-	char dir[64];		/* mount road: our pong directory under it */
-	pid_t owner;		/* the process that made dir: it removes it */
-	enum bench_mode mode;	/* the floor: which requests a message is */
-	atomic_uint *stop;	/* the floor: shared hang-up word, counts */
-	double floor_ratio;	/* the floor: child's loops / parent's */
-	bool solo;		/* floor-1p: the parent does all requests */
-	unsigned char *scratch;	/* floor-1p: the stand-in requests' buffer */
+	double count_scale;	/* after close, > 0: the row's count times
+				 * this (the floor's sides run free) */
 };
 
-/* link.c: the transport t, both directions made with ipc_chan_open */
-void bench_link_ipc(struct bench_link *l, const struct ipc_transport *t,
-		    const struct ipc_opts *o);
-/* classic.c: "pipe(classic)" etc. on raw fds; false: no baseline for it */
-bool bench_link_classic(struct bench_link *l, const char *transport);
-/* "pipe, unix, tcp, udp, mqueue" */
-const char *bench_classic_names(void);
-/*
- * link_mount.c: transport t through a mounted ipcfs: ping is MOUNT/<t>,
- * pong is MOUNT/bench.<pid>.<n>/<t>, a directory made by open() and
- * removed by close() in the process that made it.
- */
-void bench_link_mount(struct bench_link *l, const struct ipc_transport *t,
-		      const char *mount);
-/*
- * The FUSE floor: MOUNT/null of a mounted nullfs, driven by the same
- * loop: each side sends (writes S) and receives (reads S zeros) with no
- * waiting for the other; after close, floor_ratio is the child's loops
- * over the parent's (see bench_floor_what). solo ("floor-1p"): the
- * parent issues every request of a round trip (message) itself and the
- * child sleeps.
- */
-void bench_link_floor(struct bench_link *l, const char *mount,
-		      enum bench_mode mode, bool solo);
+/* the roads: each returns a link to free() (classic: NULL if it has no
+ * baseline for that transport); floor's solo is "floor-1p" */
+struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o);
+struct bench_link *bench_link_classic(const char *transport);
+#define BENCH_CLASSIC_NAMES	"pipe, unix, tcp, udp, mqueue"
+struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount);
+struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode, bool solo);
 /* lines describing what the floor measures, for the table's header */
 const char *bench_floor_what(enum bench_mode mode, bool solo);
 
-/* ---------------------------------------------------------------- mount.c */
-
-struct bench_mount {
-	const char *what;	/* "ipcfs", "nullfs": for messages */
-	char exe[4096];		/* the daemon run with -f */
-	char dir[64];		/* mkdtemp: the mount point */
-	pid_t pid;		/* the daemon; 0 once reaped */
-	int status;		/* its wait status once reaped */
-	bool mounted;
-	bool made_dir;
+/* what the report says of the machine and the set-up (report.c, place.c) */
+struct bench_env {
+	char kernel[320];	/* uname */
+	char cpu_model[128];	/* /proc/cpuinfo */
+	char date[40];		/* UTC, ISO 8601 */
+	const char *git;	/* git describe at build time, or "unknown" */
+	char placement[160];	/* "split (parent CPU 0, child CPU 1)" */
+	int cpu_parent, cpu_child;
+	int cpu_daemon;		/* -1: the daemons are not pinned */
+	char daemon_place[160];	/* where the mount's daemon runs */
+	const char *mount;	/* the mount road's mount point, or NULL */
+	char mount_how[4200];	/* "mounted for this run (...)", "given..." */
+	const char *floor;	/* the floor's mount point, or NULL */
+	int ncpus;		/* CPUs we may run on */
 };
 
-/*
- * The daemon to run: `given`, else $env, else `built` (the build tree's,
- * passed by meson) if it exists, else `name` in $PATH. The path into buf;
- * NULL if none was found (buf then says where we looked).
- */
-const char *bench_find_daemon(const char *given, const char *env,
-			      const char *built, const char *name, char *buf,
-			      size_t len);
-/*
- * Make a temp dir, run `exe -f DIR` in its own process group, wait for
- * the mount (deadline BENCH_MOUNT_WAIT_S); 0, or -1 with a one-line
- * reason in err (the daemon's exit status when it died). Registered for
- * bench_mount_cleanup().
- */
-#define BENCH_MOUNT_WAIT_S	10
-int bench_mount_start(struct bench_mount *m, const char *what,
-		      const char *exe, char *err, size_t errlen);
-/* pin the daemon on `cpu` (-1: every CPU we may use); -errno */
-int bench_mount_pin(struct bench_mount *m, int cpu);
-/* NULL while the daemon runs; else "exited with status 1" etc. */
-const char *bench_mount_dead(struct bench_mount *m, char *buf, size_t len);
-/* fusermount3 -u, then -uz; end the daemon (SIGTERM, SIGKILL); rmdir */
-void bench_mount_stop(struct bench_mount *m);
-/* stop every mount still up: at exit, on a fatal error */
-void bench_mount_cleanup(void);
+/* ------------------------------------------------------------- mount.c */
+
+/* our mounts as the options say (ipcfs unless --via, and nullfs); exits
+ * 1 when ipcfs cannot be mounted, 2 on a bad --via; undone at exit */
+void bench_mounts_up(const struct bench_opts *o, struct bench_env *env);
+void bench_mounts_down(void);
+/* after a fatal row on `road`: say whether our daemon died */
+void bench_mounts_check(enum bench_road road);
+/* pin our daemons on `cpu` (-1: unpinned); "ipcfs and nullfs" into mine */
+int bench_mounts_pin(int cpu, char *mine, size_t len);
+
+/* ------------------------------------------------------------- place.c */
+
+/* --cpus and --daemon-cpu into env; exits 2 when split is impossible */
+void bench_place(struct bench_opts *o, struct bench_env *env);
+/* pin our daemons as bench_place chose; env->daemon_place says where */
+void bench_place_daemons(const struct bench_opts *o, struct bench_env *env);
+/* "direct: " and the message on stderr, exit 2 */
+__attribute__((noreturn, format(printf, 1, 2)))
+void bench_usage_error(const char *fmt, ...);
+/* calloc, or exit(1) with a message */
+void *bench_calloc(size_t n, size_t size);
 
 /* ---------------------------------------------------------------- run.c */
 
@@ -299,60 +278,40 @@ struct bench_result {
 	struct bench_hist hist;	/* ping-pong: round-trip times [ns] */
 };
 
-/* the signal handlers and watchdog that keep a run from hanging */
-void bench_signals_init(void);
-/* SIGINT or SIGTERM arrived */
-bool bench_interrupted(void);
+/* the signal handlers that keep a run from hanging; the mqueue limit */
+void bench_run_init(void);
+bool bench_interrupted(void);	/* SIGINT, SIGTERM or SIGHUP arrived */
 /* open, fork, ping-pong or stream, close; fills r */
-enum bench_status bench_run(struct bench_link *l,
-			    const struct bench_run_params *p,
+enum bench_status bench_run(struct bench_link *l, const struct bench_run_params *p,
 			    struct bench_result *r);
+/* r for a run of l: its name, road, size and mode, nothing measured */
+void bench_result_init(struct bench_result *r, const struct bench_link *l, size_t size,
+		       enum bench_mode mode);
 /* open and close again: 0, -EMSGSIZE or -errno, before anything runs */
 int bench_probe(struct bench_link *l, size_t size);
-
-/*
- * Message contents: the sequence number in the first min(len, 8) bytes
- * (little-endian) and, from 16 bytes, in the last 8 as well; in between
- * a fixed pattern of the direction (bench_fill). Exposed for tests.
- */
+/* the pattern of direction `dir` that messages carry */
 void bench_fill(unsigned char *buf, size_t len, unsigned dir);
-void bench_stamp(unsigned char *buf, size_t len, uint64_t seq);
-/* -1 if buf is message `seq` over the pattern ref, else its first bad byte */
-ssize_t bench_check(const unsigned char *buf, const unsigned char *ref,
-		    size_t len, uint64_t seq);
+
+/* ---------------------------------------------------------------- rows.c */
+
+/* every row of the options, probed, run in order and reported as each
+ * ends; the number that failed (FATAL: *fatal set, the rest not run) */
+int bench_rows(const struct bench_opts *o, const struct bench_env *env, FILE *cdf,
+	       bool *fatal);
 
 /* ------------------------------------------------------------- report.c */
 
-struct bench_env {
-	char kernel[320];	/* uname */
-	char cpu_model[128];	/* /proc/cpuinfo */
-	char date[40];		/* UTC, ISO 8601 */
-	const char *git;	/* git describe at build time, or "unknown" */
-	char placement[160];	/* "split (parent CPU 0, child CPU 1)" */
-	int cpu_parent, cpu_child;
-	int cpu_daemon;		/* -1: the daemons are not pinned */
-	char daemon_place[160];	/* where the mount's daemon runs */
-	const char *mount;	/* the mount road's mount point, or NULL */
-	const char *mount_how;	/* "ours (ipcfs at PATH)" or "given (--via)" */
-	const char *floor;	/* the floor's mount point, or NULL */
-	int ncpus;		/* CPUs we may run on */
-};
-
 void bench_env_init(struct bench_env *env);
-void bench_report_begin(FILE *f, const struct bench_opts *o,
-			const struct bench_env *env);
-void bench_report_row(FILE *f, const struct bench_opts *o,
-		      const struct bench_result *r);
+void bench_report_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env);
+void bench_report_row(FILE *f, const struct bench_opts *o, const struct bench_result *r);
 void bench_report_end(FILE *f, const struct bench_opts *o, int nfailed);
-/* the combined table (both roads): one line per transport and size; d or
- * m may be NULL (the control: mount only; the floor) */
-void bench_report_pair(FILE *f, const struct bench_opts *o,
-		       const struct bench_result *d,
+/* a line of the combined table (both roads); d or m may be NULL */
+void bench_report_pair(FILE *f, const struct bench_opts *o, const struct bench_result *d,
 		       const struct bench_result *m);
 /* under the combined table: control vs floor, transports vs control */
 void bench_report_summary(FILE *f, const struct bench_opts *o,
 			  const struct bench_result *const *res, int nres);
-/* --cdf: "road,transport,size,percentile,oneway_us" lines of a result */
+/* --cdf: "road,transport,size,percentile,oneway_us" lines */
 void bench_report_cdf_begin(FILE *f);
 void bench_report_cdf(FILE *f, const struct bench_result *r);
 

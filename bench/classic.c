@@ -1,21 +1,16 @@
 /*
- * classic.c - the baselines: the same ping-pong done the textbook way on
- * raw descriptors with plain blocking read()/write() (mq_send/mq_receive
- * for mqueue), without the transports library, so that a row such as
- * "pipe" can be held against "pipe(classic)" measured by the very same
- * loop, clock and histogram in the same run:
- *
- *   pipe(classic)    two pipe(2)s
- *   unix(classic)    one socketpair(AF_UNIX, SOCK_STREAM)
- *   tcp(classic)     one loopback connection, TCP_NODELAY on both ends
- *   udp(classic)     two connected loopback UDP sockets (no flow control)
- *   mqueue(classic)  two POSIX message queues, unlinked once open
+ * classic.c - the baselines (--baseline): the same ping-pong the textbook
+ * way on raw descriptors, without the library, measured by the same loop:
+ * pipe (two pipe(2)s), unix (a socketpair), tcp (a loopback connection,
+ * TCP_NODELAY), udp (two connected loopback sockets, no flow control),
+ * mqueue (two POSIX queues, unlinked once open).
  */
 #include <fcntl.h>
 #include <mqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,38 +27,33 @@ static const char *const classic_names[] = {
 #define NKINDS	(int)(sizeof(classic_names) / sizeof(classic_names[0]))
 #define UDP_MAX	65507
 
-const char *bench_classic_names(void)
-{
-	return "pipe, unix, tcp, udp, mqueue";
-}
+struct classic {
+	struct bench_link l;
+	enum classic_kind kind;
+	enum bench_side side;
+	int fd[4];		/* as made, before fork */
+	int tx, rx;		/* after attach: the fds this side uses */
+};
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		(void)close(*fd);
-	*fd = -1;
-}
+#define C(p)	container_of(p, struct classic, l)
 
 static void classic_close(struct bench_link *l)
 {
-	int i;
-
-	for (i = 0; i < 4; i++)
-		close_fd(&l->fd[i]);	/* mqd_t is a descriptor on Linux */
-	l->tx = l->rx = -1;
+	for (int i = 0; i < 4; i++)
+		bench_close_fd(&C(l)->fd[i]);	/* mqd_t is a descriptor on Linux */
+	C(l)->tx = C(l)->rx = -1;
 }
 
-static int loopback(struct sockaddr_in *sa, socklen_t *len)
+static void loopback(struct sockaddr_in *sa, socklen_t *len)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sin_family = AF_INET;
 	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	*len = sizeof(*sa);
-	return 0;
 }
 
 /* fd[0] the parent's end, fd[1] the child's: one connection */
-static int open_tcp(struct bench_link *l)
+static int open_tcp(struct classic *l)
 {
 	struct sockaddr_in sa;
 	socklen_t len;
@@ -74,19 +64,14 @@ static int open_tcp(struct bench_link *l)
 	if (lfd < 0)
 		return -errno;
 	if (bind(lfd, (struct sockaddr *)&sa, len) < 0 ||
-	    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0 ||
-	    listen(lfd, 1) < 0)
+	    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0 || listen(lfd, 1) < 0)
 		goto err;
 	l->fd[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (l->fd[0] < 0 ||
-	    connect(l->fd[0], (struct sockaddr *)&sa, len) < 0)
+	if (l->fd[0] < 0 || connect(l->fd[0], (struct sockaddr *)&sa, len) < 0)
 		goto err;
 	l->fd[1] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (l->fd[1] < 0 ||
-	    setsockopt(l->fd[0], IPPROTO_TCP, TCP_NODELAY, &one,
-		       sizeof(one)) < 0 ||
-	    setsockopt(l->fd[1], IPPROTO_TCP, TCP_NODELAY, &one,
-		       sizeof(one)) < 0)
+	if (l->fd[1] < 0 || setsockopt(l->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+	    setsockopt(l->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 		goto err;
 	(void)close(lfd);
 	return 0;
@@ -97,42 +82,35 @@ err:
 }
 
 /* two sockets on 127.0.0.1, each connected to the other */
-static int open_udp(struct bench_link *l, size_t size)
+static int open_udp(struct classic *l)
 {
 	struct sockaddr_in sa[2];
 	socklen_t len;
 	int i;
 
-	if (size > UDP_MAX)
-		return -EMSGSIZE;
 	for (i = 0; i < 2; i++) {
 		loopback(&sa[i], &len);
 		l->fd[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (l->fd[i] < 0 ||
-		    bind(l->fd[i], (struct sockaddr *)&sa[i], len) < 0 ||
+		if (l->fd[i] < 0 || bind(l->fd[i], (struct sockaddr *)&sa[i], len) < 0 ||
 		    getsockname(l->fd[i], (struct sockaddr *)&sa[i], &len) < 0)
 			return -errno;
 	}
 	for (i = 0; i < 2; i++)
 		if (connect(l->fd[i], (struct sockaddr *)&sa[!i], len) < 0)
 			return -errno;
-	l->messages = true;
-	l->rx_min = size;
 	return 0;
 }
 
 /* fd[0], fd[1]: ping queue; fd[2], fd[3]: pong queue (read, write) */
-static int open_mqueue(struct bench_link *l, size_t size)
+static int open_mqueue(struct classic *l, size_t size)
 {
 	struct mq_attr attr = { .mq_maxmsg = 10, .mq_msgsize = (long)size };
 	char name[64];
 	int i, err;
 
 	for (i = 0; i < 2; i++) {
-		snprintf(name, sizeof(name), "/ipcfs.%ld.classic%d",
-			 (long)getpid(), i);
-		l->fd[2 * i] = mq_open(name, O_RDONLY | O_CREAT | O_EXCL |
-				       O_CLOEXEC, 0600, &attr);
+		snprintf(name, sizeof(name), "/ipcfs.%ld.classic%d", (long)getpid(), i);
+		l->fd[2 * i] = mq_open(name, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &attr);
 		if (l->fd[2 * i] < 0)
 			return errno == EINVAL ? -EMSGSIZE : -errno;
 		l->fd[2 * i + 1] = mq_open(name, O_WRONLY | O_CLOEXEC);
@@ -141,54 +119,35 @@ static int open_mqueue(struct bench_link *l, size_t size)
 		if (l->fd[2 * i + 1] < 0)
 			return err;
 	}
-	l->messages = true;
-	l->rx_min = size;
 	return 0;
 }
 
-static int classic_open(struct bench_link *l, size_t size)
+static int classic_open(struct bench_link *bl, size_t size)
 {
-	int ret = 0, p[2], i;
+	struct classic *l = C(bl);
+	int ret = 0;
 
-	for (i = 0; i < 4; i++)
-		l->fd[i] = -1;
-	l->tx = l->rx = -1;
-	l->messages = false;
-	l->rx_min = 0;
-	switch (l->kind) {
-	case CL_PIPE:
-		for (i = 0; i < 2 && ret == 0; i++) {
-			if (pipe2(p, O_CLOEXEC) < 0) {
-				ret = -errno;
-				break;
-			}
-			l->fd[2 * i] = p[0];
-			l->fd[2 * i + 1] = p[1];
-		}
-		break;
-	case CL_UNIX:
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
-			ret = -errno;
-		else
-			l->fd[0] = p[0], l->fd[1] = p[1];
-		break;
-	case CL_TCP:
+	classic_close(bl);
+	bl->messages = l->kind == CL_UDP || l->kind == CL_MQUEUE;
+	bl->rx_min = bl->messages ? size : 0;
+	if (l->kind == CL_PIPE)
+		ret = pipe2(l->fd, O_CLOEXEC) < 0 || pipe2(l->fd + 2, O_CLOEXEC) < 0 ? -errno : 0;
+	else if (l->kind == CL_UNIX)
+		ret = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, l->fd) < 0 ? -errno : 0;
+	else if (l->kind == CL_TCP)
 		ret = open_tcp(l);
-		break;
-	case CL_UDP:
-		ret = open_udp(l, size);
-		break;
-	case CL_MQUEUE:
+	else if (l->kind == CL_UDP)
+		ret = size > UDP_MAX ? -EMSGSIZE : open_udp(l);
+	else
 		ret = open_mqueue(l, size);
-		break;
-	}
 	if (ret < 0)
-		classic_close(l);
+		classic_close(bl);
 	return ret;
 }
 
-static int classic_attach(struct bench_link *l, enum bench_side side)
+static int classic_attach(struct bench_link *bl, enum bench_side side)
 {
+	struct classic *l = C(bl);
 	bool parent = side == BENCH_PARENT;
 
 	l->side = side;
@@ -196,29 +155,28 @@ static int classic_attach(struct bench_link *l, enum bench_side side)
 		/* ping: fd[0] read, fd[1] write; pong: fd[2], fd[3] */
 		l->tx = parent ? l->fd[1] : l->fd[3];
 		l->rx = parent ? l->fd[2] : l->fd[0];
-		close_fd(&l->fd[parent ? 0 : 1]);
-		close_fd(&l->fd[parent ? 3 : 2]);
+		bench_close_fd(&l->fd[parent ? 0 : 1]);
+		bench_close_fd(&l->fd[parent ? 3 : 2]);
 	} else {
 		/* one bidirectional socket each */
 		l->tx = l->rx = l->fd[parent ? 0 : 1];
-		close_fd(&l->fd[parent ? 1 : 0]);
+		bench_close_fd(&l->fd[parent ? 1 : 0]);
 	}
 	return 0;
 }
 
-static ssize_t classic_send(struct bench_link *l, const void *buf,
-			    size_t len)
+static ssize_t classic_send(struct bench_link *bl, const void *buf, size_t len)
 {
-	ssize_t n;
+	struct classic *l = C(bl);
 
 	if (l->kind == CL_MQUEUE)
 		return mq_send(l->tx, buf, len, 0) < 0 ? -errno : (ssize_t)len;
-	n = write(l->tx, buf, len);
-	return n < 0 ? -errno : n;
+	return bench_errno(write(l->tx, buf, len));
 }
 
-static ssize_t classic_recv(struct bench_link *l, void *buf, size_t len)
+static ssize_t classic_recv(struct bench_link *bl, void *buf, size_t len)
 {
+	struct classic *l = C(bl);
 	ssize_t n;
 
 	if (l->kind == CL_MQUEUE)
@@ -230,13 +188,15 @@ static ssize_t classic_recv(struct bench_link *l, void *buf, size_t len)
 	return n < 0 ? -errno : n;
 }
 
-static void classic_hangup(struct bench_link *l)
+static void classic_hangup(struct bench_link *bl)
 {
+	struct classic *l = C(bl);
+
 	if (l->tx < 0)
 		return;
 	switch (l->kind) {
 	case CL_PIPE:
-		close_fd(&l->fd[l->side == BENCH_PARENT ? 1 : 3]);
+		bench_close_fd(&l->fd[l->side == BENCH_PARENT ? 1 : 3]);
 		break;
 	case CL_UNIX:
 	case CL_TCP:
@@ -253,30 +213,27 @@ static void classic_hangup(struct bench_link *l)
 }
 
 static const struct bench_link_ops classic_ops = {
-	.open   = classic_open,
-	.attach = classic_attach,
-	.send   = classic_send,
-	.recv   = classic_recv,
-	.hangup = classic_hangup,
-	.close  = classic_close,
+	.open = classic_open, .attach = classic_attach, .send = classic_send,
+	.recv = classic_recv, .hangup = classic_hangup, .close = classic_close,
 };
 
-bool bench_link_classic(struct bench_link *l, const char *transport)
+struct bench_link *bench_link_classic(const char *transport)
 {
+	struct classic *c;
 	int k;
 
 	for (k = 0; k < NKINDS; k++)
 		if (strcmp(classic_names[k], transport) == 0)
 			break;
 	if (k == NKINDS)
-		return false;
-	memset(l, 0, sizeof(*l));
-	l->ops = &classic_ops;
-	l->kind = k;
-	l->classic = true;
-	snprintf(l->name, sizeof(l->name), "%s(classic)", transport);
+		return NULL;
+	c = bench_calloc(1, sizeof(*c));
+	c->l.ops = &classic_ops;
+	c->l.classic = true;
+	c->kind = k;
+	snprintf(c->l.name, sizeof(c->l.name), "%s(classic)", transport);
 	for (k = 0; k < 4; k++)
-		l->fd[k] = -1;
-	l->tx = l->rx = -1;
-	return true;
+		c->fd[k] = -1;
+	c->tx = c->rx = -1;
+	return &c->l;
 }

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # compare-perf.sh - pipe ping-pong measured three ways in one run, with the
 # same placement, so that bench/direct can be held against a known yardstick:
 #
@@ -23,14 +23,10 @@
 #   -c  CPU (same) or CPU list (none); default: the first allowed CPU, or
 #       every allowed CPU
 # Prints each measurement, then the medians and the ratios to perf.
-set -eu
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-direct=${DIRECT:-build/bench/direct}
-loops=200000
-repeats=3
-place=same
-cpus=
-
+direct=${DIRECT:-build/bench/direct} loops=200000 repeats=3 place=same cpus=
 while getopts d:n:r:p:c:h opt; do
 	case $opt in
 	d) direct=$OPTARG ;;
@@ -38,87 +34,54 @@ while getopts d:n:r:p:c:h opt; do
 	r) repeats=$OPTARG ;;
 	p) place=$OPTARG ;;
 	c) cpus=$OPTARG ;;
-	*) sed -n '2,30s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	*) usage ;;
 	esac
 done
-
-die() { echo "compare-perf: $*" >&2; exit "${2:-1}"; }
-
 [ -x "$direct" ] || die "no direct binary at '$direct' (use -d or DIRECT=)" 2
-command -v perf >/dev/null 2>&1 ||
-	die "perf not found (Debian: apt-get install linux-perf)" 77
-command -v taskset >/dev/null 2>&1 || die "taskset not found (util-linux)" 77
+command -v perf >/dev/null || die "perf not found (Debian: apt-get install linux-perf)" 77
+command -v taskset >/dev/null || die "taskset not found (util-linux)" 77
 case $loops in ''|*[!0-9]*|0) die "-n: '$loops' is not a count" 2 ;; esac
 case $repeats in ''|*[!0-9]*|0) die "-r: '$repeats' is not a count" 2 ;; esac
 
 # the CPUs we may use, as taskset prints them: "0,1" or "0-3"
 allowed=$(taskset -cp $$ | sed 's/.*: *//')
-first=$(echo "$allowed" | sed 's/[-,].*//')
 case $place in
-same) cpus=${cpus:-$first}
-      case $cpus in *[!0-9]*) die "-c: '$cpus' is not one CPU" 2 ;; esac
-      dcpus=same ;;
-none) cpus=${cpus:-$allowed}; dcpus=none ;;
+same) cpus=${cpus:-${allowed%%[-,]*}}
+      case $cpus in *[!0-9]*) die "-c: '$cpus' is not one CPU" 2 ;; esac ;;
+none) cpus=${cpus:-$allowed} ;;
 *) die "-p: '$place' is not a placement (same, none)" 2 ;;
 esac
 
 echo "# pipe ping-pong, 4 bytes each way, $loops round trips x $repeats"
-echo "# placement: $place (taskset -c $cpus for perf and direct;" \
-     "direct --cpus $dcpus)"
-echo "# $(uname -sr); $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo |
-	head -1); $(perf version 2>/dev/null)"
-
+echo "# placement: $place (taskset -c $cpus for perf and direct; direct --cpus $place)"
+echo "# $(uname -sr); $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1);" \
+	"$(perf version 2>/dev/null)"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-i=1
-while [ "$i" -le "$repeats" ]; do
-	taskset -c "$cpus" perf bench sched pipe -l "$loops" > "$tmp/perf" 2>&1 ||
+# "KIND RTT_US" lines: perf, pipe, pipe(classic)
+for i in $(seq "$repeats"); do
+	taskset -c "$cpus" perf bench sched pipe -l "$loops" >"$tmp/perf" 2>&1 ||
 		{ cat "$tmp/perf" >&2; die "perf bench sched pipe failed"; }
 	us=$(awk '/usecs\/op/ { print $1 }' "$tmp/perf")
 	[ -n "$us" ] || { cat "$tmp/perf" >&2; die "no usecs/op from perf"; }
-	echo "perf $us" >> "$tmp/all"
-
-	taskset -c "$cpus" "$direct" --road direct --transport pipe --size 4 \
-		--count "$loops" --cpus "$dcpus" --baseline --format csv \
-		> "$tmp/direct" ||
-		die "direct failed (exit $?)"
-	# mode,transport,size,warmup,count,seconds,msg_per_s,...
+	echo "perf $us" >"$tmp/run"
+	taskset -c "$cpus" "$direct" --road direct --transport pipe --size 4 --count "$loops" \
+		--cpus "$place" --baseline --format csv >"$tmp/direct" || die "direct failed (exit $?)"
+	# mode,transport,size,warmup,count,seconds,msg_per_s,...,status (21)
 	awk -F, 'NR > 1 && $21 == "ok" { printf "%s %.4f\n", $2, 1e6 / $7 }' \
-		"$tmp/direct" >> "$tmp/all"
-	[ "$(grep -c '^pipe' "$tmp/all")" -ge $((2 * i)) ] ||
-		die "direct printed no pipe rows"
-	awk -v i="$i" 'NR > 0 { line[$1] = $2 }
-		END { printf "run %d: perf %.3f us, direct pipe %.3f us, pipe(classic) %.3f us (round trip)\n",
-		      i, line["perf"], line["pipe"], line["pipe(classic)"] }' \
-		"$tmp/all"
-	i=$((i + 1))
+		"$tmp/direct" >>"$tmp/run"
+	[ "$(grep -c '^pipe' "$tmp/run")" -ge 2 ] || die "direct printed no pipe rows"
+	awk -v i="$i" '{ v[$1] = $2 } END { printf "run %d: perf %.3f us, direct pipe %.3f us, " \
+		"pipe(classic) %.3f us (round trip)\n", i, v["perf"], v["pipe"], v["pipe(classic)"] }' \
+		"$tmp/run"
+	cat "$tmp/run" >>"$tmp/all"
 done
 
-# medians per kind, and their ratio to perf's
-awk '
-function median(k,    n, j, t, a) {
-	n = split(v[k], a, " ")
-	for (j = 2; j <= n; j++) {	# insertion sort: n is small
-		t = a[j]
-		for (m = j - 1; m >= 1 && a[m] > t; m--)
-			a[m + 1] = a[m]
-		a[m + 1] = t
-	}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-{ v[$1] = v[$1] " " $2 }
-END {
-	p = median("perf")
-	printf "\n%-28s %12s %14s %9s\n", "median of runs", "RTT [us]",
-	       "round trips/s", "vs perf"
-	split("perf pipe pipe(classic)", kinds, " ")
-	name["perf"] = "perf bench sched pipe"
-	name["pipe"] = "direct pipe"
-	name["pipe(classic)"] = "direct pipe(classic)"
-	for (k = 1; k <= 3; k++) {
-		m = median(kinds[k])
-		printf "%-28s %12.3f %14.0f %9.2f\n", name[kinds[k]], m,
-		       1e6 / m, m / p
-	}
-}' "$tmp/all"
+printf '\n%-28s %12s %14s %9s\n' "median of runs" "RTT [us]" "round trips/s" "vs perf"
+p=$(awk '$1 == "perf" { print $2 }' "$tmp/all" | median)
+for k in perf pipe "pipe(classic)"; do
+	m=$(awk -v k="$k" '$1 == k { print $2 }' "$tmp/all" | median)
+	[ "$k" = perf ] && name="perf bench sched pipe" || name="direct $k"
+	awk -v n="$name" -v m="$m" -v p="$p" 'BEGIN { printf "%-28s %12.3f %14.0f %9.2f\n", n, m, 1e6 / m, m / p }'
+done

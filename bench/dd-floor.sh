@@ -13,10 +13,7 @@
 #
 # Placement (-p): split (default, with 2 CPUs or more) runs the writer dd
 # on CPU 0 and the reader dd on CPU 1, the daemons unpinned; none leaves
-# all three to the scheduler. With three busy processes on two CPUs,
-# unpinned runs swing by +-15% from one run to the next (who shares a CPU
-# with whom), which hides any difference between two daemons; pinned, the
-# same pair of builds measures within a few per cent.
+# all three to the scheduler (see docs/DESIGN.md, "bench: dd placement").
 #
 # usage: bench/dd-floor.sh [-n MIB] [-r RUNS] [-p split|none] [MOUNT]
 #   MOUNT  an ipcfs mount to use; default: mount one on a temp dir
@@ -27,73 +24,45 @@ set -euo pipefail
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-mib=512
-runs=3
-place=split
+mib=512 runs=3 place=split
 while getopts n:r:p:h opt; do
 	case $opt in
 	n) mib=$OPTARG ;;
 	r) runs=$OPTARG ;;
 	p) place=$OPTARG ;;
-	*) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+	*) usage ;;
 	esac
 done
 shift $((OPTIND - 1))
+wr=(env) rd=(env)
 case $place in
-split)	if [ "$(nproc)" -ge 2 ]; then
-		wr=(taskset -c 0)
-		rd=(taskset -c 1)
-	else
-		place=none
-	fi ;;
+split)	if [ "$(nproc)" -ge 2 ]; then wr=(taskset -c 0) rd=(taskset -c 1); else place=none; fi ;;
 none)	;;
 *)	die "-p: '$place' is neither split nor none" ;;
 esac
-wr=("${wr[@]:-env}")
-rd=("${rd[@]:-env}")
-
-if [ $# -ge 1 ]; then
-	mountpoint -q "$1" && [ -e "$1/stats" ] || die "$1: not an ipcfs mount"
-	ipc=$1
-else
-	bench_mount ipcfs "$(ipcfs_exe)"
-	ipc=$MNT
-fi
+ipcfs_mount "$@"
+ipc=$MNT
 bench_mount nullfs "$(nullfs_exe)"
 null=$MNT
 
-now() { date +%s.%N; }
-
 # one_run ROAD: "MB/s" of one transfer; checks the reader got every byte
 one_run() {
-	local road=$1 t0 t1 rpid got want=$((mib * 1048576)) rlog
+	local file=$ipc/pipe count=() t0 t1 rpid got want=$((mib * 1048576)) rlog
+	# the floor never ends a read: the reader stops after N MiB
+	[ "$1" = pipe ] || file=$null/null count=(count="$mib" iflag=fullblock)
 	rlog=$(mktemp)
-	t0=$(now)
-	if [ "$road" = pipe ]; then
-		"${rd[@]}" dd if="$ipc/pipe" of=/dev/null bs=1M 2>"$rlog" &
-		rpid=$!
-		BENCH_JOBS+=("$rpid")
-		"${wr[@]}" dd if=/dev/zero of="$ipc/pipe" bs=1M count="$mib" \
-			2>/dev/null
-	else
-		"${rd[@]}" dd if="$null/null" of=/dev/null bs=1M \
-			count="$mib" iflag=fullblock 2>"$rlog" &
-		rpid=$!
-		BENCH_JOBS+=("$rpid")
-		"${wr[@]}" dd if=/dev/zero of="$null/null" bs=1M \
-			count="$mib" 2>/dev/null
-	fi
+	t0=$(date +%s.%N)
+	"${rd[@]}" dd if="$file" of=/dev/null bs=1M "${count[@]}" 2>"$rlog" &
+	rpid=$!
+	BENCH_JOBS+=("$rpid")
+	"${wr[@]}" dd if=/dev/zero of="$file" bs=1M count="$mib" 2>/dev/null
 	wait "$rpid"
-	t1=$(now)
+	t1=$(date +%s.%N)
 	got=$(awk '/bytes/ { print $1; exit }' "$rlog")
 	rm -f "$rlog"
-	[ "$got" = "$want" ] ||
-		die "$road: the reader got ${got:-?} bytes of $want"
-	awk -v b="$want" -v t0="$t0" -v t1="$t1" \
-		'BEGIN { printf "%.1f\n", b / 1e6 / (t1 - t0) }'
+	[ "$got" = "$want" ] || die "$1: the reader got ${got:-?} bytes of $want"
+	awk -v b="$want" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.1f\n", b / 1e6 / (t1 - t0) }'
 }
-
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "# dd bs=1M, $mib MiB per run, $runs runs each, interleaved; MB = 10^6 B"
 echo "# pipe: $ipc/pipe (writer dd -> ipcfs -> pipe(2) -> ipcfs -> reader dd)"
@@ -103,13 +72,11 @@ if [ "$place" = split ]; then
 else
 	echo "# placement: none (dd, dd and the daemon unpinned); $(nproc) CPUs"
 fi
-pipe_all=()
-floor_all=()
+pipe_all=() floor_all=()
 for i in $(seq "$runs"); do
 	p=$(one_run pipe)
 	f=$(one_run floor)
-	pipe_all+=("$p")
-	floor_all+=("$f")
+	pipe_all+=("$p") floor_all+=("$f")
 	printf 'run %d: pipe %8.1f MB/s   floor %8.1f MB/s\n' "$i" "$p" "$f"
 done
 p=$(printf '%s\n' "${pipe_all[@]}" | median)

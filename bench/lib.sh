@@ -1,103 +1,97 @@
-# lib.sh - what the bench's shell scripts share (dd-floor.sh, rss.sh,
-# valgrind-leak.sh); sourced, not run.
+# lib.sh - what the bench's scripts share; sourced, not run.
 #
-# bench_mount NAME EXE [WRAPPER...]: start `WRAPPER... EXE -f DIR` in the
-# background on a fresh mktemp -d, poll `mountpoint -q` against a deadline
-# ($BENCH_MOUNT_WAIT s, default 10) and stop early if the daemon died.
-# Sets MNT and DAEMON_PID (the wrapper's pid when there is one). Every
-# mount is remembered: bench_cleanup, run from `trap ... EXIT`, unmounts
-# (fusermount3 -u, then -uz), ends the daemons (SIGTERM, then SIGKILL) and
-# removes the dirs, however the script ends (errors, ^C).
-#
+# bench_mount NAME EXE [WRAPPER...]: `WRAPPER... EXE -f $DAEMON_OPTS DIR` in
+# the background on a fresh mktemp -d, polling `mountpoint -q` against a
+# deadline ($BENCH_MOUNT_WAIT s, default 10) and stopping early if the
+# daemon died; sets MNT and DAEMON_PID. bench_cleanup (trap ... EXIT)
+# unmounts every such mount (fusermount3 -u, then -uz), ends the daemons
+# (SIGTERM, then SIGKILL) and removes the dirs, however the script ends.
 # Daemons: $IPCFS, else the build tree's ($BUILD, default build/ at the
 # top of the source tree), else ipcfs in $PATH; $NULLFS likewise.
 
 BENCH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$BENCH_TOP/build}
 BENCH_MOUNT_WAIT=${BENCH_MOUNT_WAIT:-10}
-BENCH_MOUNTS=()
-BENCH_PIDS=()
-BENCH_JOBS=()		# other background pids to kill at the end
-MNT=
-DAEMON_PID=
+BENCH_MOUNTS=() BENCH_PIDS=() BENCH_JOBS=()	# jobs: other pids to kill
+DAEMON_OPTS=()
 ME=$(basename "$0")
 
 say() { printf '%s: %s\n' "$ME" "$*"; }
-die() { say "$*" >&2; exit 1; }
+die() { say "$*" >&2; exit "${2:-1}"; }
+# usage: the script's header comment, up to `set -e`; exit 2
+usage() { sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
 
 # find_daemon NAME ENVVALUE BUILT: the path of an executable, or die
 find_daemon() {
-	local name=$1 given=$2 built=$3
-	if [ -n "$given" ]; then
-		[ -x "$given" ] || die "$given: not an executable"
-		echo "$given"
-	elif [ -x "$built" ]; then
-		echo "$built"
-	elif command -v "$name" >/dev/null; then
-		command -v "$name"
+	if [ -n "$2" ]; then
+		[ -x "$2" ] || die "$2: not an executable"
+		echo "$2"
+	elif [ -x "$3" ]; then
+		echo "$3"
 	else
-		die "no $name: set \$${name^^} or build into $BUILD"
+		command -v "$1" || die "no $1: set \$${1^^} or build into $BUILD"
 	fi
 }
-
 ipcfs_exe() { find_daemon ipcfs "${IPCFS:-}" "$BUILD/fs/ipcfs"; }
 nullfs_exe() { find_daemon nullfs "${NULLFS:-}" "$BUILD/bench/nullfs"; }
 
+# alive PID SECONDS: true while PID still runs after up to SECONDS
+alive() {
+	for _ in $(seq $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	kill -0 "$1" 2>/dev/null
+}
+
 bench_cleanup() {
 	local i m pid
-	for pid in "${BENCH_JOBS[@]}"; do
-		kill "$pid" 2>/dev/null
-	done
+	for pid in "${BENCH_JOBS[@]}"; do kill "$pid" 2>/dev/null; done
 	for i in "${!BENCH_MOUNTS[@]}"; do
-		m=${BENCH_MOUNTS[$i]}
-		pid=${BENCH_PIDS[$i]}
+		m=${BENCH_MOUNTS[$i]} pid=${BENCH_PIDS[$i]}
 		if mountpoint -q "$m"; then
-			fusermount3 -u "$m" 2>/dev/null ||
-				fusermount3 -uz "$m" 2>/dev/null ||
+			fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null ||
 				say "could not unmount $m" >&2
 		fi
-		# the daemon exits on unmount; make sure of it
-		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
+		if alive "$pid" 5; then	# the daemon exits on unmount
 			kill -TERM "$pid" 2>/dev/null
-			sleep 1
-			kill -KILL "$pid" 2>/dev/null
+			alive "$pid" 1 && kill -KILL "$pid" 2>/dev/null
 		fi
 		wait "$pid" 2>/dev/null
 		rmdir "$m" 2>/dev/null
 	done
-	BENCH_MOUNTS=()
-	BENCH_PIDS=()
+	BENCH_MOUNTS=() BENCH_PIDS=()
 }
 
-# bench_mount NAME EXE [WRAPPER...]
 bench_mount() {
 	local name=$1 exe=$2 deadline
 	shift 2
 	MNT=$(mktemp -d "/tmp/$name-bench.XXXXXX") || die "mktemp failed"
-	"$@" "$exe" -f "$MNT" &
+	"$@" "$exe" -f "${DAEMON_OPTS[@]}" "$MNT" &
 	DAEMON_PID=$!
-	BENCH_MOUNTS+=("$MNT")
-	BENCH_PIDS+=("$DAEMON_PID")
+	BENCH_MOUNTS+=("$MNT") BENCH_PIDS+=("$DAEMON_PID")
 	deadline=$((SECONDS + BENCH_MOUNT_WAIT))
 	until mountpoint -q "$MNT"; do
 		kill -0 "$DAEMON_PID" 2>/dev/null ||
 			die "$name ($* $exe -f $MNT) died before the mount was up"
-		[ $SECONDS -lt $deadline ] ||
-			die "$name: not mounted on $MNT after $BENCH_MOUNT_WAIT s"
+		[ $SECONDS -lt $deadline ] || die "$name: not mounted on $MNT after $BENCH_MOUNT_WAIT s"
 		sleep 0.05
 	done
 }
 
-# daemon_of MOUNT: the pid of the ipcfs serving MOUNT, from the object
-# names in its stats ("ipcfs.<pid>.<n>.<kind>")
-daemon_of() {
-	sed -n 's/.*object=[^ ]*ipcfs\.\([0-9][0-9]*\)\.[0-9].*/\1/p' \
-		"$1/stats" | head -n 1
+# ipcfs_mount [MOUNT]: MOUNT if it is an ipcfs mount, else mount one; sets MNT
+ipcfs_mount() {
+	if [ $# -ge 1 ]; then
+		mountpoint -q "$1" && [ -e "$1/stats" ] || die "$1: not an ipcfs mount"
+		MNT=$1 DAEMON_PID=
+	else
+		bench_mount ipcfs "$(ipcfs_exe)"
+	fi
 }
 
-# rss_kib PID: resident set size in KiB
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# daemon_of MOUNT: the pid of the ipcfs serving MOUNT, from the object
+# names in its stats ("ipcfs.<pid>.<n>.<kind>")
+daemon_of() { sed -n 's/.*object=[^ ]*ipcfs\.\([0-9][0-9]*\)\.[0-9].*/\1/p' "$1/stats" | head -n 1; }
+
+# median: of the numbers on stdin
+median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

@@ -1,16 +1,9 @@
 /*
- * nullfs.c - the FUSE floor of the bench: a file system that does nothing.
- *
- *	nullfs [-f] [-d] [-o opt,...] MOUNTPOINT
- *
- * One regular file, `null`. A write is discarded and answered at once
- * with its full size; a read is answered at once with the requested
- * number of zeros. Nothing ever waits, nothing is parked, no other fd is
- * watched. Files are opened direct_io + nonseekable and the session runs
- * in libfuse's single-threaded loop, as ipcfs does, so a request costs
- * what any FUSE request costs and nothing more: bench/direct drives it
- * with the requests of a round trip to print the floor under the mount's
- * figures. Not a transport, not IPC: no data goes anywhere.
+ * nullfs.c - the FUSE floor of the bench: `nullfs [-f] [-o opt] MOUNTPOINT`
+ * serves one file, `null`: a write is discarded and answered at once, a
+ * read is answered at once with zeros. Nothing waits or is parked;
+ * direct_io, nonseekable and libfuse's single-threaded loop as in ipcfs,
+ * so a request costs what any FUSE request costs and nothing more.
  */
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 14)
 
@@ -38,46 +31,36 @@ static void null_attr(fuse_ino_t ino, struct stat *st)
 	st->st_uid = getuid();
 	st->st_gid = getgid();
 	st->st_atime = st->st_mtime = st->st_ctime = started;
-	if (ino == FUSE_ROOT_ID) {
-		st->st_mode = S_IFDIR | 0755;
-		st->st_nlink = 2;
-	} else {
-		st->st_mode = S_IFREG | 0666;
-		st->st_nlink = 1;
-	}
+	st->st_mode = ino == FUSE_ROOT_ID ? S_IFDIR | 0755 : S_IFREG | 0666;
+	st->st_nlink = ino == FUSE_ROOT_ID ? 2 : 1;
 }
 
 static void null_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct fuse_entry_param e = { 0 };
+	struct fuse_entry_param e = { .ino = NULL_INO, .entry_timeout = 1.0,
+				      .attr_timeout = 1.0 };
 
 	if (parent != FUSE_ROOT_ID || strcmp(name, NULL_NAME) != 0) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	e.ino = NULL_INO;
-	e.entry_timeout = 1.0;
-	e.attr_timeout = 1.0;
 	null_attr(NULL_INO, &e.attr);
 	fuse_reply_entry(req, &e);
 }
 
-static void null_getattr(fuse_req_t req, fuse_ino_t ino,
-			 struct fuse_file_info *fi)
+static void null_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct stat st;
 
 	(void)fi;
-	if (ino != FUSE_ROOT_ID && ino != NULL_INO) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
 	null_attr(ino, &st);
-	fuse_reply_attr(req, &st, 1.0);
+	if (ino != FUSE_ROOT_ID && ino != NULL_INO)
+		fuse_reply_err(req, ENOENT);
+	else
+		fuse_reply_attr(req, &st, 1.0);
 }
 
-static void null_open(fuse_req_t req, fuse_ino_t ino,
-		      struct fuse_file_info *fi)
+static void null_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	if (ino != NULL_INO) {
 		fuse_reply_err(req, EISDIR);
@@ -145,8 +128,7 @@ static void null_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	for (off_t i = off; i < 3; i++) {
 		st.st_ino = i == 2 ? NULL_INO : FUSE_ROOT_ID;
 		st.st_mode = i == 2 ? S_IFREG : S_IFDIR;
-		len = fuse_add_direntry(req, buf + used, size - used, names[i],
-					&st, i + 1);
+		len = fuse_add_direntry(req, buf + used, size - used, names[i], &st, i + 1);
 		if (len > size - used)
 			break;
 		used += len;
@@ -155,13 +137,8 @@ static void null_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 }
 
 static const struct fuse_lowlevel_ops null_ops = {
-	.lookup  = null_lookup,
-	.getattr = null_getattr,
-	.setattr = null_setattr,
-	.open    = null_open,
-	.read    = null_read,
-	.write   = null_write,
-	.readdir = null_readdir,
+	.lookup  = null_lookup, .getattr = null_getattr, .setattr = null_setattr,
+	.open    = null_open, .read    = null_read, .write   = null_write, .readdir = null_readdir,
 };
 
 int main(int argc, char **argv)

@@ -1,11 +1,12 @@
 /*
- * opts.c - command line of bench/direct. The parser fills a struct and
- * returns a message instead of exiting, so that tests can drive it; it
- * keeps no state between calls (no getopt). Every message names the
- * option and the values it takes.
+ * opts.c - command line of bench/direct, with getopt_long. The parser
+ * fills a struct and returns a one-line message instead of printing or
+ * exiting, so that tests and the fuzzer can drive it: opterr is 0 and
+ * optind = 0 makes glibc start afresh at every call.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -21,96 +22,46 @@ static const char *const zmq_names[] = { "tcp", "ipc", NULL };
 static const char *const roads_names[] = { "both", "direct", "mount", NULL };
 static const char *const road_names[] = { "direct", "mount", "floor", NULL };
 
-enum opt_id {
-	OPT_TRANSPORT, OPT_SIZE, OPT_COUNT, OPT_DURATION, OPT_WARMUP,
-	OPT_CPUS, OPT_MODE, OPT_SPIN, OPT_ZMQ, OPT_FORMAT, OPT_BASELINE,
-	OPT_HELP, OPT_VIA, OPT_ROAD, OPT_IPCFS, OPT_CDF, OPT_DAEMON_CPU,
+enum { OPT_CPUS = 256, OPT_MODE, OPT_SPIN, OPT_ZMQ, OPT_FORMAT, OPT_BASELINE,
+       OPT_VIA, OPT_ROAD, OPT_IPCFS, OPT_CDF, OPT_DAEMON_CPU };
+
+/* '+': stop at the first non-option (no permuting); ':': report a
+ * missing value apart from an unknown option */
+#define SHORT_OPTS	"+:t:s:c:d:w:h"
+
+#define REQ(name, val)	{ name, required_argument, NULL, val }
+static const struct option long_opts[] = {
+	REQ("transport", 't'), REQ("size", 's'), REQ("count", 'c'), REQ("duration", 'd'),
+	REQ("warmup", 'w'), REQ("cpus", OPT_CPUS), REQ("mode", OPT_MODE), REQ("zmq", OPT_ZMQ),
+	REQ("format", OPT_FORMAT), REQ("via", OPT_VIA), REQ("road", OPT_ROAD),
+	REQ("ipcfs", OPT_IPCFS), REQ("cdf", OPT_CDF), REQ("daemon-cpu", OPT_DAEMON_CPU),
+	{ "spin", no_argument, NULL, OPT_SPIN }, { "baseline", no_argument, NULL, OPT_BASELINE },
+	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 };
 
-static const struct bench_opt {
-	const char *name;
-	char short_name;
-	bool has_arg;
-	enum opt_id id;
-} bench_options[] = {
-	{ "transport", 't', true, OPT_TRANSPORT },
-	{ "size", 's', true, OPT_SIZE },
-	{ "count", 'c', true, OPT_COUNT },
-	{ "duration", 'd', true, OPT_DURATION },
-	{ "warmup", 'w', true, OPT_WARMUP },
-	{ "cpus", 0, true, OPT_CPUS },
-	{ "mode", 0, true, OPT_MODE },
-	{ "spin", 0, false, OPT_SPIN },
-	{ "zmq", 0, true, OPT_ZMQ },
-	{ "format", 0, true, OPT_FORMAT },
-	{ "baseline", 0, false, OPT_BASELINE },
-	{ "help", 'h', false, OPT_HELP },
-	{ "via", 0, true, OPT_VIA },
-	{ "road", 0, true, OPT_ROAD },
-	{ "ipcfs", 0, true, OPT_IPCFS },
-	{ "cdf", 0, true, OPT_CDF },
-	{ "daemon-cpu", 0, true, OPT_DAEMON_CPU },
-	{ NULL, 0, false, 0 },
+/* one parse: where messages go, and what must be checked at the end */
+struct parse {
+	struct bench_opts *o;
+	char *err;
+	size_t errlen;
+	bool count_set, duration_set;
+	bool all;		/* "all" in --transport */
 };
 
-const char *bench_mode_name(enum bench_mode m)
-{
-	return mode_names[m];
-}
+const char *bench_mode_name(enum bench_mode m) { return mode_names[m]; }
+const char *bench_cpus_name(enum bench_cpus c) { return cpus_names[c]; }
+const char *bench_roads_name(enum bench_roads r) { return roads_names[r]; }
+const char *bench_road_name(enum bench_road r) { return road_names[r]; }
 
-const char *bench_cpus_name(enum bench_cpus c)
-{
-	return cpus_names[c];
-}
-
-const char *bench_format_name(enum bench_format f)
-{
-	return format_names[f];
-}
-
-const char *bench_roads_name(enum bench_roads r)
-{
-	return roads_names[r];
-}
-
-const char *bench_road_name(enum bench_road r)
-{
-	return road_names[r];
-}
-
-__attribute__((format(printf, 3, 4)))
-static const char *fail(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 2, 3)))
+static const char *fail(struct parse *ps, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	vsnprintf(ps->err, ps->errlen, fmt, ap);
 	va_end(ap);
-	return err;
-}
-
-/* "a, b, c" */
-static const char *join(const char *const *names, char *buf, size_t len)
-{
-	size_t used = 0;
-	int i;
-
-	buf[0] = '\0';
-	for (i = 0; names[i] && used < len; i++)
-		used += snprintf(buf + used, len - used, "%s%s",
-				 i ? ", " : "", names[i]);
-	return buf;
-}
-
-/* index of arg in names, or -1 */
-static int pick(const char *const *names, const char *arg)
-{
-	int i;
-
-	for (i = 0; names[i]; i++)
-		if (strcmp(names[i], arg) == 0)
-			return i;
-	return -1;
+	return ps->err;
 }
 
 int bench_parse_size(const char *s, size_t *out)
@@ -152,26 +103,18 @@ const char *bench_size_str(size_t size, char *buf, size_t len)
 /* a decimal number and nothing else */
 static int parse_u64(const char *s, uint64_t *out)
 {
-	unsigned long long v;
 	char *end;
 
 	if (!isdigit((unsigned char)s[0]))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (*end)
-		return -EINVAL;
-	*out = v;
-	return 0;
+	*out = strtoull(s, &end, 10);
+	return errno == ERANGE ? -ERANGE : *end ? -EINVAL : 0;
 }
 
 static void add_transport(struct bench_opts *o, const struct ipc_transport *t)
 {
-	int i;
-
-	for (i = 0; i < o->ntransports; i++)
+	for (int i = 0; i < o->ntransports; i++)
 		if (o->transports[i] == t)
 			return;
 	if (o->ntransports < BENCH_MAX_TRANSPORTS)
@@ -180,183 +123,186 @@ static void add_transport(struct bench_opts *o, const struct ipc_transport *t)
 
 static void all_transports(struct bench_opts *o)
 {
-	const struct ipc_transport *const *t;
-
 	o->ntransports = 0;
-	for (t = ipc_transports; *t; t++)
+	for (const struct ipc_transport *const *t = ipc_transports; *t; t++)
 		if (!((*t)->caps & IPC_LOCAL))	/* not IPC: the control row */
 			add_transport(o, *t);
 	o->all = true;
 }
 
-/* strsep over a copy: tokens of a comma-separated list */
-static const char *parse_transports(struct bench_opts *o, const char *arg,
-				    char *err, size_t errlen)
+/* one item of --transport */
+static const char *add_transport_name(struct parse *ps, const char *tok)
 {
-	char copy[512], names[512], *p = copy, *tok;
-	const struct ipc_transport *t;
-	bool all = false;
+	const struct ipc_transport *t = ipc_transport_find(tok);
+	char names[512];
 
-	if (strlen(arg) >= sizeof(copy))
-		return fail(err, errlen, "--transport: list too long");
-	strcpy(copy, arg);
-	o->ntransports = 0;
-	o->all = false;
-	while ((tok = strsep(&p, ",")) != NULL) {
-		if (strcmp(tok, "all") == 0) {
-			all = true;
-			continue;
-		}
-		t = ipc_transport_find(tok);
-		if (!t)
-			return fail(err, errlen,
-				    "--transport: '%s' is not a transport (%s, all)",
-				    tok, ipc_transport_names(names,
-							     sizeof(names)));
-		add_transport(o, t);
-	}
-	if (all)
-		all_transports(o);
+	if (strcmp(tok, "all") == 0)
+		ps->all = true;
+	else if (!t)
+		return fail(ps, "--transport: '%s' is not a transport (%s, all)", tok,
+			    ipc_transport_names(names, sizeof(names)));
+	else
+		add_transport(ps->o, t);
 	return NULL;
 }
 
-static const char *parse_sizes(struct bench_opts *o, const char *arg,
-			       char *err, size_t errlen)
+/* one item of --size */
+static const char *add_size(struct parse *ps, const char *tok)
 {
-	char copy[512], *p = copy, *tok, max[16];
-	size_t size;
-	int ret;
+	size_t size = 0;
+	int ret = bench_parse_size(tok, &size);
+	char max[16];
 
-	if (strlen(arg) >= sizeof(copy))
-		return fail(err, errlen, "--size: list too long");
-	strcpy(copy, arg);
-	o->nsizes = 0;
-	while ((tok = strsep(&p, ",")) != NULL) {
-		ret = bench_parse_size(tok, &size);
-		if (ret == -ERANGE)
-			return fail(err, errlen,
-				    "--size: '%s' is too big (at most %s)", tok,
-				    bench_size_str(BENCH_SIZE_MAX, max,
-						   sizeof(max)));
-		if (ret < 0 || size == 0)
-			return fail(err, errlen,
-				    "--size: '%s' is not a size (bytes, at least 1, "
-				    "K=1024, M=1048576: e.g. 100,1K,64K)",
-				    tok);
-		if (o->nsizes == BENCH_MAX_SIZES)
-			return fail(err, errlen, "--size: more than %d sizes",
-				    BENCH_MAX_SIZES);
-		o->sizes[o->nsizes++] = size;
-	}
+	if (ret == -ERANGE)
+		return fail(ps, "--size: '%s' is too big (at most %s)", tok,
+			    bench_size_str(BENCH_SIZE_MAX, max, sizeof(max)));
+	if (ret < 0 || size == 0)
+		return fail(ps, "--size: '%s' is not a size (bytes, at least 1, "
+			    "K=1024, M=1048576: e.g. 100,1K,64K)", tok);
+	if (ps->o->nsizes == BENCH_MAX_SIZES)
+		return fail(ps, "--size: more than %d sizes", BENCH_MAX_SIZES);
+	ps->o->sizes[ps->o->nsizes++] = size;
 	return NULL;
 }
 
-static const char *parse_choice(const char *opt, const char *what,
-				const char *const *names, const char *arg,
-				int *out, char *err, size_t errlen)
+/* each item of the comma-separated list arg of --opt through add */
+static const char *parse_list(struct parse *ps, const char *opt, const char *arg,
+			      const char *(*add)(struct parse *ps, const char *tok))
+{
+	char copy[512], *p = copy, *tok;
+	const char *e = NULL;
+
+	if (strlen(arg) >= sizeof(copy))
+		return fail(ps, "--%s: list too long", opt);
+	strcpy(copy, arg);
+	while (!e && (tok = strsep(&p, ",")) != NULL)
+		e = add(ps, tok);
+	return e;
+}
+
+/* the index of arg in names into *out, or the message naming them all */
+static const char *choose(struct parse *ps, const char *opt, const char *what,
+			  const char *const *names, const char *arg, int *out)
 {
 	char list[128];
-	int i = pick(names, arg);
+	size_t used = 0;
 
-	if (i < 0)
-		return fail(err, errlen, "--%s: '%s' is not %s (%s)", opt, arg,
-			    what, join(names, list, sizeof(list)));
-	*out = i;
-	return NULL;
+	for (*out = 0; names[*out]; ++*out)
+		if (strcmp(names[*out], arg) == 0)
+			return NULL;
+	for (int i = 0; names[i]; i++)
+		used += snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", names[i]);
+	return fail(ps, "--%s: '%s' is not %s (%s)", opt, arg, what, list);
 }
 
 static void defaults(struct bench_opts *o)
 {
-	memset(o, 0, sizeof(*o));
+	*o = (struct bench_opts){
+		.sizes = { 100, 1024 }, .nsizes = 2, .duration = BENCH_DEFAULT_DURATION,
+		.warmup = BENCH_DEFAULT_WARMUP, .cpus = BENCH_CPUS_SPLIT, .mode = BENCH_PINGPONG,
+		.format = BENCH_TABLE, .zmq_kind = "tcp", .daemon_cpu = BENCH_DAEMON_CPU_AUTO,
+	};
 	all_transports(o);
-	o->sizes[0] = 100;
-	o->sizes[1] = 1024;
-	o->nsizes = 2;
-	o->duration = BENCH_DEFAULT_DURATION;
-	o->warmup = BENCH_DEFAULT_WARMUP;
-	o->cpus = BENCH_CPUS_SPLIT;
-	o->mode = BENCH_PINGPONG;
-	o->format = BENCH_TABLE;
-	o->zmq_kind = "tcp";
-	o->daemon_cpu = BENCH_DAEMON_CPU_AUTO;
 }
 
-static const char *apply(struct bench_opts *o, const struct bench_opt *opt,
-			 const char *arg, bool *count_set, bool *duration_set,
-			 char *err, size_t errlen)
+/* the options that take numbers */
+static const char *apply_number(struct parse *ps, int id, const char *arg)
 {
+	struct bench_opts *o = ps->o;
 	uint64_t n;
-	double d;
 	char *end;
-	int i;
-	const char *e;
 
-	switch (opt->id) {
-	case OPT_TRANSPORT:
-		o->transports_set = true;
-		return parse_transports(o, arg, err, errlen);
-	case OPT_SIZE:
-		o->sizes_set = true;
-		return parse_sizes(o, arg, err, errlen);
-	case OPT_COUNT:
+	switch (id) {
+	case 'c':
 		if (parse_u64(arg, &n) < 0 || n == 0)
-			return fail(err, errlen,
-				    "--count: '%s' is not a count (a whole number of "
-				    "round trips, or messages in stream mode, "
-				    "at least 1)",
-				    arg);
+			return fail(ps, "--count: '%s' is not a count (a whole number of "
+				    "round trips, or messages in stream mode, at least 1)", arg);
 		o->count = n;
-		*count_set = true;
-		return NULL;
-	case OPT_DURATION:
+		ps->count_set = true;
+		break;
+	case 'd':
 		errno = 0;
-		d = strtod(arg, &end);
-		if (!*arg || *end || errno || !isfinite(d) || !(d > 0) ||
-		    d > BENCH_DURATION_MAX || isspace((unsigned char)*arg))
-			return fail(err, errlen,
-				    "--duration: '%s' is not a duration (seconds, "
+		o->duration = strtod(arg, &end);
+		if (!*arg || *end || errno || !isfinite(o->duration) ||
+		    !(o->duration > 0) || o->duration > BENCH_DURATION_MAX ||
+		    isspace((unsigned char)*arg))
+			return fail(ps, "--duration: '%s' is not a duration (seconds, "
 				    "more than 0 and at most %.0f, e.g. 2 or 0.5)",
 				    arg, BENCH_DURATION_MAX);
-		o->duration = d;
-		*duration_set = true;
-		return NULL;
-	case OPT_WARMUP:
-		if (parse_u64(arg, &n) < 0)
-			return fail(err, errlen,
-				    "--warmup: '%s' is not a count (a whole number "
-				    "of round trips, 0 or more)",
-				    arg);
-		o->warmup = n;
+		ps->duration_set = true;
+		break;
+	case 'w':
+		if (parse_u64(arg, &o->warmup) < 0)
+			return fail(ps, "--warmup: '%s' is not a count (a whole number "
+				    "of round trips, 0 or more)", arg);
 		o->warmup_set = true;
-		return NULL;
+		break;
+	case OPT_DAEMON_CPU:
+		if (strcmp(arg, "none") == 0)
+			n = (uint64_t)-1;
+		else if (parse_u64(arg, &n) < 0 || n >= CPU_SETSIZE)
+			return fail(ps, "--daemon-cpu: '%s' is not a CPU (a CPU number, "
+				    "or none for unpinned)", arg);
+		o->daemon_cpu = (int)n;
+		break;
+	}
+	return NULL;
+}
+
+/* the options that pick one of a list */
+static const char *apply_choice(struct parse *ps, int id, const char *arg)
+{
+	struct bench_opts *o = ps->o;
+	const char *e = NULL;
+	int i;
+
+	switch (id) {
 	case OPT_CPUS:
-		e = parse_choice("cpus", "a placement", cpus_names, arg, &i,
-				 err, errlen);
-		if (e)
-			return e;
-		o->cpus = i;
+		e = choose(ps, "cpus", "a placement", cpus_names, arg, &i);
+		o->cpus = e ? o->cpus : (enum bench_cpus)i;
 		o->cpus_set = true;
-		return NULL;
+		break;
 	case OPT_MODE:
-		e = parse_choice("mode", "a mode", mode_names, arg, &i, err,
-				 errlen);
-		if (e)
-			return e;
-		o->mode = i;
-		return NULL;
+		e = choose(ps, "mode", "a mode", mode_names, arg, &i);
+		o->mode = e ? o->mode : (enum bench_mode)i;
+		break;
 	case OPT_FORMAT:
-		e = parse_choice("format", "a format", format_names, arg, &i,
-				 err, errlen);
-		if (e)
-			return e;
-		o->format = i;
-		return NULL;
+		e = choose(ps, "format", "a format", format_names, arg, &i);
+		o->format = e ? o->format : (enum bench_format)i;
+		break;
 	case OPT_ZMQ:
-		e = parse_choice("zmq", "a zmq endpoint kind", zmq_names, arg,
-				 &i, err, errlen);
-		if (e)
-			return e;
-		o->zmq_kind = zmq_names[i];
+		e = choose(ps, "zmq", "a zmq endpoint kind", zmq_names, arg, &i);
+		o->zmq_kind = e ? o->zmq_kind : zmq_names[i];
+		break;
+	case OPT_ROAD:
+		e = choose(ps, "road", "a road", roads_names, arg, &i);
+		o->roads = e ? o->roads : (enum bench_roads)i;
+		o->roads_set = true;
+		break;
+	}
+	return e;
+}
+
+static const char *apply(struct parse *ps, int id, const char *arg)
+{
+	struct bench_opts *o = ps->o;
+	const char *e;
+
+	switch (id) {
+	case 't':
+		o->transports_set = true;
+		o->ntransports = 0;
+		o->all = ps->all = false;
+		e = parse_list(ps, "transport", arg, add_transport_name);
+		if (!e && ps->all)
+			all_transports(o);
+		return e;
+	case 's':
+		o->sizes_set = true;
+		o->nsizes = 0;
+		return parse_list(ps, "size", arg, add_size);
+	case 'h':
+		o->help = true;
 		return NULL;
 	case OPT_SPIN:
 		o->spin = true;
@@ -364,187 +310,139 @@ static const char *apply(struct bench_opts *o, const struct bench_opt *opt,
 	case OPT_BASELINE:
 		o->baseline = true;
 		return NULL;
-	case OPT_HELP:
-		o->help = true;
-		return NULL;
 	case OPT_VIA:
 		if (strncmp(arg, "mount:", 6) == 0)	/* DESIGN.md's spelling */
 			arg += 6;
 		if (!*arg)
-			return fail(err, errlen,
-				    "--via: '' is not a mount point (a directory "
+			return fail(ps, "--via: '' is not a mount point (a directory "
 				    "where ipcfs is mounted, or none)");
 		o->via_none = strcmp(arg, "none") == 0;
 		o->via = o->via_none ? NULL : arg;
 		return NULL;
-	case OPT_ROAD:
-		e = parse_choice("road", "a road", roads_names, arg, &i, err,
-				 errlen);
-		if (e)
-			return e;
-		o->roads = i;
-		o->roads_set = true;
-		return NULL;
 	case OPT_IPCFS:
-		if (!*arg)
-			return fail(err, errlen,
-				    "--ipcfs: '' is not a path (the ipcfs daemon "
-				    "to mount)");
-		o->ipcfs = arg;
-		return NULL;
-	case OPT_DAEMON_CPU:
-		if (strcmp(arg, "none") == 0) {
-			o->daemon_cpu = -1;
-			return NULL;
-		}
-		if (parse_u64(arg, &n) < 0 || n >= CPU_SETSIZE)
-			return fail(err, errlen,
-				    "--daemon-cpu: '%s' is not a CPU (a CPU number, "
-				    "or none for unpinned)", arg);
-		o->daemon_cpu = (int)n;
-		return NULL;
 	case OPT_CDF:
 		if (!*arg)
-			return fail(err, errlen,
-				    "--cdf: '' is not a file name (where to "
-				    "write latency percentiles)");
-		o->cdf = arg;
+			return id == OPT_CDF ?
+			       fail(ps, "--cdf: '' is not a file name (where to write "
+				    "latency percentiles)") :
+			       fail(ps, "--ipcfs: '' is not a path (the ipcfs daemon to mount)");
+		*(id == OPT_CDF ? &o->cdf : &o->ipcfs) = arg;
 		return NULL;
+	case 'c': case 'd': case 'w': case OPT_DAEMON_CPU:
+		return apply_number(ps, id, arg);
+	default:
+		return apply_choice(ps, id, arg);
 	}
-	return NULL;
 }
 
 /* what the options imply once all are read: roads, stream defaults */
-static const char *settle(struct bench_opts *o, char *err, size_t errlen)
+static const char *settle(struct parse *ps)
 {
 	static const size_t stream_sizes[] = BENCH_STREAM_SIZES;
-	const struct ipc_transport *t;
+	struct bench_opts *o = ps->o;
 	int i, n;
 
+	if (ps->count_set && ps->duration_set)
+		return fail(ps, "--duration: cannot be combined with --count (give one)");
+	if (!ps->count_set)
+		o->count = 0;
 	if (o->via_none) {
 		if (o->roads_set && o->roads != BENCH_ROADS_DIRECT)
-			return fail(err, errlen,
-				    "--road: '%s' needs the mount, but --via "
-				    "none was given (both, direct, mount)",
-				    roads_names[o->roads]);
+			return fail(ps, "--road: '%s' needs the mount, but --via none "
+				    "was given (both, direct, mount)", roads_names[o->roads]);
 		o->roads = BENCH_ROADS_DIRECT;
 	}
 	if (o->via && o->roads == BENCH_ROADS_DIRECT)
-		return fail(err, errlen,
-			    "--via: a mount is not used with --road direct "
+		return fail(ps, "--via: a mount is not used with --road direct "
 			    "(give one or the other)");
 	if (o->mode != BENCH_STREAM || !bench_uses_mount(o))
 		return NULL;
 	if (!o->sizes_set) {
-		o->nsizes = 0;
-		for (i = 0; i < (int)(sizeof(stream_sizes) /
-				      sizeof(stream_sizes[0])); i++)
-			o->sizes[o->nsizes++] = stream_sizes[i];
+		o->nsizes = sizeof(stream_sizes) / sizeof(stream_sizes[0]);
+		memcpy(o->sizes, stream_sizes, sizeof(stream_sizes));
 	}
 	if (!o->transports_set) {	/* bandwidth: the byte transports */
-		for (i = n = 0; i < o->ntransports; i++) {
-			t = o->transports[i];
-			if (!(t->caps & IPC_MESSAGES))
-				o->transports[n++] = t;
-		}
+		for (i = n = 0; i < o->ntransports; i++)
+			if (!(o->transports[i]->caps & IPC_MESSAGES))
+				o->transports[n++] = o->transports[i];
 		o->ntransports = n;
 	}
 	return NULL;
 }
 
-static const struct bench_opt *find_long(const char *name, size_t len)
+static const struct option *long_opt(const char *name, size_t len)
 {
-	const struct bench_opt *opt;
-
-	for (opt = bench_options; opt->name; opt++)
-		if (strlen(opt->name) == len && !strncmp(opt->name, name, len))
-			return opt;
+	for (const struct option *lo = long_opts; lo->name; lo++)
+		if (strlen(lo->name) == len && !strncmp(lo->name, name, len))
+			return lo;
 	return NULL;
 }
 
-static const struct bench_opt *find_short(char c)
+/*
+ * What getopt_long's answer c means for argv[cur], the argument it read:
+ * NULL to apply it, else the message. One short option per argument
+ * ("-hx" is refused) and no abbreviated long ones, as before getopt.
+ */
+static const char *check(struct parse *ps, int c, char *const argv[], int cur)
 {
-	const struct bench_opt *opt;
+	const char *a = argv[cur], *eq = strchr(a, '=');
+	size_t len = a[1] == '-' && eq ? (size_t)(eq - a) : strlen(a);
+	const struct option *lo = a[1] == '-' ? long_opt(a + 2, len - 2) : NULL;
 
-	for (opt = bench_options; opt->name; opt++)
-		if (opt->short_name && opt->short_name == c)
-			return opt;
+	if (a[1] == '-' && !lo)
+		return fail(ps, "'%.*s' is not an option (try --help)", (int)len, a);
+	if (c == '?' && lo)
+		return fail(ps, "--%s: takes no value", lo->name);
+	if (c == '?')
+		return fail(ps, "'-%c' is not an option (try --help)", optopt);
+	if (c == ':') {
+		for (lo = long_opts; !lo->name || lo->val != optopt; lo++)
+			;
+		return fail(ps, "--%s: needs a value (see --help)", lo->name);
+	}
+	if (a[1] != '-' && optind == cur)	/* more letters follow */
+		return fail(ps, "-%c: takes no value", c);
 	return NULL;
 }
 
 const char *bench_parse_opts(struct bench_opts *o, int argc,
 			     char *const argv[], char *err, size_t errlen)
 {
-	bool count_set = false, duration_set = false;
-	const struct bench_opt *opt;
-	const char *a, *arg, *eq, *e;
-	int i;
+	struct parse ps = { .o = o, .err = err, .errlen = errlen };
+	const char *e;
+	int c, cur;
 
 	defaults(o);
-	for (i = 1; i < argc; i++) {
-		a = argv[i];
-		arg = NULL;
-		if (a[0] == '-' && a[1] == '-' && a[2]) {
-			eq = strchr(a + 2, '=');
-			opt = find_long(a + 2, eq ? (size_t)(eq - a - 2)
-						  : strlen(a + 2));
-			if (!opt)
-				return fail(err, errlen,
-					    "'%.*s' is not an option (try --help)",
-					    eq ? (int)(eq - a) : (int)strlen(a),
-					    a);
-			if (eq && !opt->has_arg)
-				return fail(err, errlen,
-					    "--%s: takes no value", opt->name);
-			if (eq)
-				arg = eq + 1;
-		} else if (a[0] == '-' && a[1] && a[1] != '-') {
-			opt = find_short(a[1]);
-			if (!opt)
-				return fail(err, errlen,
-					    "'-%c' is not an option (try --help)",
-					    a[1]);
-			if (a[2] && !opt->has_arg)
-				return fail(err, errlen,
-					    "-%c: takes no value", a[1]);
-			if (a[2])
-				arg = a + 2;
-		} else {
-			return fail(err, errlen,
-				    "'%s' is not an option (try --help)", a);
-		}
-		if (opt->has_arg && !arg) {
-			if (i + 1 >= argc)
-				return fail(err, errlen,
-					    "--%s: needs a value (see --help)",
-					    opt->name);
-			arg = argv[++i];
-		}
-		e = apply(o, opt, arg, &count_set, &duration_set, err, errlen);
+	optind = 0;	/* glibc: a full reset, for the next caller too */
+	opterr = 0;
+	for (;;) {
+		cur = optind ? optind : 1;
+		c = getopt_long(argc, argv, SHORT_OPTS, long_opts, NULL);
+		if (c == -1)
+			break;
+		e = check(&ps, c, argv, cur);
+		if (!e)
+			e = apply(&ps, c, optarg);
 		if (e)
 			return e;
 	}
-	if (count_set && duration_set)
-		return fail(err, errlen,
-			    "--duration: cannot be combined with --count (give one)");
-	if (!count_set)
-		o->count = 0;
-	return settle(o, err, errlen);
+	if (optind > cur)	/* "--" ended the options */
+		return fail(&ps, "'--' is not an option (try --help)");
+	if (optind < argc)
+		return fail(&ps, "'%s' is not an option (try --help)", argv[optind]);
+	return settle(&ps);
 }
-
 void bench_usage(FILE *f)
 {
 	const struct ipc_transport *const *t;
 
-	fprintf(f,
-		"usage: direct [options]\n"
+	fprintf(f, "usage: direct [options]\n"
 		"Ping-pong (or stream) between a parent and a forked child over the ipcfs\n"
 		"transports, directly (the library, no filesystem) and through the files\n"
 		"of an ipcfs mount, side by side, with the control row (plainmem, mount\n"
 		"only) and the FUSE floor (nullfs, a file system that does nothing).\n"
 		"A \"msg\" is one round trip carrying the full message in each\n"
-		"direction; one-way latency is RTT/2.\n"
-		"\n"
+		"direction; one-way latency is RTT/2.\n\n"
 		"  -t, --transport NAME[,NAME...]|all  transports to run (default all)\n"
 		"  -s, --size LIST      message sizes in bytes, K=1024, M=1048576\n"
 		"                       (default 100,1K; at most 256M)\n"
@@ -573,17 +471,12 @@ void bench_usage(FILE *f)
 		"                       there is one, else unpinned\n"
 		"      --cdf FILE       write one-way latency percentiles of every\n"
 		"                       ping-pong row to FILE (CSV, for bench/plot.sh)\n"
-		"  -h, --help           this text\n"
-		"\n"
-		"Stream mode through the mount defaults to 4K,64K,1M and the byte\n"
-		"transports.\n"
-		"\n"
+		"  -h, --help           this text\n\n"
+		"Stream mode through the mount defaults to 4K,64K,1M and the byte\ntransports.\n\n"
 		"Exit status: 0 all rows ran, 1 a row failed or the bench was\n"
-		"stopped, 2 bad options.\n"
-		"\n"
-		"transports:\n",
+		"stopped, 2 bad options.\n\ntransports:\n",
 		BENCH_DEFAULT_DURATION, BENCH_DEFAULT_WARMUP,
-		BENCH_DEFAULT_WARMUP_S, bench_classic_names());
+		BENCH_DEFAULT_WARMUP_S, BENCH_CLASSIC_NAMES);
 	for (t = ipc_transports; *t; t++)
 		fprintf(f, "  %-10s  %s\n", (*t)->name,
 			(*t)->what ? (*t)->what : "(not implemented yet)");

@@ -1,15 +1,9 @@
-# plot.gp - the bench's two charts, drawn by gnuplot from data that
-# bench/plot.sh extracts from direct's --format csv and --cdf output.
-#
-#   rates    "transport direct mount" per line ("?" = not run): a
-#            clustered bar chart of round trips/s, log scale
-#   cdf_d, cdf_m  blocks (two blank lines apart), one per transport, each
-#            a header line then "percentile oneway_us": the latency CDF,
-#            direct dashed, mount solid, one colour per transport
-#
-# Variables (gnuplot -e): rates, out_rates, cdf_d, cdf_m, nd, nm,
-# out_cdf, what (e.g. "ping-pong, 100 B, split"). Either chart may be
-# left out by not setting its output.
+# plot.gp - the bench's two charts, from the data bench/plot.sh extracts.
+# rates: "transport direct mount" lines ("?": not run), a log-scale bar
+# chart; cdf_d, cdf_m: one block per transport (a title line, then
+# "percentile oneway_us"), direct dashed, mount solid. Set with gnuplot -e:
+# rates, out_rates, cdf_d, cdf_m, nd, nm, out_cdf, what; a chart whose
+# output is not set is left out.
 
 set datafile missing "?"
 set encoding utf8

@@ -13,25 +13,20 @@
 #   -o  where the PNGs go (default .)
 # Exit status: 0 drawn, 1 gnuplot failed or no data, 2 usage, 77 no gnuplot.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-here=$(cd "$(dirname "$0")" && pwd)
-size=
-out=.
+size= out=.
 while getopts s:o:h opt; do
 	case $opt in
 	s) size=$OPTARG ;;
 	o) out=$OPTARG ;;
-	*) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+	*) usage ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 [-s SIZE] [-o DIR] CSV [CDF]" >&2; exit 2; }
-csv=$1
-cdf=${2:-}
-if ! command -v gnuplot >/dev/null; then
-	echo "plot.sh: gnuplot is not installed (apt-get install gnuplot-nox)" >&2
-	exit 77
-fi
+[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $0 [-s SIZE] [-o DIR] CSV [CDF]" 2
+csv=$1 cdf=${2:-}
+command -v gnuplot >/dev/null || die "gnuplot is not installed (apt-get install gnuplot-nox)" 77
 mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -42,7 +37,7 @@ if [ -z "$size" ]; then
 	size=$(awk -F, "$cols"' $c["mode"] == "pingpong" { print $c["size"] }' "$csv" |
 		sort -n | head -n 1)
 fi
-[ -n "$size" ] || { echo "plot.sh: $csv: no ping-pong rows" >&2; exit 1; }
+[ -n "$size" ] || die "$csv: no ping-pong rows"
 cpus=$(awk -F, "$cols"' { print $c["cpus"]; exit }' "$csv")
 what="ping-pong, $size B, --cpus $cpus"
 
@@ -63,7 +58,7 @@ awk -F, -v size="$size" "$cols"'
 			print t, d, m
 		}
 	}' "$csv" >"$tmp/rates.dat"
-[ -s "$tmp/rates.dat" ] || { echo "plot.sh: $csv: no rows of size $size" >&2; exit 1; }
+[ -s "$tmp/rates.dat" ] || die "$csv: no rows of size $size"
 args=(-e "rates='$tmp/rates.dat'; out_rates='$out/rates.png'; what='$what'")
 
 if [ -n "$cdf" ]; then
@@ -87,12 +82,12 @@ if [ -n "$cdf" ]; then
 	done
 	nd=$(grep -c '_direct$' "$tmp/cdf_direct.dat" || true)
 	nm=$(grep -c -e '_mount$' -e '_floor$' "$tmp/cdf_mount.dat" || true)
-	[ $((nd + nm)) -gt 0 ] || { echo "plot.sh: $cdf: no rows of size $size" >&2; exit 1; }
+	[ $((nd + nm)) -gt 0 ] || die "$cdf: no rows of size $size"
 	args+=(-e "cdf_d='$tmp/cdf_direct.dat'; cdf_m='$tmp/cdf_mount.dat'")
 	args+=(-e "nd=$nd; nm=$nm; out_cdf='$out/cdf.png'")
 fi
-gnuplot "${args[@]}" "$here/plot.gp"
+gnuplot "${args[@]}" "$(dirname "$0")/plot.gp"
 for f in "$out/rates.png" ${cdf:+"$out/cdf.png"}; do
-	[ -s "$f" ] || { echo "plot.sh: $f was not written" >&2; exit 1; }
+	[ -s "$f" ] || die "$f was not written"
 	echo "$f"
 done

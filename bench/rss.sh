@@ -20,39 +20,26 @@ set -euo pipefail
 trap 'rss_cleanup; bench_cleanup' EXIT
 trap 'exit 130' INT TERM HUP
 
-t=pipe
-n=1000
+t=pipe n=1000
 while getopts t:n:h opt; do
 	case $opt in
 	t) t=$OPTARG ;;
 	n) n=$OPTARG ;;
-	*) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+	*) usage ;;
 	esac
 done
 shift $((OPTIND - 1))
-
-if [ $# -ge 1 ]; then
-	mountpoint -q "$1" && [ -e "$1/stats" ] || die "$1: not an ipcfs mount"
-	mnt=$1
-	pid=$(daemon_of "$mnt")
-	[ -n "$pid" ] || die "$mnt: no daemon pid in its stats objects"
-else
-	bench_mount ipcfs "$(ipcfs_exe)"
-	mnt=$MNT
-	pid=$DAEMON_PID
-fi
+ipcfs_mount "$@"
+mnt=$MNT pid=${DAEMON_PID:-$(daemon_of "$MNT")}
+[ -n "$pid" ] || die "$mnt: no daemon pid in its stats objects"
 dir=$mnt/rss.$$
 out=$(mktemp)
 readers=()
 
 rss_cleanup() {
 	local p
-	for p in "${readers[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${readers[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
+	for p in "${readers[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${readers[@]}"; do wait "$p" 2>/dev/null || true; done
 	rmdir "$dir" 2>/dev/null || true
 	rm -f "$out"
 }
@@ -70,12 +57,12 @@ stat_of() {
 	}' "$dir/stats"
 }
 
+# status KEY: a line of /proc/PID/status, in KiB or a count
+status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$pid/status"; }
+
 show() {
-	printf '%-30s VmRSS %7s KiB   VmHWM %7s KiB   threads %s   fds %s\n' \
-		"$1" "$(rss_kib "$pid")" \
-		"$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")" \
-		"$(awk '/^Threads:/ { print $2 }' "/proc/$pid/status")" \
-		"$(ls "/proc/$pid/fd" | wc -l)"
+	printf '%-30s VmRSS %7s KiB   VmHWM %7s KiB   threads %s   fds %s\n' "$1" \
+		"$(status VmRSS)" "$(status VmHWM)" "$(status Threads)" "$(ls "/proc/$pid/fd" | wc -l)"
 }
 
 echo "# ipcfs pid $pid on $mnt; channel $dir/$t; $n readers"
@@ -88,16 +75,13 @@ for _ in $(seq "$n"); do
 done
 deadline=$((SECONDS + 60))
 while [ "$(stat_of parked_reads)" != "$n" ]; do
-	[ $SECONDS -lt $deadline ] ||
-		die "only $(stat_of parked_reads) of $n reads parked after 60 s"
+	[ $SECONDS -lt $deadline ] || die "only $(stat_of parked_reads) of $n reads parked after 60 s"
 	sleep 0.2
 done
 show "$n readers parked:"
 seq 1 "$n" | sed 's/^/line /' >"$dir/$t"
 failed=0
-for p in "${readers[@]}"; do
-	wait "$p" || failed=$((failed + 1))
-done
+for p in "${readers[@]}"; do wait "$p" || failed=$((failed + 1)); done
 readers=()
 got=$(wc -l <"$out")
 show "all readers gone:"

@@ -1,28 +1,13 @@
 /*
- * run.c - one row of the bench: fork a child, then ping-pong (or stream)
- * over a struct bench_link, timing each round trip into a histogram.
- *
- * Protocol. Before fork the link is opened; after fork each side attaches.
- * The child first sends one "ready" message (sequence 0) on pong: links
- * that finish their set-up after fork rely on it. Ping-pong: the parent
- * sends ping n (n = 1, 2, ...), the child checks it and answers pong n,
- * both the full size; the parent ends with a hang-up on ping, and the
- * child, seeing end of stream, hangs up too and exits 0. Stream: the
- * child sends messages 1, 2, ... until the parent raises `stop` in a
- * shared page; it then publishes how many it sent and hangs up, and the
- * parent drains and checks the rest.
- *
- * Every message carries its sequence number in its first (and, from 16
- * bytes, last) 8 bytes and a fixed per-direction pattern in between; it
- * is checked on arrival, on both sides, outside the timed span. A link
- * that carries no data (l->nodata: the FUSE floor, whose reads give
- * zeros) skips the checks and, in a stream, the final drain.
- *
- * No hang: SIGCHLD and a 200 ms SIGALRM watchdog are caught without
- * SA_RESTART and set ipc_stop, so a blocked or spinning call returns
- * -EINTR; the parent then looks whether the child is gone (waitpid
- * WNOHANG) and otherwise tries again. The child dies with the parent
- * (PR_SET_PDEATHSIG).
+ * run.c - one row. After fork the child sends "ready" (sequence 0) on pong.
+ * Ping-pong: ping n, pong n, full size both ways, until the parent hangs
+ * up. Stream: the child sends 1, 2, ... until the parent raises `stop` in
+ * a shared page, publishes how many it sent and hangs up. Every message
+ * carries its sequence number in its first (from 16 bytes also last) 8
+ * bytes and a per-direction pattern, checked on arrival (not on the floor).
+ * No hang: SIGCHLD and a 200 ms SIGALRM watchdog, caught without
+ * SA_RESTART, set ipc_stop so that waits return -EINTR; the child dies with
+ * the parent (PR_SET_PDEATHSIG).
  */
 #include <errno.h>
 #include <sched.h>
@@ -55,6 +40,10 @@
 #define DIR_PING	1
 #define DIR_PONG	2
 
+/* "round trip 12" or "message 12": what a sequence number counts */
+#define SEQ(run, d)	(run)->p->mode == BENCH_STREAM ? "message" : "round trip", \
+			(unsigned long long)(run)->seq + (d)
+
 struct run_shared {
 	atomic_int stop;		/* stream: parent -> child */
 	atomic_int done;		/* stream: child has sent its last */
@@ -74,6 +63,8 @@ struct run {
 	struct run_shared *sh;
 	uint64_t seq;			/* last sequence sent or expected */
 	uint64_t stall_seq, stall_since;	/* no progress since */
+	clockid_t cclk;			/* the child's CPU clock... */
+	bool cclk_ok;			/* ...if it can be read */
 };
 
 static volatile sig_atomic_t run_stop_asked;
@@ -85,20 +76,21 @@ static void run_on_signal(int sig)
 	ipc_stop = 1;	/* spinning waits give up; the rest got -EINTR */
 }
 
-void bench_signals_init(void)
+void bench_run_init(void)
 {
-	static const int sigs[] = { SIGCHLD, SIGALRM, SIGINT, SIGTERM,
-				    SIGHUP };
-	struct sigaction sa;
-	size_t i;
+	static const int sigs[] = { SIGCHLD, SIGALRM, SIGINT, SIGTERM, SIGHUP };
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	struct sigaction sa = { .sa_handler = run_on_signal };
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = run_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;	/* no SA_RESTART: blocked calls must return */
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+	sigemptyset(&sa.sa_mask);	/* no SA_RESTART: blocked calls must return */
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		(void)sigaction(sigs[i], &sa, NULL);
 	(void)signal(SIGPIPE, SIG_IGN);
+	/* big mqueue messages count against RLIMIT_MSGQUEUE (800 KiB default) */
+	if (setrlimit(RLIMIT_MSGQUEUE, &rl) < 0 && getrlimit(RLIMIT_MSGQUEUE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_MSGQUEUE, &rl);
+	}
 }
 
 bool bench_interrupted(void)
@@ -128,9 +120,8 @@ static void watchdog(bool on)
 void bench_fill(unsigned char *buf, size_t len, unsigned dir)
 {
 	uint32_t x = 0x9e3779b9u * (dir + 1);	/* xorshift32, per direction */
-	size_t i;
 
-	for (i = 0; i < len; i++) {
+	for (size_t i = 0; i < len; i++) {
 		x ^= x << 13;
 		x ^= x >> 17;
 		x ^= x << 5;
@@ -140,39 +131,34 @@ void bench_fill(unsigned char *buf, size_t len, unsigned dir)
 
 static void put_seq(unsigned char *p, size_t n, uint64_t seq)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		p[i] = (unsigned char)(seq >> (8 * i));
 }
 
-void bench_stamp(unsigned char *buf, size_t len, uint64_t seq)
+/* the sequence number in the first min(len, 8) bytes, from 16 bytes also
+ * in the last 8 */
+static void stamp(unsigned char *buf, size_t len, uint64_t seq)
 {
 	put_seq(buf, len < 8 ? len : 8, seq);
 	if (len >= 16)
 		put_seq(buf + len - 8, 8, seq);
 }
 
-ssize_t bench_check(const unsigned char *buf, const unsigned char *ref,
-		    size_t len, uint64_t seq)
+/* -1 if buf is message `seq` over the pattern ref, else its first bad byte */
+static ssize_t check(const unsigned char *buf, const unsigned char *ref, size_t len, uint64_t seq)
 {
-	unsigned char want[16];
 	size_t head = len < 8 ? len : 8, tail = len >= 16 ? 8 : 0, i;
+	unsigned char want[8];
 
 	put_seq(want, 8, seq);
-	put_seq(want + 8, 8, seq);
-	for (i = 0; i < head; i++)
-		if (buf[i] != want[i])
-			return (ssize_t)i;
-	if (memcmp(buf + head, ref + head, len - head - tail) != 0) {
-		for (i = head; i < len - tail; i++)
-			if (buf[i] != ref[i])
-				return (ssize_t)i;
-	}
-	for (i = len - tail; i < len; i++)
-		if (buf[i] != want[8 + i - (len - tail)])
-			return (ssize_t)i;
-	return -1;
+	if (!memcmp(buf, want, head) && !memcmp(buf + len - tail, want, tail) &&
+	    !memcmp(buf + head, ref + head, len - head - tail))
+		return -1;
+	for (i = 0; i < len; i++)
+		if (buf[i] != (i < head ? want[i] : i >= len - tail ? want[i - (len - tail)] :
+			       ref[i]))
+			break;
+	return (ssize_t)i;
 }
 
 /* ------------------------------------------------------------- peers */
@@ -187,23 +173,36 @@ static void run_error(struct run *run, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* r->error as "pipe: size 100: round trip 12: " (seq + d) and the rest */
+__attribute__((format(printf, 3, 4)))
+static void run_fail(struct run *run, int d, const char *fmt, ...)
+{
+	size_t n = (size_t)snprintf(run->r->error, sizeof(run->r->error),
+				    "%s: size %zu: %s %llu: ", run->l->name, run->p->size,
+				    SEQ(run, d));
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (n < sizeof(run->r->error))
+		vsnprintf(run->r->error + n, sizeof(run->r->error) - n, fmt, ap);
+	va_end(ap);
+}
+
 /* true once the child is reaped; waits at most until `deadline` (ns) */
 static bool run_reap(struct run *run, uint64_t deadline)
 {
 	pid_t pid;
 
 	while (!run->reaped) {
-		pid = wait4(run->child, &run->status,
-			    deadline ? 0 : WNOHANG, &run->child_ru);
-		if (pid == run->child) {
+		pid = wait4(run->child, &run->status, deadline ? 0 : WNOHANG, &run->child_ru);
+		if (pid == run->child)
 			run->reaped = true;
-			break;
-		}
-		if (pid == 0 || (pid < 0 && errno != EINTR))
+		else if (pid == 0 || (pid < 0 && errno != EINTR))
 			return false;
-		if (deadline && now_ns() >= deadline)	/* EINTR: watchdog */
+		else if (deadline && now_ns() >= deadline)	/* EINTR: watchdog */
 			return false;
-		ipc_stop = 0;
+		else
+			ipc_stop = 0;
 	}
 	return true;
 }
@@ -211,42 +210,32 @@ static bool run_reap(struct run *run, uint64_t deadline)
 /* "died: killed by signal 9 (SIGKILL)", "failed: exited with status 3 (...)" */
 static const char *status_str(int st, char *buf, size_t len)
 {
+	int code = WEXITSTATUS(st);
+
 	if (WIFSIGNALED(st))
-		snprintf(buf, len, "died: killed by signal %d (SIG%s)",
-			 WTERMSIG(st), sigabbrev_np(WTERMSIG(st)) ?: "?");
-	else if (WEXITSTATUS(st) == CHILD_BAD_PAYLOAD)
-		snprintf(buf, len, "failed: exited with status %d (bad payload, see above)",
-			 WEXITSTATUS(st));
-	else if (WEXITSTATUS(st) == CHILD_IO_ERROR)
-		snprintf(buf, len, "failed: exited with status %d (transport error, see above)",
-			 WEXITSTATUS(st));
+		snprintf(buf, len, "died: killed by signal %d (SIG%s)", WTERMSIG(st),
+			 sigabbrev_np(WTERMSIG(st)) ?: "?");
+	else if (code == CHILD_BAD_PAYLOAD || code == CHILD_IO_ERROR)
+		snprintf(buf, len, "failed: exited with status %d (%s, see above)", code,
+			 code == CHILD_BAD_PAYLOAD ? "bad payload" : "transport error");
 	else
-		snprintf(buf, len, "exited early with status %d",
-			 WEXITSTATUS(st));
+		snprintf(buf, len, "exited early with status %d", code);
 	return buf;
 }
-
-/* "round trip 12" or "message 12": what a sequence number counts */
-#define SEQ_WORD(run)	((run)->p->mode == BENCH_STREAM ? "message" : \
-			 "round trip")
-#define SEQ(run, d)	SEQ_WORD(run), (unsigned long long)(run)->seq + (d)
 
 /* the peer went away (EOF, EPIPE or SIGCHLD): say how, within a second */
 static void run_peer_gone(struct run *run, const char *where)
 {
 	char st[96];
 
-	if (!run_reap(run, now_ns() + NSEC)) {
-		run_error(run, "%s: end of stream (%s) while the peer "
-			  "(pid %d) still runs (%s %llu, size %zu)",
-			  run->l->name, where, (int)run->child,
+	if (!run_reap(run, now_ns() + NSEC))
+		run_error(run, "%s: end of stream (%s) while the peer (pid %d) still runs "
+			  "(%s %llu, size %zu)", run->l->name, where, (int)run->child,
 			  SEQ(run, 0), run->p->size);
-		return;
-	}
-	run_error(run, "%s: peer (pid %d) %s (%s, %s %llu, size %zu)",
-		  run->l->name, (int)run->child,
-		  status_str(run->status, st, sizeof(st)), where,
-		  SEQ(run, 0), run->p->size);
+	else
+		run_error(run, "%s: peer (pid %d) %s (%s, %s %llu, size %zu)", run->l->name,
+			  (int)run->child, status_str(run->status, st, sizeof(st)), where,
+			  SEQ(run, 0), run->p->size);
 }
 
 /*
@@ -287,12 +276,10 @@ static int send_all(struct run *run, const unsigned char *buf, size_t len)
 
 	while (done < len) {
 		n = l->ops->send(l, buf + done, len - done);
-		if (n == -EINTR) {
-			ret = run_intr(run);
-			if (ret < 0)
-				return ret;
+		if (n == -EINTR && (ret = run_intr(run)) < 0)
+			return ret;
+		if (n == -EINTR)
 			continue;
-		}
 		if (n < 0)
 			return (int)n;
 		if (n == 0 || (l->messages && (size_t)n != len))
@@ -306,82 +293,52 @@ static int send_all(struct run *run, const unsigned char *buf, size_t len)
 #define RX_OK		1
 /* -EBADMSG: wrong length (message links); -ENODATA: EOF mid-message */
 
-static int recv_exact(struct run *run, unsigned char *buf, size_t len,
-		      size_t *got)
+static int recv_exact(struct run *run, unsigned char *buf, size_t len, size_t *got)
 {
 	struct bench_link *l = run->l;
-	size_t done = 0;
 	ssize_t n;
 	int ret;
 
 	*got = 0;
-	while (done < len) {
-		n = l->ops->recv(l, buf + done,
-				 l->messages ? run->rxlen : len - done);
-		if (n == -EINTR) {
-			ret = run_intr(run);
-			if (ret < 0)
-				return ret;
+	while (*got < len) {
+		n = l->ops->recv(l, buf + *got, l->messages ? run->rxlen : len - *got);
+		if (n == -EINTR && (ret = run_intr(run)) < 0)
+			return ret;
+		if (n == -EINTR)
 			continue;
-		}
 		if (n < 0)
 			return (int)n;
-		if (n == 0) {
-			*got = done;
-			return done ? -ENODATA : RX_EOF;
-		}
+		if (n == 0)
+			return *got ? -ENODATA : RX_EOF;
 		if (l->messages && (size_t)n != len) {
 			*got = (size_t)n;
 			return -EBADMSG;
 		}
-		done += (size_t)n;
+		*got += (size_t)n;
 	}
-	*got = done;
 	return RX_OK;
 }
 
 /* parent: turn a failed send/recv into r->error */
-static void run_io_error(struct run *run, int ret, size_t got,
-			 const char *what)
+static void run_io_error(struct run *run, int ret, size_t got, const char *what)
 {
-	struct bench_link *l = run->l;
 	char where[64];
 
-	snprintf(where, sizeof(where), "%s%s",
-		 ret == RX_EOF ? "end of stream, " : "", what);
-	switch (ret) {
-	case RX_EOF:
-	case -EPIPE:
-	case -ECONNRESET:
-	case -ECHILD:
+	snprintf(where, sizeof(where), "%s%s", ret == RX_EOF ? "end of stream, " : "", what);
+	if (ret == RX_EOF || ret == -EPIPE || ret == -ECONNRESET || ret == -ECHILD)
 		run_peer_gone(run, where);
-		break;
-	case -ECANCELED:
-		run_error(run, "%s: interrupted (%s %llu, size %zu)",
-			  l->name, SEQ(run, 0), run->p->size);
-		break;
-	case -ETIMEDOUT:
-		run_error(run, "%s: size %zu: %s %llu: nothing for %llu s "
-			  "(%s) though the peer (pid %d) is alive: "
-			  "lost message or stopped peer",
-			  l->name, run->p->size, SEQ(run, 0),
-			  STALL_NS / NSEC, what, (int)run->child);
-		break;
-	case -EBADMSG:
-		run_error(run, "%s: size %zu: %s %llu: %s message of %zu "
-			  "bytes", l->name, run->p->size, SEQ(run, 0), what,
-			  got);
-		break;
-	case -ENODATA:
-		run_error(run, "%s: size %zu: %s %llu: end of stream after "
-			  "%zu bytes of a message (%s)",
-			  l->name, run->p->size, SEQ(run, 0), got, what);
-		break;
-	default:
-		run_error(run, "%s: size %zu: %s %llu: %s: %s",
-			  l->name, run->p->size, SEQ(run, 0), what,
-			  strerror(-ret));
-	}
+	else if (ret == -ECANCELED)
+		run_error(run, "%s: interrupted (%s %llu, size %zu)", run->l->name, SEQ(run, 0),
+			  run->p->size);
+	else if (ret == -ETIMEDOUT)
+		run_fail(run, 0, "nothing for %llu s (%s) though the peer (pid %d) is alive: "
+			 "lost message or stopped peer", STALL_NS / NSEC, what, (int)run->child);
+	else if (ret == -EBADMSG)
+		run_fail(run, 0, "%s message of %zu bytes", what, got);
+	else if (ret == -ENODATA)
+		run_fail(run, 0, "end of stream after %zu bytes of a message (%s)", got, what);
+	else
+		run_fail(run, 0, "%s: %s", what, strerror(-ret));
 }
 
 static bool run_payload_ok(struct run *run, const char *what)
@@ -390,12 +347,10 @@ static bool run_payload_ok(struct run *run, const char *what)
 
 	if (run->l->nodata)	/* the floor: zeros, by design */
 		return true;
-	bad = bench_check(run->rx, run->ref_rx, run->p->size, run->seq);
-	if (bad < 0)
-		return true;
-	run_error(run, "%s: size %zu: %s %llu: %s payload differs at byte "
-		  "%zd", run->l->name, run->p->size, SEQ(run, 0), what, bad);
-	return false;
+	bad = check(run->rx, run->ref_rx, run->p->size, run->seq);
+	if (bad >= 0)
+		run_fail(run, 0, "%s payload differs at byte %zd", what, bad);
+	return bad < 0;
 }
 
 /* ------------------------------------------------------------ the child */
@@ -404,8 +359,7 @@ __attribute__((noreturn))
 static void child_exit(struct run *run, int code)
 {
 	if (code && run->r->error[0])
-		fprintf(stderr, "direct: %s (seen by the child)\n",
-			run->r->error);
+		fprintf(stderr, "direct: %s (seen by the child)\n", run->r->error);
 	run->l->ops->close(run->l);
 	_exit(code);
 }
@@ -421,11 +375,46 @@ static void pin(int cpu)
 	(void)sched_setaffinity(0, sizeof(set), &set);
 }
 
+/* the child's answer to a failed send or receive */
+__attribute__((noreturn))
+static void child_io_error(struct run *run, int ret, size_t got)
+{
+	if (ret == -EPIPE || ret == -ECONNRESET)
+		_exit(CHILD_IO_ERROR);	/* the parent went away: it reports */
+	if (ret == -EBADMSG)
+		run_fail(run, 1, "ping message of %zu bytes", got);
+	else if (ret == -ENODATA)
+		run_fail(run, 1, "end of stream inside a message");
+	else if (ret == RX_EOF)
+		run_fail(run, 1, "end of stream on ping before the parent hung up");
+	else
+		run_fail(run, 0, "%s", strerror(-ret));
+	child_exit(run, CHILD_IO_ERROR);
+}
+
+/* stream: send 1, 2, ... until the parent says stop */
+__attribute__((noreturn))
+static void child_stream(struct run *run)
+{
+	int ret;
+
+	while (!atomic_load_explicit(&run->sh->stop, memory_order_relaxed)) {
+		stamp(run->tx, run->p->size, ++run->seq);
+		ret = send_all(run, run->tx, run->p->size);
+		if (ret < 0)
+			child_io_error(run, ret, 0);
+	}
+	atomic_store(&run->sh->sent, run->seq);
+	atomic_store(&run->sh->done, 1);
+	run->l->ops->hangup(run->l);
+	child_exit(run, 0);
+}
+
 __attribute__((noreturn))
 static void child_main(struct run *run, pid_t parent)
 {
 	struct bench_link *l = run->l;
-	size_t size = run->p->size, got;
+	size_t size = run->p->size, got = 0;
 	int ret;
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -438,61 +427,29 @@ static void child_main(struct run *run, pid_t parent)
 		run_error(run, "%s: attach: %s", l->name, strerror(-ret));
 		child_exit(run, CHILD_IO_ERROR);
 	}
-	run->seq = 0;
-	bench_stamp(run->tx, size, 0);
-	ret = send_all(run, run->tx, size);
+	stamp(run->tx, size, 0);
+	ret = send_all(run, run->tx, size);	/* ready */
 	if (ret < 0)
-		goto io_error;
-	if (run->p->mode == BENCH_STREAM) {
-		while (!atomic_load_explicit(&run->sh->stop,
-					     memory_order_relaxed)) {
-			bench_stamp(run->tx, size, ++run->seq);
-			ret = send_all(run, run->tx, size);
-			if (ret < 0)
-				goto io_error;
-		}
-		atomic_store(&run->sh->sent, run->seq);
-		atomic_store(&run->sh->done, 1);
-		l->ops->hangup(l);
-		child_exit(run, 0);
-	}
+		child_io_error(run, ret, 0);
+	if (run->p->mode == BENCH_STREAM)
+		child_stream(run);
 	for (;;) {
 		ret = recv_exact(run, run->rx, size, &got);
 		if (ret == RX_EOF && atomic_load(&run->sh->stop))
 			break;
-		if (ret == RX_EOF) {
-			run_error(run, "%s: size %zu: %s %llu: end of stream "
-				  "on ping before the parent hung up",
-				  l->name, size, SEQ(run, 1));
-			child_exit(run, CHILD_IO_ERROR);
-		}
-		if (ret < 0)
-			goto io_error;
+		if (ret != RX_OK)
+			child_io_error(run, ret, got);
 		run->seq++;
 		/* answer first, check after: the check is not the transport's */
-		bench_stamp(run->tx, size, run->seq);
+		stamp(run->tx, size, run->seq);
 		ret = send_all(run, run->tx, size);
 		if (ret < 0)
-			goto io_error;
+			child_io_error(run, ret, 0);
 		if (!run_payload_ok(run, "ping"))
 			child_exit(run, CHILD_BAD_PAYLOAD);
 	}
 	l->ops->hangup(l);
 	child_exit(run, 0);
-
-io_error:
-	if (ret == -EPIPE || ret == -ECONNRESET)
-		_exit(CHILD_IO_ERROR);	/* the parent went away: it reports */
-	if (ret == -EBADMSG)
-		run_error(run, "%s: size %zu: %s %llu: ping message of %zu bytes",
-			  l->name, size, SEQ(run, 1), got);
-	else if (ret == -ENODATA)
-		run_error(run, "%s: size %zu: %s %llu: end of stream inside "
-			  "a message", l->name, size, SEQ(run, 1));
-	else
-		run_error(run, "%s: size %zu: %s %llu: %s", l->name,
-			  size, SEQ(run, 0), strerror(-ret));
-	child_exit(run, CHILD_IO_ERROR);
 }
 
 /* ----------------------------------------------------------- the parent */
@@ -511,51 +468,46 @@ static double cpu_self(void)
 	return tv_s(&ru.ru_utime) + tv_s(&ru.ru_stime);
 }
 
-static double cpu_clock(clockid_t clk, bool ok)
+/* the child's CPU time so far, 0 if its clock cannot be read */
+static double cpu_child(struct run *run)
 {
 	struct timespec ts;
 
-	if (!ok || clock_gettime(clk, &ts) < 0)
+	if (!run->cclk_ok || clock_gettime(run->cclk, &ts) < 0)
 		return 0;
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void progress(struct run *run, uint64_t done, uint64_t start,
-		     uint64_t now)
+static void progress(struct run *run, uint64_t start, uint64_t now)
 {
 	const struct bench_run_params *p = run->p;
-	double el = (double)(now - start) / 1e9;
+	char of[32] = "", dur[32] = "";
 
 	if (p->count)
-		fprintf(stderr, "\rdirect: %s %s %zu B: %llu/%llu %s, %.1f s ",
-			bench_road_name(run->l->road), run->l->name, p->size,
-			(unsigned long long)done,
-			(unsigned long long)p->count,
-			p->mode == BENCH_STREAM ? "messages" : "round trips",
-			el);
+		snprintf(of, sizeof(of), "/%llu", (unsigned long long)p->count);
 	else
-		fprintf(stderr, "\rdirect: %s %s %zu B: %llu %s, %.1f/%.1f s ",
-			bench_road_name(run->l->road), run->l->name, p->size,
-			(unsigned long long)done,
-			p->mode == BENCH_STREAM ? "messages" : "round trips",
-			el, p->duration);
+		snprintf(dur, sizeof(dur), "/%.1f", p->duration);
+	fprintf(stderr, "\rdirect: %s %s %zu B: %llu%s %s, %.1f%s s ",
+		bench_road_name(run->l->road), run->l->name, p->size,
+		(unsigned long long)run->r->count, of,
+		p->mode == BENCH_STREAM ? "messages" : "round trips",
+		(double)(now - start) / 1e9, dur);
 }
 
-static void progress_clear(bool shown)
+/* a round trip (ping-pong) or one message received (stream), sequence
+ * ++run->seq, from t0 to t1; -1 with r->error on failure */
+static int step(struct run *run, uint64_t *t0, uint64_t *t1)
 {
-	if (shown)
-		fprintf(stderr, "\r\033[K");
-}
-
-/* one round trip of sequence ++run->seq; its time in *rtt; -1 on error */
-static int round_trip(struct run *run, uint64_t *t0, uint64_t *t1)
-{
+	bool pp = run->p->mode == BENCH_PINGPONG;
 	size_t size = run->p->size, got;
-	int ret;
+	int ret = 0;
 
-	bench_stamp(run->tx, size, ++run->seq);
+	run->seq++;
+	if (pp)
+		stamp(run->tx, size, run->seq);
 	*t0 = now_ns();
-	ret = send_all(run, run->tx, size);
+	if (pp)
+		ret = send_all(run, run->tx, size);
 	if (ret < 0) {
 		run_io_error(run, ret, 0, "sending ping");
 		return -1;
@@ -563,124 +515,70 @@ static int round_trip(struct run *run, uint64_t *t0, uint64_t *t1)
 	ret = recv_exact(run, run->rx, size, &got);
 	*t1 = now_ns();
 	if (ret != RX_OK) {
-		run_io_error(run, ret, got, "pong");
+		run_io_error(run, ret, got, pp ? "pong" : "stream");
 		return -1;
 	}
-	return run_payload_ok(run, "pong") ? 0 : -1;
+	return run_payload_ok(run, pp ? "pong" : "stream") ? 0 : -1;
 }
 
-/* the timed part; r->count etc. filled; -1 on error */
-static int parent_pingpong(struct run *run, clockid_t cclk, bool cclk_ok)
+/* the warm-up, then the timed part; r's figures filled; -1 on error */
+static int parent_timed(struct run *run)
 {
 	const struct bench_run_params *p = run->p;
 	struct bench_result *r = run->r;
-	uint64_t t0 = 0, t1 = 0, start = 0, wstart, dur_ns, next_prog = 0;
+	uint64_t t0 = 0, t1 = 0, start = 0, wstart = now_ns(), next = 0;
+	uint64_t dur_ns = (uint64_t)(p->duration * 1e9);
 	double c0, u0;
 	bool shown = false;
 
-	wstart = now_ns();
 	while (r->warmup < p->warmup) {
-		if (round_trip(run, &t0, &t1) < 0)
+		if (step(run, &t0, &t1) < 0)
 			return -1;
 		r->warmup++;
-		if (p->warmup_max_s > 0 &&
-		    t1 - wstart >= (uint64_t)(p->warmup_max_s * 1e9))
+		if (p->warmup_max_s > 0 && t1 - wstart >= (uint64_t)(p->warmup_max_s * 1e9))
 			break;
 	}
-	dur_ns = (uint64_t)(p->duration * 1e9);
 	u0 = cpu_self();
-	c0 = cpu_clock(cclk, cclk_ok);
-	for (;;) {
-		if (round_trip(run, &t0, &t1) < 0)
-			break;
+	c0 = cpu_child(run);
+	while (step(run, &t0, &t1) == 0) {
 		if (!start) {
 			start = t0;
-			next_prog = start + PROGRESS_AFTER;
+			next = start + PROGRESS_AFTER;
 		}
-		bench_hist_record(&r->hist, t1 - t0);
+		if (p->mode == BENCH_PINGPONG)
+			bench_hist_record(&r->hist, t1 - t0);
 		r->count++;
 		if (p->count ? r->count >= p->count : t1 - start >= dur_ns)
 			break;
-		if (p->progress && t1 >= next_prog) {
-			progress(run, r->count, start, t1);
+		if (p->progress && t1 >= next) {
+			progress(run, start, t1);
 			shown = true;
-			next_prog = t1 + PROGRESS_EVERY;
+			next = t1 + PROGRESS_EVERY;
 		}
 	}
-	progress_clear(shown);
+	if (shown)
+		fprintf(stderr, "\r\033[K");
 	r->seconds = start ? (double)(t1 - start) / 1e9 : 0;
 	r->cpu_parent = cpu_self() - u0;
-	r->cpu_child = cpu_clock(cclk, cclk_ok) - c0;
+	r->cpu_child = cpu_child(run) - c0;
 	return r->error[0] ? -1 : 0;
 }
 
-/* receive and check message ++run->seq; -1 with r->error on failure */
-static int stream_one(struct run *run)
+/* stream: stop the child and take (and check) what it sent meanwhile */
+static int stream_drain(struct run *run)
 {
+	uint64_t sent;
 	size_t got;
-	int ret;
-
-	run->seq++;
-	ret = recv_exact(run, run->rx, run->p->size, &got);
-	if (ret != RX_OK) {
-		run_io_error(run, ret, got, "stream");
-		return -1;
-	}
-	return run_payload_ok(run, "stream") ? 0 : -1;
-}
-
-static int parent_stream(struct run *run, clockid_t cclk, bool cclk_ok)
-{
-	const struct bench_run_params *p = run->p;
-	struct bench_result *r = run->r;
-	uint64_t t, start, wstart, dur_ns, next_prog, sent;
-	double c0, u0;
-	size_t got;
-	bool shown = false;
 	int ret, idle = 0;
 
-	wstart = now_ns();
-	while (r->warmup < p->warmup) {
-		if (stream_one(run) < 0)
-			return -1;
-		r->warmup++;
-		if (p->warmup_max_s > 0 &&
-		    now_ns() - wstart >= (uint64_t)(p->warmup_max_s * 1e9))
-			break;
-	}
-	dur_ns = (uint64_t)(p->duration * 1e9);
-	u0 = cpu_self();
-	c0 = cpu_clock(cclk, cclk_ok);
-	start = now_ns();
-	next_prog = start + PROGRESS_AFTER;
-	for (;;) {
-		if (stream_one(run) < 0)
-			return -1;
-		t = now_ns();
-		r->count++;
-		if (p->count ? r->count >= p->count : t - start >= dur_ns)
-			break;
-		if (p->progress && t >= next_prog) {
-			progress(run, r->count, start, t);
-			shown = true;
-			next_prog = t + PROGRESS_EVERY;
-		}
-	}
-	progress_clear(shown);
-	r->seconds = (double)(t - start) / 1e9;
-	r->cpu_parent = cpu_self() - u0;
-	r->cpu_child = cpu_clock(cclk, cclk_ok) - c0;
-
-	/* stop the child and take (and check) what it sent meanwhile */
 	atomic_store(&run->sh->stop, 1);
 	if (run->l->nodata)
 		return 0;	/* the floor: nothing was queued anywhere */
 	for (;;) {
-		if (atomic_load(&run->sh->done) &&
-		    run->seq == atomic_load(&run->sh->sent))
+		if (atomic_load(&run->sh->done) && run->seq == atomic_load(&run->sh->sent))
 			return 0;
 		run->seq++;
-		ret = recv_exact(run, run->rx, p->size, &got);
+		ret = recv_exact(run, run->rx, run->p->size, &got);
 		if (ret == RX_OK) {
 			if (!run_payload_ok(run, "stream"))
 				return -1;
@@ -692,21 +590,18 @@ static int parent_stream(struct run *run, clockid_t cclk, bool cclk_ok)
 		if (ret == -ECHILD && WIFEXITED(run->status) &&
 		    !WEXITSTATUS(run->status) && idle++ < 2)
 			continue;
-		if ((ret == RX_EOF || ret == -ECHILD) &&
-		    atomic_load(&run->sh->done)) {
-			sent = atomic_load(&run->sh->sent);
-			if (run->seq == sent)
-				return 0;
-			run_error(run, "%s: size %zu: stream ended after "
-				  "%llu of %llu messages",
-				  run->l->name, p->size,
-				  (unsigned long long)run->seq,
-				  (unsigned long long)sent);
-			return -1;
-		}
-		run_io_error(run, ret, got, "stream");
+		if ((ret != RX_EOF && ret != -ECHILD) || !atomic_load(&run->sh->done))
+			break;
+		sent = atomic_load(&run->sh->sent);
+		if (run->seq == sent)
+			return 0;
+		run_error(run, "%s: size %zu: stream ended after %llu of %llu "
+			  "messages", run->l->name, run->p->size,
+			  (unsigned long long)run->seq, (unsigned long long)sent);
 		return -1;
 	}
+	run_io_error(run, ret, got, "stream");
+	return -1;
 }
 
 /* hang up, give the child EXIT_WAIT_NS to exit 0, then SIGKILL it */
@@ -725,14 +620,80 @@ static void parent_finish(struct run *run, bool ok)
 		(void)run_reap(run, now_ns() + EXIT_WAIT_NS);
 		if (ok)
 			run_error(run, "%s: peer (pid %d) did not exit after "
-				  "the hang-up; killed", run->l->name,
-				  (int)run->child);
-	} else if (ok && (!WIFEXITED(run->status) ||
-			  WEXITSTATUS(run->status))) {
+				  "the hang-up; killed", run->l->name, (int)run->child);
+	} else if (ok && (!WIFEXITED(run->status) || WEXITSTATUS(run->status))) {
 		run_error(run, "%s: peer (pid %d) %s (after the end)",
-			  run->l->name, (int)run->child,
-			  status_str(run->status, st, sizeof(st)));
+			  run->l->name, (int)run->child, status_str(run->status, st, sizeof(st)));
 	}
+}
+
+/* the parent's side of a forked row: the status */
+static enum bench_status parent_main(struct run *run)
+{
+	struct bench_link *l = run->l;
+	size_t got;
+	int ret;
+
+	watchdog(true);
+	run->cclk_ok = clock_getcpuclockid(run->child, &run->cclk) == 0;
+	ret = l->ops->attach(l, BENCH_PARENT);
+	if (ret < 0)
+		run_error(run, "%s: attach: %s", l->name, strerror(-ret));
+	if (ret == 0) {
+		ret = recv_exact(run, run->rx, run->p->size, &got); /* ready */
+		if (ret != RX_OK)
+			run_io_error(run, ret, got, "waiting for ready");
+		ret = ret == RX_OK && run_payload_ok(run, "ready") ? 0 : -1;
+	}
+	if (ret == 0) {
+		ret = parent_timed(run);
+		if (ret == 0 && run->p->mode == BENCH_STREAM)
+			ret = stream_drain(run);
+		parent_finish(run, ret == 0);
+		if (!run->cclk_ok)	/* the child's whole life */
+			run->r->cpu_child = tv_s(&run->child_ru.ru_utime) +
+					    tv_s(&run->child_ru.ru_stime);
+	} else {
+		parent_finish(run, false);
+	}
+	watchdog(false);
+	ipc_stop = 0;
+	return run->r->error[0] ? BENCH_FATAL : BENCH_OK;
+}
+
+void bench_result_init(struct bench_result *r, const struct bench_link *l, size_t size,
+		       enum bench_mode mode)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", l->name);
+	r->road = l->road;
+	r->size = size;
+	r->mode = mode;
+	bench_hist_init(&r->hist);
+}
+
+int bench_probe(struct bench_link *l, size_t size)
+{
+	int ret = l->ops->open(l, size);
+
+	if (ret == 0)
+		l->ops->close(l);
+	return ret;
+}
+
+/* the buffers and the shared page; false when out of memory */
+static bool run_alloc(struct run *run, size_t size)
+{
+	run->rxlen = size > run->l->rx_min ? size : run->l->rx_min;
+	run->tx = malloc(size);
+	run->ref_tx = malloc(size);
+	run->ref_rx = malloc(size);
+	run->rx = malloc(run->rxlen);
+	run->sh = mmap(NULL, sizeof(*run->sh), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (run->sh == MAP_FAILED)
+		run->sh = NULL;
+	return run->tx && run->rx && run->ref_tx && run->ref_rx && run->sh;
 }
 
 static void run_free(struct run *run)
@@ -745,35 +706,16 @@ static void run_free(struct run *run)
 		(void)munmap(run->sh, sizeof(*run->sh));
 }
 
-int bench_probe(struct bench_link *l, size_t size)
-{
-	int ret = l->ops->open(l, size);
-
-	if (ret == 0)
-		l->ops->close(l);
-	return ret;
-}
-
-enum bench_status bench_run(struct bench_link *l,
-			    const struct bench_run_params *p,
+enum bench_status bench_run(struct bench_link *l, const struct bench_run_params *p,
 			    struct bench_result *r)
 {
 	struct run run = { .l = l, .p = p, .r = r };
-	clockid_t cclk = 0;
-	bool cclk_ok, ok;
-	size_t got;
 	pid_t parent = getpid();
 	int ret;
 
-	memset(r, 0, sizeof(*r));
-	snprintf(r->name, sizeof(r->name), "%s", l->name);
-	r->road = l->road;
-	r->size = p->size;
-	r->mode = p->mode;
+	bench_result_init(r, l, p->size, p->mode);
 	r->cpu_parent_id = p->cpu_parent;
 	r->cpu_child_id = p->cpu_child;
-	bench_hist_init(&r->hist);
-
 	ret = l->ops->open(l, p->size);
 	if (ret < 0) {
 		r->status = ret == -EMSGSIZE ? BENCH_SKIPPED : BENCH_FAILED;
@@ -781,29 +723,18 @@ enum bench_status bench_run(struct bench_link *l,
 			 strerror(-ret), strerrorname_np(-ret) ?: "?");
 		return r->status;
 	}
-	run.rxlen = p->size > l->rx_min ? p->size : l->rx_min;
-	run.tx = malloc(p->size);
-	run.ref_tx = malloc(p->size);
-	run.ref_rx = malloc(p->size);
-	run.rx = malloc(run.rxlen);
-	run.sh = mmap(NULL, sizeof(*run.sh), PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (!run.tx || !run.rx || !run.ref_tx || !run.ref_rx ||
-	    run.sh == MAP_FAILED) {
-		run.sh = run.sh == MAP_FAILED ? NULL : run.sh;
+	r->status = BENCH_FAILED;
+	if (!run_alloc(&run, p->size)) {
 		snprintf(r->error, sizeof(r->error), "out of memory");
-		r->status = BENCH_FAILED;
-		goto out_close;
+		goto out;
 	}
 	pin(p->cpu_parent);
 	ipc_stop = 0;
 	fflush(NULL);	/* no stdio buffer is copied into the child */
 	run.child = fork();
 	if (run.child < 0) {
-		snprintf(r->error, sizeof(r->error), "fork: %s",
-			 strerror(errno));
-		r->status = BENCH_FAILED;
-		goto out_close;
+		snprintf(r->error, sizeof(r->error), "fork: %s", strerror(errno));
+		goto out;
 	}
 	/* the child receives pings and sends pongs; the parent the reverse */
 	bench_fill(run.ref_tx, p->size, run.child ? DIR_PING : DIR_PONG);
@@ -811,41 +742,11 @@ enum bench_status bench_run(struct bench_link *l,
 	memcpy(run.tx, run.ref_tx, p->size);
 	if (!run.child)
 		child_main(&run, parent);
-
-	watchdog(true);
-	cclk_ok = clock_getcpuclockid(run.child, &cclk) == 0;
-	ret = l->ops->attach(l, BENCH_PARENT);
-	if (ret < 0) {
-		run_error(&run, "%s: attach: %s", l->name, strerror(-ret));
-		goto out_kill;
-	}
-	ret = recv_exact(&run, run.rx, p->size, &got);	/* "ready" */
-	if (ret != RX_OK) {
-		run_io_error(&run, ret, got, "waiting for ready");
-		goto out_kill;
-	}
-	if (!run_payload_ok(&run, "ready"))
-		goto out_kill;
-	if (p->mode == BENCH_PINGPONG)
-		ret = parent_pingpong(&run, cclk, cclk_ok);
-	else
-		ret = parent_stream(&run, cclk, cclk_ok);
-	ok = ret == 0;
-	parent_finish(&run, ok);
-	r->status = r->error[0] ? BENCH_FATAL : BENCH_OK;
-	if (!cclk_ok)	/* whole life of the child, set-up included */
-		r->cpu_child = tv_s(&run.child_ru.ru_utime) +
-			       tv_s(&run.child_ru.ru_stime);
-	goto out_watchdog;
-
-out_kill:
-	parent_finish(&run, false);
-	r->status = BENCH_FATAL;
-out_watchdog:
-	watchdog(false);
-	ipc_stop = 0;
-out_close:
+	r->status = parent_main(&run);
+out:
 	l->ops->close(l);
+	if (l->count_scale > 0)	/* the floor's free-running sides */
+		r->count = (uint64_t)((double)r->count * l->count_scale + 0.5);
 	run_free(&run);
 	return r->status;
 }

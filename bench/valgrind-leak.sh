@@ -5,9 +5,10 @@
 # error and leak summaries.
 #
 # The run is bench/direct --road mount over every transport and the
-# control (plainmem), 100 B messages, with enough round trips per row
-# that the messages (2 per round trip) add up to 100,000; it also makes
-# and removes a directory per row (mkdir/rmdir of a full set of channels).
+# control (plainmem: the daemon is mounted with -o control), 100 B
+# messages, with enough round trips per row that the messages (2 per
+# round trip) add up to 100,000; it also makes and removes a directory
+# per row (mkdir/rmdir of a full set of channels).
 #
 # usage: bench/valgrind-leak.sh [-m MESSAGES] [-s SIZE] [-t LIST]
 # Daemon: $IPCFS, the bench: $DIRECT, else build/ (BUILD=dir), else $PATH.
@@ -17,46 +18,38 @@ set -euo pipefail
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-messages=100000
-size=100
-list=
+messages=100000 size=100 list=
 while getopts m:s:t:h opt; do
 	case $opt in
 	m) messages=$OPTARG ;;
 	s) size=$OPTARG ;;
 	t) list=$OPTARG ;;
-	*) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+	*) usage ;;
 	esac
 done
 command -v valgrind >/dev/null || die "valgrind is not installed (apt-get install valgrind)"
 direct=$(find_daemon direct "${DIRECT:-}" "$BUILD/bench/direct")
 log=$(mktemp /tmp/ipcfs-valgrind.XXXXXX)
 
-# the transports: every one the daemon has, from its own root
 BENCH_MOUNT_WAIT=60	# valgrind starts slowly
+DAEMON_OPTS=(-o control)
 bench_mount ipcfs "$(ipcfs_exe)" valgrind --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect \
 	--log-file="$log"
-if [ -z "$list" ]; then
-	list=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^name=/) {
-		sub(/^name=/, "", $i); printf "%s%s", n++ ? "," : "", $i } }' \
-		"$MNT/stats")
-fi
+# the transports: every one the daemon has, from its own root
+[ -n "$list" ] || list=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^name=/) {
+	sub(/^name=/, "", $i); printf "%s%s", n++ ? "," : "", $i } }' "$MNT/stats")
 n=$(echo "$list" | tr ',' '\n' | grep -c .)
 count=$(( (messages + 2 * n - 1) / (2 * n) ))
 echo "# ipcfs under valgrind (pid $DAEMON_PID) on $MNT; log $log"
 echo "# $direct --via $MNT --road mount -t $list -s $size -c $count"
 echo "# = $n rows x $count round trips x 2 = $((n * count * 2)) messages"
 start=$SECONDS
-"$direct" --via "$MNT" --road mount -t "$list" -s "$size" -c "$count" \
-	--cpus none | grep -v '^#' || say "the bench reported failures (above)"
+"$direct" --via "$MNT" --road mount -t "$list" -s "$size" -c "$count" --cpus none |
+	grep -v '^#' || say "the bench reported failures (above)"
 echo "# bench took $((SECONDS - start)) s; unmounting"
 fusermount3 -u "$MNT"
-for _ in $(seq 600); do
-	kill -0 "$DAEMON_PID" 2>/dev/null || break
-	sleep 0.1
-done
-kill -0 "$DAEMON_PID" 2>/dev/null && die "the daemon did not exit after the unmount"
+! alive "$DAEMON_PID" 60 || die "the daemon did not exit after the unmount"
 wait "$DAEMON_PID" && st=0 || st=$?
 echo "# daemon exit status $st; valgrind's summaries:"
 sed -n 's/^==[0-9]*== //; /HEAP SUMMARY/,$p' "$log"

@@ -113,7 +113,7 @@ for f in "$top"/transports/*.c; do
 done
 echo "run-fuzz.sh: building into $out"
 lib ipc "${tsrc[@]}"
-lib bench "$top"/bench/{opts,hist,run,link,classic,report,link_mount,mount}.c
+lib bench "$top"/bench/{opts,hist,run,rows,place,mount,report,road_direct,classic,road_mount,road_floor}.c
 fslibs=()
 if [ "$have_fuse" = 1 ]; then
 	fsrc=("$top/fs/tree.c")

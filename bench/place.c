@@ -1,0 +1,113 @@
+/*
+ * place.c - where the bench's processes run. --cpus same puts parent,
+ * child and our daemons on one CPU; split gives parent and child a CPU
+ * each and the daemons a third if there is one, else leaves them
+ * unpinned (they run where the scheduler finds room); none pins nothing.
+ */
+#include <sched.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+void bench_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("direct: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+void *bench_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (!p) {
+		perror("direct: calloc");
+		exit(1);
+	}
+	return p;
+}
+
+/* the first `max` CPUs we may run on, a "0,1" list of all; their count */
+static int allowed_cpus(int *cpus, int max, char *list, size_t len)
+{
+	size_t used = 0;
+	cpu_set_t set;
+	int n = 0;
+
+	list[0] = '\0';
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 0;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &set))
+			continue;
+		if (n < max)
+			cpus[n] = c;
+		n++;
+		if (used < len)
+			used += snprintf(list + used, len - used, "%s%d", n > 1 ? "," : "", c);
+	}
+	return n;
+}
+
+void bench_place(struct bench_opts *o, struct bench_env *env)
+{
+	int cpus[3] = { 0 }, n;
+	char list[64];
+
+	n = allowed_cpus(cpus, 3, list, sizeof(list));
+	env->ncpus = n;
+	env->cpu_daemon = -1;
+	if (o->cpus == BENCH_CPUS_SPLIT && n < 2) {
+		if (o->cpus_set)
+			bench_usage_error("--cpus: 'split' needs two CPUs, only %s "
+					  "is allowed here (same, split, none)", list);
+		o->cpus = BENCH_CPUS_SAME;	/* the default, on one CPU */
+	}
+	env->cpu_parent = env->cpu_child = -1;
+	if (o->cpus == BENCH_CPUS_SAME) {
+		env->cpu_parent = env->cpu_child = env->cpu_daemon = cpus[0];
+		snprintf(env->placement, sizeof(env->placement),
+			 "same (parent and child on CPU %d)", cpus[0]);
+	} else if (o->cpus == BENCH_CPUS_SPLIT) {
+		env->cpu_parent = cpus[0];
+		env->cpu_child = cpus[1];
+		env->cpu_daemon = n >= 3 ? cpus[2] : -1;
+		snprintf(env->placement, sizeof(env->placement),
+			 "split (parent on CPU %d, child on CPU %d)", cpus[0], cpus[1]);
+	} else {
+		snprintf(env->placement, sizeof(env->placement),
+			 "none (unpinned; CPUs %s allowed)", list);
+	}
+	if (o->daemon_cpu != BENCH_DAEMON_CPU_AUTO)
+		env->cpu_daemon = o->daemon_cpu;
+}
+
+void bench_place_daemons(const struct bench_opts *o, struct bench_env *env)
+{
+	char where[64], mine[96];
+
+	if (o->daemon_cpu != BENCH_DAEMON_CPU_AUTO)
+		snprintf(where, sizeof(where), env->cpu_daemon >= 0 ?
+			 "pinned on CPU %d (--daemon-cpu)" : "unpinned (--daemon-cpu none)",
+			 env->cpu_daemon);
+	else if (env->cpu_daemon >= 0)
+		snprintf(where, sizeof(where), "pinned on CPU %d%s", env->cpu_daemon,
+			 o->cpus == BENCH_CPUS_SAME ? " with parent and child" :
+			 " (a CPU of its own)");
+	else
+		snprintf(where, sizeof(where), o->cpus == BENCH_CPUS_SPLIT ?
+			 "unpinned (no third CPU: it runs where there is room)" : "unpinned");
+	if (bench_mounts_pin(env->cpu_daemon, mine, sizeof(mine)))
+		snprintf(where + strlen(where), sizeof(where) - strlen(where),
+			 " (pinning failed)");
+	snprintf(env->daemon_place, sizeof(env->daemon_place), "%s %s%s",
+		 mine[0] ? mine : "none of ours", where, strncmp(mine, "ipcfs", 5) ?
+		 "; ipcfs (--via) is not ours: left as it is" : "");
+}

@@ -1,0 +1,98 @@
+/*
+ * road_direct.c - the direct road: each direction is one channel made
+ * with ipc_chan_open() before fork; after fork each side keeps the ends
+ * it uses with ipc_keep_end(). Only the library's wrappers are used.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+struct direct {
+	struct bench_link l;
+	const struct ipc_transport *t;
+	struct ipc_opts ipc;
+	struct ipc_chan ch[2];	/* ping, pong */
+	enum bench_side side;
+};
+
+#define D(p)	container_of(p, struct direct, l)
+
+static void direct_close(struct bench_link *l)
+{
+	ipc_chan_close(&D(l)->ch[0]);
+	ipc_chan_close(&D(l)->ch[1]);
+}
+
+static int direct_open(struct bench_link *l, size_t size)
+{
+	struct direct *d = D(l);
+	struct ipc_opts o = d->ipc;
+	size_t max;
+	int i, ret = 0;
+
+	o.max_msg = size;
+	memset(d->ch, 0, sizeof(d->ch));	/* ipc_chan_close: t == NULL */
+	for (i = 0; i < 2 && ret == 0; i++)
+		ret = ipc_chan_open(&d->ch[i], d->t, &o);
+	l->messages = ret == 0 && ipc_is_msg(&d->ch[0]);
+	l->rx_min = 0;
+	if (l->messages) {
+		max = d->ch[0].max_msg > d->ch[1].max_msg ? d->ch[0].max_msg :
+							    d->ch[1].max_msg;
+		/* a transport that took max_msg but cannot carry size */
+		if (d->ch[0].max_msg < size || d->ch[1].max_msg < size)
+			ret = -EMSGSIZE;
+		l->rx_min = max;
+	}
+	if (ret < 0)
+		direct_close(l);
+	return ret;
+}
+
+/* the parent sends pings and receives pongs; the child the other way */
+static int direct_attach(struct bench_link *l, enum bench_side side)
+{
+	D(l)->side = side;
+	ipc_keep_end(&D(l)->ch[0], side == BENCH_PARENT ? IPC_TX : IPC_RX);
+	ipc_keep_end(&D(l)->ch[1], side == BENCH_PARENT ? IPC_RX : IPC_TX);
+	return 0;
+}
+
+static struct ipc_chan *chan(struct bench_link *l, bool tx)
+{
+	return &D(l)->ch[(D(l)->side == BENCH_PARENT) != tx];
+}
+
+static ssize_t direct_send(struct bench_link *l, const void *buf, size_t len)
+{
+	return ipc_send(chan(l, true), buf, len, 0);
+}
+
+static ssize_t direct_recv(struct bench_link *l, void *buf, size_t len)
+{
+	return ipc_recv(chan(l, false), buf, len, 0);
+}
+
+static void direct_hangup(struct bench_link *l)
+{
+	ipc_close_end(chan(l, true), IPC_TX);
+}
+
+static const struct bench_link_ops direct_ops = {
+	.open = direct_open, .attach = direct_attach, .send = direct_send,
+	.recv = direct_recv, .hangup = direct_hangup, .close = direct_close,
+};
+
+struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o)
+{
+	struct direct *d = bench_calloc(1, sizeof(*d));
+
+	d->l.ops = &direct_ops;
+	d->t = t;
+	d->ipc = *o;
+	/* only rings honour spin; keep it off elsewhere so rows say so */
+	d->ipc.spin = o->spin && (t->caps & IPC_RING);
+	snprintf(d->l.name, sizeof(d->l.name), "%s", t->name);
+	return &d->l;
+}

@@ -1,0 +1,195 @@
+/*
+ * road_floor.c - the floor: MOUNT/null of nullfs driven by run.c's loop;
+ * each side writes S and reads S zeros without waiting for the other. In
+ * `floor` the sides run free, so each counts its loops in a shared page and
+ * close() turns their ratio into count_scale; in `floor-1p` the parent
+ * issues every request of a round trip itself and the child sleeps.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+/* the shared page: the hang-up word, then each side's count */
+enum { STOP, PARENT_LOOPS, CHILD_LOOPS, NWORDS };
+
+struct floor {
+	struct bench_link l;
+	const char *mount;
+	enum bench_mode mode;	/* which requests a message is */
+	bool solo;		/* floor-1p */
+	enum bench_side side;
+	pid_t owner;
+	atomic_uint *page;	/* NWORDS, shared with the child */
+	unsigned char *scratch;	/* floor-1p: the stand-in requests' buffer */
+	int tx, rx;
+};
+
+#define F(p)	container_of(p, struct floor, l)
+
+const char *bench_floor_what(enum bench_mode mode, bool solo)
+{
+	if (solo && mode == BENCH_STREAM)
+		return "floor-1p = the same requests by the parent alone: "
+		       "write S, read S per message, back to back";
+	if (solo)
+		return "floor-1p = the same 4 requests by the parent alone, "
+		       "back to back (the child idles):\n"
+		       "#   FUSE's cost of a round trip without a second "
+		       "client; on one CPU the tighter bound";
+	if (mode == BENCH_STREAM)
+		return "floor = nullfs (a FUSE fs that does nothing): the "
+		       "child writes S, the parent reads S (zeros),\n"
+		       "#   each as fast as it can; every request answered "
+		       "at once; 1 msg = 1 write + 1 read";
+	return "floor = nullfs (a FUSE fs that does nothing) driven as a "
+	       "round trip: the parent writes S\n"
+	       "#   and reads S, the child reads S and writes S, each as "
+	       "fast as it can: nothing waits\n"
+	       "#   for data, no request is parked, nobody is woken but by FUSE's own reply;\n"
+	       "#   1 rt = these 4 requests: rt/s = (parent's + child's "
+	       "loops)/2 per s; latency = the parent's";
+}
+
+static void floor_close(struct bench_link *l)
+{
+	struct floor *f = F(l);
+	unsigned parent;
+
+	bench_close_fd(&f->tx);
+	bench_close_fd(&f->rx);
+	free(f->scratch);
+	f->scratch = NULL;
+	if (!f->page)
+		return;
+	parent = atomic_load(&f->page[PARENT_LOOPS]);
+	if (f->owner == getpid() && !f->solo && parent)
+		l->count_scale = (1 + (double)atomic_load( &f->page[CHILD_LOOPS]) / parent) / 2;
+	(void)munmap(f->page, NWORDS * sizeof(*f->page));
+	f->page = NULL;
+}
+
+static int floor_open(struct bench_link *l, size_t size)
+{
+	struct floor *f = F(l);
+	char path[PATH_MAX];
+	struct stat st;
+
+	f->tx = f->rx = -1;
+	l->count_scale = 0;
+	snprintf(path, sizeof(path), "%s/null", f->mount);
+	if (stat(path, &st) < 0)
+		return -errno;
+	f->page = mmap(NULL, NWORDS * sizeof(*f->page), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (f->page == MAP_FAILED) {
+		f->page = NULL;
+		return -ENOMEM;
+	}
+	f->owner = getpid();
+	f->scratch = f->solo ? malloc(size) : NULL;
+	if (f->solo && !f->scratch) {
+		floor_close(l);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int floor_attach(struct bench_link *l, enum bench_side side)
+{
+	struct floor *f = F(l);
+	char path[PATH_MAX];
+
+	f->side = side;
+	snprintf(path, sizeof(path), "%s/null", f->mount);
+	f->tx = open(path, O_WRONLY | O_CLOEXEC);
+	if (f->tx < 0)
+		return -errno;
+	f->rx = open(path, O_RDONLY | O_CLOEXEC);
+	return f->rx < 0 ? -errno : 0;
+}
+
+/* floor-1p: the idle child sleeps until the parent hangs up; -EINTR */
+static int floor_idle(struct floor *f)
+{
+	while (!atomic_load(&f->page[STOP]))
+		if (ipc_futex_wait(&f->page[STOP], 0, 0) == -EINTR)
+			return -EINTR;
+	return 0;
+}
+
+static ssize_t floor_send(struct bench_link *l, const void *buf, size_t len)
+{
+	struct floor *f = F(l);
+	ssize_t n;
+
+	if (f->side == BENCH_CHILD && f->solo && atomic_fetch_add(&f->page[CHILD_LOOPS], 1)) {
+		n = floor_idle(f);	/* past "ready": nothing to send */
+		return n < 0 ? n : (ssize_t)len;
+	}
+	if (f->side == BENCH_CHILD)
+		atomic_fetch_add_explicit(&f->page[CHILD_LOOPS], 1, memory_order_relaxed);
+	if (f->side == BENCH_PARENT && f->solo) {
+		/* the ping, its read and the pong's write: the 4th is recv */
+		n = bench_errno(write(f->tx, buf, len));
+		if (n >= 0)
+			n = bench_errno(read(f->rx, f->scratch, len));
+		if (n < 0)
+			return n;
+	}
+	return bench_errno(write(f->tx, buf, len));
+}
+
+/* zeros at once; end of stream once the parent hung up */
+static ssize_t floor_recv(struct bench_link *l, void *buf, size_t len)
+{
+	struct floor *f = F(l);
+	ssize_t n;
+
+	if (f->side == BENCH_CHILD && f->solo)
+		return floor_idle(f);	/* 0: the end, or -EINTR */
+	if (atomic_load(&f->page[STOP]))
+		return 0;
+	if (f->side == BENCH_PARENT)
+		atomic_fetch_add_explicit(&f->page[PARENT_LOOPS], 1, memory_order_relaxed);
+	if (f->solo && f->mode == BENCH_STREAM) {
+		/* the child's write */
+		n = bench_errno(write(f->tx, f->scratch, len));
+		if (n < 0)
+			return n;
+	}
+	return bench_errno(read(f->rx, buf, len));
+}
+
+static void floor_hangup(struct bench_link *l)
+{
+	atomic_store(&F(l)->page[STOP], 1);
+	ipc_futex_wake(&F(l)->page[STOP]);
+	bench_close_fd(&F(l)->tx);
+}
+
+static const struct bench_link_ops floor_ops = {
+	.open = floor_open, .attach = floor_attach, .send = floor_send,
+	.recv = floor_recv, .hangup = floor_hangup, .close = floor_close,
+};
+
+struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode, bool solo)
+{
+	struct floor *f = bench_calloc(1, sizeof(*f));
+
+	f->l.ops = &floor_ops;
+	f->l.road = BENCH_ROAD_FLOOR;
+	f->l.nodata = true;
+	f->mount = mount;
+	f->mode = mode;
+	f->solo = solo;
+	f->tx = f->rx = -1;
+	snprintf(f->l.name, sizeof(f->l.name), solo ? "floor-1p" : "floor");
+	return &f->l;
+}

@@ -1,0 +1,211 @@
+/*
+ * road_mount.c - the mount road: ping is MOUNT/T, pong MOUNT/bench.<pid>.<n>/T
+ * in a directory open() makes (fresh channels per row) and close() removes
+ * in the process that made it, retrying while the kernel's releases of the
+ * peer's files are under way (EBUSY). Each process opens its two files after
+ * fork, one O_WRONLY, one O_RDONLY. Message reads ask for size + 1 bytes,
+ * so that a longer message shows as a wrong length rather than being cut.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define RMDIR_TRIES	2500	/* 2 ms apart: 5 s for the releases */
+#define PROBE_TRIES	50	/* reads of the probe message... */
+#define PROBE_POLL_MS	100	/* ...with a poll() this long between */
+
+struct mnt {
+	struct bench_link l;
+	const struct ipc_transport *t;
+	const char *mount;
+	char dir[64];		/* our pong directory under mount */
+	pid_t owner;		/* the process that made dir removes it */
+	int tx, rx;
+};
+
+#define M(p)	container_of(p, struct mnt, l)
+
+static void mount_path(const struct mnt *m, bool pong, char *buf, size_t len)
+{
+	if (pong)
+		snprintf(buf, len, "%s/%s/%s", m->mount, m->dir, m->t->name);
+	else
+		snprintf(buf, len, "%s/%s", m->mount, m->t->name);
+}
+
+/* remove our directory; the peer's files may still be in release */
+static void mount_rmdir(struct mnt *m)
+{
+	struct timespec ms2 = { 0, 2000000 };
+	char path[PATH_MAX];
+	int i;
+
+	if (!m->dir[0] || m->owner != getpid())
+		return;
+	snprintf(path, sizeof(path), "%s/%s", m->mount, m->dir);
+	for (i = 0; i < RMDIR_TRIES; i++) {
+		if (rmdir(path) == 0 || errno == ENOENT)
+			break;
+		if (errno != EBUSY && errno != EINTR) {
+			fprintf(stderr, "direct: rmdir %s: %s\n", path, strerror(errno));
+			break;
+		}
+		(void)nanosleep(&ms2, NULL);
+	}
+	if (i == RMDIR_TRIES)
+		fprintf(stderr, "direct: rmdir %s: still busy after %d s\n",
+			path, RMDIR_TRIES * 2 / 1000);
+	m->dir[0] = '\0';
+}
+
+static void mount_close(struct bench_link *l)
+{
+	bench_close_fd(&M(l)->tx);
+	bench_close_fd(&M(l)->rx);
+	mount_rmdir(M(l));
+}
+
+/* read what is queued in the root's ping channel, without waiting */
+static int mount_drain(struct mnt *m)
+{
+	char path[PATH_MAX], buf[65536];
+	long total = 0;
+	ssize_t n;
+	int fd;
+
+	mount_path(m, false, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	(void)close(fd);
+	if (total)
+		fprintf(stderr, "direct: %s: %ld stale bytes drained (an "
+			"earlier row's or someone else's)\n", path, total);
+	return 0;
+}
+
+/* open the fresh pong channel each way alone (a channel the daemon could
+ * not make is a failed row, not a failed attach); then a message of `size`
+ * through it and back: -EMSGSIZE above the daemon's limit, -EIO: wrong */
+static int mount_probe(struct mnt *m, size_t size)
+{
+	struct pollfd pfd = { .fd = -1, .events = POLLIN };
+	unsigned char *buf = NULL;
+	char path[PATH_MAX];
+	int wfd = -1, ret = 0, i;
+	ssize_t n;
+
+	mount_path(m, true, path, sizeof(path));
+	for (i = 0; i < 2 && ret == 0; i++) {
+		pfd.fd = open(path, (i ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC);
+		ret = pfd.fd < 0 ? -errno : 0;
+		bench_close_fd(&pfd.fd);
+	}
+	if (ret < 0 || !m->l.messages)
+		return ret;
+	buf = calloc(1, size + 1);
+	wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	pfd.fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	n = !buf ? -ENOMEM : wfd < 0 || pfd.fd < 0 ? -errno : 0;
+	if (n == 0) {
+		bench_fill(buf, size, 0);
+		n = bench_errno(write(wfd, buf, size));
+	}
+	/* some mechanisms take a while to deliver (zmq's I/O thread) */
+	for (i = 0; n >= 0 && i < PROBE_TRIES; i++) {
+		n = bench_errno(read(pfd.fd, buf, size + 1));
+		if (n != -EAGAIN)
+			break;
+		(void)poll(&pfd, 1, PROBE_POLL_MS);
+		n = 0;	/* try again */
+	}
+	bench_close_fd(&wfd);
+	bench_close_fd(&pfd.fd);
+	free(buf);
+	return n < 0 ? (int)n : (size_t)n != size ? -EIO : 0;
+}
+
+static int mount_open(struct bench_link *l, size_t size)
+{
+	static unsigned ndirs;	/* per process: bench.<pid>.<n> */
+	struct mnt *m = M(l);
+	char path[PATH_MAX];
+	int ret;
+
+	m->tx = m->rx = -1;
+	m->owner = getpid();
+	snprintf(m->dir, sizeof(m->dir), "bench.%d.%u", (int)getpid(), ++ndirs);
+	snprintf(path, sizeof(path), "%s/%s", m->mount, m->dir);
+	if (mkdir(path, 0755) < 0) {
+		ret = -errno;
+		fprintf(stderr, "direct: mkdir %s: %s\n", path, strerror(errno));
+		m->dir[0] = '\0';
+		return ret;
+	}
+	ret = mount_drain(m);
+	if (ret == 0)
+		ret = mount_probe(m, size);
+	if (ret < 0)
+		mount_close(l);
+	l->rx_min = l->messages ? size + 1 : 0;
+	return ret;
+}
+
+/* the parent writes ping and reads pong; the child the other way */
+static int mount_attach(struct bench_link *l, enum bench_side side)
+{
+	char ping[PATH_MAX], pong[PATH_MAX];
+	struct mnt *m = M(l);
+
+	mount_path(m, false, ping, sizeof(ping));
+	mount_path(m, true, pong, sizeof(pong));
+	m->tx = open(side == BENCH_PARENT ? ping : pong, O_WRONLY | O_CLOEXEC);
+	if (m->tx < 0)
+		return -errno;
+	m->rx = open(side == BENCH_PARENT ? pong : ping, O_RDONLY | O_CLOEXEC);
+	return m->rx < 0 ? -errno : 0;
+}
+
+static ssize_t mount_send(struct bench_link *l, const void *buf, size_t len)
+{
+	return bench_errno(write(M(l)->tx, buf, len));
+}
+
+static ssize_t mount_recv(struct bench_link *l, void *buf, size_t len)
+{
+	return bench_errno(read(M(l)->rx, buf, len));
+}
+
+/* the last writer's close: the reader sees EOF once it has drained */
+static void mount_hangup(struct bench_link *l)
+{
+	bench_close_fd(&M(l)->tx);
+}
+
+static const struct bench_link_ops mount_ops = {
+	.open = mount_open, .attach = mount_attach, .send = mount_send,
+	.recv = mount_recv, .hangup = mount_hangup, .close = mount_close,
+};
+
+struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount)
+{
+	struct mnt *m = bench_calloc(1, sizeof(*m));
+
+	m->l.ops = &mount_ops;
+	m->l.road = BENCH_ROAD_MOUNT;
+	m->l.messages = t->caps & IPC_MESSAGES;
+	m->t = t;
+	m->mount = mount;
+	m->tx = m->rx = -1;
+	snprintf(m->l.name, sizeof(m->l.name), "%s", t->name);
+	return &m->l;
+}
