@@ -12,8 +12,22 @@ need_fuse
 mount_ipcfs
 M=$MNT
 
-# one read(2) of up to 64 KiB from a channel file, within 5 s
-read_one() { timeout -k 1 5 dd if="$1" bs=64K count=1 status=none; }
+# one read(2) of up to 64 KiB from a channel file, within 5 s. A daemon
+# that spins never answers, and its reader cannot be killed: kill the
+# daemon then (the read fails with ENOTCONN) and stop the test.
+read_one() {
+	local out pid
+
+	out=$(mktemp "$SCRATCH/read.XXXXXX")
+	timeout -k 1 5 dd if="$1" of="$out" bs=64K count=1 status=none &
+	pid=$!
+	if ! wait_gone "$pid" 8; then
+		kill -9 "$DAEMON_PID"
+		die "$1: a read still waits after 8 s: the daemon froze"
+	fi
+	wait "$pid" || true
+	cat "$out"
+}
 
 # make the channels (at first open), then find their objects
 for t in zmq file shm mmap; do
