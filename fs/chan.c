@@ -414,7 +414,7 @@ void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 			n = 0;
 		if ((size_t)n == size || (n > 0 && (flags & O_NONBLOCK))) {
 			fuse_reply_write(req, n);
-			/* data now, even where no fd would say so (plainmem) */
+			/* data now: an end moved only by us has no fd to say so */
 			notify_pollers(fc);
 			progress(fc);
 			return;

@@ -324,14 +324,14 @@ static int stats_line(char *buf, size_t size, const struct fs_dir *d,
 			"name=%s dir=/%s bytes_in=%llu bytes_out=%llu "
 			"msgs_in=%llu msgs_out=%llu queued=%zu capacity=%ld "
 			"readers=%u writers=%u parked_reads=%u "
-			"parked_writes=%u object=%s\n",
+			"parked_writes=%u object=%s dropped=%llu\n",
 			name, d->name, (unsigned long long)st.bytes_in,
 			(unsigned long long)st.bytes_out,
 			(unsigned long long)st.msgs_in,
 			(unsigned long long)st.msgs_out, fs_chan_queued(fc),
 			st.capacity, fc->readers, fc->writers,
 			fs_chan_parked(fc, false), fs_chan_parked(fc, true),
-			fc->ch.object);
+			fc->ch.object, (unsigned long long)st.dropped);
 }
 
 char *fs_stats_text(struct fs_dir *d, size_t *len)

@@ -32,6 +32,7 @@ static struct profile {
 	long capacity;
 	unsigned readers, writers, parked_reads, parked_writes;
 	char object[IPC_OBJECT_MAX];
+	uint64_t dropped;
 } prof[MAX_TRANSPORTS];
 
 static unsigned index_of(const struct ipc_transport *t)
@@ -77,6 +78,7 @@ int fs_chan_make(struct fs_chan *fc)
 	fc->ch.bytes_out = p->out;
 	fc->ch.msgs_in = p->msgs_in;
 	fc->ch.msgs_out = p->msgs_out;
+	fc->ch.dropped = p->dropped;
 	fc->readers = p->readers;
 	fc->writers = p->writers;
 	snprintf(fc->ch.object, sizeof(fc->ch.object), "%s", p->object);
@@ -142,6 +144,7 @@ static void read_profile(struct fuzz_in *in, struct profile *p)
 		len = IPC_OBJECT_MAX - 1;
 	for (size_t i = 0; i < len; i++)
 		p->object[i] = objchars[fuzz_u8(in) % (sizeof(objchars) - 1)];
+	p->dropped = number(in);
 }
 
 /* the README's rule for mkdir names */
@@ -214,6 +217,7 @@ static void check_value(unsigned k, const char *key, const char *v,
 			[3] = p->out, [4] = p->msgs_in, [5] = p->msgs_out,
 			[6] = p->queued, [8] = p->readers, [9] = p->writers,
 			[10] = p->parked_reads, [11] = p->parked_writes,
+			[13] = p->dropped,
 		};
 
 		FUZZ_CHECK(k < sizeof(want) / sizeof(want[0]), "key %u", k);
@@ -235,7 +239,7 @@ static void check_line(char *line, const struct fs_dir *d, unsigned i)
 	static const char *const keys[] = {
 		"name", "dir", "bytes_in", "bytes_out", "msgs_in", "msgs_out",
 		"queued", "capacity", "readers", "writers", "parked_reads",
-		"parked_writes", "object",
+		"parked_writes", "object", "dropped",
 	};
 	static const char *const err_keys[] = { "name", "dir", "error" };
 	const struct profile *p = &prof[i];

@@ -40,6 +40,8 @@ if [ -e "$M/zmq" ] && [ -x "$IPCFS_CLIENTS/zmq_push" ]; then
 		fail "zmq_push to $ep"
 	expect "zmq: the message after an outsider's empty one" \
 		"$(read_one "$M/zmq")" after
+	expect "zmq: stats counts the dropped message" \
+		"$(stat_of "$M" zmq dropped)" 1
 	check_alive
 else
 	say "zmq not built: its case skipped"
