@@ -39,7 +39,7 @@ a=$(read1 "$M/mqueue" 4)
 b=$(read1 "$M/mqueue")
 echo "mqueue: dd bs=4 -> '$a', then -> '$b'"
 
-if e=$(head -c 8193 /dev/zero | dd of="$M/mqueue" bs=8193 status=none 2>&1); then
+if e=$(dd if=/dev/zero of="$M/mqueue" bs=8193 count=1 status=none 2>&1); then
 	echo "mqueue: 8193 bytes were taken: the limit is not 8192 here"
 else
 	echo "mqueue: 8193 bytes -> $e"

@@ -32,7 +32,7 @@ show() {
 
 # 12 messages of 10 bytes, one write() each, from one writer
 ( for i in $(seq 1 12); do printf 'message %02d' "$i"; sleep 0.05; done ) \
-	| dd of="$D/mqueue" bs=10 status=none &
+	| dd of="$D/mqueue" bs=10 iflag=fullblock status=none &
 writer=$!
 
 t0=$(date +%s%N)
