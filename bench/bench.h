@@ -152,6 +152,7 @@ struct bench_link {
 	bool classic;		/* a baseline row, not the library */
 	bool nodata;		/* reads give zeros: no payload checks */
 	size_t rx_min;		/* after open: smallest receive buffer */
+	int tx, rx;		/* roads on fds: this side's ends, or -1 */
 	double count_scale;	/* after close, > 0: scales the row's count */
 };
 
@@ -167,6 +168,13 @@ const char *bench_floor_what(enum bench_mode mode, bool solo);
 /* a road's struct of `size` bytes, its bench_link first, set up */
 void *bench_link_new(size_t size, const struct bench_link_ops *ops, enum bench_road road,
 		     const char *name);
+/* links on two fds, l->tx and l->rx: write, read, close tx; open two
+ * files for a side; close both */
+ssize_t bench_fd_send(struct bench_link *l, const void *buf, size_t len);
+ssize_t bench_fd_recv(struct bench_link *l, void *buf, size_t len);
+void bench_fd_hangup(struct bench_link *l);
+int bench_fd_attach(struct bench_link *l, const char *tx, const char *rx);
+void bench_fd_close(struct bench_link *l);
 
 /* what the report says of the machine and the set-up */
 struct bench_env {

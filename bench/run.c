@@ -4,6 +4,7 @@
  * arrival; a run never hangs. See docs/DESIGN.md, "The bench: one row".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -625,6 +626,48 @@ void bench_result_init(struct bench_result *r, const struct bench_link *l, size_
 	r->size = size;
 	r->mode = mode;
 	bench_hist_init(&r->hist);
+}
+
+void *bench_link_new(size_t size, const struct bench_link_ops *ops, enum bench_road road,
+		     const char *name)
+{
+	struct bench_link *l = bench_calloc(1, size);
+
+	l->ops = ops;
+	l->road = road;
+	l->tx = l->rx = -1;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	return l;
+}
+
+ssize_t bench_fd_send(struct bench_link *l, const void *buf, size_t len)
+{
+	return bench_errno(write(l->tx, buf, len));
+}
+
+ssize_t bench_fd_recv(struct bench_link *l, void *buf, size_t len)
+{
+	return bench_errno(read(l->rx, buf, len));
+}
+
+void bench_fd_hangup(struct bench_link *l)
+{
+	bench_close_fd(&l->tx);
+}
+
+int bench_fd_attach(struct bench_link *l, const char *tx, const char *rx)
+{
+	l->tx = open(tx, O_WRONLY | O_CLOEXEC);
+	if (l->tx < 0)
+		return -errno;
+	l->rx = open(rx, O_RDONLY | O_CLOEXEC);
+	return l->rx < 0 ? -errno : 0;
+}
+
+void bench_fd_close(struct bench_link *l)
+{
+	bench_close_fd(&l->tx);
+	bench_close_fd(&l->rx);
 }
 
 int bench_probe(struct bench_link *l, size_t size)
