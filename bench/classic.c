@@ -1,9 +1,7 @@
 /*
- * classic.c - the baselines (--baseline): the same ping-pong the textbook
- * way on raw descriptors, without the library, measured by the same loop:
- * pipe (two pipe(2)s), unix (a socketpair), tcp (a loopback connection,
- * TCP_NODELAY), udp (two connected loopback sockets, no flow control),
- * mqueue (two POSIX queues, unlinked once open).
+ * classic.c - the baselines (--baseline): the same loop the textbook way on
+ * raw fds: two pipe(2)s, a socketpair, a loopback TCP connection, two
+ * connected UDP sockets (no flow control), two POSIX queues.
  */
 #include <fcntl.h>
 #include <mqueue.h>

@@ -1,8 +1,7 @@
 /*
- * mount.c - our mounts: ipcfs (-o control) for the mount road and nullfs
- * for the floor, each on a temp dir. A daemon runs with -f as our child in
- * its own process group (^C is ours: we unmount) and dies with us. At the
- * end, at exit too: fusermount3 -u, -uz; SIGTERM, SIGKILL; rmdir.
+ * mount.c - ipcfs (-o control) and nullfs on temp dirs, each daemon our -f
+ * child in its own process group (^C is ours) dying with us; undone at
+ * exit too: fusermount3 -u, -uz; SIGTERM, SIGKILL; rmdir.
  */
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,8 +1,6 @@
 /*
- * place.c - where the bench's processes run. --cpus same puts parent,
- * child and our daemons on one CPU; split gives parent and child a CPU
- * each and the daemons a third if there is one, else leaves them
- * unpinned (they run where the scheduler finds room); none pins nothing.
+ * place.c - where the processes run: same, all on one CPU; split, parent
+ * and child a CPU each, our daemons a third if there is one; none.
  */
 #include <sched.h>
 #include <stdarg.h>

@@ -1,8 +1,5 @@
-/*
- * road_direct.c - the direct road: each direction is one channel made
- * with ipc_chan_open() before fork; after fork each side keeps the ends
- * it uses with ipc_keep_end(). Only the library's wrappers are used.
- */
+/* road_direct.c - the direct road: a channel each way, ipc_chan_open()
+ * before fork, ipc_keep_end() after; only the library's wrappers */
 #include <stdlib.h>
 #include <string.h>
 

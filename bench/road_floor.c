@@ -1,9 +1,7 @@
 /*
- * road_floor.c - the floor: MOUNT/null of nullfs driven by run.c's loop;
- * each side writes S and reads S zeros without waiting for the other. In
- * `floor` the sides run free, so each counts its loops in a shared page and
- * close() turns their ratio into count_scale; in `floor-1p` the parent
- * issues every request of a round trip itself and the child sleeps.
+ * road_floor.c - the floor: MOUNT/null of nullfs driven by run.c's loop,
+ * each side writing S and reading S zeros without waiting for the other
+ * (docs/DESIGN.md, "The floor's count"); in floor-1p the parent alone.
  */
 #include <fcntl.h>
 #include <limits.h>

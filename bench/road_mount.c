@@ -1,10 +1,7 @@
 /*
  * road_mount.c - the mount road: ping is MOUNT/T, pong MOUNT/bench.<pid>.<n>/T
- * in a directory open() makes (fresh channels per row) and close() removes
- * in the process that made it, retrying while the kernel's releases of the
- * peer's files are under way (EBUSY). Each process opens its two files after
- * fork, one O_WRONLY, one O_RDONLY. Message reads ask for size + 1 bytes,
- * so that a longer message shows as a wrong length rather than being cut.
+ * in a fresh directory per row. Message reads ask for size + 1 bytes: a
+ * longer message shows as a wrong length rather than being cut.
  */
 #include <fcntl.h>
 #include <limits.h>
