@@ -53,11 +53,9 @@ one_run() {
 echo "# dd bs=1M, $mib MiB per run, $runs runs each, interleaved; MB = 10^6 B"
 echo "# pipe: $ipc/pipe (writer dd -> ipcfs -> pipe(2) -> ipcfs -> reader dd)"
 echo "# floor: $null/null (nullfs: writes discarded, reads give zeros)"
-if [ "$place" = split ]; then
-	echo "# placement: split: writer dd on CPU 0, reader dd on CPU 1, daemons unpinned; $(nproc) CPUs"
-else
-	echo "# placement: none (dd, dd and the daemon unpinned); $(nproc) CPUs"
-fi
+how="split: writer dd on CPU 0, reader dd on CPU 1, daemons unpinned"
+[ "$place" = split ] || how="none (dd, dd and the daemon unpinned)"
+echo "# placement: $how; $(nproc) CPUs"
 pipe_all=() floor_all=()
 for i in $(seq "$runs"); do
 	p=$(one_run pipe)

@@ -35,15 +35,8 @@ rss_cleanup() {
 
 # stat_of KEY: the value of KEY on our channel's stats line
 stat_of() {
-	awk -v t="$t" -v k="$1" '{
-		name = ""; v = ""
-		for (i = 1; i <= NF; i++) {
-			split($i, kv, "=")
-			if (kv[1] == "name") name = kv[2]
-			if (kv[1] == k) v = kv[2]
-		}
-		if (name == t) print v
-	}' "$dir/stats"
+	awk -v t="$t" -v k="$1" '{ delete v; for (i = 1; i <= NF; i++) { split($i, p, "="); v[p[1]] = p[2] } }
+		v["name"] == t { print v[k] }' "$dir/stats"
 }
 
 # status KEY: a line of /proc/PID/status, in KiB or a count

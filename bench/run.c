@@ -105,10 +105,9 @@ static uint64_t now_ns(void)
 
 static void watchdog(bool on)
 {
-	struct itimerval it = { { 0, WATCHDOG_US }, { 0, WATCHDOG_US } };
+	long us = on ? WATCHDOG_US : 0;
+	struct itimerval it = { { 0, us }, { 0, us } };
 
-	if (!on)
-		memset(&it, 0, sizeof(it));
 	(void)setitimer(ITIMER_REAL, &it, NULL);
 }
 
