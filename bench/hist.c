@@ -83,11 +83,7 @@ uint64_t bench_hist_percentile(const struct bench_hist *h, double p)
 		return h->min;
 	if (p >= 100)
 		return h->max;
-	rank = (uint64_t)ceil(p / 100 * (double)h->n);
-	if (rank < 1)
-		rank = 1;
-	if (rank > h->n)
-		rank = h->n;
+	rank = (uint64_t)ceil(p / 100 * (double)h->n);	/* 0 < p < 100: 1..n */
 	for (b = 0; b < BENCH_HIST_BUCKETS; b++) {
 		seen += h->count[b];
 		if (seen >= rank)
