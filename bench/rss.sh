@@ -12,7 +12,7 @@
 # Daemon: $IPCFS, else build/ (BUILD=dir), else ipcfs in $PATH.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-trap 'rss_cleanup; bench_cleanup' EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 t=pipe n=1000
@@ -32,6 +32,7 @@ rss_cleanup() {
 	rmdir "$dir" 2>/dev/null || true
 	rm -f "$out"
 }
+trap 'rss_cleanup; bench_cleanup' EXIT
 
 # stat_of KEY: the value of KEY on our channel's stats line
 stat_of() {
