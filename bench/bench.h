@@ -116,15 +116,8 @@ const char *bench_cpus_name(enum bench_cpus c);
 const char *bench_roads_name(enum bench_roads r);
 const char *bench_road_name(enum bench_road r);
 
-static inline bool bench_uses_mount(const struct bench_opts *o)
-{
-	return o->roads != BENCH_ROADS_DIRECT;
-}
-
-static inline bool bench_uses_direct(const struct bench_opts *o)
-{
-	return o->roads != BENCH_ROADS_MOUNT;
-}
+#define bench_uses_mount(o)	((o)->roads != BENCH_ROADS_DIRECT)
+#define bench_uses_direct(o)	((o)->roads != BENCH_ROADS_MOUNT)
 
 enum bench_side { BENCH_PARENT, BENCH_CHILD };
 

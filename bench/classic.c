@@ -41,22 +41,15 @@ static void classic_close(struct bench_link *l)
 	l->tx = l->rx = -1;
 }
 
-static void loopback(struct sockaddr_in *sa, socklen_t *len)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	*len = sizeof(*sa);
-}
+#define LOOPBACK	{ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) }
 
 /* fd[0] the parent's end, fd[1] the child's: one connection */
 static int open_tcp(struct classic *l)
 {
-	struct sockaddr_in sa;
-	socklen_t len;
+	struct sockaddr_in sa = LOOPBACK;
+	socklen_t len = sizeof(sa);
 	int lfd, one = 1;
 
-	loopback(&sa, &len);
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0)
 		return -errno;
@@ -81,12 +74,11 @@ err:
 /* two sockets on 127.0.0.1, each connected to the other */
 static int open_udp(struct classic *l)
 {
-	struct sockaddr_in sa[2];
-	socklen_t len;
+	struct sockaddr_in sa[2] = { LOOPBACK, LOOPBACK };
+	socklen_t len = sizeof(sa[0]);
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		loopback(&sa[i], &len);
 		l->fd[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (l->fd[i] < 0 || bind(l->fd[i], (struct sockaddr *)&sa[i], len) < 0 ||
 		    getsockname(l->fd[i], (struct sockaddr *)&sa[i], &len) < 0)
