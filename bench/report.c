@@ -408,13 +408,12 @@ void bench_report_pair(FILE *f, const struct bench_opts *o, const struct bench_r
 	fflush(f);
 }
 
-/* the rate of a result on `road` of that name (NULL: any) and size */
+/* the result on `road` of that name and size, or NULL */
 static const struct bench_result *find(const struct bench_result *const *res, int nres,
 				       enum bench_road road, const char *name, size_t size)
 {
 	for (int i = 0; i < nres; i++)
-		if (res[i]->road == road && res[i]->size == size &&
-		    (!name || strcmp(res[i]->name, name) == 0))
+		if (res[i]->road == road && res[i]->size == size && !strcmp(res[i]->name, name))
 			return res[i];
 	return NULL;
 }

@@ -189,21 +189,6 @@ static const char *status_str(int st, char *buf, size_t len)
 	return buf;
 }
 
-/* the peer went away (EOF, EPIPE or SIGCHLD): say how, within a second */
-static void run_peer_gone(struct run *run, const char *where)
-{
-	char st[96];
-
-	if (!run_reap(run, now_ns() + NSEC))
-		run_error(run, "%s: end of stream (%s) while the peer (pid %d) still runs "
-			  "(%s %llu, size %zu)", run->l->name, where, (int)run->child,
-			  SEQ(run, 0), run->p->size);
-	else
-		run_error(run, "%s: peer (pid %d) %s (%s, %s %llu, size %zu)", run->l->name,
-			  (int)run->child, status_str(run->status, st, sizeof(st)), where,
-			  SEQ(run, 0), run->p->size);
-}
-
 /*
  * After -EINTR: 0 to try again, -ECHILD peer gone, -ECANCELED ^C,
  * -ETIMEDOUT when the same message has been waited for STALL_NS with the
@@ -286,11 +271,19 @@ static int recv_exact(struct run *run, unsigned char *buf, size_t len, size_t *g
 /* parent: turn a failed send/recv into r->error */
 static void run_io_error(struct run *run, int ret, size_t got, const char *what)
 {
-	char where[64];
+	bool gone = ret == RX_EOF || ret == -EPIPE || ret == -ECONNRESET || ret == -ECHILD;
+	char where[64], st[96];
 
 	snprintf(where, sizeof(where), "%s%s", ret == RX_EOF ? "end of stream, " : "", what);
-	if (ret == RX_EOF || ret == -EPIPE || ret == -ECONNRESET || ret == -ECHILD)
-		run_peer_gone(run, where);
+	/* the peer went away (EOF, EPIPE or SIGCHLD): say how, within a second */
+	if (gone && !run_reap(run, now_ns() + NSEC))
+		run_error(run, "%s: end of stream (%s) while the peer (pid %d) still runs "
+			  "(%s %llu, size %zu)", run->l->name, where, (int)run->child,
+			  SEQ(run, 0), run->p->size);
+	else if (gone)
+		run_error(run, "%s: peer (pid %d) %s (%s, %s %llu, size %zu)", run->l->name,
+			  (int)run->child, status_str(run->status, st, sizeof(st)), where,
+			  SEQ(run, 0), run->p->size);
 	else if (ret == -ECANCELED)
 		run_error(run, "%s: interrupted (%s %llu, size %zu)", run->l->name, SEQ(run, 0),
 			  run->p->size);
