@@ -19,7 +19,7 @@ enum { STOP, PARENT_LOOPS, CHILD_LOOPS, NWORDS };
 
 struct floor {
 	struct bench_link l;
-	const char *mount;
+	char path[PATH_MAX];	/* MOUNT/null */
 	enum bench_mode mode;	/* which requests a message is */
 	bool solo;		/* floor-1p */
 	enum bench_side side;
@@ -74,12 +74,10 @@ static void floor_close(struct bench_link *l)
 static int floor_open(struct bench_link *l, size_t size)
 {
 	struct floor *f = F(l);
-	char path[PATH_MAX];
 	struct stat st;
 
 	l->count_scale = 0;
-	snprintf(path, sizeof(path), "%s/null", f->mount);
-	if (stat(path, &st) < 0)
+	if (stat(f->path, &st) < 0)
 		return -errno;
 	f->page = mmap(NULL, NWORDS * sizeof(*f->page), PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -98,11 +96,8 @@ static int floor_open(struct bench_link *l, size_t size)
 
 static int floor_attach(struct bench_link *l, enum bench_side side)
 {
-	char path[PATH_MAX];
-
 	F(l)->side = side;
-	snprintf(path, sizeof(path), "%s/null", F(l)->mount);
-	return bench_fd_attach(l, path, path);
+	return bench_fd_attach(l, F(l)->path, F(l)->path);
 }
 
 /* floor-1p: the idle child sleeps until the parent hangs up; -EINTR */
@@ -175,7 +170,7 @@ struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode, boo
 					 solo ? "floor-1p" : "floor");
 
 	f->l.nodata = true;
-	f->mount = mount;
+	snprintf(f->path, sizeof(f->path), "%s/null", mount);
 	f->mode = mode;
 	f->solo = solo;
 	return &f->l;
