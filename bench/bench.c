@@ -1,8 +1,5 @@
-/*
- * bench.c - bench/direct (see --help and bench.h): parse, run every row,
- * report. Exit status: 0 every row ran, 1 a row failed, the bench was
- * stopped or a mount failed, 2 bad options.
- */
+/* bench.c - bench/direct: parse, run every row, report. Exit status: 0 all
+ * ran, 1 a row failed, the bench was stopped or a mount failed, 2 usage */
 #include <errno.h>
 #include <string.h>
 

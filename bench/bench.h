@@ -1,25 +1,8 @@
 /*
- * bench.h - the pieces of bench/direct, a ping-pong and stream bench of
- * the transports, directly and through the files of a FUSE mount:
- *
- *   bench.c        main(): parse, run the rows, report
- *   opts.c         the command line (getopt_long) and --help
- *   place.c        CPU placement of parent, child and daemons; exits
- *   mount.c        mounting ipcfs and nullfs on temp dirs, and unmounting
- *   rows.c         the rows of a bench (which links, which sizes), run
- *   run.c          one row: fork, ping-pong or stream over a link, timed
- *   hist.c         the latency histogram
- *   report.c       table, CSV, JSON and --cdf output
- *   road_direct.c  the direct road: the transports library, two processes
- *   classic.c      the direct road's baselines on raw fds (--baseline)
- *   road_mount.c   the mount road: the files of an ipcfs mount
- *   road_floor.c   the floor: the one file of nullfs (nullfs.c)
- * and the scripts: lib.sh (what they share), dd-floor.sh, rss.sh,
- * valgrind-leak.sh, compare-perf.sh, plot.sh with plot.gp.
- *
- * A link is one road between a parent and a forked child: two directions,
- * ping (parent -> child) and pong (child -> parent). run.c sees only
- * struct bench_link; each road keeps its own state around it.
+ * bench.h - the pieces of bench/direct, a ping-pong and stream bench of the
+ * transports, directly and through the files of a FUSE mount; one file
+ * each, see docs/DESIGN.md, "The bench". A link is one road between a
+ * parent and a forked child: ping (parent -> child) and pong (back).
  */
 #ifndef BENCH_H
 #define BENCH_H
@@ -37,8 +20,7 @@
 #define container_of(p, type, member) \
 	((type *)((char *)(p) - offsetof(type, member)))
 
-/* a system call's result as a count or -errno */
-static inline ssize_t bench_errno(ssize_t n)
+static inline ssize_t bench_errno(ssize_t n)	/* a count or -errno */
 {
 	return n < 0 ? -errno : n;
 }
@@ -50,16 +32,8 @@ static inline void bench_close_fd(int *fd)
 	*fd = -1;
 }
 
-/* ---------------------------------------------------------------- hist.c */
-
-/*
- * Log-linear histogram of nanosecond values: exact below
- * BENCH_HIST_EXACT, above it every power of two cut into
- * 2^BENCH_HIST_SUB_BITS buckets. A percentile is the middle of its bucket,
- * clamped to [min, max]: within BENCH_HIST_REL_ERR (1/128) of the true
- * order statistic up to BENCH_HIST_TOP (2^37 ns, ~137 s), where it
- * saturates. Mean, min and max are exact.
- */
+/* log-linear, exact below 128 ns; a percentile within BENCH_HIST_REL_ERR
+ * up to BENCH_HIST_TOP, where it saturates (hist.c) */
 #define BENCH_HIST_SUB_BITS	6
 #define BENCH_HIST_EXACT	(2u << BENCH_HIST_SUB_BITS)	/* 128 */
 #define BENCH_HIST_TOP_BITS	37
@@ -84,8 +58,6 @@ double bench_hist_mean(const struct bench_hist *h);
 unsigned bench_hist_bucket(uint64_t v);
 void bench_hist_bucket_range(unsigned b, uint64_t *lo, uint64_t *hi);
 
-/* ---------------------------------------------------------------- opts.c */
-
 enum bench_mode { BENCH_PINGPONG, BENCH_STREAM };
 enum bench_cpus { BENCH_CPUS_SAME, BENCH_CPUS_SPLIT, BENCH_CPUS_NONE };
 enum bench_format { BENCH_TABLE, BENCH_CSV, BENCH_JSON };
@@ -97,13 +69,11 @@ enum bench_road { BENCH_ROAD_DIRECT, BENCH_ROAD_MOUNT, BENCH_ROAD_FLOOR };
 #define BENCH_MAX_TRANSPORTS	32
 #define BENCH_SIZE_MAX		((size_t)256 << 20)	/* 256M */
 #define BENCH_DURATION_MAX	86400.0
-/* the default table (every transport, 100 B and 1 KiB) stays under a
- * minute: 1 s a row after at most 1000 round trips or 0.2 s of warm-up */
+/* the default table stays under a minute (docs/DESIGN.md, "Warm-up") */
 #define BENCH_DEFAULT_DURATION	1.0
 #define BENCH_DEFAULT_WARMUP	1000
 #define BENCH_DEFAULT_WARMUP_S	0.2
 #define BENCH_DAEMON_CPU_AUTO	(-2)	/* as --cpus implies */
-/* stream mode's default sizes when the mount road runs */
 #define BENCH_STREAM_SIZES	{ 4096, 65536, 1048576 }
 
 struct bench_opts {
@@ -117,17 +87,15 @@ struct bench_opts {
 	uint64_t warmup;
 	bool warmup_set;	/* exactly warmup; else also capped in time */
 	enum bench_cpus cpus;
-	bool cpus_set;
 	enum bench_mode mode;
 	enum bench_format format;
 	bool spin;		/* ipc_opts.spin for IPC_RING transports */
 	const char *zmq_kind;	/* ipc_opts.zmq_kind: "tcp" or "ipc" */
 	bool baseline;		/* add the raw-fd "classic" rows */
 	bool help;
-	bool transports_set;	/* -t given (else: the default set) */
-	bool sizes_set;		/* -s given (else: the mode's default) */
+	/* given on the command line, else a default (or the mode's) */
+	bool transports_set, sizes_set, cpus_set, roads_set;
 	enum bench_roads roads;	/* --road; --via none: direct */
-	bool roads_set;
 	const char *via;	/* --via MOUNT: use it; NULL: mount our own */
 	bool via_none;		/* --via none: no mount, direct only */
 	const char *ipcfs;	/* --ipcfs PATH: the daemon to mount */
@@ -135,13 +103,12 @@ struct bench_opts {
 	int daemon_cpu;		/* --daemon-cpu: a CPU, -1 none, or AUTO */
 };
 
-/* NULL on success; else a one-line message in err that names the option
- * and the valid values, e.g. "--cpus: 'both' is not a placement (...)" */
+/* NULL, or a one-line message in err naming the option and its values */
 const char *bench_parse_opts(struct bench_opts *o, int argc, char *const argv[],
 			     char *err, size_t errlen);
 /* "100", "1K", "64k", "1M": bytes; 0 or -EINVAL (not a size), -ERANGE */
 int bench_parse_size(const char *s, size_t *out);
-/* "64K" for 65536, "100" for 100: the shortest exact form */
+/* "64K" for 65536: the shortest exact form */
 const char *bench_size_str(size_t size, char *buf, size_t len);
 void bench_usage(FILE *f);
 const char *bench_mode_name(enum bench_mode m);
@@ -149,36 +116,24 @@ const char *bench_cpus_name(enum bench_cpus c);
 const char *bench_roads_name(enum bench_roads r);
 const char *bench_road_name(enum bench_road r);
 
-static inline bool bench_uses_mount(const struct bench_opts *o)
-{
-	return o->roads != BENCH_ROADS_DIRECT;
-}
-
-static inline bool bench_uses_direct(const struct bench_opts *o)
-{
-	return o->roads != BENCH_ROADS_MOUNT;
-}
-
-/* ---------------------------------------------------------------- links */
+#define bench_uses_mount(o)	((o)->roads != BENCH_ROADS_DIRECT)
+#define bench_uses_direct(o)	((o)->roads != BENCH_ROADS_MOUNT)
 
 enum bench_side { BENCH_PARENT, BENCH_CHILD };
 
 struct bench_link;
-
 /* every op but close returns -errno on failure (-EINTR: a signal ran) */
 struct bench_link_ops {
 	/* before fork, both directions for `size` bytes (-EMSGSIZE: too big) */
 	int (*open)(struct bench_link *l, size_t size);
 	/* after fork, in each process: keep this side's ends */
 	int (*attach)(struct bench_link *l, enum bench_side side);
-	/* a count; byte links may be short */
+	/* a count (byte links may be short); recv: one whole message on
+	 * message links (len >= rx_min), 0 at the end */
 	ssize_t (*send)(struct bench_link *l, const void *buf, size_t len);
-	/* one whole message on message links (len >= rx_min); 0: the end */
 	ssize_t (*recv)(struct bench_link *l, void *buf, size_t len);
-	/* close our sending direction: the peer's recv returns 0 */
-	void (*hangup)(struct bench_link *l);
-	/* release what this process holds, named objects included */
-	void (*close)(struct bench_link *l);
+	void (*hangup)(struct bench_link *l);	/* the peer's recv returns 0 */
+	void (*close)(struct bench_link *l);	/* named objects included */
 };
 
 /* what run.c and the report see of a link; a road's own state wraps it */
@@ -190,8 +145,8 @@ struct bench_link {
 	bool classic;		/* a baseline row, not the library */
 	bool nodata;		/* reads give zeros: no payload checks */
 	size_t rx_min;		/* after open: smallest receive buffer */
-	double count_scale;	/* after close, > 0: the row's count times
-				 * this (the floor's sides run free) */
+	int tx, rx;		/* roads on fds: this side's ends, or -1 */
+	double count_scale;	/* after close, > 0: scales the row's count */
 };
 
 /* the roads: each returns a link to free() (classic: NULL if it has no
@@ -203,27 +158,34 @@ struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *m
 struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode, bool solo);
 /* lines describing what the floor measures, for the table's header */
 const char *bench_floor_what(enum bench_mode mode, bool solo);
+/* a road's struct of `size` bytes, its bench_link first, set up */
+void *bench_link_new(size_t size, const struct bench_link_ops *ops, enum bench_road road,
+		     const char *name);
+/* links on two fds, l->tx and l->rx: write, read, close tx; open two
+ * files for a side; close both */
+ssize_t bench_fd_send(struct bench_link *l, const void *buf, size_t len);
+ssize_t bench_fd_recv(struct bench_link *l, void *buf, size_t len);
+void bench_fd_hangup(struct bench_link *l);
+int bench_fd_attach(struct bench_link *l, const char *tx, const char *rx);
+void bench_fd_close(struct bench_link *l);
 
-/* what the report says of the machine and the set-up (report.c, place.c) */
+/* what the report says of the machine and the set-up */
 struct bench_env {
-	char kernel[320];	/* uname */
-	char cpu_model[128];	/* /proc/cpuinfo */
+	char kernel[320], cpu_model[128];
 	char date[40];		/* UTC, ISO 8601 */
 	const char *git;	/* git describe at build time, or "unknown" */
 	char placement[160];	/* "split (parent CPU 0, child CPU 1)" */
 	int cpu_parent, cpu_child;
 	int cpu_daemon;		/* -1: the daemons are not pinned */
-	char daemon_place[160];	/* where the mount's daemon runs */
+	char daemon_place[160];
 	const char *mount;	/* the mount road's mount point, or NULL */
 	char mount_how[4200];	/* "mounted for this run (...)", "given..." */
 	const char *floor;	/* the floor's mount point, or NULL */
 	int ncpus;		/* CPUs we may run on */
 };
 
-/* ------------------------------------------------------------- mount.c */
-
-/* our mounts as the options say (ipcfs unless --via, and nullfs); exits
- * 1 when ipcfs cannot be mounted, 2 on a bad --via; undone at exit */
+/* mount.c: ipcfs unless --via, and nullfs; exits 1 when ipcfs cannot be
+ * mounted, 2 on a bad --via; undone at exit */
 void bench_mounts_up(const struct bench_opts *o, struct bench_env *env);
 void bench_mounts_down(void);
 /* after a fatal row on `road`: say whether our daemon died */
@@ -231,19 +193,13 @@ void bench_mounts_check(enum bench_road road);
 /* pin our daemons on `cpu` (-1: unpinned); "ipcfs and nullfs" into mine */
 int bench_mounts_pin(int cpu, char *mine, size_t len);
 
-/* ------------------------------------------------------------- place.c */
-
-/* --cpus and --daemon-cpu into env; exits 2 when split is impossible */
+/* place.c: --cpus and --daemon-cpu into env; exits 2 when split cannot be */
 void bench_place(struct bench_opts *o, struct bench_env *env);
-/* pin our daemons as bench_place chose; env->daemon_place says where */
 void bench_place_daemons(const struct bench_opts *o, struct bench_env *env);
 /* "direct: " and the message on stderr, exit 2 */
 __attribute__((noreturn, format(printf, 1, 2)))
 void bench_usage_error(const char *fmt, ...);
-/* calloc, or exit(1) with a message */
-void *bench_calloc(size_t n, size_t size);
-
-/* ---------------------------------------------------------------- run.c */
+void *bench_calloc(size_t n, size_t size);	/* or exit(1) */
 
 struct bench_run_params {
 	size_t size;
@@ -266,9 +222,9 @@ enum bench_status {
 struct bench_result {
 	char name[40];
 	enum bench_road road;
-	size_t size;
 	enum bench_mode mode;
 	enum bench_status status;
+	size_t size;
 	char error[256];
 	uint64_t warmup;	/* round trips (messages) actually done */
 	uint64_t count;
@@ -292,15 +248,12 @@ int bench_probe(struct bench_link *l, size_t size);
 /* the pattern of direction `dir` that messages carry */
 void bench_fill(unsigned char *buf, size_t len, unsigned dir);
 
-/* ---------------------------------------------------------------- rows.c */
-
-/* every row of the options, probed, run in order and reported as each
- * ends; the number that failed (FATAL: *fatal set, the rest not run) */
+/* rows.c: every row, probed, run in order and reported as each ends; the
+ * number that failed (FATAL: *fatal set, the rest not run) */
 int bench_rows(const struct bench_opts *o, const struct bench_env *env, FILE *cdf,
 	       bool *fatal);
 
-/* ------------------------------------------------------------- report.c */
-
+/* report.c */
 void bench_env_init(struct bench_env *env);
 void bench_report_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env);
 void bench_report_row(FILE *f, const struct bench_opts *o, const struct bench_result *r);

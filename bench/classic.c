@@ -1,9 +1,7 @@
 /*
- * classic.c - the baselines (--baseline): the same ping-pong the textbook
- * way on raw descriptors, without the library, measured by the same loop:
- * pipe (two pipe(2)s), unix (a socketpair), tcp (a loopback connection,
- * TCP_NODELAY), udp (two connected loopback sockets, no flow control),
- * mqueue (two POSIX queues, unlinked once open).
+ * classic.c - the baselines (--baseline): the same loop the textbook way on
+ * raw fds: two pipe(2)s, a socketpair, a loopback TCP connection, two
+ * connected UDP sockets (no flow control), two POSIX queues.
  */
 #include <fcntl.h>
 #include <mqueue.h>
@@ -31,8 +29,7 @@ struct classic {
 	struct bench_link l;
 	enum classic_kind kind;
 	enum bench_side side;
-	int fd[4];		/* as made, before fork */
-	int tx, rx;		/* after attach: the fds this side uses */
+	int fd[4];		/* as made; l.tx and l.rx are two of them */
 };
 
 #define C(p)	container_of(p, struct classic, l)
@@ -41,25 +38,18 @@ static void classic_close(struct bench_link *l)
 {
 	for (int i = 0; i < 4; i++)
 		bench_close_fd(&C(l)->fd[i]);	/* mqd_t is a descriptor on Linux */
-	C(l)->tx = C(l)->rx = -1;
+	l->tx = l->rx = -1;
 }
 
-static void loopback(struct sockaddr_in *sa, socklen_t *len)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	*len = sizeof(*sa);
-}
+#define LOOPBACK	{ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) }
 
 /* fd[0] the parent's end, fd[1] the child's: one connection */
 static int open_tcp(struct classic *l)
 {
-	struct sockaddr_in sa;
-	socklen_t len;
+	struct sockaddr_in sa = LOOPBACK;
+	socklen_t len = sizeof(sa);
 	int lfd, one = 1;
 
-	loopback(&sa, &len);
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0)
 		return -errno;
@@ -84,12 +74,11 @@ err:
 /* two sockets on 127.0.0.1, each connected to the other */
 static int open_udp(struct classic *l)
 {
-	struct sockaddr_in sa[2];
-	socklen_t len;
+	struct sockaddr_in sa[2] = { LOOPBACK, LOOPBACK };
+	socklen_t len = sizeof(sa[0]);
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		loopback(&sa[i], &len);
 		l->fd[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (l->fd[i] < 0 || bind(l->fd[i], (struct sockaddr *)&sa[i], len) < 0 ||
 		    getsockname(l->fd[i], (struct sockaddr *)&sa[i], &len) < 0)
@@ -153,63 +142,49 @@ static int classic_attach(struct bench_link *bl, enum bench_side side)
 	l->side = side;
 	if (l->kind == CL_PIPE || l->kind == CL_MQUEUE) {
 		/* ping: fd[0] read, fd[1] write; pong: fd[2], fd[3] */
-		l->tx = parent ? l->fd[1] : l->fd[3];
-		l->rx = parent ? l->fd[2] : l->fd[0];
+		bl->tx = parent ? l->fd[1] : l->fd[3];
+		bl->rx = parent ? l->fd[2] : l->fd[0];
 		bench_close_fd(&l->fd[parent ? 0 : 1]);
 		bench_close_fd(&l->fd[parent ? 3 : 2]);
 	} else {
 		/* one bidirectional socket each */
-		l->tx = l->rx = l->fd[parent ? 0 : 1];
+		bl->tx = bl->rx = l->fd[parent ? 0 : 1];
 		bench_close_fd(&l->fd[parent ? 1 : 0]);
 	}
 	return 0;
 }
 
-static ssize_t classic_send(struct bench_link *bl, const void *buf, size_t len)
+static ssize_t classic_send(struct bench_link *l, const void *buf, size_t len)
 {
-	struct classic *l = C(bl);
-
-	if (l->kind == CL_MQUEUE)
+	if (C(l)->kind == CL_MQUEUE)
 		return mq_send(l->tx, buf, len, 0) < 0 ? -errno : (ssize_t)len;
-	return bench_errno(write(l->tx, buf, len));
+	return bench_fd_send(l, buf, len);
 }
 
-static ssize_t classic_recv(struct bench_link *bl, void *buf, size_t len)
+static ssize_t classic_recv(struct bench_link *l, void *buf, size_t len)
 {
-	struct classic *l = C(bl);
-	ssize_t n;
-
-	if (l->kind == CL_MQUEUE)
-		n = mq_receive(l->rx, buf, len, NULL);
-	else if (l->kind == CL_UDP)
-		n = recv(l->rx, buf, len, MSG_TRUNC);	/* true length */
-	else
-		n = read(l->rx, buf, len);
-	return n < 0 ? -errno : n;
+	if (C(l)->kind == CL_MQUEUE)
+		return bench_errno(mq_receive(l->rx, buf, len, NULL));
+	if (C(l)->kind == CL_UDP)
+		return bench_errno(recv(l->rx, buf, len, MSG_TRUNC));	/* true length */
+	return bench_fd_recv(l, buf, len);
 }
 
 static void classic_hangup(struct bench_link *bl)
 {
 	struct classic *l = C(bl);
 
-	if (l->tx < 0)
+	if (bl->tx < 0)
 		return;
-	switch (l->kind) {
-	case CL_PIPE:
+	if (l->kind == CL_PIPE)
 		bench_close_fd(&l->fd[l->side == BENCH_PARENT ? 1 : 3]);
-		break;
-	case CL_UNIX:
-	case CL_TCP:
-		(void)shutdown(l->tx, SHUT_WR);
-		break;
-	case CL_UDP:
-		(void)send(l->tx, "", 0, MSG_DONTWAIT);
-		break;
-	case CL_MQUEUE:
-		(void)mq_send(l->tx, "", 0, 0);
-		break;
-	}
-	l->tx = -1;
+	else if (l->kind == CL_UNIX || l->kind == CL_TCP)
+		(void)shutdown(bl->tx, SHUT_WR);
+	else if (l->kind == CL_UDP)
+		(void)send(bl->tx, "", 0, MSG_DONTWAIT);
+	else
+		(void)mq_send(bl->tx, "", 0, 0);
+	bl->tx = -1;
 }
 
 static const struct bench_link_ops classic_ops = {
@@ -219,6 +194,7 @@ static const struct bench_link_ops classic_ops = {
 
 struct bench_link *bench_link_classic(const char *transport)
 {
+	char name[40];
 	struct classic *c;
 	int k;
 
@@ -227,13 +203,10 @@ struct bench_link *bench_link_classic(const char *transport)
 			break;
 	if (k == NKINDS)
 		return NULL;
-	c = bench_calloc(1, sizeof(*c));
-	c->l.ops = &classic_ops;
+	snprintf(name, sizeof(name), "%s(classic)", transport);
+	c = bench_link_new(sizeof(*c), &classic_ops, BENCH_ROAD_DIRECT, name);
 	c->l.classic = true;
 	c->kind = k;
-	snprintf(c->l.name, sizeof(c->l.name), "%s(classic)", transport);
-	for (k = 0; k < 4; k++)
-		c->fd[k] = -1;
-	c->tx = c->rx = -1;
+	memset(c->fd, -1, sizeof(c->fd));
 	return &c->l;
 }

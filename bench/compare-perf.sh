@@ -1,25 +1,18 @@
 #!/usr/bin/env bash
-# compare-perf.sh - pipe ping-pong measured three ways in one run, with the
-# same placement, so that bench/direct can be held against a known yardstick:
-#
-#   perf bench sched pipe      (linux-perf) two processes, two pipes; each
-#                              loop writes and reads sizeof(int) = 4 bytes
-#                              each way; "usecs/op" is wall time / loops,
-#                              i.e. the mean round trip, fork included,
-#                              no warm-up
-#   direct -t pipe -s 4        the same exchange through the transports
-#                              library (pipe), and with --baseline on raw
-#                              fds (pipe(classic)); round trip = 1 / msg/s
+# compare-perf.sh - pipe ping-pong three ways with the same placement, to
+# hold bench/direct against a yardstick: `perf bench sched pipe` (two
+# processes, 4 bytes each way; usecs/op = the mean round trip, fork
+# included, no warm-up), `direct -t pipe -s 4` (the library) and its
+# --baseline pipe(classic) (raw fds); round trip = 1 / msg/s.
 #
 # usage: bench/compare-perf.sh [-d DIRECT] [-n LOOPS] [-r REPEATS]
 #                              [-p same|none] [-c CPUS]
 #   -d  the direct binary (default $DIRECT, else build/bench/direct)
 #   -n  round trips per measurement (default 200000)
 #   -r  measurements of each, interleaved; medians are compared (default 3)
-#   -p  same: everything on one CPU (taskset -c CPU, direct --cpus same);
-#       none: unpinned within CPUS (taskset -c CPUS, direct --cpus none).
-#       There is no "split": perf cannot put its two processes on two
-#       given CPUs.
+#   -p  same: all on one CPU (taskset -c CPU, direct --cpus same); none:
+#       unpinned within CPUS (--cpus none). No "split": perf cannot put
+#       its two processes on two given CPUs.
 #   -c  CPU (same) or CPU list (none); default: the first allowed CPU, or
 #       every allowed CPU
 # Prints each measurement, then the medians and the ratios to perf.
@@ -27,16 +20,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 direct=${DIRECT:-build/bench/direct} loops=200000 repeats=3 place=same cpus=
-while getopts d:n:r:p:c:h opt; do
-	case $opt in
-	d) direct=$OPTARG ;;
-	n) loops=$OPTARG ;;
-	r) repeats=$OPTARG ;;
-	p) place=$OPTARG ;;
-	c) cpus=$OPTARG ;;
-	*) usage ;;
-	esac
-done
+parse_opts "d:direct n:loops r:repeats p:place c:cpus" "$@"
 [ -x "$direct" ] || die "no direct binary at '$direct' (use -d or DIRECT=)" 2
 command -v perf >/dev/null || die "perf not found (Debian: apt-get install linux-perf)" 77
 command -v taskset >/dev/null || die "taskset not found (util-linux)" 77

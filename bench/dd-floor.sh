@@ -1,23 +1,16 @@
 #!/usr/bin/env bash
-# dd-floor.sh - bulk bandwidth of the pipe file of ipcfs against the FUSE
-# floor, with dd and 1 MiB writes:
-#
-#   pipe   dd if=/dev/zero of=MOUNT/pipe bs=1M count=N, while
-#          dd if=MOUNT/pipe of=/dev/null bs=1M reads it to end of file
-#   floor  the same pair on nullfs's one file (writes discarded, reads
-#          answered with zeros; the reader stops after N MiB)
-#
-# MB/s = N MiB (10^6-byte MB) over the wall time from starting both dd to
-# the end of both. Prints each run, the medians and pipe/floor (the target
-# is >= 80%).
-#
-# Placement (-p): split (default, with 2 CPUs or more) runs the writer dd
-# on CPU 0 and the reader dd on CPU 1, the daemons unpinned; none leaves
-# all three to the scheduler (see docs/DESIGN.md, "bench: dd placement").
+# dd-floor.sh - bulk bandwidth of ipcfs's pipe file against the FUSE floor
+# (nullfs's one file, writes discarded, reads give zeros) with dd, 1 MiB
+# writes: a writer dd and a reader dd to end of file (on the floor the
+# reader stops after N MiB). MB/s = N MiB in 10^6-byte MB over the wall
+# time of both. Prints each run, the medians and pipe/floor (target >= 80%).
 #
 # usage: bench/dd-floor.sh [-n MIB] [-r RUNS] [-p split|none] [MOUNT]
 #   MOUNT  an ipcfs mount to use; default: mount one on a temp dir
 #   -n     MiB per run (default 512)   -r  runs of each (default 3)
+#   -p     split (default, with 2 CPUs or more): writer dd on CPU 0, reader
+#          on CPU 1, daemons unpinned; none: all to the scheduler (see
+#          docs/DESIGN.md, "bench: dd placement")
 # Daemons: $IPCFS, $NULLFS, else build/ (BUILD=dir), else $PATH.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -25,14 +18,7 @@ trap bench_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 mib=512 runs=3 place=split
-while getopts n:r:p:h opt; do
-	case $opt in
-	n) mib=$OPTARG ;;
-	r) runs=$OPTARG ;;
-	p) place=$OPTARG ;;
-	*) usage ;;
-	esac
-done
+parse_opts "n:mib r:runs p:place" "$@"
 shift $((OPTIND - 1))
 wr=(env) rd=(env)
 case $place in
@@ -67,11 +53,9 @@ one_run() {
 echo "# dd bs=1M, $mib MiB per run, $runs runs each, interleaved; MB = 10^6 B"
 echo "# pipe: $ipc/pipe (writer dd -> ipcfs -> pipe(2) -> ipcfs -> reader dd)"
 echo "# floor: $null/null (nullfs: writes discarded, reads give zeros)"
-if [ "$place" = split ]; then
-	echo "# placement: split: writer dd on CPU 0, reader dd on CPU 1, daemons unpinned; $(nproc) CPUs"
-else
-	echo "# placement: none (dd, dd and the daemon unpinned); $(nproc) CPUs"
-fi
+how="split: writer dd on CPU 0, reader dd on CPU 1, daemons unpinned"
+[ "$place" = split ] || how="none (dd, dd and the daemon unpinned)"
+echo "# placement: $how; $(nproc) CPUs"
 pipe_all=() floor_all=()
 for i in $(seq "$runs"); do
 	p=$(one_run pipe)

@@ -1,8 +1,6 @@
 /*
- * hist.c - log-linear histogram of nanosecond values (HdrHistogram's
- * layout, much reduced): exact below 128 ns, then 64 equal buckets per
- * power of two up to 2^37 ns (~137 s); 2048 counters, 16 KiB, no
- * allocation. Percentiles are within 1/128 of the true value (bench.h).
+ * hist.c - HdrHistogram's layout, much reduced: exact below 128 ns, then 64
+ * buckets per power of two up to 2^37 ns (~137 s); 16 KiB, no allocation.
  */
 #include <math.h>
 #include <string.h>
@@ -72,11 +70,8 @@ void bench_hist_merge(struct bench_hist *dst, const struct bench_hist *src)
 		dst->max = src->max;
 }
 
-/*
- * The smallest recorded value with at least p% of the values at or below
- * it, as the middle of its bucket: a bucket [lo, lo + w) has w <= lo/64,
- * so the middle is within w/2 <= lo/128 of anything in it.
- */
+/* the middle of the bucket of the nearest rank: a bucket [lo, lo + w)
+ * has w <= lo/64, so within w/2 <= lo/128 of anything in it */
 uint64_t bench_hist_percentile(const struct bench_hist *h, double p)
 {
 	uint64_t rank, seen = 0, lo, hi, v;
@@ -88,11 +83,7 @@ uint64_t bench_hist_percentile(const struct bench_hist *h, double p)
 		return h->min;
 	if (p >= 100)
 		return h->max;
-	rank = (uint64_t)ceil(p / 100 * (double)h->n);
-	if (rank < 1)
-		rank = 1;
-	if (rank > h->n)
-		rank = h->n;
+	rank = (uint64_t)ceil(p / 100 * (double)h->n);	/* 0 < p < 100: 1..n */
 	for (b = 0; b < BENCH_HIST_BUCKETS; b++) {
 		seen += h->count[b];
 		if (seen >= rank)

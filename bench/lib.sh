@@ -1,13 +1,6 @@
-# lib.sh - what the bench's scripts share; sourced, not run.
-#
-# bench_mount NAME EXE [WRAPPER...]: `WRAPPER... EXE -f $DAEMON_OPTS DIR` in
-# the background on a fresh mktemp -d, polling `mountpoint -q` against a
-# deadline ($BENCH_MOUNT_WAIT s, default 10) and stopping early if the
-# daemon died; sets MNT and DAEMON_PID. bench_cleanup (trap ... EXIT)
-# unmounts every such mount (fusermount3 -u, then -uz), ends the daemons
-# (SIGTERM, then SIGKILL) and removes the dirs, however the script ends.
-# Daemons: $IPCFS, else the build tree's ($BUILD, default build/ at the
-# top of the source tree), else ipcfs in $PATH; $NULLFS likewise.
+# lib.sh - what the bench's scripts share; sourced, not run. Daemons:
+# $IPCFS, else the build tree's ($BUILD, default build/ at the top of the
+# source tree), else ipcfs in $PATH; $NULLFS likewise.
 
 BENCH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$BENCH_TOP/build}
@@ -20,6 +13,20 @@ say() { printf '%s: %s\n' "$ME" "$*"; }
 die() { say "$*" >&2; exit "${2:-1}"; }
 # usage: the script's header comment, up to `set -e`; exit 2
 usage() { sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2; }
+
+# parse_opts "L:VAR..." ARGS...: getopts; each -L's value into VAR; -h or
+# an unknown option: usage. The caller then does shift $((OPTIND - 1)).
+parse_opts() {
+	local spec=$1 opt pair letters=
+	shift
+	for pair in $spec; do letters+=${pair%%:*}:; done
+	while getopts "${letters}h" opt; do
+		for pair in $spec; do
+			[ "$opt" != "${pair%%:*}" ] || { printf -v "${pair#*:}" %s "$OPTARG"; continue 2; }
+		done
+		usage
+	done
+}
 
 # find_daemon NAME ENVVALUE BUILT: the path of an executable, or die
 find_daemon() {
@@ -44,6 +51,8 @@ alive() {
 	kill -0 "$1" 2>/dev/null
 }
 
+# bench_cleanup (trap ... EXIT): unmount each bench_mount (fusermount3 -u,
+# then -uz), end its daemon (SIGTERM, then SIGKILL), remove its dir
 bench_cleanup() {
 	local i m pid
 	for pid in "${BENCH_JOBS[@]}"; do kill "$pid" 2>/dev/null; done
@@ -63,6 +72,8 @@ bench_cleanup() {
 	BENCH_MOUNTS=() BENCH_PIDS=()
 }
 
+# bench_mount NAME EXE [WRAPPER...]: `WRAPPER... EXE -f $DAEMON_OPTS DIR` on
+# a fresh mktemp -d, up within $BENCH_MOUNT_WAIT s; sets MNT and DAEMON_PID
 bench_mount() {
 	local name=$1 exe=$2 deadline
 	shift 2

@@ -1,8 +1,7 @@
 /*
- * mount.c - our mounts: ipcfs (-o control) for the mount road and nullfs
- * for the floor, each on a temp dir. A daemon runs with -f as our child in
- * its own process group (^C is ours: we unmount) and dies with us. At the
- * end, at exit too: fusermount3 -u, -uz; SIGTERM, SIGKILL; rmdir.
+ * mount.c - ipcfs (-o control) and nullfs on temp dirs, each daemon our -f
+ * child in its own process group (^C is ours) dying with us; undone at
+ * exit too: fusermount3 -u, -uz; SIGTERM, SIGKILL; rmdir.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -166,13 +165,10 @@ static void mount_stop(struct mount *m)
 	    !fusermount("-uz", m->dir))
 		fprintf(stderr, "direct: fusermount3 -u/-uz %s failed: unmount it by hand\n",
 			m->dir);
-	if (m->pid && !wait_exit(m, 3)) {
-		(void)kill(m->pid, SIGTERM);
-		if (!wait_exit(m, 2)) {
-			(void)kill(m->pid, SIGKILL);
-			(void)wait_exit(m, 2);
-		}
-	}
+	/* the daemon exits on unmount; else SIGTERM, then SIGKILL */
+	for (int i = 0; i < 3 && m->pid && !wait_exit(m, i ? 2 : 3); i++)
+		if (i < 2)
+			(void)kill(m->pid, i ? SIGKILL : SIGTERM);
 	if (m->made_dir && rmdir(m->dir) < 0 && errno != ENOENT)
 		fprintf(stderr, "direct: rmdir %s: %s\n", m->dir, strerror(errno));
 	m->made_dir = m->ours = false;

@@ -1,9 +1,9 @@
 /*
- * nullfs.c - the FUSE floor of the bench: `nullfs [-f] [-o opt] MOUNTPOINT`
- * serves one file, `null`: a write is discarded and answered at once, a
- * read is answered at once with zeros. Nothing waits or is parked;
- * direct_io, nonseekable and libfuse's single-threaded loop as in ipcfs,
- * so a request costs what any FUSE request costs and nothing more.
+ * nullfs.c - the bench's FUSE floor, `nullfs [-f] [-o opt] MOUNTPOINT`: one
+ * file, `null`; writes are discarded, reads give zeros, each answered at
+ * once. direct_io, nonseekable and one thread as in ipcfs: a request costs
+ * what any FUSE request costs and nothing more. Built with
+ * -Wno-unused-parameter: the callbacks take more than they use.
  */
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 14)
 
@@ -52,7 +52,6 @@ static void null_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 {
 	struct stat st;
 
-	(void)fi;
 	null_attr(ino, &st);
 	if (ino != FUSE_ROOT_ID && ino != NULL_INO)
 		fuse_reply_err(req, ENOENT);
@@ -76,9 +75,6 @@ static void null_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	char *p;
 
-	(void)ino;
-	(void)off;
-	(void)fi;
 	if (size > zeros_len) {
 		p = realloc(zeros, size);
 		if (!p) {
@@ -95,18 +91,12 @@ static void null_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void null_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		       size_t size, off_t off, struct fuse_file_info *fi)
 {
-	(void)ino;
-	(void)buf;
-	(void)off;
-	(void)fi;
 	fuse_reply_write(req, size);
 }
 
 static void null_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			 int to_set, struct fuse_file_info *fi)
 {
-	(void)attr;
-	(void)to_set;
 	null_getattr(req, ino, fi);	/* `> null` truncates: nothing to do */
 }
 
@@ -118,7 +108,6 @@ static void null_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	size_t used = 0, len;
 	struct stat st = { 0 };
 
-	(void)fi;
 	if (ino != FUSE_ROOT_ID) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
@@ -167,21 +156,16 @@ int main(int argc, char **argv)
 		goto out_args;
 	}
 	se = fuse_session_new(&args, &null_ops, sizeof(null_ops), NULL);
-	if (!se)
-		goto out_args;
-	if (fuse_set_signal_handlers(se) != 0)
-		goto out_session;
-	if (fuse_session_mount(se, opts.mountpoint) != 0)
-		goto out_signals;
-	if (fuse_daemonize(opts.foreground) != 0)
-		goto out_unmount;
-	ret = fuse_session_loop(se) ? 1 : 0;	/* single-threaded */
-out_unmount:
-	fuse_session_unmount(se);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out_session:
-	fuse_session_destroy(se);
+	if (se && fuse_set_signal_handlers(se) == 0) {
+		if (fuse_session_mount(se, opts.mountpoint) == 0) {
+			if (fuse_daemonize(opts.foreground) == 0)
+				ret = fuse_session_loop(se) ? 1 : 0;	/* one thread */
+			fuse_session_unmount(se);
+		}
+		fuse_remove_signal_handlers(se);
+	}
+	if (se)
+		fuse_session_destroy(se);
 out_args:
 	free(opts.mountpoint);
 	fuse_opt_free_args(&args);

@@ -1,9 +1,5 @@
-/*
- * opts.c - command line of bench/direct, with getopt_long. The parser
- * fills a struct and returns a one-line message instead of printing or
- * exiting, so that tests and the fuzzer can drive it: opterr is 0 and
- * optind = 0 makes glibc start afresh at every call.
- */
+/* opts.c - the command line of bench/direct: getopt_long, a message
+ * returned rather than printed (docs/DESIGN.md, "Layout") */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -100,7 +96,6 @@ const char *bench_size_str(size_t size, char *buf, size_t len)
 	return buf;
 }
 
-/* a decimal number and nothing else */
 static int parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -130,7 +125,6 @@ static void all_transports(struct bench_opts *o)
 	o->all = true;
 }
 
-/* one item of --transport */
 static const char *add_transport_name(struct parse *ps, const char *tok)
 {
 	const struct ipc_transport *t = ipc_transport_find(tok);
@@ -146,7 +140,6 @@ static const char *add_transport_name(struct parse *ps, const char *tok)
 	return NULL;
 }
 
-/* one item of --size */
 static const char *add_size(struct parse *ps, const char *tok)
 {
 	size_t size = 0;
@@ -205,7 +198,6 @@ static void defaults(struct bench_opts *o)
 	all_transports(o);
 }
 
-/* the options that take numbers */
 static const char *apply_number(struct parse *ps, int id, const char *arg)
 {
 	struct bench_opts *o = ps->o;
@@ -249,7 +241,6 @@ static const char *apply_number(struct parse *ps, int id, const char *arg)
 	return NULL;
 }
 
-/* the options that pick one of a list */
 static const char *apply_choice(struct parse *ps, int id, const char *arg)
 {
 	struct bench_opts *o = ps->o;
@@ -302,13 +293,9 @@ static const char *apply(struct parse *ps, int id, const char *arg)
 		o->nsizes = 0;
 		return parse_list(ps, "size", arg, add_size);
 	case 'h':
-		o->help = true;
-		return NULL;
 	case OPT_SPIN:
-		o->spin = true;
-		return NULL;
 	case OPT_BASELINE:
-		o->baseline = true;
+		*(id == 'h' ? &o->help : id == OPT_SPIN ? &o->spin : &o->baseline) = true;
 		return NULL;
 	case OPT_VIA:
 		if (strncmp(arg, "mount:", 6) == 0)	/* DESIGN.md's spelling */
@@ -432,6 +419,7 @@ const char *bench_parse_opts(struct bench_opts *o, int argc,
 		return fail(&ps, "'%s' is not an option (try --help)", argv[optind]);
 	return settle(&ps);
 }
+
 void bench_usage(FILE *f)
 {
 	const struct ipc_transport *const *t;

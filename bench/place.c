@@ -1,9 +1,8 @@
 /*
- * place.c - where the bench's processes run. --cpus same puts parent,
- * child and our daemons on one CPU; split gives parent and child a CPU
- * each and the daemons a third if there is one, else leaves them
- * unpinned (they run where the scheduler finds room); none pins nothing.
+ * place.c - where the processes run: same, all on one CPU; split, parent
+ * and child a CPU each, our daemons a third if there is one; none.
  */
+#include <err.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -15,22 +14,16 @@ void bench_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("direct: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
+	verrx(2, fmt, ap);	/* "direct: " and the message */
 }
 
 void *bench_calloc(size_t n, size_t size)
 {
 	void *p = calloc(n, size);
 
-	if (!p) {
-		perror("direct: calloc");
-		exit(1);
-	}
+	if (!p)
+		err(1, "calloc");
 	return p;
 }
 

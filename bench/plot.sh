@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# plot.sh - charts from the bench's output: a log-scale bar chart of
-# direct vs mount round trips/s per transport (rates.png) and, given the
-# file written by --cdf, the one-way latency CDF of every row (cdf.png),
-# for one message size. gnuplot (Debian: gnuplot-nox) draws them with
-# bench/plot.gp.
-#
+# plot.sh - charts of one message size with gnuplot (gnuplot-nox) and
+# bench/plot.gp: direct vs mount round trips/s per transport, log scale
+# (rates.png), and given --cdf's file the one-way latency CDF of every
+# row (cdf.png). E.g.:
 #   direct --format csv --cdf /tmp/cdf.csv > /tmp/bench.csv
 #   bench/plot.sh -o /tmp/plots /tmp/bench.csv /tmp/cdf.csv
 #
@@ -16,13 +14,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 size= out=.
-while getopts s:o:h opt; do
-	case $opt in
-	s) size=$OPTARG ;;
-	o) out=$OPTARG ;;
-	*) usage ;;
-	esac
-done
+parse_opts "s:size o:out" "$@"
 shift $((OPTIND - 1))
 [ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $0 [-s SIZE] [-o DIR] CSV [CDF]" 2
 csv=$1 cdf=${2:-}

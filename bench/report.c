@@ -1,8 +1,7 @@
 /*
- * report.c - a table (parameters and units in '#' lines above), CSV (one
- * header, every parameter on each row) or JSON; rows print as they finish;
- * latencies are one-way (RTT/2). With both roads the table pairs direct
- * and mount per transport and size, then compares control and floor.
+ * report.c - a table ('#' lines of parameters above), CSV or JSON, a row as
+ * it ends; latencies one-way (RTT/2). With both roads the table pairs
+ * direct and mount, then compares control and floor.
  */
 #include <math.h>
 #include <string.h>
@@ -17,10 +16,7 @@ static const char csv_header[] = "mode,transport,size,warmup,count,seconds,msg_p
 	"oneway_p999_us,oneway_max_us,cpu_us_per_msg,cpu_parent_s,"
 	"cpu_child_s,cpus,cpu_parent,cpu_child,status,road,error\n";
 
-static const char *const status_names[] = {
-	[BENCH_OK] = "ok", [BENCH_SKIPPED] = "skipped",
-	[BENCH_FAILED] = "failed", [BENCH_FATAL] = "error",
-};
+static const char *const status_names[] = { "ok", "skipped", "failed", "error" };
 
 void bench_env_init(struct bench_env *env)
 {
@@ -80,7 +76,6 @@ static double mb_s(const struct bench_result *r)
 	return per_s(r) * (double)r->size / 1e6;
 }
 
-/* one-way latency in microseconds from a round-trip time in ns */
 static double oneway_us(uint64_t rtt_ns)
 {
 	return (double)rtt_ns / 2 / 1000;
@@ -106,7 +101,6 @@ static bool both_roads(const struct bench_opts *o)
 	return o->roads == BENCH_ROADS_BOTH;
 }
 
-/* where the mount road goes, and the floor, for the header */
 static void roads_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env)
 {
 	if (!bench_uses_mount(o)) {
@@ -350,8 +344,6 @@ void bench_report_end(FILE *f, const struct bench_opts *o, int nfailed)
 	fflush(f);
 }
 
-/* ------------------------------------------------- the combined table */
-
 static bool has_figures(const struct bench_result *r)
 {
 	return r && r->count && (r->status == BENCH_OK || r->status == BENCH_FATAL);
@@ -416,13 +408,12 @@ void bench_report_pair(FILE *f, const struct bench_opts *o, const struct bench_r
 	fflush(f);
 }
 
-/* the rate of a result on `road` of that name (NULL: any) and size */
+/* the result on `road` of that name and size, or NULL */
 static const struct bench_result *find(const struct bench_result *const *res, int nres,
 				       enum bench_road road, const char *name, size_t size)
 {
 	for (int i = 0; i < nres; i++)
-		if (res[i]->road == road && res[i]->size == size &&
-		    (!name || strcmp(res[i]->name, name) == 0))
+		if (res[i]->road == road && res[i]->size == size && !strcmp(res[i]->name, name))
 			return res[i];
 	return NULL;
 }
@@ -509,8 +500,6 @@ void bench_report_summary(FILE *f, const struct bench_opts *o,
 		summary_control(f, o, res, nres);
 	fflush(f);
 }
-
-/* ------------------------------------------------------------ --cdf */
 
 void bench_report_cdf_begin(FILE *f)
 {

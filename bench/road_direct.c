@@ -1,8 +1,5 @@
-/*
- * road_direct.c - the direct road: each direction is one channel made
- * with ipc_chan_open() before fork; after fork each side keeps the ends
- * it uses with ipc_keep_end(). Only the library's wrappers are used.
- */
+/* road_direct.c - the direct road: a channel each way, ipc_chan_open()
+ * before fork, ipc_keep_end() after; only the library's wrappers */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,15 +17,14 @@ struct direct {
 
 static void direct_close(struct bench_link *l)
 {
-	ipc_chan_close(&D(l)->ch[0]);
-	ipc_chan_close(&D(l)->ch[1]);
+	for (int i = 0; i < 2; i++)
+		ipc_chan_close(&D(l)->ch[i]);
 }
 
 static int direct_open(struct bench_link *l, size_t size)
 {
 	struct direct *d = D(l);
 	struct ipc_opts o = d->ipc;
-	size_t max;
 	int i, ret = 0;
 
 	o.max_msg = size;
@@ -37,13 +33,12 @@ static int direct_open(struct bench_link *l, size_t size)
 		ret = ipc_chan_open(&d->ch[i], d->t, &o);
 	l->messages = ret == 0 && ipc_is_msg(&d->ch[0]);
 	l->rx_min = 0;
-	if (l->messages) {
-		max = d->ch[0].max_msg > d->ch[1].max_msg ? d->ch[0].max_msg :
-							    d->ch[1].max_msg;
+	for (i = 0; i < 2 && l->messages; i++) {
 		/* a transport that took max_msg but cannot carry size */
-		if (d->ch[0].max_msg < size || d->ch[1].max_msg < size)
+		if (d->ch[i].max_msg < size)
 			ret = -EMSGSIZE;
-		l->rx_min = max;
+		if (d->ch[i].max_msg > l->rx_min)
+			l->rx_min = d->ch[i].max_msg;
 	}
 	if (ret < 0)
 		direct_close(l);
@@ -86,13 +81,11 @@ static const struct bench_link_ops direct_ops = {
 
 struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o)
 {
-	struct direct *d = bench_calloc(1, sizeof(*d));
+	struct direct *d = bench_link_new(sizeof(*d), &direct_ops, BENCH_ROAD_DIRECT, t->name);
 
-	d->l.ops = &direct_ops;
 	d->t = t;
 	d->ipc = *o;
 	/* only rings honour spin; keep it off elsewhere so rows say so */
 	d->ipc.spin = o->spin && (t->caps & IPC_RING);
-	snprintf(d->l.name, sizeof(d->l.name), "%s", t->name);
 	return &d->l;
 }

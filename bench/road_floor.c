@@ -1,9 +1,7 @@
 /*
- * road_floor.c - the floor: MOUNT/null of nullfs driven by run.c's loop;
- * each side writes S and reads S zeros without waiting for the other. In
- * `floor` the sides run free, so each counts its loops in a shared page and
- * close() turns their ratio into count_scale; in `floor-1p` the parent
- * issues every request of a round trip itself and the child sleeps.
+ * road_floor.c - the floor: MOUNT/null of nullfs driven by run.c's loop,
+ * each side writing S and reading S zeros without waiting for the other
+ * (docs/DESIGN.md, "The floor's count"); in floor-1p the parent alone.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -21,14 +19,13 @@ enum { STOP, PARENT_LOOPS, CHILD_LOOPS, NWORDS };
 
 struct floor {
 	struct bench_link l;
-	const char *mount;
+	char path[PATH_MAX];	/* MOUNT/null */
 	enum bench_mode mode;	/* which requests a message is */
 	bool solo;		/* floor-1p */
 	enum bench_side side;
 	pid_t owner;
 	atomic_uint *page;	/* NWORDS, shared with the child */
 	unsigned char *scratch;	/* floor-1p: the stand-in requests' buffer */
-	int tx, rx;
 };
 
 #define F(p)	container_of(p, struct floor, l)
@@ -62,15 +59,14 @@ static void floor_close(struct bench_link *l)
 	struct floor *f = F(l);
 	unsigned parent;
 
-	bench_close_fd(&f->tx);
-	bench_close_fd(&f->rx);
+	bench_fd_close(l);
 	free(f->scratch);
 	f->scratch = NULL;
 	if (!f->page)
 		return;
 	parent = atomic_load(&f->page[PARENT_LOOPS]);
 	if (f->owner == getpid() && !f->solo && parent)
-		l->count_scale = (1 + (double)atomic_load( &f->page[CHILD_LOOPS]) / parent) / 2;
+		l->count_scale = (1 + (double)atomic_load(&f->page[CHILD_LOOPS]) / parent) / 2;
 	(void)munmap(f->page, NWORDS * sizeof(*f->page));
 	f->page = NULL;
 }
@@ -78,13 +74,10 @@ static void floor_close(struct bench_link *l)
 static int floor_open(struct bench_link *l, size_t size)
 {
 	struct floor *f = F(l);
-	char path[PATH_MAX];
 	struct stat st;
 
-	f->tx = f->rx = -1;
 	l->count_scale = 0;
-	snprintf(path, sizeof(path), "%s/null", f->mount);
-	if (stat(path, &st) < 0)
+	if (stat(f->path, &st) < 0)
 		return -errno;
 	f->page = mmap(NULL, NWORDS * sizeof(*f->page), PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -103,16 +96,8 @@ static int floor_open(struct bench_link *l, size_t size)
 
 static int floor_attach(struct bench_link *l, enum bench_side side)
 {
-	struct floor *f = F(l);
-	char path[PATH_MAX];
-
-	f->side = side;
-	snprintf(path, sizeof(path), "%s/null", f->mount);
-	f->tx = open(path, O_WRONLY | O_CLOEXEC);
-	if (f->tx < 0)
-		return -errno;
-	f->rx = open(path, O_RDONLY | O_CLOEXEC);
-	return f->rx < 0 ? -errno : 0;
+	F(l)->side = side;
+	return bench_fd_attach(l, F(l)->path, F(l)->path);
 }
 
 /* floor-1p: the idle child sleeps until the parent hangs up; -EINTR */
@@ -137,13 +122,13 @@ static ssize_t floor_send(struct bench_link *l, const void *buf, size_t len)
 		atomic_fetch_add_explicit(&f->page[CHILD_LOOPS], 1, memory_order_relaxed);
 	if (f->side == BENCH_PARENT && f->solo) {
 		/* the ping, its read and the pong's write: the 4th is recv */
-		n = bench_errno(write(f->tx, buf, len));
+		n = bench_fd_send(l, buf, len);
 		if (n >= 0)
-			n = bench_errno(read(f->rx, f->scratch, len));
+			n = bench_fd_recv(l, f->scratch, len);
 		if (n < 0)
 			return n;
 	}
-	return bench_errno(write(f->tx, buf, len));
+	return bench_fd_send(l, buf, len);
 }
 
 /* zeros at once; end of stream once the parent hung up */
@@ -160,18 +145,18 @@ static ssize_t floor_recv(struct bench_link *l, void *buf, size_t len)
 		atomic_fetch_add_explicit(&f->page[PARENT_LOOPS], 1, memory_order_relaxed);
 	if (f->solo && f->mode == BENCH_STREAM) {
 		/* the child's write */
-		n = bench_errno(write(f->tx, f->scratch, len));
+		n = bench_fd_send(l, f->scratch, len);
 		if (n < 0)
 			return n;
 	}
-	return bench_errno(read(f->rx, buf, len));
+	return bench_fd_recv(l, buf, len);
 }
 
 static void floor_hangup(struct bench_link *l)
 {
 	atomic_store(&F(l)->page[STOP], 1);
 	ipc_futex_wake(&F(l)->page[STOP]);
-	bench_close_fd(&F(l)->tx);
+	bench_fd_hangup(l);
 }
 
 static const struct bench_link_ops floor_ops = {
@@ -181,15 +166,12 @@ static const struct bench_link_ops floor_ops = {
 
 struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode, bool solo)
 {
-	struct floor *f = bench_calloc(1, sizeof(*f));
+	struct floor *f = bench_link_new(sizeof(*f), &floor_ops, BENCH_ROAD_FLOOR,
+					 solo ? "floor-1p" : "floor");
 
-	f->l.ops = &floor_ops;
-	f->l.road = BENCH_ROAD_FLOOR;
 	f->l.nodata = true;
-	f->mount = mount;
+	snprintf(f->path, sizeof(f->path), "%s/null", mount);
 	f->mode = mode;
 	f->solo = solo;
-	f->tx = f->rx = -1;
-	snprintf(f->l.name, sizeof(f->l.name), solo ? "floor-1p" : "floor");
 	return &f->l;
 }

@@ -1,10 +1,7 @@
 /*
  * road_mount.c - the mount road: ping is MOUNT/T, pong MOUNT/bench.<pid>.<n>/T
- * in a directory open() makes (fresh channels per row) and close() removes
- * in the process that made it, retrying while the kernel's releases of the
- * peer's files are under way (EBUSY). Each process opens its two files after
- * fork, one O_WRONLY, one O_RDONLY. Message reads ask for size + 1 bytes,
- * so that a longer message shows as a wrong length rather than being cut.
+ * in a fresh directory per row. Message reads ask for size + 1 bytes: a
+ * longer message shows as a wrong length rather than being cut.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -27,7 +24,6 @@ struct mnt {
 	const char *mount;
 	char dir[64];		/* our pong directory under mount */
 	pid_t owner;		/* the process that made dir removes it */
-	int tx, rx;
 };
 
 #define M(p)	container_of(p, struct mnt, l)
@@ -67,8 +63,7 @@ static void mount_rmdir(struct mnt *m)
 
 static void mount_close(struct bench_link *l)
 {
-	bench_close_fd(&M(l)->tx);
-	bench_close_fd(&M(l)->rx);
+	bench_fd_close(l);
 	mount_rmdir(M(l));
 }
 
@@ -101,17 +96,17 @@ static int mount_probe(struct mnt *m, size_t size)
 	struct pollfd pfd = { .fd = -1, .events = POLLIN };
 	unsigned char *buf = NULL;
 	char path[PATH_MAX];
-	int wfd = -1, ret = 0, i;
-	ssize_t n;
+	int wfd = -1, i;
+	ssize_t n = 0;
 
 	mount_path(m, true, path, sizeof(path));
-	for (i = 0; i < 2 && ret == 0; i++) {
+	for (i = 0; i < 2 && n == 0; i++) {
 		pfd.fd = open(path, (i ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC);
-		ret = pfd.fd < 0 ? -errno : 0;
+		n = pfd.fd < 0 ? -errno : 0;
 		bench_close_fd(&pfd.fd);
 	}
-	if (ret < 0 || !m->l.messages)
-		return ret;
+	if (n < 0 || !m->l.messages)
+		return (int)n;
 	buf = calloc(1, size + 1);
 	wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	pfd.fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -141,7 +136,6 @@ static int mount_open(struct bench_link *l, size_t size)
 	char path[PATH_MAX];
 	int ret;
 
-	m->tx = m->rx = -1;
 	m->owner = getpid();
 	snprintf(m->dir, sizeof(m->dir), "bench.%d.%u", (int)getpid(), ++ndirs);
 	snprintf(path, sizeof(path), "%s/%s", m->mount, m->dir);
@@ -164,48 +158,25 @@ static int mount_open(struct bench_link *l, size_t size)
 static int mount_attach(struct bench_link *l, enum bench_side side)
 {
 	char ping[PATH_MAX], pong[PATH_MAX];
-	struct mnt *m = M(l);
+	bool parent = side == BENCH_PARENT;
 
-	mount_path(m, false, ping, sizeof(ping));
-	mount_path(m, true, pong, sizeof(pong));
-	m->tx = open(side == BENCH_PARENT ? ping : pong, O_WRONLY | O_CLOEXEC);
-	if (m->tx < 0)
-		return -errno;
-	m->rx = open(side == BENCH_PARENT ? pong : ping, O_RDONLY | O_CLOEXEC);
-	return m->rx < 0 ? -errno : 0;
+	mount_path(M(l), false, ping, sizeof(ping));
+	mount_path(M(l), true, pong, sizeof(pong));
+	return bench_fd_attach(l, parent ? ping : pong, parent ? pong : ping);
 }
 
-static ssize_t mount_send(struct bench_link *l, const void *buf, size_t len)
-{
-	return bench_errno(write(M(l)->tx, buf, len));
-}
-
-static ssize_t mount_recv(struct bench_link *l, void *buf, size_t len)
-{
-	return bench_errno(read(M(l)->rx, buf, len));
-}
-
-/* the last writer's close: the reader sees EOF once it has drained */
-static void mount_hangup(struct bench_link *l)
-{
-	bench_close_fd(&M(l)->tx);
-}
-
+/* hangup: the last writer's close, EOF once the reader has drained */
 static const struct bench_link_ops mount_ops = {
-	.open = mount_open, .attach = mount_attach, .send = mount_send,
-	.recv = mount_recv, .hangup = mount_hangup, .close = mount_close,
+	.open = mount_open, .attach = mount_attach, .send = bench_fd_send,
+	.recv = bench_fd_recv, .hangup = bench_fd_hangup, .close = mount_close,
 };
 
 struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount)
 {
-	struct mnt *m = bench_calloc(1, sizeof(*m));
+	struct mnt *m = bench_link_new(sizeof(*m), &mount_ops, BENCH_ROAD_MOUNT, t->name);
 
-	m->l.ops = &mount_ops;
-	m->l.road = BENCH_ROAD_MOUNT;
 	m->l.messages = t->caps & IPC_MESSAGES;
 	m->t = t;
 	m->mount = mount;
-	m->tx = m->rx = -1;
-	snprintf(m->l.name, sizeof(m->l.name), "%s", t->name);
 	return &m->l;
 }

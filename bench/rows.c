@@ -1,8 +1,5 @@
-/*
- * rows.c - the rows in print order: per size, each transport (direct, its
- * classic baseline, mount), the control, the floor; a line pairs direct
- * and mount for the combined table. Every row is probed before any runs.
- */
+/* rows.c - per size: each transport (direct, classic, mount), the control,
+ * the floor; a line pairs direct and mount; all probed before any runs */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>

@@ -1,14 +1,9 @@
 #!/usr/bin/env bash
-# rss.sh - the memory of the ipcfs daemon: resident set size (VmRSS) idle,
-# with 1,000 parked readers, and after they are gone.
-#
-# In a directory of its own (MOUNT/rss.<pid>), 1,000 `cat CHANNEL` wait on
-# an empty channel with no writer: 1,000 read requests parked in the
-# daemon, no thread each. Then one writer writes 1,000 lines and closes:
-# the lines go to whichever readers take them, and every reader, having
-# seen a writer come and go, gets end of file and exits. The lines that
-# came out are counted (all 1,000 must), the readers reaped, and the
-# daemon's stats line checked for parked requests left behind.
+# rss.sh - the ipcfs daemon's resident set size (VmRSS): idle, with 1,000
+# readers parked (`cat CHANNEL` on an empty channel with no writer, in
+# MOUNT/rss.<pid>), and after one writer's 1,000 lines and close have
+# ended them all (each sees the writer come and go: end of file). Every
+# line must come out and no parked request stay behind in stats.
 #
 # usage: bench/rss.sh [-t TRANSPORT] [-n READERS] [MOUNT]
 #   MOUNT  an ipcfs mount (its daemon is found from the object names in
@@ -17,17 +12,11 @@
 # Daemon: $IPCFS, else build/ (BUILD=dir), else ipcfs in $PATH.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-trap 'rss_cleanup; bench_cleanup' EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 t=pipe n=1000
-while getopts t:n:h opt; do
-	case $opt in
-	t) t=$OPTARG ;;
-	n) n=$OPTARG ;;
-	*) usage ;;
-	esac
-done
+parse_opts "t:t n:n" "$@"
 shift $((OPTIND - 1))
 ipcfs_mount "$@"
 mnt=$MNT pid=${DAEMON_PID:-$(daemon_of "$MNT")}
@@ -43,18 +32,12 @@ rss_cleanup() {
 	rmdir "$dir" 2>/dev/null || true
 	rm -f "$out"
 }
+trap 'rss_cleanup; bench_cleanup' EXIT
 
 # stat_of KEY: the value of KEY on our channel's stats line
 stat_of() {
-	awk -v t="$t" -v k="$1" '{
-		name = ""; v = ""
-		for (i = 1; i <= NF; i++) {
-			split($i, kv, "=")
-			if (kv[1] == "name") name = kv[2]
-			if (kv[1] == k) v = kv[2]
-		}
-		if (name == t) print v
-	}' "$dir/stats"
+	awk -v t="$t" -v k="$1" '{ delete v; for (i = 1; i <= NF; i++) { split($i, p, "="); v[p[1]] = p[2] } }
+		v["name"] == t { print v[k] }' "$dir/stats"
 }
 
 # status KEY: a line of /proc/PID/status, in KiB or a count

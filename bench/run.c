@@ -1,15 +1,10 @@
 /*
- * run.c - one row. After fork the child sends "ready" (sequence 0) on pong.
- * Ping-pong: ping n, pong n, full size both ways, until the parent hangs
- * up. Stream: the child sends 1, 2, ... until the parent raises `stop` in
- * a shared page, publishes how many it sent and hangs up. Every message
- * carries its sequence number in its first (from 16 bytes also last) 8
- * bytes and a per-direction pattern, checked on arrival (not on the floor).
- * No hang: SIGCHLD and a 200 ms SIGALRM watchdog, caught without
- * SA_RESTART, set ipc_stop so that waits return -EINTR; the child dies with
- * the parent (PR_SET_PDEATHSIG).
+ * run.c - one row: fork, then ping-pong or stream over a link, timed;
+ * every message carries its sequence number and a pattern, checked on
+ * arrival; a run never hangs. See docs/DESIGN.md, "The bench: one row".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,6 +35,8 @@
 #define DIR_PING	1
 #define DIR_PONG	2
 
+#define run_error(run, ...)	run_fail(run, -1, __VA_ARGS__)
+
 /* "round trip 12" or "message 12": what a sequence number counts */
 #define SEQ(run, d)	(run)->p->mode == BENCH_STREAM ? "message" : "round trip", \
 			(unsigned long long)(run)->seq + (d)
@@ -58,7 +55,7 @@ struct run {
 	bool reaped;
 	int status;			/* wait status once reaped */
 	struct rusage child_ru;
-	unsigned char *tx, *rx, *ref_tx, *ref_rx;
+	unsigned char *tx, *ref_rx, *rx;	/* one block; ref_rx: what rx should be */
 	size_t rxlen;
 	struct run_shared *sh;
 	uint64_t seq;			/* last sequence sent or expected */
@@ -108,14 +105,11 @@ static uint64_t now_ns(void)
 
 static void watchdog(bool on)
 {
-	struct itimerval it = { { 0, WATCHDOG_US }, { 0, WATCHDOG_US } };
+	long us = on ? WATCHDOG_US : 0;
+	struct itimerval it = { { 0, us }, { 0, us } };
 
-	if (!on)
-		memset(&it, 0, sizeof(it));
 	(void)setitimer(ITIMER_REAL, &it, NULL);
 }
-
-/* ------------------------------------------------------------ payload */
 
 void bench_fill(unsigned char *buf, size_t len, unsigned dir)
 {
@@ -144,42 +138,14 @@ static void stamp(unsigned char *buf, size_t len, uint64_t seq)
 		put_seq(buf + len - 8, 8, seq);
 }
 
-/* -1 if buf is message `seq` over the pattern ref, else its first bad byte */
-static ssize_t check(const unsigned char *buf, const unsigned char *ref, size_t len, uint64_t seq)
-{
-	size_t head = len < 8 ? len : 8, tail = len >= 16 ? 8 : 0, i;
-	unsigned char want[8];
-
-	put_seq(want, 8, seq);
-	if (!memcmp(buf, want, head) && !memcmp(buf + len - tail, want, tail) &&
-	    !memcmp(buf + head, ref + head, len - head - tail))
-		return -1;
-	for (i = 0; i < len; i++)
-		if (buf[i] != (i < head ? want[i] : i >= len - tail ? want[i - (len - tail)] :
-			       ref[i]))
-			break;
-	return (ssize_t)i;
-}
-
-/* ------------------------------------------------------------- peers */
-
-__attribute__((format(printf, 2, 3)))
-static void run_error(struct run *run, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(run->r->error, sizeof(run->r->error), fmt, ap);
-	va_end(ap);
-}
-
-/* r->error as "pipe: size 100: round trip 12: " (seq + d) and the rest */
+/* r->error as "pipe: size 100: round trip 12: " (seq + d) and the rest;
+ * d < 0: the rest alone */
 __attribute__((format(printf, 3, 4)))
 static void run_fail(struct run *run, int d, const char *fmt, ...)
 {
-	size_t n = (size_t)snprintf(run->r->error, sizeof(run->r->error),
-				    "%s: size %zu: %s %llu: ", run->l->name, run->p->size,
-				    SEQ(run, d));
+	size_t n = d < 0 ? 0 : (size_t)snprintf(run->r->error, sizeof(run->r->error),
+						"%s: size %zu: %s %llu: ", run->l->name,
+						run->p->size, SEQ(run, d));
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -223,21 +189,6 @@ static const char *status_str(int st, char *buf, size_t len)
 	return buf;
 }
 
-/* the peer went away (EOF, EPIPE or SIGCHLD): say how, within a second */
-static void run_peer_gone(struct run *run, const char *where)
-{
-	char st[96];
-
-	if (!run_reap(run, now_ns() + NSEC))
-		run_error(run, "%s: end of stream (%s) while the peer (pid %d) still runs "
-			  "(%s %llu, size %zu)", run->l->name, where, (int)run->child,
-			  SEQ(run, 0), run->p->size);
-	else
-		run_error(run, "%s: peer (pid %d) %s (%s, %s %llu, size %zu)", run->l->name,
-			  (int)run->child, status_str(run->status, st, sizeof(st)), where,
-			  SEQ(run, 0), run->p->size);
-}
-
 /*
  * After -EINTR: 0 to try again, -ECHILD peer gone, -ECANCELED ^C,
  * -ETIMEDOUT when the same message has been waited for STALL_NS with the
@@ -263,8 +214,6 @@ static int run_intr(struct run *run)
 	}
 	return 0;
 }
-
-/* ------------------------------------------------------------- the io */
 
 /* the whole message; 0 or -errno (-ECHILD, -ECANCELED from run_intr) */
 static int send_all(struct run *run, const unsigned char *buf, size_t len)
@@ -322,11 +271,19 @@ static int recv_exact(struct run *run, unsigned char *buf, size_t len, size_t *g
 /* parent: turn a failed send/recv into r->error */
 static void run_io_error(struct run *run, int ret, size_t got, const char *what)
 {
-	char where[64];
+	bool gone = ret == RX_EOF || ret == -EPIPE || ret == -ECONNRESET || ret == -ECHILD;
+	char where[64], st[96];
 
 	snprintf(where, sizeof(where), "%s%s", ret == RX_EOF ? "end of stream, " : "", what);
-	if (ret == RX_EOF || ret == -EPIPE || ret == -ECONNRESET || ret == -ECHILD)
-		run_peer_gone(run, where);
+	/* the peer went away (EOF, EPIPE or SIGCHLD): say how, within a second */
+	if (gone && !run_reap(run, now_ns() + NSEC))
+		run_error(run, "%s: end of stream (%s) while the peer (pid %d) still runs "
+			  "(%s %llu, size %zu)", run->l->name, where, (int)run->child,
+			  SEQ(run, 0), run->p->size);
+	else if (gone)
+		run_error(run, "%s: peer (pid %d) %s (%s, %s %llu, size %zu)", run->l->name,
+			  (int)run->child, status_str(run->status, st, sizeof(st)), where,
+			  SEQ(run, 0), run->p->size);
 	else if (ret == -ECANCELED)
 		run_error(run, "%s: interrupted (%s %llu, size %zu)", run->l->name, SEQ(run, 0),
 			  run->p->size);
@@ -341,19 +298,21 @@ static void run_io_error(struct run *run, int ret, size_t got, const char *what)
 		run_fail(run, 0, "%s: %s", what, strerror(-ret));
 }
 
+/* rx against the expected message: the pattern stamped with run->seq */
 static bool run_payload_ok(struct run *run, const char *what)
 {
-	ssize_t bad;
+	size_t bad = 0;
 
 	if (run->l->nodata)	/* the floor: zeros, by design */
 		return true;
-	bad = check(run->rx, run->ref_rx, run->p->size, run->seq);
-	if (bad >= 0)
-		run_fail(run, 0, "%s payload differs at byte %zd", what, bad);
-	return bad < 0;
+	stamp(run->ref_rx, run->p->size, run->seq);
+	if (!memcmp(run->rx, run->ref_rx, run->p->size))
+		return true;
+	while (run->rx[bad] == run->ref_rx[bad])
+		bad++;
+	run_fail(run, 0, "%s payload differs at byte %zu", what, bad);
+	return false;
 }
-
-/* ------------------------------------------------------------ the child */
 
 __attribute__((noreturn))
 static void child_exit(struct run *run, int code)
@@ -392,17 +351,24 @@ static void child_io_error(struct run *run, int ret, size_t got)
 	child_exit(run, CHILD_IO_ERROR);
 }
 
+/* the child's message run->seq */
+static void child_send(struct run *run)
+{
+	int ret;
+
+	stamp(run->tx, run->p->size, run->seq);
+	ret = send_all(run, run->tx, run->p->size);
+	if (ret < 0)
+		child_io_error(run, ret, 0);
+}
+
 /* stream: send 1, 2, ... until the parent says stop */
 __attribute__((noreturn))
 static void child_stream(struct run *run)
 {
-	int ret;
-
 	while (!atomic_load_explicit(&run->sh->stop, memory_order_relaxed)) {
-		stamp(run->tx, run->p->size, ++run->seq);
-		ret = send_all(run, run->tx, run->p->size);
-		if (ret < 0)
-			child_io_error(run, ret, 0);
+		run->seq++;
+		child_send(run);
 	}
 	atomic_store(&run->sh->sent, run->seq);
 	atomic_store(&run->sh->done, 1);
@@ -427,10 +393,7 @@ static void child_main(struct run *run, pid_t parent)
 		run_error(run, "%s: attach: %s", l->name, strerror(-ret));
 		child_exit(run, CHILD_IO_ERROR);
 	}
-	stamp(run->tx, size, 0);
-	ret = send_all(run, run->tx, size);	/* ready */
-	if (ret < 0)
-		child_io_error(run, ret, 0);
+	child_send(run);	/* ready */
 	if (run->p->mode == BENCH_STREAM)
 		child_stream(run);
 	for (;;) {
@@ -440,11 +403,7 @@ static void child_main(struct run *run, pid_t parent)
 		if (ret != RX_OK)
 			child_io_error(run, ret, got);
 		run->seq++;
-		/* answer first, check after: the check is not the transport's */
-		stamp(run->tx, size, run->seq);
-		ret = send_all(run, run->tx, size);
-		if (ret < 0)
-			child_io_error(run, ret, 0);
+		child_send(run);	/* answer first: the check is not the transport's */
 		if (!run_payload_ok(run, "ping"))
 			child_exit(run, CHILD_BAD_PAYLOAD);
 	}
@@ -452,28 +411,17 @@ static void child_main(struct run *run, pid_t parent)
 	child_exit(run, 0);
 }
 
-/* ----------------------------------------------------------- the parent */
-
 static double tv_s(const struct timeval *tv)
 {
 	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
 }
 
-static double cpu_self(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) < 0)
-		return 0;
-	return tv_s(&ru.ru_utime) + tv_s(&ru.ru_stime);
-}
-
-/* the child's CPU time so far, 0 if its clock cannot be read */
-static double cpu_child(struct run *run)
+/* a CPU clock's seconds so far, 0 if it cannot be read */
+static double cpu_s(clockid_t clk, bool ok)
 {
 	struct timespec ts;
 
-	if (!run->cclk_ok || clock_gettime(run->cclk, &ts) < 0)
+	if (!ok || clock_gettime(clk, &ts) < 0)
 		return 0;
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
@@ -538,8 +486,8 @@ static int parent_timed(struct run *run)
 		if (p->warmup_max_s > 0 && t1 - wstart >= (uint64_t)(p->warmup_max_s * 1e9))
 			break;
 	}
-	u0 = cpu_self();
-	c0 = cpu_child(run);
+	u0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID, true);
+	c0 = cpu_s(run->cclk, run->cclk_ok);
 	while (step(run, &t0, &t1) == 0) {
 		if (!start) {
 			start = t0;
@@ -559,8 +507,8 @@ static int parent_timed(struct run *run)
 	if (shown)
 		fprintf(stderr, "\r\033[K");
 	r->seconds = start ? (double)(t1 - start) / 1e9 : 0;
-	r->cpu_parent = cpu_self() - u0;
-	r->cpu_child = cpu_child(run) - c0;
+	r->cpu_parent = cpu_s(CLOCK_PROCESS_CPUTIME_ID, true) - u0;
+	r->cpu_child = cpu_s(run->cclk, run->cclk_ok) - c0;
 	return r->error[0] ? -1 : 0;
 }
 
@@ -672,6 +620,48 @@ void bench_result_init(struct bench_result *r, const struct bench_link *l, size_
 	bench_hist_init(&r->hist);
 }
 
+void *bench_link_new(size_t size, const struct bench_link_ops *ops, enum bench_road road,
+		     const char *name)
+{
+	struct bench_link *l = bench_calloc(1, size);
+
+	l->ops = ops;
+	l->road = road;
+	l->tx = l->rx = -1;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	return l;
+}
+
+ssize_t bench_fd_send(struct bench_link *l, const void *buf, size_t len)
+{
+	return bench_errno(write(l->tx, buf, len));
+}
+
+ssize_t bench_fd_recv(struct bench_link *l, void *buf, size_t len)
+{
+	return bench_errno(read(l->rx, buf, len));
+}
+
+void bench_fd_hangup(struct bench_link *l)
+{
+	bench_close_fd(&l->tx);
+}
+
+int bench_fd_attach(struct bench_link *l, const char *tx, const char *rx)
+{
+	l->tx = open(tx, O_WRONLY | O_CLOEXEC);
+	if (l->tx < 0)
+		return -errno;
+	l->rx = open(rx, O_RDONLY | O_CLOEXEC);
+	return l->rx < 0 ? -errno : 0;
+}
+
+void bench_fd_close(struct bench_link *l)
+{
+	bench_close_fd(&l->tx);
+	bench_close_fd(&l->rx);
+}
+
 int bench_probe(struct bench_link *l, size_t size)
 {
 	int ret = l->ops->open(l, size);
@@ -685,23 +675,19 @@ int bench_probe(struct bench_link *l, size_t size)
 static bool run_alloc(struct run *run, size_t size)
 {
 	run->rxlen = size > run->l->rx_min ? size : run->l->rx_min;
-	run->tx = malloc(size);
-	run->ref_tx = malloc(size);
-	run->ref_rx = malloc(size);
-	run->rx = malloc(run->rxlen);
+	run->tx = malloc(2 * size + run->rxlen);
+	run->ref_rx = run->tx ? run->tx + size : NULL;
+	run->rx = run->tx ? run->tx + 2 * size : NULL;
 	run->sh = mmap(NULL, sizeof(*run->sh), PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (run->sh == MAP_FAILED)
 		run->sh = NULL;
-	return run->tx && run->rx && run->ref_tx && run->ref_rx && run->sh;
+	return run->tx && run->sh;
 }
 
 static void run_free(struct run *run)
 {
-	free(run->tx);
-	free(run->rx);
-	free(run->ref_tx);
-	free(run->ref_rx);
+	free(run->tx);	/* and ref_rx, rx */
 	if (run->sh)
 		(void)munmap(run->sh, sizeof(*run->sh));
 }
@@ -737,9 +723,8 @@ enum bench_status bench_run(struct bench_link *l, const struct bench_run_params 
 		goto out;
 	}
 	/* the child receives pings and sends pongs; the parent the reverse */
-	bench_fill(run.ref_tx, p->size, run.child ? DIR_PING : DIR_PONG);
+	bench_fill(run.tx, p->size, run.child ? DIR_PING : DIR_PONG);
 	bench_fill(run.ref_rx, p->size, run.child ? DIR_PONG : DIR_PING);
-	memcpy(run.tx, run.ref_tx, p->size);
 	if (!run.child)
 		child_main(&run, parent);
 	r->status = parent_main(&run);

@@ -1,14 +1,9 @@
 #!/usr/bin/env bash
-# valgrind-leak.sh - run the ipcfs daemon under valgrind --leak-check=full
-# across a 100,000-message run through the mount, unmount it (a clean
-# exit, so valgrind sees every allocation still held) and print valgrind's
-# error and leak summaries.
-#
-# The run is bench/direct --road mount over every transport and the
-# control (plainmem: the daemon is mounted with -o control), 100 B
-# messages, with enough round trips per row that the messages (2 per
-# round trip) add up to 100,000; it also makes and removes a directory
-# per row (mkdir/rmdir of a full set of channels).
+# valgrind-leak.sh - the ipcfs daemon (-o control) under valgrind
+# --leak-check=full across bench/direct --road mount over every transport
+# and the control, 100 B, round trips adding up to 100,000 messages (and a
+# directory made and removed per row); then unmounted (a clean exit) and
+# valgrind's error and leak summaries printed.
 #
 # usage: bench/valgrind-leak.sh [-m MESSAGES] [-s SIZE] [-t LIST]
 # Daemon: $IPCFS, the bench: $DIRECT, else build/ (BUILD=dir), else $PATH.
@@ -19,14 +14,7 @@ trap bench_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 messages=100000 size=100 list=
-while getopts m:s:t:h opt; do
-	case $opt in
-	m) messages=$OPTARG ;;
-	s) size=$OPTARG ;;
-	t) list=$OPTARG ;;
-	*) usage ;;
-	esac
-done
+parse_opts "m:messages s:size t:list" "$@"
 command -v valgrind >/dev/null || die "valgrind is not installed (apt-get install valgrind)"
 direct=$(find_daemon direct "${DIRECT:-}" "$BUILD/bench/direct")
 log=$(mktemp /tmp/ipcfs-valgrind.XXXXXX)
