@@ -4,9 +4,11 @@
 # Shows: every channel is a real kernel object, named by object= in
 # `stats`. Bytes written straight into the FIFO behind MOUNT/fifo, or a
 # datagram sent with nc to the UDP port behind MOUNT/udp, come out of the
-# mount's file like anything written there.
+# mount's file like anything written there. The FIFO is the mounting
+# user's (0600, in a 0700 directory); the UDP port takes datagrams from
+# others only when ipcfs was mounted with -o outsiders.
 #
-# Run:	examples/outside.sh /mnt/ipc
+# Run:	examples/outside.sh /mnt/ipc     (mounted with -o outsiders)
 #
 # What you should see:
 #	fifo is /run/user/0/ipcfs/ipcfs.1234.0.fifo

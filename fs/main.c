@@ -58,9 +58,9 @@ static void usage(const char *prog)
 	       "    -h, --help      this help\n"
 	       "    -V, --version   the versions of ipcfs, libfuse and "
 	       "libzmq\n"
-	       "    -o bind=ADDR    IPv4 address for the tcp, udp and zmq "
-	       "channels\n"
-	       "                    (default 127.0.0.1, reachable from this "
+	       "    -o bind=ADDR    IPv4 address for the tcp and udp channels, "
+	       "and zmq's\n"
+	       "                    with -o outsiders (default 127.0.0.1, this "
 	       "host only)\n"
 	       "    -o spin=US      poll this long for the next request "
 	       "before sleeping\n"
@@ -69,6 +69,12 @@ static void usage(const char *prog)
 	       "    -o control      add the bench's control file plainmem "
 	       "(plain memory,\n"
 	       "                    not IPC) to every directory\n"
+	       "    -o outsiders    let outside tools send to the udp and zmq "
+	       "channels:\n"
+	       "                    udp takes datagrams from any address, zmq "
+	       "listens on\n"
+	       "                    tcp://; EVERY local user can then write "
+	       "into them\n"
 	       "    -o allow_other  let other users in; implies "
 	       "-o default_permissions:\n"
 	       "                    the file modes are honoured (transport "
@@ -193,6 +199,7 @@ static int serve(struct fs *fs, struct fuse_session *se,
 	io.rundir = rundir;
 	if (fo->bind_addr[0])
 		io.bind_addr = fo->bind_addr;
+	io.outsiders = fo->outsiders;
 	err = fs_tree_init(fs, &io, fo->control);
 	fs->spin_us = fo->spin_us;
 	if (!err)

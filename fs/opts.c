@@ -19,6 +19,7 @@ enum {
 	KEY_BIND_BARE,		/* bind, with no address */
 	KEY_SPIN,		/* spin=US */
 	KEY_CONTROL,		/* control: the bench's plainmem file */
+	KEY_OUTSIDERS,		/* outsiders: anyone may send to objects */
 	KEY_ALLOW_OTHER,
 	KEY_DEFAULT_PERMISSIONS,
 };
@@ -28,6 +29,7 @@ static const struct fuse_opt fs_opt_table[] = {
 	FUSE_OPT_KEY("bind", KEY_BIND_BARE),
 	FUSE_OPT_KEY("spin=", KEY_SPIN),
 	FUSE_OPT_KEY("control", KEY_CONTROL),
+	FUSE_OPT_KEY("outsiders", KEY_OUTSIDERS),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_END
@@ -79,6 +81,9 @@ static int fs_opt_proc(void *data, const char *arg, int key,
 		return parse_spin(arg + strlen("spin="), &o->spin_us) ? -1 : 0;
 	case KEY_CONTROL:
 		o->control = true;
+		return 0;
+	case KEY_OUTSIDERS:
+		o->outsiders = true;
 		return 0;
 	case KEY_BIND_BARE:
 		fprintf(stderr, "ipcfs: -o bind needs an address "

@@ -7,6 +7,8 @@
  *				sleeps (default FS_SPIN_US_DEFAULT, 0..10000)
  *	-o control		adds the bench's control file plainmem
  *				(plain memory, not IPC) to every directory
+ *	-o outsiders		objects take anyone's data: udp from any
+ *				address, zmq on tcp:// (every local user)
  *	-o allow_other		(FUSE's) turns on default_permissions too
  */
 #ifndef FS_OPTS_H
@@ -23,6 +25,7 @@ struct fs_opts {
 	bool default_permissions;	/* given, or added for allow_other */
 	unsigned spin_us;		/* -o spin=US, else the default */
 	bool control;			/* -o control: plainmem files too */
+	bool outsiders;			/* -o outsiders: see ipc_opts */
 };
 
 #define FS_SPIN_US_MAX	10000	/* more is a busy loop, not a wait */

@@ -144,6 +144,18 @@ err_rx:
 	return err;
 }
 
+/* connect the RX socket to the TX socket's address: only it may send */
+int ipc_sock_connect_peer(int fd[2])
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(fd[IPC_TX], (struct sockaddr *)&sa, &len) < 0 ||
+	    connect(fd[IPC_RX], (struct sockaddr *)&sa, len) < 0)
+		return -errno;
+	return 0;
+}
+
 void ipc_sock_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
 {
 	int n, fd = ch->fd[IPC_RX];

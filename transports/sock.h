@@ -16,6 +16,8 @@ int ipc_sock_addr(struct sockaddr_storage *sa, socklen_t *len, int domain,
 int ipc_sock_stream_pair(int domain, struct sockaddr_storage *sa,
 			 socklen_t *len, int fd[2], int *listener);
 /* bind fd[RX] at sa, connect fd[TX] to it */
+/* connect fd[RX] to fd[TX]'s address: the kernel drops others' data */
+int ipc_sock_connect_peer(int fd[2]);
 int ipc_sock_dgram_pair(int domain, struct sockaddr_storage *sa,
 			socklen_t *len, int fd[2]);
 void ipc_sock_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);

@@ -71,6 +71,13 @@ struct ipc_opts {
 	const char *rundir;	/* private dir for named objects; NULL: own */
 	bool visible;		/* keep object names while open (daemon) */
 	bool local;		/* local mode, see above; implies visible */
+	/*
+	 * Objects take anyone's traffic (outside tools, any local user):
+	 * udp from any address, zmq on tcp:// by default. false: only our
+	 * own where the kernel can tell (udp connected to our sender; zmq,
+	 * when zmq_kind is NULL in local mode, over ipc:// in rundir).
+	 */
+	bool outsiders;
 	bool spin;		/* rings: busy-wait, never sleep */
 	const char *zmq_kind;	/* zmq endpoint: "tcp" (default) or "ipc" */
 	/* tcp, udp, zmq tcp://: the IPv4 address to listen on, dotted quad;

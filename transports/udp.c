@@ -50,6 +50,9 @@ static int udp_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	err = ipc_sock_dgram_pair(AF_INET, &sa, &len, ch->fd);
 	if (err < 0)
 		goto err_unmap;
+	/* connected to our sender: the kernel drops anyone else's */
+	if (!o->outsiders && (err = ipc_sock_connect_peer(ch->fd)) < 0)
+		goto err_close;
 	rcvbuf = (int)(o->capacity ? o->capacity : 4u << 20);
 	if (rcvbuf < (int)(ch->max_msg + UDP_OVERHEAD))
 		rcvbuf = (int)(ch->max_msg + UDP_OVERHEAD);

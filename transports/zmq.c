@@ -315,7 +315,9 @@ static void zmq_destroy(struct ipc_chan *ch);
 
 static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 {
-	const char *kind = o->zmq_kind ? o->zmq_kind : "tcp";
+	/* the daemon's, unless outsiders are welcome: a 0700 directory's */
+	const char *kind = o->zmq_kind ? o->zmq_kind :
+			   o->local && !o->outsiders ? "ipc" : "tcp";
 	struct sockaddr_storage sa;
 	socklen_t len;
 	char dir[IPC_OBJECT_MAX], name[64];

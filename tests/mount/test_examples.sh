@@ -16,7 +16,8 @@ need_fuse
 EX=${IPCFS_EXAMPLES:-$(cd "$(dirname "$0")/../../examples" && pwd)}
 PP=${IPCFS_PINGPONG:-}
 [ -x "$EX/chat.sh" ] || die "examples not found in $EX (set IPCFS_EXAMPLES)"
-mount_ipcfs -o control	# plainmem too, as the bench mounts
+# plainmem too, as the bench mounts; outside.sh sends to udp from nc
+mount_ipcfs -o control,outsiders
 M=$MNT
 root_set=$(cd "$M" && ls | tr '\n' ' ')
 

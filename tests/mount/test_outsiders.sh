@@ -5,7 +5,9 @@
 # ZeroMQ message pushed to the zmq endpoint, a zero-length record
 # appended to the file channel's file, the `closed` word set in the shm
 # and mmap rings' headers. After each, a read gets the next real data,
-# and the mount keeps answering.
+# and the mount keeps answering. Who may send at all: by default a UDP
+# datagram from another socket never reaches the udp channel (it is
+# connected to the daemon's sender); with -o outsiders it does.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -30,7 +32,7 @@ read_one() {
 }
 
 # make the channels (at first open), then find their objects
-for t in zmq file shm mmap; do
+for t in zmq file shm mmap udp; do
 	[ -e "$M/$t" ] && { timeout -k 1 5 true < "$M/$t" || fail "open $t"; }
 done
 
@@ -72,4 +74,28 @@ for t in $(transports_in "$M"); do
 	[ "$(read_one "$M/$t")" = ok ] || fail "$t stopped working"
 done
 pass "every transport still works"
+
+# stranger MOUNT: a datagram from another socket to MOUNT's udp port
+stranger() {
+	local port
+
+	port=$(stat_of "$1" udp object)
+	port=${port##*:}
+	printf stranger >"/dev/udp/127.0.0.1/$port" || fail "send to $port"
+}
+stranger "$M"
+timeout -k 1 5 sh -c "echo ours > $M/udp" || fail "write udp"
+expect "udp: a stranger's datagram never arrives" "$(read_one "$M/udp")" ours
+unmount_ipcfs "$M"
+
+mount_ipcfs -o outsiders
+M=$MNT
+timeout -k 1 5 true < "$M/udp" || fail "open udp"
+stranger "$M"
+expect "udp with -o outsiders: the stranger's datagram arrives" \
+	"$(read_one "$M/udp")" stranger
+case $(stat_of "$M" zmq object) in
+tcp://127.0.0.1:[0-9]* | "") pass "zmq with -o outsiders listens on tcp://" ;;
+*) fail "zmq with -o outsiders: object '$(stat_of "$M" zmq object)'" ;;
+esac
 finish

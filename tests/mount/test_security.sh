@@ -175,9 +175,14 @@ for t in tcp udp; do
 	esac
 done
 if [ -f "$M/zmq" ]; then
-	case $(stat_of "$M" zmq object) in
-	tcp://127.0.0.1:[0-9]*) pass "zmq listens on 127.0.0.1 by default" ;;
-	*) fail "zmq object '$(stat_of "$M" zmq object)'" ;;
+	# no port by default: a socket in the 0700 runtime dir, 0600
+	o=$(stat_of "$M" zmq object)
+	case $o in
+	ipc://"$rundir"/ipcfs."$pid".*)
+		m=$(stat -c %a "${o#ipc://}")
+		[ "$m" = 600 ] && pass "zmq is ipc:// in the runtime dir by default" ||
+			fail "zmq socket $o has mode $m" ;;
+	*) fail "zmq object '$o', want ipc://$rundir/..." ;;
 	esac
 fi
 
@@ -210,8 +215,8 @@ esac
 check_alive
 unmount_ipcfs "$M"
 
-# ---- no allow_other, -o bind=127.0.0.2 --------------------------------
-mount_ipcfs -o bind=127.0.0.2
+# ---- no allow_other, -o bind=127.0.0.2 (zmq on tcp:// with outsiders) -
+mount_ipcfs -o bind=127.0.0.2,outsiders
 M=$MNT
 has_opt "$M" default_permissions &&
 	fail "default_permissions without allow_other" ||
