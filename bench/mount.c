@@ -241,6 +241,7 @@ static int mount_start(struct mount *m, const char *what, const char *exe,
 /* the mount road's ipcfs: --via's, else ours; exits on failure */
 static void ipcfs_up(const struct bench_opts *o, struct bench_env *env)
 {
+	bool zmq_ipc;
 	char buf[PATH_MAX + 256];
 	const char *exe;
 	struct stat st;
@@ -260,8 +261,11 @@ static void ipcfs_up(const struct bench_opts *o, struct bench_env *env)
 			"PATH, $IPCFS, or --via none for the direct road only)\n", buf);
 		exit(1);
 	}
-	/* -o control: the control row's channel, plainmem, in the root */
-	if (mount_start(&mounts[0], "ipcfs", exe, "control", buf, sizeof(buf)) < 0) {
+	/* -o control: the control row's channel, plainmem, in the root; and
+	 * zmq over tcp:// like the direct road's, which takes -o outsiders */
+	zmq_ipc = o->zmq_kind && strcmp(o->zmq_kind, "ipc") == 0;
+	if (mount_start(&mounts[0], "ipcfs", exe, zmq_ipc ? "control" : "control,outsiders",
+			buf, sizeof(buf)) < 0) {
 		fprintf(stderr, "direct: %s\n", buf);
 		exit(1);
 	}
