@@ -77,6 +77,42 @@ int ipc_sock_addr(struct sockaddr_storage *sa, socklen_t *len, int domain,
 	return 0;
 }
 
+/* the two ends of a connection: the same addresses, crossed */
+static bool sock_is_peer(int fd, int peer)
+{
+	struct sockaddr_storage a, b;
+	socklen_t la = sizeof(a), lb = sizeof(b);
+	struct ucred cred;
+	socklen_t lc = sizeof(cred);
+
+	if (getpeername(fd, (struct sockaddr *)&a, &la) < 0 ||
+	    getsockname(peer, (struct sockaddr *)&b, &lb) < 0)
+		return false;
+	if (a.ss_family == AF_UNIX)	/* an unbound client has no name */
+		return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &lc) == 0 &&
+		       cred.pid == getpid();
+	return la == lb && memcmp(&a, &b, la) == 0;
+}
+
+/*
+ * Accept the connection our socket `own` made, closing any stranger's
+ * that came first (it connected while the listener was up). Ours is in
+ * the queue already, so this ends. The fd, or -1 with errno set.
+ */
+static int accept_own(int lfd, int own)
+{
+	int fd;
+
+	for (;;) {
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0 && errno == EINTR)
+			continue;
+		if (fd < 0 || sock_is_peer(fd, own))
+			return fd;
+		(void)close(fd);
+	}
+}
+
 int ipc_sock_stream_pair(int domain, struct sockaddr_storage *sa,
 			 socklen_t *len, int fd[2], int *listener)
 {
@@ -92,7 +128,7 @@ int ipc_sock_stream_pair(int domain, struct sockaddr_storage *sa,
 		goto err_listener;
 	if (connect(fd[IPC_TX], (struct sockaddr *)sa, *len) < 0)
 		goto err_tx;
-	fd[IPC_RX] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	fd[IPC_RX] = accept_own(lfd, fd[IPC_TX]);
 	if (fd[IPC_RX] < 0)
 		goto err_tx;
 	if (domain == AF_INET) {
