@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <linux/futex.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -140,12 +141,33 @@ int ipc_rundir(const struct ipc_opts *o, char *buf, size_t size)
 	return 0;
 }
 
+/*
+ * 64 random bits per process, made again after fork: with them in every
+ * name, nobody can create our objects' names before we do (O_EXCL would
+ * then fail us with EEXIST).
+ */
+static unsigned long long name_token(void)
+{
+	static _Atomic unsigned long long token;
+	static atomic_int token_pid;
+	unsigned long long t;
+
+	if (atomic_load(&token_pid) == getpid())
+		return atomic_load(&token);
+	if (getrandom(&t, sizeof(t), GRND_NONBLOCK) != sizeof(t))
+		t = (unsigned long long)time(NULL) * 6364136223846793005ULL ^
+		    (unsigned long long)getpid() << 32 ^ (uintptr_t)&t;
+	atomic_store(&token, t);
+	atomic_store(&token_pid, getpid());
+	return t;
+}
+
 void ipc_unique_name(char *buf, size_t size, const char *what)
 {
 	static atomic_uint seq;
 
-	snprintf(buf, size, "ipcfs.%ld.%u.%s", (long)getpid(),
-		 atomic_fetch_add(&seq, 1), what);
+	snprintf(buf, size, "ipcfs.%ld.%u.%016llx.%s", (long)getpid(),
+		 atomic_fetch_add(&seq, 1), name_token(), what);
 }
 
 int ipc_object_path(struct ipc_chan *ch, const struct ipc_opts *o,
@@ -165,10 +187,11 @@ int ipc_object_path(struct ipc_chan *ch, const struct ipc_opts *o,
 }
 
 /*
- * pid of "ipcfs.<pid>.<n>.<what>" if that process is gone, else 0;
- * *seq gets <n>.
+ * pid of "ipcfs.<pid>.<n>.<token>.<what>" if that process is gone, else
+ * 0; *seq gets <n>, *token <token>.
  */
-static pid_t stale_owner(const char *name, unsigned long *seq)
+static pid_t stale_owner(const char *name, unsigned long *seq,
+			 unsigned long long *token)
 {
 	char *end;
 	long pid;
@@ -178,7 +201,8 @@ static pid_t stale_owner(const char *name, unsigned long *seq)
 	pid = strtol(name + 6, &end, 10);
 	if (end == name + 6 || *end != '.' || pid <= 0 || pid > INT_MAX)
 		return 0;
-	*seq = strtoul(end + 1, NULL, 10);
+	*seq = strtoul(end + 1, &end, 10);
+	*token = *end == '.' ? strtoull(end + 1, NULL, 16) : 0;
 	if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 		return 0;
 	return (pid_t)pid;
@@ -190,10 +214,12 @@ static pid_t stale_owner(const char *name, unsigned long *seq)
 struct sweep {
 	pid_t pid[SWEEP_PIDS];
 	unsigned long top[SWEEP_PIDS];
+	unsigned long long token[SWEEP_PIDS];
 	unsigned n;
 };
 
-static void sweep_note(struct sweep *sw, pid_t pid, unsigned long seq)
+static void sweep_note(struct sweep *sw, pid_t pid, unsigned long seq,
+		       unsigned long long token)
 {
 	unsigned i;
 
@@ -205,6 +231,7 @@ static void sweep_note(struct sweep *sw, pid_t pid, unsigned long seq)
 		sw->n++;
 		sw->pid[i] = pid;
 		sw->top[i] = 0;
+		sw->token[i] = token;
 	}
 	if (seq > sw->top[i])
 		sw->top[i] = seq;
@@ -215,6 +242,7 @@ static void sweep_dir(const char *dir, struct sweep *sw,
 {
 	char path[PATH_MAX];
 	struct dirent *de;
+	unsigned long long token;
 	unsigned long seq;
 	DIR *d = opendir(dir);
 	pid_t pid;
@@ -222,14 +250,14 @@ static void sweep_dir(const char *dir, struct sweep *sw,
 	if (!d)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		pid = stale_owner(de->d_name, &seq);
+		pid = stale_owner(de->d_name, &seq, &token);
 		if (!pid)
 			continue;
 		/* shm_unlink and mq_unlink take "/name", unlink a path */
 		snprintf(path, sizeof(path), "%s/%s",
 			 remove_one == unlink ? dir : "", de->d_name);
 		(void)remove_one(path);
-		sweep_note(sw, pid, seq);
+		sweep_note(sw, pid, seq, token);
 	}
 	closedir(d);
 }
@@ -245,8 +273,8 @@ static void sweep_mqueues(const struct sweep *sw)
 
 	for (unsigned i = 0; i < sw->n; i++)
 		for (unsigned long seq = 0; seq <= sw->top[i] + 8; seq++) {
-			snprintf(name, sizeof(name), "/ipcfs.%ld.%lu.mq",
-				 (long)sw->pid[i], seq);
+			snprintf(name, sizeof(name), "/ipcfs.%ld.%lu.%016llx.mq",
+				 (long)sw->pid[i], seq, sw->token[i]);
 			(void)mq_unlink(name);
 		}
 }

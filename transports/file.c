@@ -24,7 +24,7 @@
  * a file system without hole punching just keeps it); when both ends are
  * in one process and all is read, the file is truncated back to 0.
  *
- * Where it lives: ipc_rundir()/ipcfs.<pid>.<n>.file, mode 0600, named in
+ * Where it lives: ipc_rundir()/ipcfs.<pid>.<n>.<token>.file, mode 0600, named in
  * ch->object. Not visible (the bench): unlinked as soon as it is open, so
  * even a killed process leaves nothing; visible (the daemon): kept while
  * the channel lives, for outsiders to read, and unlinked by destroy().

@@ -3,7 +3,7 @@
  * MAP_SHARED, holding the byte ring of ring.c: the same semantics as shm
  * (byte stream, power-of-two capacity, 64 KiB by default, EOF after the
  * writer's hang-up, -EPIPE once the reader is gone), only the memory comes
- * from a file: <runtime dir>/ipcfs.<pid>.<n>.mmap, mode 0600. A visible
+ * from a file: <runtime dir>/ipcfs.<pid>.<n>.<token>.mmap, mode 0600. A visible
  * channel keeps the path until destroy(); otherwise it is unlinked as soon
  * as the file is mapped.
  */

@@ -1,6 +1,6 @@
 /*
  * mqueue: a POSIX message queue (mq_overview(7)), named
- * /ipcfs.<pid>.<n>.mq and visible as /dev/mqueue/ipcfs.<pid>.<n>.mq while
+ * /ipcfs.<pid>.<n>.<token>.mq and visible as /dev/mqueue/ipcfs.<pid>.<n>.<token>.mq while
  * the channel is visible. Boundaries kept, FIFO order (every message has
  * priority 0). Capacity: mq_maxmsg messages of mq_msgsize bytes; the
  * defaults come from /proc/sys/fs/mqueue (10 x 8192 here); a bigger

@@ -2,7 +2,7 @@
  * shm: a POSIX shared-memory object (shm_open(3)) holding the byte ring
  * of ring.c: a byte stream like a pipe, power-of-two capacity (64 KiB by
  * default), EOF once the writer hangs up, -EPIPE once the reader is gone.
- * The object is /dev/shm/ipcfs.<pid>.<n>.shm, mode 0600. A visible channel
+ * The object is /dev/shm/ipcfs.<pid>.<n>.<token>.shm, mode 0600. A visible channel
  * (the daemon) keeps that name until destroy(), so `ls /dev/shm` shows it;
  * otherwise (the bench) the name goes as soon as the memory is mapped, and
  * even a SIGKILL leaves nothing behind.

@@ -11,7 +11,7 @@
  * (the default; ipc_opts.bind_addr replaces 127.0.0.1; create() reserves
  * the port with a bound, non-listening SO_REUSEADDR socket, so both sides
  * of a fork agree on it) or, with
- * ipc_opts.zmq_kind "ipc", "ipc://<rundir>/ipcfs.<pid>.<n>.zmq". The RX end
+ * ipc_opts.zmq_kind "ipc", "ipc://<rundir>/ipcfs.<pid>.<n>.<token>.zmq". The RX end
  * binds a PULL socket, the TX end connects a PUSH socket; an outsider can
  * push to the endpoint too.
  *

@@ -245,6 +245,10 @@ cleanup() {
 	for pid in $(jobs -p); do
 		wait "$pid" 2>/dev/null
 	done
+	# files a test made outside SCRATCH (kernel objects by name)
+	for d in "${REMOVE_AT_EXIT[@]+"${REMOVE_AT_EXIT[@]}"}"; do
+		rm -f "$d"
+	done
 	for ((d = ${#PLAIN_MOUNTS[@]} - 1; d >= 0; d--)); do
 		umount "${PLAIN_MOUNTS[d]}" || fail "umount ${PLAIN_MOUNTS[d]} failed"
 	done

@@ -7,7 +7,8 @@
 # and mmap rings' headers. After each, a read gets the next real data,
 # and the mount keeps answering. Who may send at all: by default a UDP
 # datagram from another socket never reaches the udp channel (it is
-# connected to the daemon's sender); with -o outsiders it does.
+# connected to the daemon's sender); with -o outsiders it does. Object
+# names cannot be taken first: a random part makes them unpredictable.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -74,6 +75,31 @@ for t in $(transports_in "$M"); do
 	[ "$(read_one "$M/$t")" = ok ] || fail "$t stopped working"
 done
 pass "every transport still works"
+
+# names another user could take first: the old, predictable object names
+# of the daemon's next channels, made by someone else before first use
+mqueue_init
+squat=$(mktemp -d "$SCRATCH/squat.XXXXXX")
+mkdir "$M/sq" || fail "mkdir sq"
+# the next numbers: after the highest of the objects made so far (a few
+# only: each queue costs the user's RLIMIT_MSGQUEUE budget)
+last=$(timeout -k 1 5 cat "$M/stats" | tr ' ' '\n' | sed -n 's/^object=//p' |
+       sed -n "s/.*ipcfs\.$DAEMON_PID\.\([0-9]*\)\..*/\1/p" | sort -n | tail -1)
+for n in $(seq $((last + 1)) $((last + 3))); do
+	REMOVE_AT_EXIT+=("/dev/shm/ipcfs.$DAEMON_PID.$n.shm")
+	: >"/dev/shm/ipcfs.$DAEMON_PID.$n.shm"
+	if [ -n "$MQUEUE_DIR" ]; then
+		REMOVE_AT_EXIT+=("$MQUEUE_DIR/ipcfs.$DAEMON_PID.$n.mq")
+		: >"$MQUEUE_DIR/ipcfs.$DAEMON_PID.$n.mq"
+	fi
+done
+chown 65534:65534 "${REMOVE_AT_EXIT[@]}" 2>/dev/null
+for t in shm mqueue; do
+	timeout -k 1 5 sh -c "echo mine > $M/sq/$t" 2>"$squat/err" ||
+		fail "$t: a squatter's name stopped the channel: $(cat "$squat/err")"
+	expect "$t: works whatever names others took" "$(read_one "$M/sq/$t")" mine
+done
+rm -f "${REMOVE_AT_EXIT[@]}"
 
 # stranger MOUNT: a datagram from another socket to MOUNT's udp port
 stranger() {
