@@ -22,6 +22,8 @@ M=${1:?usage: outside.sh MOUNTPOINT}
 # object= of a channel, from the stats line that has name=$1
 object() { tr ' ' '\n' <<<"$(grep "^name=$1 " "$M/stats")" | sed -n 's/^object=//p'; }
 
+# a channel is made at its file's first open: open both before asking stats
+timeout 5 true <"$M/fifo"; timeout 5 true <"$M/udp"
 fifo=$(object fifo)
 echo "fifo is $fifo"
 echo "hello through the FIFO" >"$fifo"

@@ -285,6 +285,12 @@ mqueue_init() {
 # objects_of DIR: the paths of DIR's channel objects that live in a file
 # system we can see (mqueue ones through MQUEUE_DIR, if any)
 objects_of() {
+	local t
+
+	# channels are made at first open, not by reading stats
+	for t in $(transports_in "$1"); do
+		timeout -k 1 5 true <"$1/$t" 2>/dev/null
+	done
 	timeout -k 1 5 cat "$1/stats" | tr ' ' '\n' | sed -n 's/^object=//p' |
 	while read -r o; do
 		case $o in
@@ -324,6 +330,8 @@ transports_in() {
 
 # stat_of DIR NAME KEY: KEY's value in DIR/stats for channel NAME
 stat_of() {
+	# an object exists once its channel is made, at the file's first open
+	[ "$3" = object ] && timeout -k 1 5 true <"$1/$2" 2>/dev/null
 	timeout -k 1 5 cat "$1/stats" | awk -v n="$2" -v k="$3" '
 		{ split("", kv)
 		  for (i = 1; i <= NF; i++) {

@@ -32,6 +32,13 @@ read_one() {
 	cat "$out"
 }
 
+# stats reports and never makes: read it twice, nothing exists after
+timeout -k 1 5 cat "$M/stats" "$M/stats" >/dev/null || fail "cat stats"
+expect "stats made no object" \
+	"$(timeout -k 1 5 cat "$M/stats" | tr ' ' '\n' | grep -c '^object=.')" 0
+expect "nothing in /dev/shm after stats" \
+	"$(ls /dev/shm | grep -c "^ipcfs\.$DAEMON_PID\.")" 0
+
 # make the channels (at first open), then find their objects
 for t in zmq file shm mmap udp; do
 	[ -e "$M/$t" ] && { timeout -k 1 5 true < "$M/$t" || fail "open $t"; }

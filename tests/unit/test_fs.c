@@ -166,7 +166,14 @@ static void test_stats_apart(void **state)
 	assert_non_null(strstr(lb, " bytes_out=0 "));
 	free(la);
 	free(lb);
-	/* each its own named object */
+	/* stats makes nothing: an unopened channel has no object yet */
+	la = stats_line(ra, "fifo");
+	assert_non_null(la);
+	assert_non_null(strstr(la, " object= "));
+	free(la);
+	/* each its own named object once made */
+	assert_int_equal(fs_chan_make(fs_chan_of(fs_lookup_name(ra, "fifo"))), 0);
+	assert_int_equal(fs_chan_make(fs_chan_of(fs_lookup_name(rb, "fifo"))), 0);
 	la = stats_line(ra, "fifo");
 	lb = stats_line(rb, "fifo");
 	assert_non_null(la);
