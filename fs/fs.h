@@ -92,6 +92,7 @@ struct fs_dir {
 	struct fs_dir *parent;	/* NULL for the root */
 	TAILQ_ENTRY(fs_dir) link;
 	TAILQ_HEAD(, fs_dir) subdirs;
+	struct fs_dir *hash_next;	/* the root's name table's chain */
 	struct fs_node stats;
 	unsigned nchans;
 	struct fs_chan *chans;	/* one per transport, registry order */
@@ -112,6 +113,13 @@ struct fs {
 	fuse_ino_t nodes_len, next_ino;
 	struct fs_dir *root;
 	struct ipc_opts chan_opts;
+	/* the root's directories by name: chained, seeded, grown */
+	struct fs_dir **dir_hash;
+	unsigned dir_buckets, ndirs;
+	uint32_t hash_seed;
+	/* mkdir's bounds: ENOSPC past max_dirs, EDQUOT past max_user_dirs
+	 * of one user's own */
+	unsigned max_dirs, max_user_dirs;
 	const struct ipc_transport **transports;	/* a file each */
 	unsigned ntransports;
 	/* loop.c */
@@ -142,7 +150,11 @@ void fs_tree_destroy(struct fs *fs);
 struct fs_node *fs_node_get(struct fs *fs, fuse_ino_t ino);
 struct fs_node *fs_lookup_name(struct fs_dir *dir, const char *name);
 void fs_fill_attr(const struct fs_node *n, struct stat *st);
-int fs_mkdir(struct fs_dir *parent, const char *name, struct fs_dir **out);
+/* a directory for uid; -EEXIST, -EINVAL (name), -ENOSPC, -EDQUOT */
+int fs_mkdir(struct fs_dir *parent, const char *name, uid_t uid,
+	     struct fs_dir **out);
+#define FS_MAX_DIRS_DEFAULT		1024
+#define FS_MAX_USER_DIRS_DEFAULT	256
 /* give a dir made by mkdir and its files to their maker; mode: the dir's */
 void fs_dir_own(struct fs_dir *d, uid_t uid, gid_t gid, mode_t mode);
 int fs_rmdir(struct fs_dir *parent, const char *name);

@@ -75,6 +75,10 @@ static void usage(const char *prog)
 	       "listens on\n"
 	       "                    tcp://; EVERY local user can then write "
 	       "into them\n"
+	       "    -o max_dirs=N   mkdir fails with ENOSPC past N directories "
+	       "(default %u)\n"
+	       "    -o max_user_dirs=N  ... with EDQUOT past N of one user's "
+	       "(default %u)\n"
 	       "    -o allow_other  let other users in; implies "
 	       "-o default_permissions:\n"
 	       "                    the file modes are honoured (transport "
@@ -88,7 +92,7 @@ static void usage(const char *prog)
 	       "    fsname=NAME, subtype=NAME, allow_root, auto_unmount,\n"
 	       "    ro, nosuid, nodev, noexec, noatime\n",
 	       prog, ipc_names(names, sizeof(names)), FS_SPIN_US_DEFAULT,
-	       FS_SPIN_US_MAX);
+	       FS_SPIN_US_MAX, FS_MAX_DIRS_DEFAULT, FS_MAX_USER_DIRS_DEFAULT);
 }
 
 static void version(void)
@@ -201,6 +205,8 @@ static int serve(struct fs *fs, struct fuse_session *se,
 		io.bind_addr = fo->bind_addr;
 	io.outsiders = fo->outsiders;
 	err = fs_tree_init(fs, &io, fo->control);
+	fs->max_dirs = fo->max_dirs;
+	fs->max_user_dirs = fo->max_user_dirs;
 	fs->spin_us = fo->spin_us;
 	if (!err)
 		err = fs_loop_init(fs, se);

@@ -187,7 +187,7 @@ static void fs_mkdir_op(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
-	err = fs_mkdir(d, name, &made);
+	err = fs_mkdir(d, name, c->uid, &made);
 	if (err) {
 		fuse_reply_err(req, -err);
 		return;

@@ -20,6 +20,8 @@ enum {
 	KEY_SPIN,		/* spin=US */
 	KEY_CONTROL,		/* control: the bench's plainmem file */
 	KEY_OUTSIDERS,		/* outsiders: anyone may send to objects */
+	KEY_MAX_DIRS,		/* max_dirs=N */
+	KEY_MAX_USER_DIRS,	/* max_user_dirs=N */
 	KEY_ALLOW_OTHER,
 	KEY_DEFAULT_PERMISSIONS,
 };
@@ -30,6 +32,8 @@ static const struct fuse_opt fs_opt_table[] = {
 	FUSE_OPT_KEY("spin=", KEY_SPIN),
 	FUSE_OPT_KEY("control", KEY_CONTROL),
 	FUSE_OPT_KEY("outsiders", KEY_OUTSIDERS),
+	FUSE_OPT_KEY("max_dirs=", KEY_MAX_DIRS),
+	FUSE_OPT_KEY("max_user_dirs=", KEY_MAX_USER_DIRS),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_END
@@ -50,6 +54,23 @@ static int parse_spin(const char *s, unsigned *us)
 		return -1;
 	}
 	*us = (unsigned)v;
+	return 0;
+}
+
+/* N of -o name=N: digits only, 1 to FS_MAX_DIRS_LIMIT; 0 or -1 */
+static int parse_count(const char *name, const char *s, unsigned *n)
+{
+	unsigned long v = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9' && v <= FS_MAX_DIRS_LIMIT; p++)
+		v = v * 10 + (unsigned long)(*p - '0');
+	if (p == s || *p || v < 1 || v > FS_MAX_DIRS_LIMIT) {
+		fprintf(stderr, "ipcfs: bad %s '%s' (1 to %d)\n", name, s,
+			FS_MAX_DIRS_LIMIT);
+		return -1;
+	}
+	*n = (unsigned)v;
 	return 0;
 }
 
@@ -85,6 +106,13 @@ static int fs_opt_proc(void *data, const char *arg, int key,
 	case KEY_OUTSIDERS:
 		o->outsiders = true;
 		return 0;
+	case KEY_MAX_DIRS:
+		return parse_count("max_dirs", arg + strlen("max_dirs="),
+				   &o->max_dirs);
+	case KEY_MAX_USER_DIRS:
+		return parse_count("max_user_dirs",
+				   arg + strlen("max_user_dirs="),
+				   &o->max_user_dirs);
 	case KEY_BIND_BARE:
 		fprintf(stderr, "ipcfs: -o bind needs an address "
 			"(-o bind=ADDR)\n");
@@ -104,6 +132,8 @@ int fs_opts_parse(struct fuse_args *args, struct fs_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->spin_us = FS_SPIN_US_DEFAULT;
+	o->max_dirs = FS_MAX_DIRS_DEFAULT;
+	o->max_user_dirs = FS_MAX_USER_DIRS_DEFAULT;
 	if (fuse_opt_parse(args, o, fs_opt_table, fs_opt_proc) != 0)
 		return -1;
 	/*

@@ -9,6 +9,8 @@
  *				(plain memory, not IPC) to every directory
  *	-o outsiders		objects take anyone's data: udp from any
  *				address, zmq on tcp:// (every local user)
+ *	-o max_dirs=N		mkdir fails with ENOSPC past N directories
+ *	-o max_user_dirs=N	... with EDQUOT past N of one user's own
  *	-o allow_other		(FUSE's) turns on default_permissions too
  */
 #ifndef FS_OPTS_H
@@ -26,9 +28,12 @@ struct fs_opts {
 	unsigned spin_us;		/* -o spin=US, else the default */
 	bool control;			/* -o control: plainmem files too */
 	bool outsiders;			/* -o outsiders: see ipc_opts */
+	unsigned max_dirs;		/* -o max_dirs=N: mkdir's bound */
+	unsigned max_user_dirs;		/* -o max_user_dirs=N: each user's */
 };
 
 #define FS_SPIN_US_MAX	10000	/* more is a busy loop, not a wait */
+#define FS_MAX_DIRS_LIMIT	1000000
 
 /*
  * Take ipcfs's options out of args and fill *o.

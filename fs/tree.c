@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,6 +121,10 @@ int fs_tree_init(struct fs *fs, const struct ipc_opts *o, bool control)
 	fs->epfd = -1;
 	fs->session_watch.fd = -1;
 	fs->spin_us = FS_SPIN_US_DEFAULT;
+	fs->max_dirs = FS_MAX_DIRS_DEFAULT;
+	fs->max_user_dirs = FS_MAX_USER_DIRS_DEFAULT;
+	if (getrandom(&fs->hash_seed, sizeof(fs->hash_seed), GRND_NONBLOCK) < 0)
+		fs->hash_seed = (uint32_t)time(NULL);
 	TAILQ_INIT(&fs->open_handles);
 	while (ipc_transports[n])
 		n++;
@@ -148,12 +153,64 @@ void fs_tree_destroy(struct fs *fs)
 	free(fs->nodes);
 	fs->nodes = NULL;
 	fs->nodes_len = 0;
+	free(fs->dir_hash);
+	fs->dir_hash = NULL;
+	fs->dir_buckets = fs->ndirs = 0;
 	free(fs->transports);
 	fs->transports = NULL;
 	fs->ntransports = 0;
 	free(fs->scratch);
 	fs->scratch = NULL;
 	fs->scratch_len = 0;
+}
+
+/* FNV-1a from a per-instance seed: names are chosen by others */
+static uint32_t name_hash(const struct fs *fs, const char *s)
+{
+	uint32_t h = 2166136261u ^ fs->hash_seed;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* the link that points at the directory named name, or at the NULL
+ * that ends its chain */
+static struct fs_dir **dir_slot(struct fs *fs, const char *name)
+{
+	struct fs_dir **p;
+
+	if (!fs->dir_buckets)
+		return NULL;
+	p = &fs->dir_hash[name_hash(fs, name) & (fs->dir_buckets - 1)];
+	while (*p && strcmp((*p)->name, name) != 0)
+		p = &(*p)->hash_next;
+	return p;
+}
+
+/* room for one more: double the buckets past two names a bucket */
+static int dir_hash_grow(struct fs *fs)
+{
+	unsigned n = fs->dir_buckets ? fs->dir_buckets * 2 : 64;
+	struct fs_dir **old = fs->dir_hash, *d, *next;
+	unsigned oldn = fs->dir_buckets;
+
+	if (fs->ndirs < 2 * fs->dir_buckets)
+		return 0;
+	fs->dir_hash = calloc(n, sizeof(*fs->dir_hash));
+	if (!fs->dir_hash) {
+		fs->dir_hash = old;
+		return -ENOMEM;
+	}
+	fs->dir_buckets = n;
+	for (unsigned i = 0; i < oldn; i++)
+		for (d = old[i]; d; d = next) {
+			next = d->hash_next;
+			d->hash_next = fs->dir_hash[name_hash(fs, d->name) & (n - 1)];
+			fs->dir_hash[name_hash(fs, d->name) & (n - 1)] = d;
+		}
+	free(old);
+	return 0;
 }
 
 static const char *chan_name(const struct fs_dir *d, unsigned i)
@@ -172,10 +229,11 @@ struct fs_node *fs_lookup_name(struct fs_dir *dir, const char *name)
 	for (unsigned i = 0; i < dir->nchans; i++)
 		if (strcmp(name, chan_name(dir, i)) == 0)
 			return &dir->chans[i].node;
-	TAILQ_FOREACH(d, &dir->subdirs, link)
-		if (strcmp(name, d->name) == 0)
-			return &d->node;
-	return NULL;
+	if (dir != dir->fs->root)
+		return NULL;
+	/* one level: only the root has directories, in its name table */
+	d = dir_slot(dir->fs, name) ? *dir_slot(dir->fs, name) : NULL;
+	return d ? &d->node : NULL;
 }
 
 void fs_dir_entries(struct fs_dir *d, fs_dirent_fn fn, void *ctx)
@@ -236,8 +294,21 @@ static int valid_name(const char *name)
 	return 0;
 }
 
-int fs_mkdir(struct fs_dir *parent, const char *name, struct fs_dir **out)
+/* how many of the root's directories uid owns (at most max_dirs) */
+static unsigned dirs_of(const struct fs_dir *root, uid_t uid)
 {
+	const struct fs_dir *d;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(d, &root->subdirs, link)
+		n += d->node.uid == uid;
+	return n;
+}
+
+int fs_mkdir(struct fs_dir *parent, const char *name, uid_t uid,
+	     struct fs_dir **out)
+{
+	struct fs *fs = parent->fs;
 	int err;
 
 	/* one level: a directory is a set of channels, not a namespace */
@@ -248,10 +319,21 @@ int fs_mkdir(struct fs_dir *parent, const char *name, struct fs_dir **out)
 	err = valid_name(name);
 	if (err)
 		return err;
-	err = dir_new(parent->fs, parent, name, out);
+	if (fs->ndirs >= fs->max_dirs)
+		return -ENOSPC;
+	if (dirs_of(parent, uid) >= fs->max_user_dirs)
+		return -EDQUOT;
+	err = dir_hash_grow(fs);
 	if (err)
 		return err;
+	err = dir_new(fs, parent, name, out);
+	if (err)
+		return err;
+	(*out)->node.uid = uid;
 	TAILQ_INSERT_TAIL(&parent->subdirs, *out, link);
+	(*out)->hash_next = NULL;
+	*dir_slot(fs, name) = *out;
+	fs->ndirs++;
 	return 0;
 }
 
@@ -288,6 +370,8 @@ int fs_rmdir(struct fs_dir *parent, const char *name)
 	if (d->open_handles)
 		return -EBUSY;
 	TAILQ_REMOVE(&parent->subdirs, d, link);
+	*dir_slot(parent->fs, name) = d->hash_next;
+	parent->fs->ndirs--;
 	d->removed = true;
 	/* the channels go now: their kernel objects with them */
 	for (unsigned i = 0; i < d->nchans; i++)

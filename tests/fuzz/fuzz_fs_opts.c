@@ -58,8 +58,8 @@ static int reparse(const struct fuse_args *args, struct fuse_args *out,
 	return ret;
 }
 
-/* an element of an option list (unescaped commas) is bind[=...], spin=...
- * or control */
+/* an element of an option list (unescaped commas) is bind[=...], spin=...,
+ * max_dirs=..., max_user_dirs=..., control or outsiders */
 static bool has_ours(const char *list)
 {
 	const char *p = list;
@@ -71,6 +71,11 @@ static bool has_ours(const char *list)
 		if (!strncmp(p, "spin=", 5))
 			return true;
 		if (!strncmp(p, "control", 7) && (!p[7] || p[7] == ','))
+			return true;
+		if (!strncmp(p, "outsiders", 9) && (!p[9] || p[9] == ','))
+			return true;
+		if (!strncmp(p, "max_dirs=", 9) ||
+		    !strncmp(p, "max_user_dirs=", 14))
 			return true;
 		for (; *p && *p != ','; p++)
 			if (*p == '\\' && p[1])
@@ -135,6 +140,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   !strcmp(back, o.bind_addr),
 				   "bind address '%s'", o.bind_addr);
 		FUZZ_CHECK(o.spin_us <= FS_SPIN_US_MAX, "spin %u", o.spin_us);
+		FUZZ_CHECK(o.max_dirs >= 1 && o.max_dirs <= FS_MAX_DIRS_LIMIT &&
+			   o.max_user_dirs >= 1 &&
+			   o.max_user_dirs <= FS_MAX_DIRS_LIMIT,
+			   "max_dirs %u, max_user_dirs %u", o.max_dirs,
+			   o.max_user_dirs);
 		FUZZ_CHECK(!o.allow_other || o.default_permissions,
 			   "allow_other without default_permissions");
 		check_left(&args);
@@ -142,6 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ret2 = reparse(&args, &again, &o2);
 		FUZZ_CHECK(ret2 == 0 && !o2.bind_addr[0] &&
 			   o2.spin_us == FS_SPIN_US_DEFAULT && !o2.control &&
+			   !o2.outsiders && o2.max_dirs == FS_MAX_DIRS_DEFAULT &&
+			   o2.max_user_dirs == FS_MAX_USER_DIRS_DEFAULT &&
 			   o2.allow_other == o.allow_other &&
 			   o2.default_permissions == o.default_permissions,
 			   "a second parse of what was left differs");

@@ -326,7 +326,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			want = n ? -EEXIST : !name_ok(name) ?
 			       (!*name || strlen(name) > 64 ? -ENAMETOOLONG
 							     : -EINVAL) : 0;
-			ret = fs_mkdir(root, name, &d);
+			ret = fs_mkdir(root, name, 0, &d);
 			FUZZ_CHECK(ret == want, "mkdir '%s': %d, not %d", name,
 				   ret, want);
 			if (ret == 0)

@@ -9,7 +9,9 @@
 #    it succeeds, the name is gone and its channel objects are removed;
 #  - mkdir again of the same name gives fresh, empty channels;
 #  - 40 directories at once: every mkdir and rmdir succeeds, the pipe of
-#    each works, the daemon survives.
+#    each works, the daemon survives;
+#  - -o max_user_dirs=N: a user's mkdir past N says EDQUOT; -o max_dirs=N:
+#    any mkdir past N says ENOSPC; rmdir frees a place.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -87,6 +89,26 @@ expect "a and b rmdir" "$("$fo" rmdir "$M/a") $("$fo" rmdir "$M/b")" "OK OK"
 expect "the root is as it was" "$(cd "$M" && ls | tr '\n' ' ')" \
 	"$(echo "$root_set" | tr ' ' '\n' | grep -vx -e a -e b -e '' | tr '\n' ' ')"
 check_alive
+unmount_ipcfs
 
+# bounds: EDQUOT past one user's own directories, ENOSPC past the mount's
+mount_ipcfs -o max_dirs=3,max_user_dirs=2
+M=$MNT
+expect "mkdir within the bounds" \
+	"$("$fo" mkdir "$M/q1") $("$fo" mkdir "$M/q2")" "OK OK"
+expect "mkdir past the user's bound" "$("$fo" mkdir "$M/q3")" EDQUOT
+expect "nothing made" "$(ls "$M" | grep -c '^q')" 2
+expect "rmdir frees a place" "$("$fo" rmdir "$M/q1") $("$fo" mkdir "$M/q3")" \
+	"OK OK"
+check_alive
+unmount_ipcfs
+mount_ipcfs -o max_dirs=2
+M=$MNT
+expect "mkdir past the mount's bound" \
+	"$("$fo" mkdir "$M/r1") $("$fo" mkdir "$M/r2") $("$fo" mkdir "$M/r3")" \
+	"OK OK ENOSPC"
+expect "-o max_dirs=0 is refused" \
+	"$(timeout -k 1 10 "$IPCFS" -f -o max_dirs=0 "$SCRATCH" 2>&1)" \
+	"ipcfs: bad max_dirs '0' (1 to 1000000)"
 unmount_ipcfs
 finish

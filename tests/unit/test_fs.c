@@ -111,13 +111,13 @@ static void test_mkdir_one(void **state)
 	struct fs_dir *ra = root_of(&t->a), *rb = root_of(&t->b), *x, *y;
 	struct fs_node *n;
 
-	assert_int_equal(fs_mkdir(ra, "x", &x), 0);
+	assert_int_equal(fs_mkdir(ra, "x", 0, &x), 0);
 	assert_ptr_equal(fs_lookup_name(ra, "x"), &x->node);
 	assert_null(fs_lookup_name(rb, "x"));
 	/* a's number for x means nothing, or b's own, in b */
 	n = fs_node_get(&t->b, x->node.ino);
 	assert_true(n == NULL || n->dir->fs == &t->b);
-	assert_int_equal(fs_mkdir(rb, "x", &y), 0);
+	assert_int_equal(fs_mkdir(rb, "x", 0, &y), 0);
 	assert_ptr_not_equal(x, y);
 	assert_ptr_equal(fs_node_get(&t->a, x->node.ino), &x->node);
 	assert_ptr_equal(fs_node_get(&t->b, y->node.ino), &y->node);
@@ -127,7 +127,7 @@ static void test_mkdir_one(void **state)
 	assert_ptr_equal(fs_lookup_name(ra, "x"), &x->node);
 	assert_int_equal(fs_rmdir(rb, "x"), -ENOENT);
 	/* one level in each */
-	assert_int_equal(fs_mkdir(x, "z", &y), -EPERM);
+	assert_int_equal(fs_mkdir(x, "z", 0, &y), -EPERM);
 }
 
 static void test_same_numbers(void **state)
@@ -139,8 +139,8 @@ static void test_same_numbers(void **state)
 
 	/* a tree of the same shape numbers as a does, whatever a did */
 	assert_int_equal(fs_tree_init(&c, &o, false), 0);
-	assert_int_equal(fs_mkdir(root_of(&t->a), "one", &x), 0);
-	assert_int_equal(fs_mkdir(root_of(&c), "two", &y), 0);
+	assert_int_equal(fs_mkdir(root_of(&t->a), "one", 0, &x), 0);
+	assert_int_equal(fs_mkdir(root_of(&c), "two", 0, &y), 0);
 	assert_int_equal(x->node.ino, y->node.ino);
 	assert_ptr_equal(fs_node_get(&t->a, x->node.ino), &x->node);
 	assert_ptr_equal(fs_node_get(&c, y->node.ino), &y->node);
@@ -197,10 +197,63 @@ static void test_control(void **state)
 	assert_non_null(line);
 	free(line);
 	/* and in a mkdir'ed directory as in the root */
-	assert_int_equal(fs_mkdir(ra, "d", &d), 0);
+	assert_int_equal(fs_mkdir(ra, "d", 0, &d), 0);
 	assert_null(fs_lookup_name(d, "plainmem"));
-	assert_int_equal(fs_mkdir(rb, "d", &d), 0);
+	assert_int_equal(fs_mkdir(rb, "d", 0, &d), 0);
 	assert_non_null(fs_lookup_name(d, "plainmem"));
+}
+
+/* mkdir's bounds: EDQUOT past one user's own, ENOSPC past the mount's */
+static void test_dir_limits(void **state)
+{
+	struct two *t = *state;
+	struct fs_dir *r = root_of(&t->a), *d;
+
+	t->a.max_dirs = 3;
+	t->a.max_user_dirs = 2;
+	assert_int_equal(fs_mkdir(r, "a", 1000, &d), 0);
+	assert_int_equal(fs_mkdir(r, "b", 1000, &d), 0);
+	assert_int_equal(fs_mkdir(r, "c", 1000, &d), -EDQUOT);
+	assert_int_equal(fs_mkdir(r, "c", 1001, &d), 0);
+	assert_int_equal(fs_mkdir(r, "d", 1002, &d), -ENOSPC);
+	assert_null(fs_lookup_name(r, "d"));
+	assert_int_equal(fs_rmdir(r, "a"), 0);
+	assert_int_equal(fs_mkdir(r, "d", 1002, &d), 0);
+	assert_int_equal(fs_mkdir(r, "a", 1000, &d), -ENOSPC);
+	/* the other tree keeps its own count and defaults */
+	assert_int_equal(fs_mkdir(root_of(&t->b), "a", 1000, &d), 0);
+}
+
+/* thousands of names: each found, each gone after rmdir */
+static void test_dir_names(void **state)
+{
+	struct two *t = *state;
+	struct fs_dir *r = root_of(&t->a), *d;
+	enum { N = 3000 };
+	char name[16];
+	struct fs_node *n;
+
+	t->a.max_dirs = t->a.max_user_dirs = N;
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		assert_int_equal(fs_mkdir(r, name, 0, &d), 0);
+	}
+	assert_int_equal(fs_mkdir(r, "d17", 0, &d), -EEXIST);
+	for (int i = 0; i < N; i += 2) {
+		snprintf(name, sizeof(name), "d%d", i);
+		assert_int_equal(fs_rmdir(r, name), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		n = fs_lookup_name(r, name);
+		if (i % 2) {
+			assert_non_null(n);
+			assert_string_equal(n->dir->name, name);
+		} else {
+			assert_null(n);
+		}
+	}
+	assert_int_equal(t->a.ndirs, N / 2);
 }
 
 int main(void)
@@ -214,6 +267,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stats_apart, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_control, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dir_limits, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_dir_names, setup,
+						teardown),
 	};
 	int ret;
 
