@@ -36,7 +36,7 @@ DAEMONS=()		# daemon pids still to reap
 DAEMON_PID=
 DAEMON_ERR=
 MNT=
-SCRATCH=$(mktemp -d "/tmp/ipcfs-$TEST_NAME.XXXXXX") || exit 1
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/ipcfs-$TEST_NAME.XXXXXX") || exit 1
 
 say() { printf '%s: %s\n' "$TEST_NAME" "$*"; }
 pass() { say "ok: $*"; }
