@@ -37,6 +37,9 @@ if [ "${IPCFS_AS_USER_STAGE:-}" = ns ]; then
 		{ say "SKIP: mknod failed"; exit 77; }
 	mount --bind "$dev/fuse" /dev/fuse ||
 		{ say "SKIP: bind mount on /dev/fuse failed"; exit 77; }
+	# where lib.sh's mqueue_init can see the queues (a user cannot mount)
+	mkdir "$dev/mqueue" && mount -t mqueue ipcfs-test "$dev/mqueue" &&
+		export IPCFS_MQUEUE_DIR=$dev/mqueue
 	# meson's IPCFS* and sanitizer settings pass through; only the
 	# user's own variables change
 	exec setpriv --reuid="$IPCFS_AS_USER_UID" --regid="$IPCFS_AS_USER_GID" \
