@@ -15,7 +15,7 @@
 # that no other test or agent on the machine is spending.
 #
 # Its TMPDIR, HOME and XDG_RUNTIME_DIR are fresh 0700 directories of its
-# own under one /tmp/ipcfs-user.XXXXXX, removed at exit (the test's scratch
+# own under one /tmp/ipcfs-uPID.XXXXXX, removed at exit (the test's scratch
 # is kept there when it fails, as lib.sh does).
 #
 # Exit: the test's status; 77 (SKIP) when not root, when unshare, mknod or
@@ -102,10 +102,13 @@ finish_run() {
 	fi
 	if [ -n "$MADE" ]; then
 		# the uid is this run's alone: whatever still runs as it is ours
-		for try in 1 2 3 4 5 6 7 8 9 10; do
-			pkill -KILL -u "$UID_" 2>/dev/null || break
+		for try in $(seq 100); do
+			pgrep -u "$UID_" >/dev/null || break
+			pkill -KILL -u "$UID_" 2>/dev/null
 			sleep 0.1
 		done
+		pgrep -u "$UID_" >/dev/null &&
+			say "processes of $U outlived SIGKILL for 10 s" >&2
 		[ -n "$CHILD" ] && wait "$CHILD" 2>/dev/null
 		userdel -f "$U" 2>/dev/null || say "could not remove user $U" >&2
 	fi
@@ -123,7 +126,14 @@ finish_run() {
 trap finish_run EXIT
 trap 'exit 130' INT TERM
 
-BASE=$(mktemp -d /tmp/ipcfs-user.XXXXXX) || exit 1
+# a run killed with SIGKILL could not remove its user and files: do it
+# for it when its process is gone and nothing runs as the user
+for u in $(getent passwd | sed -n 's/^\(ipcfs-u[0-9]*\):.*/\1/p'); do
+	kill -0 "${u#ipcfs-u}" 2>/dev/null || pgrep -u "$u" >/dev/null ||
+		{ userdel -f "$u" 2>/dev/null && rm -rf /tmp/"$u".??????; }
+done
+
+BASE=$(mktemp -d "/tmp/$U.XXXXXX") || exit 1
 chmod 0711 "$BASE"
 # useradd locks /etc/passwd: retry if a parallel run holds it
 for try in 1 2 3 4 5; do
