@@ -116,7 +116,7 @@ finish_run() {
 		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] &&
 		   [ -n "$(ls -A "$BASE/tmp" 2>/dev/null)" ]; then
 			say "the test's scratch files are kept in $BASE/tmp" >&2
-			rm -rf "$BASE/dev" "$BASE/home" "$BASE/run"
+			rm -rf "${BASE:?}/dev" "${BASE:?}/home" "${BASE:?}/run"
 		else
 			rm -rf "$BASE"
 		fi
@@ -136,7 +136,7 @@ done
 BASE=$(mktemp -d "/tmp/$U.XXXXXX") || exit 1
 chmod 0711 "$BASE"
 # useradd locks /etc/passwd: retry if a parallel run holds it
-for try in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
 	if useradd --system --no-create-home --shell /usr/sbin/nologin \
 	   "$U" 2>"$BASE/useradd.err"; then
 		MADE=1
