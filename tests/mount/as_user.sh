@@ -44,7 +44,8 @@ if [ "${IPCFS_AS_USER_STAGE:-}" = ns ]; then
 	# user's own variables change
 	exec setpriv --reuid="$IPCFS_AS_USER_UID" --regid="$IPCFS_AS_USER_GID" \
 		--clear-groups env -u IPCFS_AS_USER_UID -u IPCFS_AS_USER_GID \
-		-u IPCFS_AS_USER_BASE -u IPCFS_AS_USER_NAME -u SUDO_USER -u SUDO_UID -u SUDO_GID \
+		-u IPCFS_AS_USER_BASE -u IPCFS_AS_USER_NAME \
+		-u SUDO_USER -u SUDO_UID -u SUDO_GID \
 		HOME="$IPCFS_AS_USER_BASE/home" \
 		TMPDIR="$IPCFS_AS_USER_BASE/tmp" \
 		XDG_RUNTIME_DIR="$IPCFS_AS_USER_BASE/run" \
@@ -102,7 +103,7 @@ finish_run() {
 	fi
 	if [ -n "$MADE" ]; then
 		# the uid is this run's alone: whatever still runs as it is ours
-		for try in $(seq 100); do
+		for _ in $(seq 100); do
 			pgrep -u "$UID_" >/dev/null || break
 			pkill -KILL -u "$UID_" 2>/dev/null
 			sleep 0.1
