@@ -90,13 +90,13 @@ reachable() {
 }
 
 finish_run() {
-	local rc=$? try
+	local rc=$?
 
 	trap - EXIT INT TERM
 	if [ -n "$CHILD" ]; then
 		# stopped from outside: let the test's own cleanup unmount first
 		kill -TERM "$CHILD" 2>/dev/null
-		for try in $(seq 100); do
+		for _ in $(seq 100); do
 			kill -0 "$CHILD" 2>/dev/null || break
 			sleep 0.1
 		done
