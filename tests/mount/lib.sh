@@ -36,7 +36,7 @@ DAEMONS=()		# daemon pids still to reap
 DAEMON_PID=
 DAEMON_ERR=
 MNT=
-SCRATCH=$(mktemp -d "/tmp/ipcfs-$TEST_NAME.XXXXXX") || exit 1
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/ipcfs-$TEST_NAME.XXXXXX") || exit 1
 
 say() { printf '%s: %s\n' "$TEST_NAME" "$*"; }
 pass() { say "ok: $*"; }
@@ -268,13 +268,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # mqueue_init: set MQUEUE_DIR to where POSIX message queues can be seen:
-# /dev/mqueue if it is mounted, else a private mqueue mount in SCRATCH
-# (unmounted by cleanup), else empty. Call it in the test's own shell,
-# not in $(...), so that cleanup knows of the mount.
+# /dev/mqueue if it is mounted, else IPCFS_MQUEUE_DIR if that is a mount
+# (as_user.sh makes one: a normal user cannot), else a private mqueue
+# mount in SCRATCH (unmounted by cleanup), else empty. Call it in the
+# test's own shell, not in $(...), so that cleanup knows of the mount.
 MQUEUE_DIR=
 mqueue_init() {
 	if mounted /dev/mqueue; then
 		MQUEUE_DIR=/dev/mqueue
+	elif [ -n "${IPCFS_MQUEUE_DIR:-}" ] && mounted "$IPCFS_MQUEUE_DIR"; then
+		MQUEUE_DIR=$IPCFS_MQUEUE_DIR
 	elif mkdir -p "$SCRATCH/mqueue" &&
 	     mount -t mqueue ipcfs-test "$SCRATCH/mqueue" 2>/dev/null; then
 		MQUEUE_DIR=$SCRATCH/mqueue
