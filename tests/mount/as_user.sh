@@ -151,11 +151,40 @@ UID_=$(id -u "$U") && GID_=$(id -g "$U") || exit 1
 mkdir -m 0700 "$BASE/home" "$BASE/tmp" "$BASE/run" && mkdir "$BASE/dev" &&
 	chown "$UID_:$GID_" "$BASE/home" "$BASE/tmp" "$BASE/run" || exit 1
 
+# a build the user cannot reach (a clone under root's 0700 home, say) is
+# copied to a directory it can: the scripts, the daemon, the clients
+closed=
 for p in "$SCRIPT" "$(dirname "$SCRIPT")/lib.sh" ${IPCFS:+"$IPCFS"} \
 	 ${IPCFS_CLIENTS:+"$IPCFS_CLIENTS"} ${IPCFS_EXAMPLES:+"$IPCFS_EXAMPLES"} \
 	 ${IPCFS_PINGPONG:+"$IPCFS_PINGPONG"}; do
-	reachable "$p" || skip "user $U cannot reach $p"
+	reachable "$p" || closed=1
 done
+if [ -n "$closed" ]; then
+	S=$BASE/stage
+	say "staging a copy the user can reach in $S"
+	mkdir -p "$S/mount" && cp -p "$(dirname "$SCRIPT")"/*.sh "$S/mount/" ||
+		skip "cannot stage the test scripts"
+	SCRIPT=$S/mount/${SCRIPT##*/}
+	if [ -n "${IPCFS:-}" ]; then
+		cp -p "$IPCFS" "$S/ipcfs" && export IPCFS=$S/ipcfs
+	fi
+	if [ -n "${IPCFS_CLIENTS:-}" ]; then
+		cp -rp "$IPCFS_CLIENTS" "$S/clients" &&
+			export IPCFS_CLIENTS=$S/clients
+	fi
+	if [ -n "${IPCFS_EXAMPLES:-}" ]; then
+		cp -rp "$IPCFS_EXAMPLES" "$S/examples" &&
+			export IPCFS_EXAMPLES=$S/examples
+	fi
+	if [ -n "${IPCFS_PINGPONG:-}" ]; then
+		cp -p "$IPCFS_PINGPONG" "$S/pingpong" &&
+			export IPCFS_PINGPONG=$S/pingpong
+	fi
+	chmod -R a+rX "$S"
+	for p in "$SCRIPT" ${IPCFS:+"$IPCFS"} ${IPCFS_CLIENTS:+"$IPCFS_CLIENTS"}; do
+		reachable "$p" || skip "user $U cannot reach $p, even staged"
+	done
+fi
 unshare -m --propagation private true 2>/dev/null ||
 	skip "unshare -m fails (no private mount namespace here)"
 
