@@ -117,11 +117,48 @@ void ipc_futex_wake(atomic_uint *word)
  * /tmp/ipcfs-<uid>. It must be ours and 0700: a directory someone else
  * planted there would let them see or replace our FIFOs and sockets.
  */
+/* 0 if path is a directory of ours that nobody else may enter */
+static int rundir_private(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+	    (st.st_mode & 077))
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * The shared name (XDG_RUNTIME_DIR/ipcfs, else /tmp/ipcfs-UID) is the
+ * first choice, since the next start sweeps it. When someone else made
+ * it first (or made it wrong), a fresh mkdtemp(3) beside it, which nobody
+ * can have made: once per process, then reused.
+ */
+static int rundir_fallback(const char *want, char *buf, size_t size)
+{
+	static char made[PATH_MAX];
+	static pid_t made_pid;
+	int n;
+
+	if (made_pid != getpid() || rundir_private(made) < 0) {
+		n = snprintf(made, sizeof(made), "%s.XXXXXX", want);
+		if (n < 0 || (size_t)n >= sizeof(made) || !mkdtemp(made)) {
+			made_pid = 0;
+			return n >= 0 && (size_t)n < sizeof(made) ? -errno :
+				-ENAMETOOLONG;
+		}
+		made_pid = getpid();
+	}
+	n = snprintf(buf, size, "%s", made);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 int ipc_rundir(const struct ipc_opts *o, char *buf, size_t size)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	struct stat st;
-	int n;
+	int n, err;
 
 	if (o && o->rundir)
 		n = snprintf(buf, size, "%s", o->rundir);
@@ -133,12 +170,15 @@ int ipc_rundir(const struct ipc_opts *o, char *buf, size_t size)
 		return -ENAMETOOLONG;
 	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	if (lstat(buf, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
-	    (st.st_mode & 077))
-		return -EPERM;
-	return 0;
+	err = rundir_private(buf);
+	/* a directory given by the caller is theirs to get right */
+	if (err == -EPERM && !(o && o->rundir)) {
+		char want[PATH_MAX];
+
+		snprintf(want, sizeof(want), "%s", buf);
+		return rundir_fallback(want, buf, size);
+	}
+	return err;
 }
 
 /*

@@ -229,7 +229,9 @@ void ipc_futex_wake(atomic_uint *word);
 int ipc_pipe_resize(int fd, const struct ipc_opts *o);
 /* pipe.c: FIONREAD and F_GETPIPE_SZ, for pipe and fifo */
 void ipc_pipe_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);
-/* A private 0700 directory for named objects (o->rundir or our own). */
+/* A private 0700 directory for named objects: o->rundir, or the shared
+ * XDG_RUNTIME_DIR/ipcfs or /tmp/ipcfs-UID, or, when someone else made
+ * that first, a fresh mkdtemp(3) beside it. */
 int ipc_rundir(const struct ipc_opts *o, char *buf, size_t size);
 /* A name unique to this process and channel: "ipcfs.<pid>.<n>.<what>". */
 void ipc_unique_name(char *buf, size_t size, const char *what);

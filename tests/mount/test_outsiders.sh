@@ -8,7 +8,8 @@
 # and the mount keeps answering. Who may send at all: by default a UDP
 # datagram from another socket never reaches the udp channel (it is
 # connected to the daemon's sender); with -o outsiders it does. Object
-# names cannot be taken first: a random part makes them unpredictable.
+# names cannot be taken first: a random part makes them unpredictable, and
+# a runtime directory someone else made first is passed over.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -107,6 +108,28 @@ for t in shm mqueue; do
 	expect "$t: works whatever names others took" "$(read_one "$M/sq/$t")" mine
 done
 rm -f "${REMOVE_AT_EXIT[@]}"
+
+# the runtime directory made first by someone else: the daemon starts
+# anyway, in a fresh private one beside it (root only: it plays the other
+# user with chown)
+if [ "$(id -u)" -eq 0 ]; then
+	xdg=$(mktemp -d "$SCRATCH/xdg.XXXXXX")
+	mkdir -m 0777 "$xdg/ipcfs" && chown 65534:65534 "$xdg/ipcfs" ||
+		fail "squat $xdg/ipcfs"
+	saved_xdg=${XDG_RUNTIME_DIR-}
+	export XDG_RUNTIME_DIR=$xdg
+	mount_ipcfs
+	export XDG_RUNTIME_DIR=$saved_xdg
+	obj=$(stat_of "$MNT" fifo object)
+	case $obj in
+	"$xdg"/ipcfs.??????/*) pass "a squatted runtime dir: objects go to ${obj%/*}" ;;
+	*) fail "fifo object '$obj' with $xdg/ipcfs squatted" ;;
+	esac
+	expect "nothing in the squatter's directory" "$(ls -A "$xdg/ipcfs")" ""
+	timeout -k 1 5 sh -c "echo fine > $MNT/fifo" || fail "write fifo"
+	expect "the fifo works" "$(read_one "$MNT/fifo")" fine
+	unmount_ipcfs "$MNT"
+fi
 
 # stranger MOUNT: a datagram from another socket to MOUNT's udp port
 stranger() {
