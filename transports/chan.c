@@ -179,4 +179,7 @@ void ipc_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
 	if (st->queued_bytes < 0 && ch->local)
 		st->queued_bytes = ch->bytes_out > ch->bytes_in ?
 				   (long)(ch->bytes_out - ch->bytes_in) : 0;
+	/* ...but never more than it can hold */
+	if (st->capacity >= 0 && st->queued_bytes > st->capacity)
+		st->queued_bytes = st->capacity;
 }

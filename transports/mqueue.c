@@ -127,6 +127,10 @@ static void mq_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
 		return;
 	st->queued_msgs = attr.mq_curmsgs;
 	st->capacity = attr.mq_maxmsg * attr.mq_msgsize;
+	/* the kernel counts messages, not bytes: none is none, whoever took
+	 * them (an outsider reads the queue too); else our counts say */
+	if (attr.mq_curmsgs == 0)
+		st->queued_bytes = 0;
 }
 
 static void mq_destroy(struct ipc_chan *ch)

@@ -9,7 +9,8 @@
 # datagram from another socket never reaches the udp channel (it is
 # connected to the daemon's sender); with -o outsiders it does. Object
 # names cannot be taken first: a random part makes them unpredictable, and
-# a runtime directory someone else made first is passed over.
+# a runtime directory someone else made first is passed over. An outsider
+# that drains a fifo or queue directly leaves the readers their EOF.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -74,6 +75,25 @@ for t in shm mmap; do
 		fail "$t: write the header"
 	timeout -k 1 5 sh -c "echo hi > $M/$t" || fail "write $t"
 	expect "$t: data after an outsider set closed" "$(read_one "$M/$t")" hi
+	check_alive
+done
+
+# an outsider drains the object while a reader has the file open: that
+# reader still gets end of file once the writer is gone, and st_size is 0
+for t in fifo mqueue; do
+	obj=$(stat_of "$M" $t object)
+	exec 3<"$M/$t"
+	timeout -k 1 5 sh -c "printf abc > $M/$t" || fail "$t: write"
+	case $t in
+	fifo) got=$(timeout -k 1 5 dd if="$obj" bs=64k count=1 status=none) ;;
+	mqueue) got=$(timeout -k 1 5 "$IPCFS_CLIENTS/mq_drain" "$obj") ;;
+	esac
+	expect "$t: the outsider took it" "$got" "$([ $t = fifo ] && echo abc || echo 3)"
+	expect "$t: st_size once drained from outside" "$(size_of "$M/$t")" 0
+	got=$(timeout -k 1 5 cat <&3)
+	rc=$?
+	expect "$t: the open reader gets end of file (status $rc)" "$rc:$got" "0:"
+	exec 3<&-
 	check_alive
 done
 
