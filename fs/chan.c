@@ -400,7 +400,11 @@ void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 {
 	ssize_t n = 0;
 
-	if (ipc_is_msg(&fc->ch) && size > fc->ch.max_msg) {
+	/* one write is one message: no bigger than the channel takes, nor
+	 * than the kernel always delivers in one request */
+	if (ipc_is_msg(&fc->ch) &&
+	    (size > fc->ch.max_msg ||
+	     (fs_of_chan(fc)->msg_max && size > fs_of_chan(fc)->msg_max))) {
 		fuse_reply_err(req, EMSGSIZE);
 		return;
 	}

@@ -132,6 +132,9 @@ struct fs {
 	char *scratch;
 	size_t scratch_len;
 	size_t splice_max;		/* largest reply spliced, 0: unknown */
+	/* the largest write the kernel always sends in one request, from
+	 * any buffer alignment: a message's bound through the mount */
+	size_t msg_max;
 };
 
 static inline struct fs *fs_of_chan(const struct fs_chan *fc)

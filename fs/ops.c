@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fs.h"
 
@@ -442,10 +443,20 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 	unsigned splice = FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
 			  FUSE_CAP_SPLICE_MOVE;
 
-	(void)userdata;
+	struct fs *fs = userdata;
+	size_t page = (size_t)getpagesize(), pages;
+
 	conn->want |= conn->capable & splice;
 	if ((conn->want & FUSE_CAP_SPLICE_READ) && conn->max_write > max)
 		conn->max_write = max;
+	/*
+	 * A direct write is cut at max_write and at the request's pages
+	 * (max_write's, rounded up): a buffer that starts late in a page
+	 * spans one more. One page fewer always arrives whole, and the
+	 * first piece of anything longer is longer than that.
+	 */
+	pages = (conn->max_write + page - 1) / page;
+	fs->msg_max = (pages - 1) * page;
 }
 
 const struct fuse_lowlevel_ops fs_ops = {

@@ -16,6 +16,7 @@ for t in $(transports_in "$MNT"); do
 	case $t in
 	mqueue) max=8192 ;;
 	udp) max=65507 ;;
+	zmq) max=1040384 ;;	# what one FUSE write always carries whole
 	*) max= ;;
 	esac
 	if timeout -k 2 60 "$mc" "$MNT/$t" $max >"$SCRATCH/out" 2>&1; then
@@ -31,8 +32,9 @@ done
 for spec in mqueue:8192 udp:65507; do
 	t=${spec%:*} max=${spec#*:}
 	[ -f "$MNT/$t" ] || continue
-	err=$(head -c $((max + 1)) /dev/zero |
-	      timeout -k 1 5 dd of="$MNT/$t" bs=$((max + 1)) status=none 2>&1)
+	# one read of /dev/zero is one block: never a write split by a pipe
+	err=$(timeout -k 1 5 dd if=/dev/zero of="$MNT/$t" bs=$((max + 1)) \
+	      count=1 status=none 2>&1)
 	case $err in
 	*"Message too long"*) pass "$t: dd of $((max + 1)) bytes: Message too long" ;;
 	*) fail "$t: dd of $((max + 1)) bytes: got '$err', want Message too long" ;;

@@ -9,7 +9,9 @@
  * returns its first part and the next read the rest, never bytes of the
  * following message; a leftover part keeps the file readable for poll();
  * with MAXMSG: a write of MAXMSG + 1 bytes fails with EMSGSIZE and sends
- * nothing, one of MAXMSG bytes arrives whole; EOF once the writer closed.
+ * nothing, one of MAXMSG bytes arrives whole, from any alignment of its
+ * buffer (48 and 4095 bytes into a page too), and 3 MiB is EMSGSIZE; EOF
+ * once the writer closed.
  *
  * Prints one line per check; exits 1 if any failed.
  */
@@ -73,18 +75,33 @@ static bool is_msg(const unsigned char *p, size_t len, unsigned id,
 	return true;
 }
 
-static void send_msg(int wfd, size_t len, unsigned id)
+/* write message id from a buffer `off` bytes into a page: the kernel
+ * splits a write at page boundaries, and must not split a message */
+static ssize_t write_at(int wfd, size_t len, unsigned id, size_t off)
 {
-	unsigned char *p = malloc(len);
+	unsigned char *p = aligned_alloc(4096, (len + off + 4095) / 4096 * 4096);
 	ssize_t r;
 
 	if (!p)
-		err(1, "malloc");
-	make_msg(p, len, id);
-	r = write(wfd, p, len);
-	check(r == (ssize_t)len, "write of a %zu-byte message (got %zd%s%s)",
-	      len, r, r < 0 ? ", " : "", r < 0 ? strerror(errno) : "");
+		err(1, "aligned_alloc");
+	make_msg(p + off, len, id);
+	r = write(wfd, p + off, len);
 	free(p);
+	return r;
+}
+
+static void send_msg_at(int wfd, size_t len, unsigned id, size_t off)
+{
+	ssize_t r = write_at(wfd, len, id, off);
+
+	check(r == (ssize_t)len,
+	      "write of a %zu-byte message, %zu bytes into a page (got %zd%s%s)",
+	      len, off, r, r < 0 ? ", " : "", r < 0 ? strerror(errno) : "");
+}
+
+static void send_msg(int wfd, size_t len, unsigned id)
+{
+	send_msg_at(wfd, len, id, 0);
 }
 
 /* read up to want bytes, expecting `len` bytes of message id from `from` */
@@ -161,6 +178,18 @@ int main(int argc, char **argv)
 		send_msg(wfd, maxmsg, 21);
 		expect_read(rfd, rbuf_len, maxmsg, 21, 0);
 		free(big);
+		/* whole from any alignment; anything bigger is no message */
+		for (size_t off = 48; off < 4096; off += 4047) {
+			send_msg_at(wfd, maxmsg, 22, off);
+			expect_read(rfd, rbuf_len, maxmsg, 22, 0);
+			r = write_at(wfd, maxmsg + 1, 23, off);
+			check(r < 0 && errno == EMSGSIZE,
+			      "write of limit + 1, %zu bytes into a page, says "
+			      "EMSGSIZE (got %zd)", off, r);
+		}
+		r = write_at(wfd, 3u << 20, 24, 0);
+		check(r < 0 && errno == EMSGSIZE,
+		      "write of 3 MiB says EMSGSIZE (got %zd)", r);
 	}
 
 	/* nothing else is queued; with the writer gone, EOF */
