@@ -104,6 +104,14 @@ for t in $(transports_in "$M"); do
 done
 pass "every transport still works"
 
+# with every channel made, the daemon listens on no TCP port: nobody can
+# connect to it and take its descriptors (zmq is ipc://, tcp's listener
+# closes once the pair is connected)
+if command -v ss >/dev/null; then
+	expect "TCP ports the daemon listens on" \
+		"$(ss -Hltnp 2>/dev/null | grep -c "pid=$DAEMON_PID,")" 0
+fi
+
 # names another user could take first: the old, predictable object names
 # of the daemon's next channels, made by someone else before first use
 mqueue_init
