@@ -1,0 +1,99 @@
+/*
+ * outsider.c - a process that is not the daemon sends to a channel's
+ * object: COUNT datagrams or messages of SIZE random bytes (0: empty),
+ * without waiting. What the object refuses (a full queue, no reader) is
+ * counted, not fatal: the point is to try.
+ *
+ *   outsider unix PATH SIZE COUNT     datagrams to a Unix datagram socket
+ *   outsider udp ADDR:PORT SIZE COUNT datagrams to a UDP port
+ *   outsider mq /dev/mqueue/NAME SIZE COUNT   messages to a queue
+ *
+ * Prints "sent N refused M".
+ */
+#include <arpa/inet.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int sock_to(const char *kind, const char *where, struct sockaddr_storage *sa,
+		   socklen_t *len)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)sa;
+	struct sockaddr_in *in = (struct sockaddr_in *)sa;
+	char addr[64], *colon;
+
+	memset(sa, 0, sizeof(*sa));
+	if (!strcmp(kind, "unix")) {
+		un->sun_family = AF_UNIX;
+		snprintf(un->sun_path, sizeof(un->sun_path), "%s", where);
+		*len = sizeof(*un);
+		return socket(AF_UNIX, SOCK_DGRAM, 0);
+	}
+	snprintf(addr, sizeof(addr), "%s", where);
+	colon = strrchr(addr, ':');
+	if (!colon)
+		errx(2, "udp: '%s' is not ADDR:PORT", where);
+	*colon = '\0';
+	in->sin_family = AF_INET;
+	in->sin_port = htons((unsigned short)atoi(colon + 1));
+	if (inet_pton(AF_INET, addr, &in->sin_addr) != 1)
+		errx(2, "udp: bad address '%s'", addr);
+	*len = sizeof(*in);
+	return socket(AF_INET, SOCK_DGRAM, 0);
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = 0;
+	size_t size;
+	long count, sent = 0, refused = 0;
+	char *buf;
+	mqd_t q = (mqd_t)-1;
+	int fd = -1;
+	ssize_t n;
+
+	if (argc != 5)
+		errx(2, "usage: outsider unix|udp|mq WHERE SIZE COUNT");
+	size = strtoul(argv[3], NULL, 0);
+	count = strtol(argv[4], NULL, 0);
+	buf = malloc(size + 1);
+	if (!buf)
+		err(1, "malloc");
+	if (size && getrandom(buf, size, 0) < 0)
+		err(1, "getrandom");
+	if (!strcmp(argv[1], "mq")) {
+		const char *name = argv[2];
+
+		if (!strncmp(name, "/dev/mqueue/", 12))
+			name += 11;
+		q = mq_open(name, O_WRONLY | O_NONBLOCK);
+		if (q == (mqd_t)-1)
+			err(1, "mq_open %s", name);
+	} else {
+		fd = sock_to(argv[1], argv[2], &sa, &len);
+		if (fd < 0)
+			err(1, "socket");
+	}
+	for (long i = 0; i < count; i++) {
+		if (q != (mqd_t)-1)
+			n = mq_send(q, buf, size, 0) < 0 ? -1 : (ssize_t)size;
+		else
+			n = sendto(fd, buf, size, MSG_DONTWAIT,
+				   (struct sockaddr *)&sa, len);
+		if (n < 0)
+			refused++;
+		else
+			sent++;
+	}
+	printf("sent %ld refused %ld\n", sent, refused);
+	return 0;
+}
