@@ -322,6 +322,17 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fs_chan *fc = fs_chan_of(h->node);
 
 	(void)ino;
+	/*
+	 * A read for the page cache, not for a reader: an mmap(MAP_PRIVATE)
+	 * of the file faulting a page in. The kernel sends those without a
+	 * lock owner, a read(2) of a direct_io file always with one. Taking
+	 * data for it would lose it: an empty reply, so the toucher gets
+	 * SIGBUS and the channel keeps its data.
+	 */
+	if (fc && !fi->lock_owner) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
 	if (fc) {
 		fs_chan_read(fc, h, req, size, fi->flags);
 		return;

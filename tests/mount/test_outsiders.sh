@@ -97,6 +97,14 @@ for t in fifo mqueue; do
 	check_alive
 done
 
+# a mapping never takes a channel's data: map and touch, then read
+for t in pipe mqueue shm; do
+	timeout -k 1 5 sh -c "echo kept > $M/$t" || fail "$t: write"
+	r=$(timeout -k 1 5 "$IPCFS_CLIENTS/mmap_touch" "$M/$t") ||
+		fail "$t: mmap_touch failed"
+	expect "$t: the data is still there after '$r'" "$(read_one "$M/$t")" kept
+done
+
 # every channel still answers
 for t in $(transports_in "$M"); do
 	timeout -k 1 5 sh -c "echo ok > $M/$t" || fail "$t: write"
