@@ -74,9 +74,54 @@ int fs_chan_make(struct fs_chan *fc)
 	return fc->open_err;
 }
 
+/* uid's entry in the parked-bytes budget, made on first use; NULL: ENOMEM */
+static struct fs_parker *parker_of(struct fs *fs, uid_t uid)
+{
+	struct fs_parker *p;
+
+	for (unsigned i = 0; i < fs->nparkers; i++)
+		if (fs->parkers[i].uid == uid)
+			return &fs->parkers[i];
+	p = realloc(fs->parkers, (fs->nparkers + 1) * sizeof(*p));
+	if (!p)
+		return NULL;
+	fs->parkers = p;
+	p += fs->nparkers++;
+	p->uid = uid;
+	p->bytes = 0;
+	return p;
+}
+
+/* room for a parked write's copy of bytes: 0, -ENOSPC, -EDQUOT, -ENOMEM */
+static int budget_take(struct fs *fs, uid_t uid, size_t bytes)
+{
+	struct fs_parker *p = parker_of(fs, uid);
+
+	if (!p)
+		return -ENOMEM;
+	if (fs->parked_bytes + bytes > fs->max_parked)
+		return -ENOSPC;
+	if (p->bytes + bytes > fs->max_user_parked)
+		return -EDQUOT;
+	fs->parked_bytes += bytes;
+	p->bytes += bytes;
+	return 0;
+}
+
+static void budget_give(struct fs *fs, uid_t uid, size_t bytes)
+{
+	struct fs_parker *p = parker_of(fs, uid);
+
+	fs->parked_bytes -= bytes;
+	if (p)
+		p->bytes -= bytes;
+}
+
 static void req_free(struct fs_chan *fc, struct fs_req *r)
 {
 	TAILQ_REMOVE(r->is_write ? &fc->writes : &fc->reads, r, link);
+	if (r->is_write)
+		budget_give(fs_of_chan(fc), r->uid, r->size - r->from);
 	free(r);
 }
 
@@ -339,14 +384,29 @@ static void interrupted(fuse_req_t req, void *data)
 	progress(fc);
 }
 
-/* a parked request; a write's room for its unsent bytes, size - done */
-static struct fs_req *req_new(struct fs_handle *h, fuse_req_t req,
-			      bool is_write, size_t size, size_t done)
+/*
+ * A parked request; a write's room for its unsent bytes, size - done,
+ * from its user's budget. NULL with *err: -ENOMEM, -ENOSPC, -EDQUOT.
+ */
+static struct fs_req *req_new(struct fs_chan *fc, struct fs_handle *h,
+			      fuse_req_t req, bool is_write, size_t size,
+			      size_t done, int *err)
 {
-	struct fs_req *r = malloc(sizeof(*r) + (is_write ? size - done : 0));
+	uid_t uid = fuse_req_ctx(req)->uid;
+	size_t copy = is_write ? size - done : 0;
+	struct fs_req *r;
 
-	if (!r)
+	*err = copy ? budget_take(fs_of_chan(fc), uid, copy) : 0;
+	if (*err)
 		return NULL;
+	r = malloc(sizeof(*r) + copy);
+	if (!r) {
+		if (copy)
+			budget_give(fs_of_chan(fc), uid, copy);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	r->uid = uid;
 	r->req = req;
 	r->h = h;
 	r->is_write = is_write;
@@ -366,10 +426,15 @@ static void req_park(struct fs_chan *fc, struct fs_req *r)
 static void park(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 		 bool is_write, const char *buf, size_t size, size_t done)
 {
-	struct fs_req *r = req_new(h, req, is_write, size, done);
+	int err;
+	struct fs_req *r = req_new(fc, h, req, is_write, size, done, &err);
 
 	if (!r) {
-		fuse_reply_err(req, ENOMEM);
+		/* what went is written: a short count rather than an error */
+		if (done)
+			fuse_reply_write(req, done);
+		else
+			fuse_reply_err(req, -err);
 		return;
 	}
 	if (is_write)
@@ -474,6 +539,7 @@ void fs_chan_write_buf(struct fs_chan *fc, struct fs_handle *h,
 	size_t size = fuse_buf_size(bufv), done;
 	struct fs_req *r;
 	ssize_t n;
+	int err;
 	char *buf;
 
 	if (bufv->count == 1 && !(bufv->buf[0].flags & FUSE_BUF_IS_FD)) {
@@ -508,14 +574,19 @@ void fs_chan_write_buf(struct fs_chan *fc, struct fs_handle *h,
 		fuse_reply_err(req, EAGAIN);	/* libfuse drops the pages */
 		return;
 	}
-	r = req_new(h, req, true, size, done);
-	if (!r || !bufv_to_mem(bufv, r->data, size - done)) {
+	r = req_new(fc, h, req, true, size, done, &err);
+	if (r && !bufv_to_mem(bufv, r->data, size - done)) {
+		budget_give(fs_of_chan(fc), r->uid, size - done);
 		free(r);
+		r = NULL;
+		err = -ENOMEM;
+	}
+	if (!r) {
 		/* what went is written: a short count rather than an error */
 		if (done)
 			fuse_reply_write(req, done);
 		else
-			fuse_reply_err(req, ENOMEM);
+			fuse_reply_err(req, -err);
 		return;
 	}
 	req_park(fc, r);

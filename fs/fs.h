@@ -42,6 +42,7 @@ struct fs_req {
 	size_t size;		/* read: bytes wanted; write: bytes in data */
 	size_t done;		/* write: bytes sent so far */
 	size_t from;		/* write: done when parked, data[0]'s offset */
+	uid_t uid;		/* write: whose budget holds data */
 	char data[];		/* write: a copy of the bytes not yet sent */
 };
 TAILQ_HEAD(fs_req_list, fs_req);
@@ -120,6 +121,14 @@ struct fs {
 	/* mkdir's bounds: ENOSPC past max_dirs, EDQUOT past max_user_dirs
 	 * of one user's own */
 	unsigned max_dirs, max_user_dirs;
+	/* parked writes' copies: ENOSPC past max_parked bytes in all,
+	 * EDQUOT past max_user_parked of one user's */
+	size_t parked_bytes, max_parked, max_user_parked;
+	struct fs_parker {
+		uid_t uid;
+		size_t bytes;
+	} *parkers;
+	unsigned nparkers;
 	const struct ipc_transport **transports;	/* a file each */
 	unsigned ntransports;
 	/* loop.c */
@@ -157,6 +166,8 @@ void fs_fill_attr(const struct fs_node *n, struct stat *st);
 int fs_mkdir(struct fs_dir *parent, const char *name, uid_t uid,
 	     struct fs_dir **out);
 #define FS_MAX_DIRS_DEFAULT		1024
+#define FS_MAX_PARKED_DEFAULT		((size_t)64 << 20)
+#define FS_MAX_USER_PARKED_DEFAULT	((size_t)16 << 20)
 #define FS_MAX_USER_DIRS_DEFAULT	256
 /* give a dir made by mkdir and its files to their maker; mode: the dir's */
 void fs_dir_own(struct fs_dir *d, uid_t uid, gid_t gid, mode_t mode);

@@ -79,6 +79,11 @@ static void usage(const char *prog)
 	       "(default %u)\n"
 	       "    -o max_user_dirs=N  ... with EDQUOT past N of one user's "
 	       "(default %u)\n"
+	       "    -o max_parked=MIB  a write that must wait, past MIB waiting "
+	       "in all,\n"
+	       "                    fails with ENOSPC (default %zu)\n"
+	       "    -o max_user_parked=MIB  ... past MIB of one user's, EDQUOT "
+	       "(default %zu)\n"
 	       "    -o allow_other  let other users in; implies "
 	       "-o default_permissions:\n"
 	       "                    the file modes are honoured (transport "
@@ -92,7 +97,8 @@ static void usage(const char *prog)
 	       "    fsname=NAME, subtype=NAME, allow_root, auto_unmount,\n"
 	       "    ro, nosuid, nodev, noexec, noatime\n",
 	       prog, ipc_names(names, sizeof(names)), FS_SPIN_US_DEFAULT,
-	       FS_SPIN_US_MAX, FS_MAX_DIRS_DEFAULT, FS_MAX_USER_DIRS_DEFAULT);
+	       FS_SPIN_US_MAX, FS_MAX_DIRS_DEFAULT, FS_MAX_USER_DIRS_DEFAULT,
+	       FS_MAX_PARKED_DEFAULT >> 20, FS_MAX_USER_PARKED_DEFAULT >> 20);
 }
 
 static void version(void)
@@ -207,6 +213,8 @@ static int serve(struct fs *fs, struct fuse_session *se,
 	err = fs_tree_init(fs, &io, fo->control);
 	fs->max_dirs = fo->max_dirs;
 	fs->max_user_dirs = fo->max_user_dirs;
+	fs->max_parked = (size_t)fo->max_parked_mib << 20;
+	fs->max_user_parked = (size_t)fo->max_user_parked_mib << 20;
 	fs->spin_us = fo->spin_us;
 	if (!err)
 		err = fs_loop_init(fs, se);

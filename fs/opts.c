@@ -22,6 +22,8 @@ enum {
 	KEY_OUTSIDERS,		/* outsiders: anyone may send to objects */
 	KEY_MAX_DIRS,		/* max_dirs=N */
 	KEY_MAX_USER_DIRS,	/* max_user_dirs=N */
+	KEY_MAX_PARKED,		/* max_parked=MIB */
+	KEY_MAX_USER_PARKED,	/* max_user_parked=MIB */
 	KEY_ALLOW_OTHER,
 	KEY_DEFAULT_PERMISSIONS,
 };
@@ -34,6 +36,8 @@ static const struct fuse_opt fs_opt_table[] = {
 	FUSE_OPT_KEY("outsiders", KEY_OUTSIDERS),
 	FUSE_OPT_KEY("max_dirs=", KEY_MAX_DIRS),
 	FUSE_OPT_KEY("max_user_dirs=", KEY_MAX_USER_DIRS),
+	FUSE_OPT_KEY("max_parked=", KEY_MAX_PARKED),
+	FUSE_OPT_KEY("max_user_parked=", KEY_MAX_USER_PARKED),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_END
@@ -57,17 +61,17 @@ static int parse_spin(const char *s, unsigned *us)
 	return 0;
 }
 
-/* N of -o name=N: digits only, 1 to FS_MAX_DIRS_LIMIT; 0 or -1 */
-static int parse_count(const char *name, const char *s, unsigned *n)
+/* N of -o name=N: digits only, 1 to max; 0 or -1 */
+static int parse_count(const char *name, const char *s, unsigned max,
+		       unsigned *n)
 {
 	unsigned long v = 0;
 	const char *p = s;
 
-	for (; *p >= '0' && *p <= '9' && v <= FS_MAX_DIRS_LIMIT; p++)
+	for (; *p >= '0' && *p <= '9' && v <= max; p++)
 		v = v * 10 + (unsigned long)(*p - '0');
-	if (p == s || *p || v < 1 || v > FS_MAX_DIRS_LIMIT) {
-		fprintf(stderr, "ipcfs: bad %s '%s' (1 to %d)\n", name, s,
-			FS_MAX_DIRS_LIMIT);
+	if (p == s || *p || v < 1 || v > max) {
+		fprintf(stderr, "ipcfs: bad %s '%s' (1 to %u)\n", name, s, max);
 		return -1;
 	}
 	*n = (unsigned)v;
@@ -108,11 +112,18 @@ static int fs_opt_proc(void *data, const char *arg, int key,
 		return 0;
 	case KEY_MAX_DIRS:
 		return parse_count("max_dirs", arg + strlen("max_dirs="),
-				   &o->max_dirs);
+				   FS_MAX_DIRS_LIMIT, &o->max_dirs);
 	case KEY_MAX_USER_DIRS:
 		return parse_count("max_user_dirs",
 				   arg + strlen("max_user_dirs="),
-				   &o->max_user_dirs);
+				   FS_MAX_DIRS_LIMIT, &o->max_user_dirs);
+	case KEY_MAX_PARKED:
+		return parse_count("max_parked", arg + strlen("max_parked="),
+				   FS_MAX_PARKED_MIB, &o->max_parked_mib);
+	case KEY_MAX_USER_PARKED:
+		return parse_count("max_user_parked",
+				   arg + strlen("max_user_parked="),
+				   FS_MAX_PARKED_MIB, &o->max_user_parked_mib);
 	case KEY_BIND_BARE:
 		fprintf(stderr, "ipcfs: -o bind needs an address "
 			"(-o bind=ADDR)\n");
@@ -134,6 +145,8 @@ int fs_opts_parse(struct fuse_args *args, struct fs_opts *o)
 	o->spin_us = FS_SPIN_US_DEFAULT;
 	o->max_dirs = FS_MAX_DIRS_DEFAULT;
 	o->max_user_dirs = FS_MAX_USER_DIRS_DEFAULT;
+	o->max_parked_mib = FS_MAX_PARKED_DEFAULT >> 20;
+	o->max_user_parked_mib = FS_MAX_USER_PARKED_DEFAULT >> 20;
 	if (fuse_opt_parse(args, o, fs_opt_table, fs_opt_proc) != 0)
 		return -1;
 	/*

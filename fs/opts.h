@@ -11,6 +11,10 @@
  *				address, zmq on tcp:// (every local user)
  *	-o max_dirs=N		mkdir fails with ENOSPC past N directories
  *	-o max_user_dirs=N	... with EDQUOT past N of one user's own
+ *	-o max_parked=MIB	a write that would park past MIB of copies
+ *				in all fails with ENOSPC (a short count if
+ *				part of it went)
+ *	-o max_user_parked=MIB	... past MIB of one user's, EDQUOT
  *	-o allow_other		(FUSE's) turns on default_permissions too
  */
 #ifndef FS_OPTS_H
@@ -30,10 +34,13 @@ struct fs_opts {
 	bool outsiders;			/* -o outsiders: see ipc_opts */
 	unsigned max_dirs;		/* -o max_dirs=N: mkdir's bound */
 	unsigned max_user_dirs;		/* -o max_user_dirs=N: each user's */
+	unsigned max_parked_mib;	/* -o max_parked=MIB: parked writes */
+	unsigned max_user_parked_mib;	/* -o max_user_parked=MIB */
 };
 
 #define FS_SPIN_US_MAX	10000	/* more is a busy loop, not a wait */
 #define FS_MAX_DIRS_LIMIT	1000000
+#define FS_MAX_PARKED_MIB	65536	/* 64 GiB: more is not a bound */
 
 /*
  * Take ipcfs's options out of args and fill *o.

@@ -123,6 +123,8 @@ int fs_tree_init(struct fs *fs, const struct ipc_opts *o, bool control)
 	fs->spin_us = FS_SPIN_US_DEFAULT;
 	fs->max_dirs = FS_MAX_DIRS_DEFAULT;
 	fs->max_user_dirs = FS_MAX_USER_DIRS_DEFAULT;
+	fs->max_parked = FS_MAX_PARKED_DEFAULT;
+	fs->max_user_parked = FS_MAX_USER_PARKED_DEFAULT;
 	if (getrandom(&fs->hash_seed, sizeof(fs->hash_seed), GRND_NONBLOCK) < 0)
 		fs->hash_seed = (uint32_t)time(NULL);
 	TAILQ_INIT(&fs->open_handles);
@@ -153,6 +155,9 @@ void fs_tree_destroy(struct fs *fs)
 	free(fs->nodes);
 	fs->nodes = NULL;
 	fs->nodes_len = 0;
+	free(fs->parkers);
+	fs->parkers = NULL;
+	fs->nparkers = 0;
 	free(fs->dir_hash);
 	fs->dir_hash = NULL;
 	fs->dir_buckets = fs->ndirs = 0;

@@ -59,7 +59,8 @@ static int reparse(const struct fuse_args *args, struct fuse_args *out,
 }
 
 /* an element of an option list (unescaped commas) is bind[=...], spin=...,
- * max_dirs=..., max_user_dirs=..., control or outsiders */
+ * max_dirs=..., max_user_dirs=..., max_parked=..., max_user_parked=...,
+ * control or outsiders */
 static bool has_ours(const char *list)
 {
 	const char *p = list;
@@ -75,7 +76,9 @@ static bool has_ours(const char *list)
 		if (!strncmp(p, "outsiders", 9) && (!p[9] || p[9] == ','))
 			return true;
 		if (!strncmp(p, "max_dirs=", 9) ||
-		    !strncmp(p, "max_user_dirs=", 14))
+		    !strncmp(p, "max_user_dirs=", 14) ||
+		    !strncmp(p, "max_parked=", 11) ||
+		    !strncmp(p, "max_user_parked=", 16))
 			return true;
 		for (; *p && *p != ','; p++)
 			if (*p == '\\' && p[1])
@@ -154,6 +157,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   o2.spin_us == FS_SPIN_US_DEFAULT && !o2.control &&
 			   !o2.outsiders && o2.max_dirs == FS_MAX_DIRS_DEFAULT &&
 			   o2.max_user_dirs == FS_MAX_USER_DIRS_DEFAULT &&
+			   o2.max_parked_mib == FS_MAX_PARKED_DEFAULT >> 20 &&
+			   o2.max_user_parked_mib ==
+			   FS_MAX_USER_PARKED_DEFAULT >> 20 &&
 			   o2.allow_other == o.allow_other &&
 			   o2.default_permissions == o.default_permissions,
 			   "a second parse of what was left differs");

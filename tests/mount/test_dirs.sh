@@ -11,7 +11,9 @@
 #  - 40 directories at once: every mkdir and rmdir succeeds, the pipe of
 #    each works, the daemon survives;
 #  - -o max_user_dirs=N: a user's mkdir past N says EDQUOT; -o max_dirs=N:
-#    any mkdir past N says ENOSPC; rmdir frees a place.
+#    any mkdir past N says ENOSPC; rmdir frees a place;
+#  - -o max_user_parked=1 / -o max_parked=1 (MiB): with one 1 MiB write
+#    waiting on a full pipe, a second one fails with EDQUOT / ENOSPC.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -111,4 +113,42 @@ expect "-o max_dirs=0 is refused" \
 	"$(timeout -k 1 10 "$IPCFS" -f -o max_dirs=0 "$SCRATCH" 2>&1)" \
 	"ipcfs: bad max_dirs '0' (1 to 1000000)"
 unmount_ipcfs
+
+# parked writes' copies: a write that must wait past -o max_user_parked
+# MiB of one user's fails with EDQUOT, past -o max_parked in all ENOSPC
+# park_one D: fill D/pipe, then a 1 MiB write waits on it (a background job)
+park_one() {
+	mkdir "$M/$1" || fail "mkdir $1"
+	timeout -k 1 10 dd if=/dev/zero of="$M/$1/pipe" bs=1M count=1 \
+		status=none || fail "$1: fill the pipe"
+	timeout -k 1 60 dd if=/dev/zero of="$M/$1/pipe" bs=1M count=1 \
+		status=none 2>"$SCRATCH/park.$1" &
+	PARKED+=($!)
+}
+# over MOUNT_OPTS ERRNO-TEXT: the second parked write fails with it
+over() {
+	local p
+
+	PARKED=()
+	mount_ipcfs -o "$1"
+	M=$MNT
+	park_one p1
+	wait_for 10 eval "[ \"\$(stat_of $M/p1 pipe parked_writes)\" = 1 ]" ||
+		fail "$1: the first write did not park"
+	park_one p2
+	wait_gone "${PARKED[1]}" 10 || fail "$1: the second write waits too"
+	case $(cat "$SCRATCH/park.p2") in
+	*"$2"*) pass "-o $1: the second parked write fails: $2" ;;
+	*) fail "-o $1: got '$(cat "$SCRATCH/park.p2")', want $2" ;;
+	esac
+	alive "${PARKED[0]}" || fail "$1: the first parked write ended"
+	for p in "${PARKED[@]}"; do
+		kill_tree "$p"
+		wait "$p" 2>/dev/null || true
+	done
+	check_alive
+	unmount_ipcfs
+}
+over max_user_parked=1 "Disk quota exceeded"
+over max_parked=1 "No space left on device"
 finish
