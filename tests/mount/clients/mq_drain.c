@@ -37,5 +37,7 @@ int main(int argc, char **argv)
 	if (errno != EAGAIN)
 		err(1, "mq_receive");
 	printf("%lld\n", total);
+	free(buf);
+	mq_close(q);
 	return 0;
 }

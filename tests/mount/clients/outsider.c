@@ -95,5 +95,10 @@ int main(int argc, char **argv)
 			sent++;
 	}
 	printf("sent %ld refused %ld\n", sent, refused);
+	free(buf);
+	if (q != (mqd_t)-1)
+		mq_close(q);
+	if (fd >= 0)
+		close(fd);
 	return 0;
 }
