@@ -119,11 +119,41 @@ static void expect_read(int rfd, size_t want, size_t len, unsigned id,
 	      r > 0 && !is_msg(rbuf, r, id, from) ? ", wrong ones" : "");
 }
 
+/* the limit: one over it is EMSGSIZE from any alignment, it arrives whole */
+static void check_limit(int wfd, int rfd, size_t maxmsg)
+{
+	unsigned char *big;
+	ssize_t r;
+
+	big = malloc(maxmsg + 1);
+	if (!big)
+		err(1, "malloc");
+	make_msg(big, maxmsg + 1, 20);
+	r = write(wfd, big, maxmsg + 1);
+	check(r < 0 && errno == EMSGSIZE,
+	      "write of %zu bytes (limit + 1) says EMSGSIZE (got %zd, %s)",
+	      maxmsg + 1, r, r < 0 ? strerror(errno) : "no error");
+	send_msg(wfd, maxmsg, 21);
+	expect_read(rfd, rbuf_len, maxmsg, 21, 0);
+	free(big);
+	/* whole from any alignment; anything bigger is no message */
+	for (size_t off = 48; off < 4096; off += 4047) {
+		send_msg_at(wfd, maxmsg, 22, off);
+		expect_read(rfd, rbuf_len, maxmsg, 22, 0);
+		r = write_at(wfd, maxmsg + 1, 23, off);
+		check(r < 0 && errno == EMSGSIZE,
+		      "write of limit + 1, %zu bytes into a page, says "
+		      "EMSGSIZE (got %zd)", off, r);
+	}
+	r = write_at(wfd, 3u << 20, 24, 0);
+	check(r < 0 && errno == EMSGSIZE,
+	      "write of 3 MiB says EMSGSIZE (got %zd)", r);
+}
+
 int main(int argc, char **argv)
 {
 	size_t maxmsg = argc > 2 ? strtoul(argv[2], NULL, 0) : 0;
 	static const size_t sizes[] = { 1, 100, 1000, 3000 };
-	unsigned char *big;
 	const char *slash;
 	int rfd, wfd;
 	ssize_t r;
@@ -166,31 +196,8 @@ int main(int argc, char **argv)
 		expect_read(rfd, 1000, 1000, 12, k * 1000);
 	expect_read(rfd, 1000, 20, 13, 0);
 
-	if (maxmsg) {
-		big = malloc(maxmsg + 1);
-		if (!big)
-			err(1, "malloc");
-		make_msg(big, maxmsg + 1, 20);
-		r = write(wfd, big, maxmsg + 1);
-		check(r < 0 && errno == EMSGSIZE,
-		      "write of %zu bytes (limit + 1) says EMSGSIZE (got %zd, %s)",
-		      maxmsg + 1, r, r < 0 ? strerror(errno) : "no error");
-		send_msg(wfd, maxmsg, 21);
-		expect_read(rfd, rbuf_len, maxmsg, 21, 0);
-		free(big);
-		/* whole from any alignment; anything bigger is no message */
-		for (size_t off = 48; off < 4096; off += 4047) {
-			send_msg_at(wfd, maxmsg, 22, off);
-			expect_read(rfd, rbuf_len, maxmsg, 22, 0);
-			r = write_at(wfd, maxmsg + 1, 23, off);
-			check(r < 0 && errno == EMSGSIZE,
-			      "write of limit + 1, %zu bytes into a page, says "
-			      "EMSGSIZE (got %zd)", off, r);
-		}
-		r = write_at(wfd, 3u << 20, 24, 0);
-		check(r < 0 && errno == EMSGSIZE,
-		      "write of 3 MiB says EMSGSIZE (got %zd)", r);
-	}
+	if (maxmsg)
+		check_limit(wfd, rfd, maxmsg);
 
 	/* nothing else is queued; with the writer gone, EOF */
 	check(poll(&(struct pollfd){ .fd = rfd, .events = POLLIN }, 1, 0) == 0,
