@@ -96,14 +96,16 @@ static struct fs_parker *parker_of(struct fs *fs, uid_t uid)
 static int budget_take(struct fs *fs, uid_t uid, size_t bytes)
 {
 	struct fs_parker *p = parker_of(fs, uid);
+	size_t all = bytes;
 
 	if (!p)
 		return -ENOMEM;
-	if (fs->parked_bytes + bytes > fs->max_parked)
+	for (unsigned i = 0; i < fs->nparkers; i++)
+		all += fs->parkers[i].bytes;
+	if (all > fs->max_parked)
 		return -ENOSPC;
 	if (p->bytes + bytes > fs->max_user_parked)
 		return -EDQUOT;
-	fs->parked_bytes += bytes;
 	p->bytes += bytes;
 	return 0;
 }
@@ -112,7 +114,6 @@ static void budget_give(struct fs *fs, uid_t uid, size_t bytes)
 {
 	struct fs_parker *p = parker_of(fs, uid);
 
-	fs->parked_bytes -= bytes;
 	if (p)
 		p->bytes -= bytes;
 }

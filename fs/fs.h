@@ -123,7 +123,7 @@ struct fs {
 	unsigned max_dirs, max_user_dirs;
 	/* parked writes' copies: ENOSPC past max_parked bytes in all,
 	 * EDQUOT past max_user_parked of one user's */
-	size_t parked_bytes, max_parked, max_user_parked;
+	size_t max_parked, max_user_parked;
 	struct fs_parker {
 		uid_t uid;
 		size_t bytes;

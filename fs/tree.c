@@ -210,9 +210,12 @@ static int dir_hash_grow(struct fs *fs)
 	fs->dir_buckets = n;
 	for (unsigned i = 0; i < oldn; i++)
 		for (d = old[i]; d; d = next) {
+			struct fs_dir **head =
+				&fs->dir_hash[name_hash(fs, d->name) & (n - 1)];
+
 			next = d->hash_next;
-			d->hash_next = fs->dir_hash[name_hash(fs, d->name) & (n - 1)];
-			fs->dir_hash[name_hash(fs, d->name) & (n - 1)] = d;
+			d->hash_next = *head;
+			*head = d;
 		}
 	free(old);
 	return 0;
