@@ -2,7 +2,7 @@
  * chan.c - a transport file's channel as the daemon serves it.
  *
  * The daemon holds both ends of the mechanism. A write() sends into it,
- * a read() receives from it, both with IPC_NOWAIT: a request that cannot
+ * a read() receives from it, both with IPC_DONTWAIT: a request that cannot
  * be answered now is parked here and answered later from the loop, when
  * the channel moves (our own send or receive) or an end's readiness fd
  * fires (an outsider joined through the real object). Parked requests are
@@ -192,7 +192,7 @@ static int pull(struct fs_chan *fc, size_t want)
 	}
 	if (ipc_is_msg(&fc->ch) || want > pend_cap(fc))
 		want = pend_cap(fc);
-	n = ipc_recv(&fc->ch, fc->pend, want, IPC_NOWAIT);
+	n = ipc_recv(&fc->ch, fc->pend, want, IPC_DONTWAIT);
 	if (n < 0)
 		return (int)n;
 	fc->pend_off = 0;
@@ -254,7 +254,7 @@ static int take(struct fs_chan *fc, fuse_req_t req, size_t size)
 			buf = scratch_get(fs_of_chan(fc), size);
 			if (!buf)
 				return -ENOMEM;
-			n = ipc_recv(&fc->ch, buf, size, IPC_NOWAIT);
+			n = ipc_recv(&fc->ch, buf, size, IPC_DONTWAIT);
 			if (n < 0)
 				return (int)n;
 			fuse_reply_buf(req, buf, n);
@@ -334,7 +334,7 @@ static void progress(struct fs_chan *fc)
 		moved = false;
 		while ((r = TAILQ_FIRST(&fc->writes)) != NULL) {
 			n = ipc_send(&fc->ch, r->data + (r->done - r->from),
-				     r->size - r->done, IPC_NOWAIT);
+				     r->size - r->done, IPC_DONTWAIT);
 			if (n == -EAGAIN)
 				break;
 			moved = true;
@@ -475,7 +475,7 @@ void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 		return;
 	}
 	if (TAILQ_EMPTY(&fc->writes)) {
-		n = ipc_send(&fc->ch, buf, size, IPC_NOWAIT);
+		n = ipc_send(&fc->ch, buf, size, IPC_DONTWAIT);
 		if (n < 0 && n != -EAGAIN) {
 			fuse_reply_err(req, (int)-n);
 			return;

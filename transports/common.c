@@ -1,6 +1,6 @@
 /*
  * common.c - what several transports share: fd reads and writes with the
- * per-call IPC_NOWAIT flag, the private runtime directory, unique object
+ * per-call IPC_DONTWAIT flag, the private runtime directory, unique object
  * names, and the sweep of objects left by an ipcfs process that was killed.
  */
 #include <dirent.h>
@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sysv.h"
 #include "transport.h"
 
 volatile sig_atomic_t ipc_stop;
@@ -33,7 +34,7 @@ volatile sig_atomic_t ipc_stop;
 int ipc_fd_mode(struct ipc_chan *ch, enum ipc_end end, int flags)
 {
 	unsigned bit = 1u << end;
-	bool want = flags & IPC_NOWAIT;
+	bool want = flags & IPC_DONTWAIT;
 	int fl;
 
 	if (!!(ch->nonblock & bit) == want)
@@ -277,6 +278,13 @@ static void sweep_note(struct sweep *sw, pid_t pid, unsigned long seq,
 		sw->top[i] = seq;
 }
 
+/* a runtime-dir file, and the System V object it may stand for */
+static int remove_marked(const char *path)
+{
+	ipc_sysv_remove_stale(path);
+	return unlink(path);
+}
+
 static void sweep_dir(const char *dir, struct sweep *sw,
 		      int (*remove_one)(const char *path))
 {
@@ -295,7 +303,7 @@ static void sweep_dir(const char *dir, struct sweep *sw,
 			continue;
 		/* shm_unlink and mq_unlink take "/name", unlink a path */
 		snprintf(path, sizeof(path), "%s/%s",
-			 remove_one == unlink ? dir : "", de->d_name);
+			 remove_one == remove_marked ? dir : "", de->d_name);
 		(void)remove_one(path);
 		sweep_note(sw, pid, seq, token);
 	}
@@ -324,7 +332,7 @@ void ipc_sweep_stale(const char *rundir)
 	struct sweep sw = { .n = 0 };
 
 	if (rundir)
-		sweep_dir(rundir, &sw, unlink);
+		sweep_dir(rundir, &sw, remove_marked);
 	sweep_dir("/dev/shm", &sw, shm_unlink);
 	if (access("/dev/mqueue", F_OK) == 0)
 		sweep_dir("/dev/mqueue", &sw, mq_unlink);

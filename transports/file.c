@@ -192,7 +192,7 @@ static ssize_t file_send(struct ipc_chan *ch, const void *buf, size_t len,
 		queued = file_queued(sh);
 		if (queued < f->capacity)
 			break;
-		if (flags & IPC_NOWAIT)
+		if (flags & IPC_DONTWAIT)
 			return -EAGAIN;
 		if (ipc_stop)
 			return -EINTR;
@@ -361,7 +361,7 @@ static ssize_t file_recv(struct ipc_chan *ch, void *buf, size_t len,
 		n = file_take(ch, f, buf, len);
 		if (n != 0 || atomic_load(&f->sh->eof))
 			return n;
-		if (flags & IPC_NOWAIT)
+		if (flags & IPC_DONTWAIT)
 			return -EAGAIN;
 		if (ipc_stop)
 			return -EINTR;

@@ -71,7 +71,7 @@ static int mq_mode(struct ipc_chan *ch, enum ipc_end end, int flags)
 {
 	struct mq_attr attr = { 0 };
 	unsigned bit = 1u << end;
-	bool want = flags & IPC_NOWAIT;
+	bool want = flags & IPC_DONTWAIT;
 
 	if (!!(ch->nonblock & bit) == want)
 		return 0;

@@ -15,7 +15,7 @@
  * calls FUTEX_WAKE. Setting the bit and publishing an index are both
  * seq_cst, so either the waiter's final look sees the index or the
  * publisher sees the bit: no lost wake-up, and no system call when nobody
- * waits. A poller (IPC_NOWAIT,
+ * waits. A poller (IPC_DONTWAIT,
  * then poll on wait_fd) does the same with RING_POLL, and is rung with one
  * byte on its doorbell socket instead.
  *
@@ -167,7 +167,7 @@ static void ring_wake(struct ipc_chan *ch, enum ipc_end other)
 }
 
 /*
- * IPC_NOWAIT found nothing to do: drain stale doorbell bytes, so the fd
+ * IPC_DONTWAIT found nothing to do: drain stale doorbell bytes, so the fd
  * is not readable after our -EAGAIN, then ask for a new one. 0 when a
  * look after asking finds progress possible after all.
  */
@@ -216,14 +216,14 @@ static int ring_sleep(struct ipc_chan *ch, enum ipc_end end)
 
 /*
  * Wait a little for `end` to be able to progress. 0: look again; -EAGAIN
- * for IPC_NOWAIT; -EINTR when ipc_stop is set or a signal cut the sleep.
+ * for IPC_DONTWAIT; -EINTR when ipc_stop is set or a signal cut the sleep.
  */
 static int ring_wait(struct ipc_chan *ch, enum ipc_end end, int flags,
 		     unsigned *spins)
 {
 	struct ring *r = ch->priv;
 
-	if (flags & IPC_NOWAIT)
+	if (flags & IPC_DONTWAIT)
 		return ring_arm_poll(ch, end);
 	if (ipc_stop)
 		return -EINTR;

@@ -303,7 +303,7 @@ static ssize_t sig_send(struct ipc_chan *ch, const void *buf, size_t len,
 {
 	struct sig_chan *s = ch->priv;
 	struct sig_shared *sh = s->sh;
-	bool nowait = flags & IPC_NOWAIT;
+	bool nowait = flags & IPC_DONTWAIT;
 	unsigned long need = sig_count(len);
 	const unsigned char *p = buf;
 	unsigned tag, seq;
@@ -454,7 +454,7 @@ static ssize_t sig_recv(struct ipc_chan *ch, void *buf, size_t len,
 			return ret;
 		if (ret > 0)
 			break;
-		if (flags & IPC_NOWAIT)
+		if (flags & IPC_DONTWAIT)
 			return -EAGAIN;
 		if (ipc_stop)
 			return -EINTR;

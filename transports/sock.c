@@ -220,7 +220,7 @@ void ipc_sock_inet_name(const struct sockaddr_storage *sa, const char *scheme,
 ssize_t ipc_dgram_send(struct ipc_chan *ch, const void *buf, size_t len,
 		       int flags)
 {
-	int f = MSG_NOSIGNAL | (flags & IPC_NOWAIT ? MSG_DONTWAIT : 0);
+	int f = MSG_NOSIGNAL | (flags & IPC_DONTWAIT ? MSG_DONTWAIT : 0);
 	ssize_t n = send(ch->fd[IPC_TX], buf, len, f);
 
 	return n < 0 ? -errno : n;
@@ -230,7 +230,7 @@ ssize_t ipc_dgram_send(struct ipc_chan *ch, const void *buf, size_t len,
  * one) is dropped with -EMSGSIZE rather than returned cut short */
 ssize_t ipc_dgram_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
 {
-	int f = MSG_TRUNC | (flags & IPC_NOWAIT ? MSG_DONTWAIT : 0);
+	int f = MSG_TRUNC | (flags & IPC_DONTWAIT ? MSG_DONTWAIT : 0);
 	ssize_t n;
 
 	for (;;) {

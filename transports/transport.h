@@ -14,7 +14,7 @@
  *
  * Conventions, as in libfuse's lowlevel API:
  *  - every operation returns a count or -errno; none prints or exits;
- *  - IPC_NOWAIT asks an operation not to wait: -EAGAIN instead;
+ *  - IPC_DONTWAIT asks an operation not to wait: -EAGAIN instead;
  *  - a waiting operation returns -EINTR when a signal handler runs;
  *  - recv() returning 0 means end of stream: the TX end was closed (or sent
  *    its hang-up) and everything before it has been received (never in
@@ -61,7 +61,7 @@ enum ipc_end { IPC_RX = 0, IPC_TX = 1 };
 #define IPC_SPLICE	0x8	/* fd[] are kernel pipe ends: splice(2) works */
 
 /* per-call flags */
-#define IPC_NOWAIT	0x1	/* -EAGAIN rather than wait */
+#define IPC_DONTWAIT	0x1	/* -EAGAIN rather than wait */
 
 #define IPC_OBJECT_MAX	160
 
@@ -140,7 +140,7 @@ struct ipc_transport {
 	/*
 	 * Readiness: an fd that polls readable (POLLIN) or writable
 	 * (POLLOUT, for *events) when recv/send on that end may progress.
-	 * It is a hint: retry with IPC_NOWAIT and poll again on -EAGAIN.
+	 * It is a hint: retry with IPC_DONTWAIT and poll again on -EAGAIN.
 	 * -1: the end never waits on anything another process does
 	 * (for TX ends: space comes only from our own recv).
 	 * May be NULL: fd[end] with POLLIN for RX, POLLOUT for TX.

@@ -100,7 +100,7 @@ static ssize_t udp_send(struct ipc_chan *ch, const void *buf, size_t len,
 	ssize_t n;
 
 	while (udp_in_flight(cr) + cost > cr->limit) {
-		if (flags & IPC_NOWAIT)
+		if (flags & IPC_DONTWAIT)
 			return -EAGAIN;
 		if (ipc_stop)
 			return -EINTR;

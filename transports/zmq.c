@@ -401,10 +401,10 @@ static ssize_t zmq_send_msg(struct ipc_chan *ch, const void *buf, size_t len,
 	if (err < 0)
 		return err;
 	z = ch->priv;
-	if (!(flags & IPC_NOWAIT) && ipc_stop)
+	if (!(flags & IPC_DONTWAIT) && ipc_stop)
 		return -EINTR;
 	if (zmq_send(z->sock[IPC_TX], buf, len,
-		     flags & IPC_NOWAIT ? ZMQ_DONTWAIT : 0) < 0)
+		     flags & IPC_DONTWAIT ? ZMQ_DONTWAIT : 0) < 0)
 		return -errno;
 	atomic_fetch_add(&z->sh->sent_msgs, 1);
 	atomic_fetch_add(&z->sh->sent_bytes, len);
@@ -435,10 +435,10 @@ static ssize_t zmq_recv_msg(struct ipc_chan *ch, void *buf, size_t len,
 	if (z->hup_pending)
 		(void)zmq_hangup_now(z);
 	do {
-		if (!(flags & IPC_NOWAIT) && ipc_stop)
+		if (!(flags & IPC_DONTWAIT) && ipc_stop)
 			return -EINTR;
 		n = zmq_recv(z->sock[IPC_RX], buf, len,
-			     flags & IPC_NOWAIT ? ZMQ_DONTWAIT : 0);
+			     flags & IPC_DONTWAIT ? ZMQ_DONTWAIT : 0);
 		if (n < 0)
 			return -errno;
 		/* too big: only an outsider ignoring max_msg; drop it */

@@ -728,7 +728,7 @@ static void send_stops(struct run *r, uint64_t deadline)
 	ssize_t k;
 
 	while (i < r->p.readers && !interrupted && now_ns() < deadline) {
-		k = ipc_send(&r->ch, buf, n, IPC_NOWAIT);
+		k = ipc_send(&r->ch, buf, n, IPC_DONTWAIT);
 		if (k == (ssize_t)n)
 			i++;
 		else if (k == -EAGAIN || k == -EINTR)

@@ -93,7 +93,7 @@ static void pump(struct fixture *f, const unsigned char *out, size_t len,
 		if (sent < len) {
 			size_t want = msg < len - sent ? msg : len - sent;
 
-			n = ipc_send(&f->ch, out + sent, want, IPC_NOWAIT);
+			n = ipc_send(&f->ch, out + sent, want, IPC_DONTWAIT);
 			if (n != -EAGAIN) {
 				assert_true(n > 0);
 				if (ipc_is_msg(&f->ch))
@@ -101,7 +101,7 @@ static void pump(struct fixture *f, const unsigned char *out, size_t len,
 				sent += n;
 			}
 		}
-		m = ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT);
+		m = ipc_recv(&f->ch, f->buf, f->buflen, IPC_DONTWAIT);
 		if (m != -EAGAIN) {
 			assert_true(m > 0);
 			assert_true(got + m <= sent);
@@ -160,7 +160,7 @@ static void test_order(void **state)
 
 	for (unsigned i = 0; i < 8; i++) {
 		fill(out, 8, i);
-		assert_int_equal(ipc_send(&f->ch, out, 8, IPC_NOWAIT), 8);
+		assert_int_equal(ipc_send(&f->ch, out, 8, IPC_DONTWAIT), 8);
 		queued += 8;
 	}
 	unsigned char all[64], expect[64];
@@ -170,7 +170,7 @@ static void test_order(void **state)
 	size_t got = 0;
 
 	while (got < queued) {
-		ssize_t m = ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT);
+		ssize_t m = ipc_recv(&f->ch, f->buf, f->buflen, IPC_DONTWAIT);
 
 		if (m == -EAGAIN) {
 			wait_ready(&f->ch, IPC_RX);
@@ -194,13 +194,13 @@ static void test_boundaries(void **state)
 		skip();
 	for (size_t i = 0; i < 5; i++) {
 		fill(out, lens[i], (unsigned)i);
-		assert_int_equal(ipc_send(&f->ch, out, lens[i], IPC_NOWAIT),
+		assert_int_equal(ipc_send(&f->ch, out, lens[i], IPC_DONTWAIT),
 				 lens[i]);
 	}
 	for (size_t i = 0; i < 5; i++) {
 		ssize_t m;
 
-		while ((m = ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT)) ==
+		while ((m = ipc_recv(&f->ch, f->buf, f->buflen, IPC_DONTWAIT)) ==
 		       -EAGAIN)
 			wait_ready(&f->ch, IPC_RX);
 		assert_int_equal(m, lens[i]);
@@ -219,11 +219,11 @@ static void test_msgsize(void **state)
 	if (!ipc_is_msg(&f->ch))
 		skip();
 	out = calloc(1, f->ch.max_msg + 1);
-	assert_int_equal(ipc_send(&f->ch, out, f->ch.max_msg + 1, IPC_NOWAIT),
+	assert_int_equal(ipc_send(&f->ch, out, f->ch.max_msg + 1, IPC_DONTWAIT),
 			 -EMSGSIZE);
 	/* a receive buffer smaller than the largest message is refused */
 	assert_int_equal(ipc_recv(&f->ch, f->buf, f->ch.max_msg - 1,
-				  IPC_NOWAIT), -EMSGSIZE);
+				  IPC_DONTWAIT), -EMSGSIZE);
 	free(out);
 	assert_int_equal(ipc_chan_open(&big, f->t, &o), -EMSGSIZE);
 }
@@ -232,9 +232,9 @@ static void test_nowait_empty(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT),
+	assert_int_equal(ipc_recv(&f->ch, f->buf, f->buflen, IPC_DONTWAIT),
 			 -EAGAIN);
-	assert_int_equal(ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT),
+	assert_int_equal(ipc_recv(&f->ch, f->buf, f->buflen, IPC_DONTWAIT),
 			 -EAGAIN);
 }
 
@@ -252,7 +252,7 @@ static void test_readiness(void **state)
 	short events;
 	int fd;
 
-	assert_int_equal(ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT),
+	assert_int_equal(ipc_recv(&f->ch, f->buf, f->buflen, IPC_DONTWAIT),
 			 -EAGAIN);
 	fd = ipc_wait_fd(&f->ch, IPC_RX, &events);
 	if (f->t->caps & IPC_LOCAL) {
@@ -261,9 +261,9 @@ static void test_readiness(void **state)
 	}
 	assert_true(fd >= 0);
 	assert_int_equal(poll_now(fd, events), 0);
-	assert_int_equal(ipc_send(&f->ch, "x", 1, IPC_NOWAIT), 1);
+	assert_int_equal(ipc_send(&f->ch, "x", 1, IPC_DONTWAIT), 1);
 	wait_ready(&f->ch, IPC_RX);
-	assert_int_equal(ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT), 1);
+	assert_int_equal(ipc_recv(&f->ch, f->buf, f->buflen, IPC_DONTWAIT), 1);
 	assert_int_equal(f->buf[0], 'x');
 
 	/* an empty channel has room: a TX fd, where there is one, says so */
@@ -280,9 +280,9 @@ static void test_eof(void **state)
 	size_t n = 0;
 	ssize_t m;
 
-	assert_int_equal(ipc_send(&f->ch, "hello", 5, IPC_NOWAIT), 5);
+	assert_int_equal(ipc_send(&f->ch, "hello", 5, IPC_DONTWAIT), 5);
 	ipc_close_end(&f->ch, IPC_TX);
-	assert_int_equal(ipc_send(&f->ch, "x", 1, IPC_NOWAIT), -EBADF);
+	assert_int_equal(ipc_send(&f->ch, "x", 1, IPC_DONTWAIT), -EBADF);
 	while (n < 5) {
 		m = ipc_recv(&f->ch, f->buf, f->buflen, 0);
 		assert_true(m > 0);
@@ -378,7 +378,7 @@ static void test_stats(void **state)
 	struct fixture *f = *state;
 	struct ipc_chan_stats st;
 
-	assert_int_equal(ipc_send(&f->ch, "abcdef", 6, IPC_NOWAIT), 6);
+	assert_int_equal(ipc_send(&f->ch, "abcdef", 6, IPC_DONTWAIT), 6);
 	ipc_stats(&f->ch, &st);
 	assert_int_equal(st.bytes_out, 6);
 	assert_int_equal(st.msgs_out, 1);
@@ -386,7 +386,7 @@ static void test_stats(void **state)
 		assert_int_equal(st.queued_bytes, 6);
 	if (st.queued_msgs >= 0)
 		assert_int_equal(st.queued_msgs, 1);
-	while (ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT) == -EAGAIN)
+	while (ipc_recv(&f->ch, f->buf, f->buflen, IPC_DONTWAIT) == -EAGAIN)
 		wait_ready(&f->ch, IPC_RX);
 	ipc_stats(&f->ch, &st);
 	assert_int_equal(st.bytes_in, ipc_is_msg(&f->ch) ? 6 : st.bytes_in);
@@ -410,7 +410,7 @@ static void recv_exactly(struct fixture *f, const char *want, size_t len)
 	ssize_t n;
 
 	while (got < len) {
-		n = ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT);
+		n = ipc_recv(&f->ch, f->buf, f->buflen, IPC_DONTWAIT);
 		assert_int_not_equal(n, 0);
 		if (n == -EAGAIN) {
 			wait_ready(&f->ch, IPC_RX);
@@ -421,7 +421,7 @@ static void recv_exactly(struct fixture *f, const char *want, size_t len)
 		got += n;
 	}
 	assert_true(ipc_drained(&f->ch));
-	assert_int_equal(ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT),
+	assert_int_equal(ipc_recv(&f->ch, f->buf, f->buflen, IPC_DONTWAIT),
 			 -EAGAIN);
 }
 
@@ -437,10 +437,10 @@ static void test_local_hangup_dropped(void **state)
 	if (!f->t->hangup)
 		skip();	/* only closing the last TX fd hangs up: we hold it */
 	f->t->hangup(&f->ch);
-	assert_int_equal(ipc_send(&f->ch, "abc", 3, IPC_NOWAIT), 3);
+	assert_int_equal(ipc_send(&f->ch, "abc", 3, IPC_DONTWAIT), 3);
 	recv_exactly(f, "abc", 3);
 	f->t->hangup(&f->ch);
-	assert_int_equal(ipc_send(&f->ch, "defg", 4, IPC_NOWAIT), 4);
+	assert_int_equal(ipc_send(&f->ch, "defg", 4, IPC_DONTWAIT), 4);
 	recv_exactly(f, "defg", 4);
 }
 
@@ -450,7 +450,7 @@ static void test_local_drained(void **state)
 	struct fixture *f = *state;
 
 	assert_true(ipc_drained(&f->ch));
-	assert_int_equal(ipc_send(&f->ch, "abcdef", 6, IPC_NOWAIT), 6);
+	assert_int_equal(ipc_send(&f->ch, "abcdef", 6, IPC_DONTWAIT), 6);
 	recv_exactly(f, "abcdef", 6);
 	assert_true(ipc_drained(&f->ch));
 }
@@ -468,17 +468,17 @@ static void test_local_writable(void **state)
 
 	assert_non_null(out);
 	assert_true(ipc_writable(&f->ch));
-	while ((n = ipc_send(&f->ch, out, msg, IPC_NOWAIT)) > 0)
+	while ((n = ipc_send(&f->ch, out, msg, IPC_DONTWAIT)) > 0)
 		assert_true(++sends < 1000000);
 	assert_int_equal(n, -EAGAIN);
 	/* an asynchronous one may make room as we look: never say writable
 	 * when a send would fail */
 	while (ipc_writable(&f->ch)) {
-		assert_true(ipc_send(&f->ch, out, msg, IPC_NOWAIT) > 0);
+		assert_true(ipc_send(&f->ch, out, msg, IPC_DONTWAIT) > 0);
 		assert_true(++sends < 1000000);
 	}
 	/* empty it; an asynchronous one (zmq) says so through drained() */
-	while ((n = ipc_recv(&f->ch, f->buf, f->buflen, IPC_NOWAIT)) > 0 ||
+	while ((n = ipc_recv(&f->ch, f->buf, f->buflen, IPC_DONTWAIT)) > 0 ||
 	       !ipc_drained(&f->ch))
 		if (n == -EAGAIN)
 			wait_ready(&f->ch, IPC_RX);

@@ -46,7 +46,7 @@ static void recv_exact(struct ipc_chan *ch, unsigned char *buf, size_t len,
 	ssize_t n;
 
 	while (got < len) {
-		n = flags & IPC_NOWAIT ? tl_recv_nowait(ch, buf + got, len - got)
+		n = flags & IPC_DONTWAIT ? tl_recv_nowait(ch, buf + got, len - got)
 				       : ipc_recv(ch, buf + got, len - got, 0);
 		assert_true(n > 0);
 		got += n;
@@ -75,24 +75,24 @@ static void test_roundtrip(void **state)
 	assert_false(ipc_is_msg(&ch));
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		tl_fill(out, sizes[i], (unsigned)i);
-		assert_int_equal(ipc_send(&ch, out, sizes[i], IPC_NOWAIT),
+		assert_int_equal(ipc_send(&ch, out, sizes[i], IPC_DONTWAIT),
 				 sizes[i]);
-		recv_exact(&ch, in, sizes[i], IPC_NOWAIT);
+		recv_exact(&ch, in, sizes[i], IPC_DONTWAIT);
 		assert_memory_equal(in, out, sizes[i]);
 	}
 	/* bytes, not messages: three sends come back in one receive */
-	assert_int_equal(ipc_send(&ch, "abc", 3, IPC_NOWAIT), 3);
-	assert_int_equal(ipc_send(&ch, "de", 2, IPC_NOWAIT), 2);
-	assert_int_equal(ipc_send(&ch, "f", 1, IPC_NOWAIT), 1);
+	assert_int_equal(ipc_send(&ch, "abc", 3, IPC_DONTWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "de", 2, IPC_DONTWAIT), 2);
+	assert_int_equal(ipc_send(&ch, "f", 1, IPC_DONTWAIT), 1);
 	assert_int_equal(tl_recv_nowait(&ch, in, 1 << 20), 6);
 	assert_memory_equal(in, "abcdef", 6);
 	/* ... and a small buffer takes a record in pieces */
-	assert_int_equal(ipc_send(&ch, "ghijk", 5, IPC_NOWAIT), 5);
+	assert_int_equal(ipc_send(&ch, "ghijk", 5, IPC_DONTWAIT), 5);
 	assert_int_equal(tl_recv_nowait(&ch, in, 2), 2);
 	assert_int_equal(tl_recv_nowait(&ch, in + 2, 2), 2);
 	assert_int_equal(tl_recv_nowait(&ch, in + 4, 2), 1);
 	assert_memory_equal(in, "ghijk", 5);
-	assert_int_equal(ipc_recv(&ch, in, 1 << 20, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, 1 << 20, IPC_DONTWAIT), -EAGAIN);
 	free(out);
 	free(in);
 	ipc_chan_close(&ch);
@@ -108,13 +108,13 @@ static void test_readiness(void **state)
 	(void)state;
 	assert_int_equal(ipc_chan_open(&ch, &ipc_file, &o), 0);
 	assert_int_equal(ipc_wait_fd(&ch, IPC_TX, &ev), -1);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(tl_rx_poll(&ch, 0), 0);
-	assert_int_equal(ipc_send(&ch, "hello", 5, IPC_NOWAIT), 5);
+	assert_int_equal(ipc_send(&ch, "hello", 5, IPC_DONTWAIT), 5);
 	assert_int_equal(tl_rx_poll(&ch, 0), 1);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), 5);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), 5);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(tl_rx_poll(&ch, 0), 0);
 	ipc_chan_close(&ch);
 }
@@ -133,7 +133,7 @@ static void test_partial(void **state)
 	append(&ch, "0123", 4);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 4);
 	assert_memory_equal(in, "0123", 4);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(tl_rx_poll(&ch, 0), 0);
 	append(&ch, "456789", 6);
 	assert_int_equal(tl_rx_poll(&ch, 5000), 1);
@@ -143,15 +143,15 @@ static void test_partial(void **state)
 	/* a header cut in two */
 	hdr = 3;
 	append(&ch, &hdr, 2);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
 	append(&ch, (char *)&hdr + 2, 2);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
 	append(&ch, "abc", 3);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
 	assert_memory_equal(in, "abc", 3);
 
 	/* our own sends go on after the outsider's records */
-	assert_int_equal(ipc_send(&ch, "xyz", 3, IPC_NOWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "xyz", 3, IPC_DONTWAIT), 3);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
 	assert_memory_equal(in, "xyz", 3);
 	ipc_chan_close(&ch);
@@ -167,22 +167,22 @@ static void test_capacity(void **state)
 
 	(void)state;
 	assert_int_equal(ipc_chan_open(&ch, &ipc_file, &o), 0);
-	assert_int_equal(ipc_send(&ch, out, 3 << 19, IPC_NOWAIT), 1 << 20);
-	assert_int_equal(ipc_send(&ch, out, 1, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_send(&ch, out, 3 << 19, IPC_DONTWAIT), 1 << 20);
+	assert_int_equal(ipc_send(&ch, out, 1, IPC_DONTWAIT), -EAGAIN);
 	ipc_stats(&ch, &st);
 	assert_int_equal(st.queued_bytes, 1 << 20);
 	assert_int_equal(st.capacity, 1 << 20);
-	recv_exact(&ch, in, 1000, IPC_NOWAIT);
-	assert_int_equal(ipc_send(&ch, out, 5000, IPC_NOWAIT), 1000);
-	recv_exact(&ch, in, 1 << 20, IPC_NOWAIT);
+	recv_exact(&ch, in, 1000, IPC_DONTWAIT);
+	assert_int_equal(ipc_send(&ch, out, 5000, IPC_DONTWAIT), 1000);
+	recv_exact(&ch, in, 1 << 20, IPC_DONTWAIT);
 	ipc_stats(&ch, &st);
 	assert_int_equal(st.queued_bytes, 0);
 	ipc_chan_close(&ch);
 
 	o.capacity = 4096;
 	assert_int_equal(ipc_chan_open(&ch, &ipc_file, &o), 0);
-	assert_int_equal(ipc_send(&ch, out, 5000, IPC_NOWAIT), 4096);
-	assert_int_equal(ipc_send(&ch, out, 5000, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_send(&ch, out, 5000, IPC_DONTWAIT), 4096);
+	assert_int_equal(ipc_send(&ch, out, 5000, IPC_DONTWAIT), -EAGAIN);
 	ipc_chan_close(&ch);
 	free(out);
 	free(in);
@@ -196,8 +196,8 @@ static void test_hangup(void **state)
 
 	(void)state;
 	assert_int_equal(ipc_chan_open(&ch, &ipc_file, &o), 0);
-	assert_int_equal(ipc_send(&ch, "one", 3, IPC_NOWAIT), 3);
-	assert_int_equal(ipc_send(&ch, "two", 3, IPC_NOWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "one", 3, IPC_DONTWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "two", 3, IPC_DONTWAIT), 3);
 	ipc_close_end(&ch, IPC_TX);
 	assert_int_equal(tl_recv_nowait(&ch, in, 4), 4);
 	assert_int_equal(tl_recv_nowait(&ch, in + 4, sizeof(in)), 2);
@@ -209,7 +209,7 @@ static void test_hangup(void **state)
 	/* the reader closed for good: the writer hears -EPIPE */
 	assert_int_equal(ipc_chan_open(&ch, &ipc_file, &o), 0);
 	ipc_close_end(&ch, IPC_RX);
-	assert_int_equal(ipc_send(&ch, "x", 1, IPC_NOWAIT), -EPIPE);
+	assert_int_equal(ipc_send(&ch, "x", 1, IPC_DONTWAIT), -EPIPE);
 	ipc_chan_close(&ch);
 }
 
@@ -234,7 +234,7 @@ static void test_names(void **state)
 	o.visible = false;
 	assert_int_equal(ipc_chan_open(&ch, &ipc_file, &o), 0);
 	assert_int_equal(stat(ch.object, &st), -1);
-	assert_int_equal(ipc_send(&ch, "x", 1, IPC_NOWAIT), 1);
+	assert_int_equal(ipc_send(&ch, "x", 1, IPC_DONTWAIT), 1);
 	assert_int_equal(tl_recv_nowait(&ch, path, sizeof(path)), 1);
 	ipc_chan_close(&ch);
 }
@@ -250,9 +250,9 @@ static void test_rewind(void **state)
 	(void)state;
 	assert_int_equal(ipc_chan_open(&ch, &ipc_file, &o), 0);
 	for (int i = 0; i < 40; i++) {
-		assert_int_equal(ipc_send(&ch, buf, 256 << 10, IPC_NOWAIT),
+		assert_int_equal(ipc_send(&ch, buf, 256 << 10, IPC_DONTWAIT),
 				 256 << 10);
-		recv_exact(&ch, buf, 256 << 10, IPC_NOWAIT);
+		recv_exact(&ch, buf, 256 << 10, IPC_DONTWAIT);
 		assert_int_equal(fstat(ch.fd[IPC_RX], &st), 0);
 		assert_true(st.st_size <= (2 << 20));
 	}
@@ -430,9 +430,9 @@ static void test_ends(void **state)
 	(void)state;
 	/* used, forked for something else, then closed: still a hang-up */
 	assert_int_equal(ipc_chan_open(&ch, &ipc_file, &o), 0);
-	assert_int_equal(ipc_send(&ch, "one", 3, IPC_NOWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "one", 3, IPC_DONTWAIT), 3);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
-	assert_int_equal(ipc_send(&ch, "two", 3, IPC_NOWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "two", 3, IPC_DONTWAIT), 3);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
@@ -458,7 +458,7 @@ static void test_ends(void **state)
 		_exit(n == 0 && got == 3 ? 0 : 1);
 	}
 	ipc_keep_end(&ch, IPC_TX);
-	assert_int_equal(ipc_send(&ch, "abc", 3, IPC_NOWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "abc", 3, IPC_DONTWAIT), 3);
 	ipc_close_end(&ch, IPC_TX);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -479,7 +479,7 @@ static void test_ends(void **state)
 	}
 	ipc_keep_end(&ch, IPC_TX);
 	assert_int_equal(read(sync[0], &c, 1), 1);
-	assert_int_equal(ipc_send(&ch, "x", 1, IPC_NOWAIT), -EPIPE);
+	assert_int_equal(ipc_send(&ch, "x", 1, IPC_DONTWAIT), -EPIPE);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	close(sync[0]);

@@ -157,7 +157,7 @@ static void test_stats_apart(void **state)
 
 	assert_non_null(fc);
 	assert_int_equal(fs_chan_make(fc), 0);
-	assert_int_equal(ipc_send(&fc->ch, "hello", 5, IPC_NOWAIT), 5);
+	assert_int_equal(ipc_send(&fc->ch, "hello", 5, IPC_DONTWAIT), 5);
 	la = stats_line(ra, "pipe");
 	lb = stats_line(rb, "pipe");
 	assert_non_null(la);

@@ -135,7 +135,7 @@ static void test_wrap(void **state)
 		size_t s = k * 7 % 61 + 1, r = k * 5 % 59 + 1;
 
 		fill_pat(out, s, sent);
-		n = ipc_send(&ch, out, s, IPC_NOWAIT);
+		n = ipc_send(&ch, out, s, IPC_DONTWAIT);
 		if (n == -EAGAIN)
 			assert_int_equal(sent - got, 64);
 		else
@@ -144,7 +144,7 @@ static void test_wrap(void **state)
 			sent += n;
 		ipc_stats(&ch, &st);
 		assert_int_equal(st.queued_bytes, sent - got);
-		n = ipc_recv(&ch, in, r, IPC_NOWAIT);
+		n = ipc_recv(&ch, in, r, IPC_DONTWAIT);
 		if (n == -EAGAIN) {
 			assert_int_equal(sent, got);
 			continue;
@@ -153,7 +153,7 @@ static void test_wrap(void **state)
 		assert_true(is_pat(in, n, got));
 		got += n;
 	}
-	while ((n = ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT)) > 0) {
+	while ((n = ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT)) > 0) {
 		assert_true(is_pat(in, n, got));
 		got += n;
 	}
@@ -175,21 +175,21 @@ static void test_full(void **state)
 	(void)state;
 	open_chan(&ch, 4096, false);
 	fill_pat(out, sizeof(out), 0);
-	assert_int_equal(ipc_send(&ch, out, sizeof(out), IPC_NOWAIT), 4096);
-	assert_int_equal(ipc_send(&ch, out + 4096, 1, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_send(&ch, out, sizeof(out), IPC_DONTWAIT), 4096);
+	assert_int_equal(ipc_send(&ch, out + 4096, 1, IPC_DONTWAIT), -EAGAIN);
 	ipc_stats(&ch, &st);
 	assert_int_equal(st.queued_bytes, 4096);
-	assert_int_equal(ipc_recv(&ch, in, 1000, IPC_NOWAIT), 1000);
+	assert_int_equal(ipc_recv(&ch, in, 1000, IPC_DONTWAIT), 1000);
 	/* 904 left to send, room for 1000 */
-	assert_int_equal(ipc_send(&ch, out + 4096, 904, IPC_NOWAIT), 904);
+	assert_int_equal(ipc_send(&ch, out + 4096, 904, IPC_DONTWAIT), 904);
 	got = 1000;
 	while (got < sizeof(in)) {
-		n = ipc_recv(&ch, in + got, sizeof(in) - got, IPC_NOWAIT);
+		n = ipc_recv(&ch, in + got, sizeof(in) - got, IPC_DONTWAIT);
 		assert_true(n > 0);
 		got += n;
 	}
 	assert_memory_equal(in, out, sizeof(out));
-	assert_int_equal(ipc_recv(&ch, in, 1, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, 1, IPC_DONTWAIT), -EAGAIN);
 	ipc_chan_close(&ch);
 }
 
@@ -208,7 +208,7 @@ static void test_eof(void **state)
 	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), 0), 10);
 	assert_true(is_pat(buf, 10, 0));
 	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), 0), 0);
-	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), 0);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_DONTWAIT), 0);
 	ipc_chan_close(&ch);
 }
 
@@ -222,7 +222,7 @@ static void test_epipe(void **state)
 	assert_int_equal(ipc_send(&ch, "abc", 3, 0), 3);
 	ipc_close_end(&ch, IPC_RX);
 	assert_int_equal(ipc_send(&ch, "abc", 3, 0), -EPIPE);
-	assert_int_equal(ipc_send(&ch, "abc", 3, IPC_NOWAIT), -EPIPE);
+	assert_int_equal(ipc_send(&ch, "abc", 3, IPC_DONTWAIT), -EPIPE);
 	ipc_chan_close(&ch);
 }
 
@@ -237,41 +237,41 @@ static void test_readiness(void **state)
 
 	(void)state;
 	open_chan(&ch, 256, false);
-	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(poll_now(&ch, IPC_RX), 0);
 	assert_int_equal(ipc_send(&ch, "x", 1, 0), 1);
 	assert_int_equal(poll_now(&ch, IPC_RX), 1);
-	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), 1);
-	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_DONTWAIT), 1);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(poll_now(&ch, IPC_RX), 0);
 
 	/* TX: full, then -EAGAIN, quiet; one byte read makes room */
 	memset(buf, 'y', sizeof(buf));
-	assert_int_equal(ipc_send(&ch, buf, sizeof(buf), IPC_NOWAIT), 256);
-	assert_int_equal(ipc_send(&ch, buf, 1, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_send(&ch, buf, sizeof(buf), IPC_DONTWAIT), 256);
+	assert_int_equal(ipc_send(&ch, buf, 1, IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(poll_now(&ch, IPC_TX), 0);
-	assert_int_equal(ipc_recv(&ch, buf, 1, IPC_NOWAIT), 1);
+	assert_int_equal(ipc_recv(&ch, buf, 1, IPC_DONTWAIT), 1);
 	assert_int_equal(poll_now(&ch, IPC_TX), 1);
-	assert_int_equal(ipc_send(&ch, buf, 2, IPC_NOWAIT), 1);
-	assert_int_equal(ipc_send(&ch, buf, 2, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_send(&ch, buf, 2, IPC_DONTWAIT), 1);
+	assert_int_equal(ipc_send(&ch, buf, 2, IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(poll_now(&ch, IPC_TX), 0);
 
 	/* a hang-up wakes the poller of the other end */
-	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), 256);
-	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_DONTWAIT), 256);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(poll_now(&ch, IPC_RX), 0);
 	ipc_close_end(&ch, IPC_TX);
 	assert_int_equal(poll_now(&ch, IPC_RX), 1);
-	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), 0);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_DONTWAIT), 0);
 	ipc_chan_close(&ch);
 
 	open_chan(&ch, 16, false);
-	assert_int_equal(ipc_send(&ch, buf, 32, IPC_NOWAIT), 16);
-	assert_int_equal(ipc_send(&ch, buf, 1, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_send(&ch, buf, 32, IPC_DONTWAIT), 16);
+	assert_int_equal(ipc_send(&ch, buf, 1, IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(poll_now(&ch, IPC_TX), 0);
 	ipc_close_end(&ch, IPC_RX);
 	assert_int_equal(poll_now(&ch, IPC_TX), 1);
-	assert_int_equal(ipc_send(&ch, buf, 1, IPC_NOWAIT), -EPIPE);
+	assert_int_equal(ipc_send(&ch, buf, 1, IPC_DONTWAIT), -EPIPE);
 	ipc_chan_close(&ch);
 }
 
@@ -423,7 +423,7 @@ static void test_hangup_stale_copy(void **state)
 			p.events = events;
 			for (;;) {
 				n = ipc_recv(&ch, buf, sizeof(buf),
-					     poller ? IPC_NOWAIT : 0);
+					     poller ? IPC_DONTWAIT : 0);
 				if (n == -EAGAIN) {
 					CHILD_CHECK(poll(&p, 1, 5000) == 1);
 					continue;
@@ -528,11 +528,11 @@ static void killed_peer(bool spin)
 		_exit(0);
 	}
 	ipc_keep_end(&ch, IPC_RX);
-	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(poll_now(&ch, IPC_RX), 1);
-	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), 0);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_DONTWAIT), 0);
 	ipc_chan_close(&ch);
 
 	open_chan(&ch, 4096, spin);

@@ -52,7 +52,7 @@ static void test_roundtrip(void **state)
 	assert_int_equal(ch.max_msg, 65536);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		tl_fill(out, sizes[i], (unsigned)i);
-		assert_int_equal(ipc_send(&ch, out, sizes[i], IPC_NOWAIT),
+		assert_int_equal(ipc_send(&ch, out, sizes[i], IPC_DONTWAIT),
 				 sizes[i]);
 		assert_int_equal(tl_recv_nowait(&ch, in, ch.max_msg), sizes[i]);
 		assert_memory_equal(in, out, sizes[i]);
@@ -75,7 +75,7 @@ static void test_boundaries_and_sizes(void **state)
 	assert_int_equal(ch.max_msg, 100);
 	for (size_t i = 0; i < 6; i++) {
 		tl_fill(out, lens[i], (unsigned)i);
-		assert_int_equal(ipc_send(&ch, out, lens[i], IPC_NOWAIT),
+		assert_int_equal(ipc_send(&ch, out, lens[i], IPC_DONTWAIT),
 				 lens[i]);
 	}
 	for (size_t i = 0; i < 6; i++) {
@@ -83,9 +83,9 @@ static void test_boundaries_and_sizes(void **state)
 		tl_fill(out, lens[i], (unsigned)i);
 		assert_memory_equal(in, out, lens[i]);
 	}
-	assert_int_equal(ipc_send(&ch, out, 101, IPC_NOWAIT), -EMSGSIZE);
-	assert_int_equal(ipc_recv(&ch, in, 99, IPC_NOWAIT), -EMSGSIZE);
-	assert_int_equal(ipc_recv(&ch, in, 100, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_send(&ch, out, 101, IPC_DONTWAIT), -EMSGSIZE);
+	assert_int_equal(ipc_recv(&ch, in, 99, IPC_DONTWAIT), -EMSGSIZE);
+	assert_int_equal(ipc_recv(&ch, in, 100, IPC_DONTWAIT), -EAGAIN);
 	ipc_chan_close(&ch);
 
 	/* more signals than RLIMIT_SIGPENDING lets anyone queue */
@@ -130,13 +130,13 @@ static void test_readiness(void **state)
 	(void)state;
 	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &opts), 0);
 	assert_int_equal(ipc_wait_fd(&ch, IPC_TX, &ev), -1);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(tl_rx_poll(&ch, 0), 0);
-	assert_int_equal(ipc_send(&ch, "hello, world", 12, IPC_NOWAIT), 12);
+	assert_int_equal(ipc_send(&ch, "hello, world", 12, IPC_DONTWAIT), 12);
 	assert_int_equal(tl_rx_poll(&ch, 0), 1);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), 12);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), 12);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(tl_rx_poll(&ch, 0), 0);
 	ipc_chan_close(&ch);
 }
@@ -153,7 +153,7 @@ static void test_capacity(void **state)
 
 	(void)state;
 	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &o), 0);
-	while ((n = ipc_send(&ch, out, sizeof(out), IPC_NOWAIT)) > 0)
+	while ((n = ipc_send(&ch, out, sizeof(out), IPC_DONTWAIT)) > 0)
 		sent++;
 	assert_int_equal(n, -EAGAIN);
 	/* each message costs 144 signals: 65 fit under 9364 */
@@ -163,7 +163,7 @@ static void test_capacity(void **state)
 	assert_int_equal(st.queued_bytes, sent * 1000);
 	assert_int_equal(st.capacity, 65536);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 1000);
-	assert_int_equal(ipc_send(&ch, out, sizeof(out), IPC_NOWAIT), 1000);
+	assert_int_equal(ipc_send(&ch, out, sizeof(out), IPC_DONTWAIT), 1000);
 	for (int i = 0; i < sent; i++)
 		assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 1000);
 	ipc_stats(&ch, &st);
@@ -175,8 +175,8 @@ static void test_capacity(void **state)
 	o.capacity = 10;
 	o.max_msg = 500;
 	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &o), 0);
-	assert_int_equal(ipc_send(&ch, out, 500, IPC_NOWAIT), 500);
-	assert_int_equal(ipc_send(&ch, out, 1, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_send(&ch, out, 500, IPC_DONTWAIT), 500);
+	assert_int_equal(ipc_send(&ch, out, 1, IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(tl_recv_nowait(&ch, in, 500), 500);
 	ipc_stats(&ch, &st);
 	assert_int_equal(st.capacity, 500);
@@ -190,8 +190,8 @@ static void test_hangup(void **state)
 
 	(void)state;
 	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &opts), 0);
-	assert_int_equal(ipc_send(&ch, "one", 3, IPC_NOWAIT), 3);
-	assert_int_equal(ipc_send(&ch, "two", 3, IPC_NOWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "one", 3, IPC_DONTWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "two", 3, IPC_DONTWAIT), 3);
 	ipc_close_end(&ch, IPC_TX);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
@@ -203,7 +203,7 @@ static void test_hangup(void **state)
 	/* the reader closed for good: the sender hears -EPIPE */
 	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &opts), 0);
 	ipc_close_end(&ch, IPC_RX);
-	assert_int_equal(ipc_send(&ch, "x", 1, IPC_NOWAIT), -EPIPE);
+	assert_int_equal(ipc_send(&ch, "x", 1, IPC_DONTWAIT), -EPIPE);
 	ipc_chan_close(&ch);
 }
 
@@ -225,7 +225,7 @@ static void test_many(void **state)
 		for (int i = 0; i < 10; i++) {
 			int len = snprintf(msg, sizeof(msg), "ch%d-r%d", i, r);
 
-			assert_int_equal(ipc_send(&ch[i], msg, len, IPC_NOWAIT),
+			assert_int_equal(ipc_send(&ch[i], msg, len, IPC_DONTWAIT),
 					 len);
 		}
 	for (int r = 0; r < 20; r++)
@@ -293,7 +293,7 @@ static void test_strays(void **state)
 	(void)state;
 	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &opts), 0);
 	s = signo_of(&ch);
-	assert_int_equal(ipc_send(&ch, "a", 1, IPC_NOWAIT), 1);
+	assert_int_equal(ipc_send(&ch, "a", 1, IPC_DONTWAIT), 1);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 1);
 
 	assert_int_equal(kill(getpid(), s), 0);
@@ -305,13 +305,13 @@ static void test_strays(void **state)
 	v.sival_ptr = (void *)(uintptr_t)(0x55ull << 56 | 0x41414141);
 	assert_int_equal(sigqueue(getpid(), s, v), 0);
 	assert_int_equal(sigqueue(getpid(), s, v), 0);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(tl_rx_poll(&ch, 0), 0);
 
-	assert_int_equal(ipc_send(&ch, "hello", 5, IPC_NOWAIT), 5);
+	assert_int_equal(ipc_send(&ch, "hello", 5, IPC_DONTWAIT), 5);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 5);
 	assert_memory_equal(in, "hello", 5);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
 	ipc_chan_close(&ch);
 }
 
@@ -329,7 +329,7 @@ static void test_drain(void **state)
 	assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &set), 0);
 	assert_true(sigismember(&set, s));
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(ipc_send(&ch, "pending", 7, IPC_NOWAIT), 7);
+		assert_int_equal(ipc_send(&ch, "pending", 7, IPC_DONTWAIT), 7);
 	assert_int_equal(sigpending(&set), 0);
 	assert_true(sigismember(&set, s));
 	ipc_chan_close(&ch);
@@ -435,7 +435,7 @@ static void test_eintr(void **state)
 
 	/* a sender waiting for room */
 	ipc_stop = 0;
-	while (ipc_send(&ch, out, sizeof(out), IPC_NOWAIT) > 0)
+	while (ipc_send(&ch, out, sizeof(out), IPC_DONTWAIT) > 0)
 		;
 	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
 	assert_int_equal(ipc_send(&ch, out, sizeof(out), 0), -EINTR);
@@ -463,9 +463,9 @@ static void test_ends(void **state)
 	(void)state;
 	/* used, forked for something else, then closed: still a hang-up */
 	assert_int_equal(ipc_chan_open(&ch, &ipc_signal, &o), 0);
-	assert_int_equal(ipc_send(&ch, "one", 3, IPC_NOWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "one", 3, IPC_DONTWAIT), 3);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
-	assert_int_equal(ipc_send(&ch, "two", 3, IPC_NOWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "two", 3, IPC_DONTWAIT), 3);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
@@ -492,7 +492,7 @@ static void test_ends(void **state)
 	}
 	ipc_keep_end(&ch, IPC_TX);
 	assert_int_equal(read(sync[0], &c, 1), 1);
-	assert_int_equal(ipc_send(&ch, "x", 1, IPC_NOWAIT), -EPIPE);
+	assert_int_equal(ipc_send(&ch, "x", 1, IPC_DONTWAIT), -EPIPE);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	close(sync[0]);

@@ -63,10 +63,10 @@ static void test_stranger_first(void **state)
 	/* our bytes arrive, the stranger's never do */
 	assert_int_equal(ipc_send(&ch, "ours", 4, 0), 4);
 	assert_true(readable(ch.fd[IPC_RX]));
-	n = ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT);
+	n = ipc_recv(&ch, buf, sizeof(buf), IPC_DONTWAIT);
 	assert_int_equal(n, 4);
 	assert_memory_equal(buf, "ours", 4);
-	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_DONTWAIT), -EAGAIN);
 	/* and its connection was closed: end of stream (or a reset) */
 	assert_true(readable(stranger));
 	assert_true(read(stranger, buf, sizeof(buf)) <= 0);

@@ -53,7 +53,7 @@ static void test_roundtrip(void **state)
 	in = malloc(ch.max_msg);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		tl_fill(out, sizes[i], (unsigned)i);
-		assert_int_equal(ipc_send(&ch, out, sizes[i], IPC_NOWAIT),
+		assert_int_equal(ipc_send(&ch, out, sizes[i], IPC_DONTWAIT),
 				 sizes[i]);
 		assert_int_equal(tl_recv_nowait(&ch, in, ch.max_msg), sizes[i]);
 		assert_memory_equal(in, out, sizes[i]);
@@ -82,9 +82,9 @@ static void test_boundaries_and_sizes(void **state)
 		tl_fill(out, lens[i], (unsigned)i);
 		assert_memory_equal(in, out, lens[i]);
 	}
-	assert_int_equal(ipc_send(&ch, out, 101, IPC_NOWAIT), -EMSGSIZE);
-	assert_int_equal(ipc_recv(&ch, in, 99, IPC_NOWAIT), -EMSGSIZE);
-	assert_int_equal(ipc_recv(&ch, in, 100, IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_send(&ch, out, 101, IPC_DONTWAIT), -EMSGSIZE);
+	assert_int_equal(ipc_recv(&ch, in, 99, IPC_DONTWAIT), -EMSGSIZE);
+	assert_int_equal(ipc_recv(&ch, in, 100, IPC_DONTWAIT), -EAGAIN);
 	ipc_chan_close(&ch);
 
 	o.max_msg = (size_t)1 << 31;
@@ -110,7 +110,7 @@ static void test_outsider(void **state)
 
 	o.max_msg = sizeof(in);
 	assert_int_equal(ipc_chan_open(&ch, &ipc_zmq, &o), 0);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
 	ctx = zmq_ctx_new();
 	push = zmq_socket(ctx, ZMQ_PUSH);
 	assert_int_equal(zmq_setsockopt(push, ZMQ_LINGER, &zero, 4), 0);
@@ -121,7 +121,7 @@ static void test_outsider(void **state)
 	assert_memory_equal(in, "first", 5);
 	assert_int_equal(zmq_send(push, big, sizeof(big), 0), sizeof(big));
 	usleep(100 * 1000);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(zmq_send(push, "outsider", 8, 0), 8);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 8);
 	assert_memory_equal(in, "outsider", 8);
@@ -146,20 +146,20 @@ static void test_readiness(void **state)
 		assert_true(fd >= 0);
 		assert_int_equal(ev, POLLIN);
 		assert_int_equal(ipc_wait_fd(&ch, IPC_TX, &ev), -1);
-		assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT),
+		assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT),
 				 -EMSGSIZE);
 		ipc_chan_close(&ch);
 	}
 	o.max_msg = sizeof(in);
 	for (int i = 0; i < 50; i++) {
 		assert_int_equal(ipc_chan_open(&ch, &ipc_zmq, &o), 0);
-		assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT),
+		assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT),
 				 -EAGAIN);
 		assert_int_equal(tl_rx_poll(&ch, 0), 0);
-		assert_int_equal(ipc_send(&ch, "ab", 2, IPC_NOWAIT), 2);
+		assert_int_equal(ipc_send(&ch, "ab", 2, IPC_DONTWAIT), 2);
 		assert_int_equal(tl_rx_poll(&ch, 5000), 1);
-		assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), 2);
-		assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT),
+		assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), 2);
+		assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT),
 				 -EAGAIN);
 		assert_int_equal(tl_rx_poll(&ch, 0), 0);
 		ipc_chan_close(&ch);
@@ -174,8 +174,8 @@ static void test_hangup(void **state)
 
 	o.max_msg = sizeof(in);
 	assert_int_equal(ipc_chan_open(&ch, &ipc_zmq, &o), 0);
-	assert_int_equal(ipc_send(&ch, "one", 3, IPC_NOWAIT), 3);
-	assert_int_equal(ipc_send(&ch, "two", 3, IPC_NOWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "one", 3, IPC_DONTWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "two", 3, IPC_DONTWAIT), 3);
 	ipc_close_end(&ch, IPC_TX);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
@@ -198,7 +198,7 @@ static void test_hangup_full(void **state)
 	assert_int_equal(ipc_chan_open(&ch, &ipc_zmq, &o), 0);
 	/* twice: the first -EAGAIN may come before data reached the PULL */
 	for (int round = 0; round < 2; round++) {
-		while (ipc_send(&ch, &sent, sizeof(sent), IPC_NOWAIT) > 0)
+		while (ipc_send(&ch, &sent, sizeof(sent), IPC_DONTWAIT) > 0)
 			sent++;
 		usleep(50 * 1000);
 	}
@@ -304,7 +304,7 @@ static void test_names(void **state)
 	assert_int_equal(ipc_chan_open(&ch, &ipc_zmq, &o), 0);
 	snprintf(path, sizeof(path), "%s", ch.object + 6);
 	assert_int_equal(strncmp(path, rundir, strlen(rundir)), 0);
-	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_NOWAIT), -EAGAIN);
+	assert_int_equal(ipc_recv(&ch, in, sizeof(in), IPC_DONTWAIT), -EAGAIN);
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	ipc_chan_close(&ch);
@@ -347,9 +347,9 @@ static void test_hangup_after_fork(void **state)
 	o.max_msg = sizeof(in);
 	/* used, forked for something else, then closed: still a hang-up */
 	assert_int_equal(ipc_chan_open(&ch, &ipc_zmq, &o), 0);
-	assert_int_equal(ipc_send(&ch, "one", 3, IPC_NOWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "one", 3, IPC_DONTWAIT), 3);
 	assert_int_equal(tl_recv_nowait(&ch, in, sizeof(in)), 3);
-	assert_int_equal(ipc_send(&ch, "two", 3, IPC_NOWAIT), 3);
+	assert_int_equal(ipc_send(&ch, "two", 3, IPC_DONTWAIT), 3);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)

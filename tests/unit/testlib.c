@@ -48,7 +48,7 @@ ssize_t tl_recv_nowait(struct ipc_chan *ch, void *buf, size_t len)
 {
 	ssize_t n;
 
-	while ((n = ipc_recv(ch, buf, len, IPC_NOWAIT)) == -EAGAIN)
+	while ((n = ipc_recv(ch, buf, len, IPC_DONTWAIT)) == -EAGAIN)
 		assert_int_equal(tl_rx_poll(ch, 5000), 1);
 	return n;
 }

@@ -19,7 +19,7 @@ void tl_fill(unsigned char *p, size_t len, unsigned seed);
 unsigned long tl_sum(unsigned long s, const unsigned char *p, size_t len);
 /* poll the RX fd of ch for up to ms */
 int tl_rx_poll(struct ipc_chan *ch, int ms);
-/* the daemon's way: IPC_NOWAIT, and poll the RX fd on -EAGAIN */
+/* the daemon's way: IPC_DONTWAIT, and poll the RX fd on -EAGAIN */
 ssize_t tl_recv_nowait(struct ipc_chan *ch, void *buf, size_t len);
 
 /*
