@@ -365,3 +365,35 @@ check_alive() {
 	timeout -k 1 5 stat "$MNT/stats" >/dev/null ||
 		die "the mount does not answer any more"
 }
+
+# each_transport FN T...: run `FN T` for every T, IPCFS_JOBS (4) at a
+# time, each in a subshell of its own; print their output in T's order and
+# count their failures here. Channels are independent, so side by side is
+# also a check that one waiting channel holds up no other. FN must keep
+# its scratch files per transport.
+each_transport() {
+	local fn=$1 t p done n live=()
+	shift
+	for t in "$@"; do
+		# only our jobs: a bare `wait` would wait for the daemon too
+		while [ "${#live[@]}" -ge "${IPCFS_JOBS:-4}" ]; do
+			wait -n -p done "${live[@]}"
+			for p in "${!live[@]}"; do
+				[ "${live[p]}" = "$done" ] && unset 'live[p]'
+			done
+			live=("${live[@]}")
+		done
+		( FAILS=0; "$fn" "$t"; echo "$FAILS" >"$SCRATCH/each.$t.fails" ) \
+			>"$SCRATCH/each.$t.out" 2>&1 &
+		live+=($!)
+	done
+	for p in "${live[@]}"; do
+		wait "$p"
+	done
+	for t in "$@"; do
+		cat "$SCRATCH/each.$t.out"
+		# no count: the subshell died (die() exits with the count unsaid)
+		n=$(cat "$SCRATCH/each.$t.fails" 2>/dev/null || echo 1)
+		[ "$n" -eq 0 ] || FAILS=$((FAILS + n))
+	done
+}

@@ -74,8 +74,8 @@ done
 head -c $((4 << 20)) /dev/urandom >"$S/big"
 head -c $((256 << 10)) /dev/urandom >"$S/msgs"
 
-for t in $present; do
-	f=$M/$t
+basic_one() {
+	local t=$1 f=$M/$1 got rc cat_pid t0 src bs sent
 
 	# writer first: the data waits for the reader, who then gets EOF
 	timeout -k 1 5 sh -c "echo hi > $f" || fail "$t: echo hi > f failed"
@@ -125,22 +125,24 @@ for t in $present; do
 	else
 		src=$S/big bs=65536
 	fi
-	rm -f "$S/got"
-	timeout -k 1 60 cat "$f" >"$S/got" &
+	rm -f "$S/got.$t"
+	timeout -k 1 60 cat "$f" >"$S/got.$t" &
 	cat_pid=$!
 	t0=$(now)
 	timeout -k 1 60 dd if="$src" of="$f" bs=$bs status=none ||
 		fail "$t: dd into the channel failed"
 	wait "$cat_pid" || fail "$t: cat of the dd stream ended with $?"
 	sent=$(stat -c %s "$src")
-	if cmp -s "$src" "$S/got"; then
+	if cmp -s "$src" "$S/got.$t"; then
 		pass "$t: dd of $sent bytes (bs $bs) arrived unchanged in $(secs_since "$t0") s"
 	else
-		fail "$t: dd stream differs: sent $sent, got $(stat -c %s "$S/got") bytes;" \
-		     "$(cmp "$src" "$S/got" 2>&1 | head -1)"
+		fail "$t: dd stream differs: sent $sent, got $(stat -c %s "$S/got.$t") bytes;" \
+		     "$(cmp "$src" "$S/got.$t" 2>&1 | head -1)"
 	fi
 	check_alive
-done
+}
+
+each_transport basic_one $present
 
 head -c $((24 << 20)) /dev/urandom >"$S/huge"
 for t in pipe fifo unix; do

@@ -14,11 +14,11 @@ need_fuse
 client pc poll_client
 mount_ipcfs -o control	# plainmem too, as the bench mounts
 
-for t in ${ONLY:-$(transports_in "$MNT")}; do
-	f=$MNT/$t
+interrupt_one() {
+	local t=$1 f=$MNT/$1 other t0 rc dt bss bs n k
 
 	# another reader waits the whole time
-	timeout -k 1 20 cat "$f" >"$SCRATCH/other" &
+	timeout -k 1 20 cat "$f" >"$SCRATCH/other.$t" &
 	other=$!
 	t0=$(now)
 	timeout -k 2 -s INT 1 cat "$f" >/dev/null
@@ -32,7 +32,7 @@ for t in ${ONLY:-$(transports_in "$MNT")}; do
 	timeout -k 1 5 sh -c "echo next > $f"
 	wait_gone "$other" 5 || fail "$t: the other reader did not get the line"
 	wait "$other"
-	expect "$t: the other reader got the next line" "$(cat "$SCRATCH/other")" next
+	expect "$t: the other reader got the next line" "$(cat "$SCRATCH/other.$t")" next
 
 	# a writer blocked on a full channel; on pipe and fifo also one whose
 	# big writes are spliced in and parked half-way
@@ -53,18 +53,20 @@ for t in ${ONLY:-$(transports_in "$MNT")}; do
 	timeout -k 1 5 sh -c "echo again > $f"
 	expect "$t: the channel works after" "$(timeout -k 1 5 cat "$f")" again
 
-	if timeout -k 2 30 "$pc" intr "$f" >"$SCRATCH/out" 2>&1; then
+	if timeout -k 2 30 "$pc" intr "$f" >"$SCRATCH/out.$t" 2>&1; then
 		pass "$t: EINTR of a waiting read and write" \
-		     "($(grep -c '^ok:' "$SCRATCH/out") checks)"
+		     "($(grep -c '^ok:' "$SCRATCH/out.$t") checks)"
 	else
 		fail "$t: poll_client intr failed (status $?):"
-		grep -v '^ok:' "$SCRATCH/out" | sed 's/^/    /' >&2
+		grep -v '^ok:' "$SCRATCH/out.$t" | sed 's/^/    /' >&2
 	fi
 	for k in parked_reads parked_writes readers writers; do
 		expect "$t: $k back to 0" "$(stat_of "$MNT" "$t" $k)" 0
 	done
 	check_alive
-done
+}
+
+each_transport interrupt_one ${ONLY:-$(transports_in "$MNT")}
 
 unmount_ipcfs
 finish

@@ -14,15 +14,19 @@ need_fuse
 client pc poll_client
 mount_ipcfs -o control	# plainmem too, as the bench mounts
 
-for t in $(transports_in "$MNT"); do
-	if timeout -k 2 60 "$pc" nonblock "$MNT/$t" >"$SCRATCH/out" 2>&1; then
-		pass "$t: $(grep -c '^ok:' "$SCRATCH/out") nonblock/poll checks"
+nonblock_one() {
+	local t=$1 out=$SCRATCH/out.$1
+
+	if timeout -k 2 60 "$pc" nonblock "$MNT/$t" >"$out" 2>&1; then
+		pass "$t: $(grep -c '^ok:' "$out") nonblock/poll checks"
 	else
 		fail "$t: poll_client nonblock failed (status $?):"
-		grep -v '^ok:' "$SCRATCH/out" | sed 's/^/    /' >&2
+		grep -v '^ok:' "$out" | sed 's/^/    /' >&2
 	fi
 	check_alive
-done
+}
+
+each_transport nonblock_one $(transports_in "$MNT")
 
 head -c $((8 << 20)) /dev/urandom >"$SCRATCH/src"
 for t in pipe fifo unix; do
