@@ -54,6 +54,8 @@ struct sysvmsg_buf {
 	char text[];
 };
 
+static const struct sysvmsg_buf sysvmsg_hup = { .mtype = SYSVMSG_TYPE };
+
 /*
  * A helper thread of one process. `busy` and the eventfd's counter change
  * together under `lock`: RX, busy means armed and the counter is 1 once a
@@ -82,8 +84,11 @@ struct sysvmsg {
 	struct helper bell, sender;
 	pid_t watch_pid;	/* the watchdog's process; 0: none */
 	enum ipc_end watch_end;	/* the end it holds */
-	int watch_fd;		/* that end's link socket */
 	pthread_t watchdog;
+	/* what the threads hand to the kernel lives here, not on their
+	 * stacks: a cancelled frame is unwound without ASan unpoisoning it */
+	struct { long mtype; char c[1]; } peek;	/* the doorbell's msgrcv */
+	struct pollfd watch;			/* the watchdog's poll */
 	atomic_ulong strays;	/* dropped by the doorbell */
 	atomic_bool hup;	/* the doorbell took a hang-up (not local) */
 	atomic_bool gone;	/* the queue was removed: the reader left */
@@ -238,13 +243,12 @@ static bool helper_busy(struct helper *h)
 static void *bell_main(void *arg)
 {
 	struct sysvmsg *s = arg;
-	struct { long mtype; char c[1]; } m;
 	ssize_t n;
 
 	cancel_off();
 	while (helper_wait(&s->bell)) {
 		cancel_on();
-		n = msgrcv(s->qid, &m, 0, 0, 0);
+		n = msgrcv(s->qid, &s->peek, 0, 0, 0);
 		cancel_off();
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -255,7 +259,7 @@ static void *bell_main(void *arg)
 			helper_done(&s->bell, gone);
 			if (gone)
 				break;
-		} else if (!s->local && m.mtype == SYSVMSG_TYPE) {
+		} else if (!s->local && s->peek.mtype == SYSVMSG_TYPE) {
 			/* it took a hang-up, after everything before it */
 			atomic_store(&s->hup, true);
 			helper_done(&s->bell, false);
@@ -307,14 +311,12 @@ static void remove_queue(struct sysvmsg *s)
 static void *watch_main(void *arg)
 {
 	struct sysvmsg *s = arg;
-	struct pollfd p = { .fd = s->watch_fd, .events = POLLIN };
-	struct sysvmsg_buf hup = { .mtype = SYSVMSG_TYPE };
 	int ret;
 
 	cancel_off();
 	do {
 		cancel_on();
-		ret = poll(&p, 1, -1);
+		ret = poll(&s->watch, 1, -1);
 		cancel_off();
 	} while (ret < 0 && errno == EINTR);
 	if (s->watch_end == IPC_TX) {
@@ -326,7 +328,7 @@ static void *watch_main(void *arg)
 	/* the writer left, maybe killed: its hang-up, after its data */
 	do {
 		cancel_on();
-		ret = msgsnd(s->qid, &hup, 0, 0);
+		ret = msgsnd(s->qid, &sysvmsg_hup, 0, 0);
 		cancel_off();
 	} while (ret < 0 && errno == EINTR);
 	return NULL;
@@ -342,7 +344,7 @@ static void watch_start(struct ipc_chan *ch)
 	    ch->open[IPC_RX] == ch->open[IPC_TX] || ch->fd[end] < 0)
 		return;
 	s->watch_end = end;
-	s->watch_fd = ch->fd[end];
+	s->watch = (struct pollfd){ .fd = ch->fd[end], .events = POLLIN };
 	if (spawn(&s->watchdog, watch_main, s) == 0)
 		s->watch_pid = getpid();
 }
@@ -601,12 +603,11 @@ static ssize_t sysvmsg_recv(struct ipc_chan *ch, void *buf, size_t len,
 static void sysvmsg_hangup(struct ipc_chan *ch)
 {
 	struct sysvmsg *s = ch->priv;
-	struct sysvmsg_buf hup = { .mtype = SYSVMSG_TYPE };
 	struct timespec nap = { 0, 1000 * 1000 };
 
 	for (int ms = 0; ms < SYSVMSG_HUP_MS; ms++) {
 		if (!helper_busy(&s->sender) &&
-		    (msgsnd(s->qid, &hup, 0, IPC_NOWAIT) == 0 ||
+		    (msgsnd(s->qid, &sysvmsg_hup, 0, IPC_NOWAIT) == 0 ||
 		     errno != EAGAIN))
 			return;
 		nanosleep(&nap, NULL);
