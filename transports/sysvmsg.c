@@ -48,6 +48,7 @@
 #define SYSVMSG_TYPE	1L		/* mtype of data and hang-up */
 #define SYSVMSG_STACK	(256u << 10)	/* helper threads need little */
 #define SYSVMSG_HUP_MS	1000		/* hangup(): wait for room this long */
+#define SYSVMSG_STRAYS	64		/* strays dropped per recv() at most */
 
 struct sysvmsg_buf {
 	long mtype;
@@ -580,7 +581,7 @@ static ssize_t sysvmsg_recv(struct ipc_chan *ch, void *buf, size_t len,
 	ssize_t n;
 
 	(void)len;	/* ipc_recv made sure of max_msg */
-	for (;;) {
+	for (int strays = 0;; ) {
 		/* a plain blocking msgrcv unless the doorbell runs here */
 		if (!(flags & IPC_DONTWAIT) && s->bell.pid != getpid()) {
 			watch_start(ch);
@@ -588,10 +589,22 @@ static ssize_t sysvmsg_recv(struct ipc_chan *ch, void *buf, size_t len,
 		} else {
 			n = take_or_arm(s, flags);
 		}
+		/* local mode: an empty message is an outsider's too */
+		if (n == 0 && s->local)
+			n = (ssize_t)s->max_msg + 1;
 		if (n != (ssize_t)s->max_msg + 1 && n != -ENOMSG)
 			break;
-		if (n > 0)
-			atomic_fetch_add(&s->strays, 1);
+		if (n < 0)
+			continue;
+		atomic_fetch_add(&s->strays, 1);
+		/* an endless flood of strays must not keep the daemon here:
+		 * come back when the loop has looked at everyone else */
+		if ((flags & IPC_DONTWAIT) && ++strays == SYSVMSG_STRAYS) {
+			n = bell_arm(s);
+			if (n == 0)
+				n = -EAGAIN;
+			break;
+		}
 	}
 	ch->dropped += atomic_exchange(&s->strays, 0);
 	if (n > 0)
