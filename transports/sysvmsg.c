@@ -64,7 +64,7 @@ static const struct sysvmsg_buf sysvmsg_hup = { .mtype = SYSVMSG_TYPE };
  * while it is empty. So the fd is level-triggered and never stale.
  */
 struct helper {
-	pid_t pid;		/* the process it belongs to; 0: none yet */
+	unsigned life;		/* this_life() of its process; 0: none */
 	bool running;		/* the thread was started */
 	bool busy, stop, failed;
 	int efd;
@@ -83,7 +83,7 @@ struct sysvmsg {
 	struct sysvmsg_buf *tbuf;	/* the TX slot, and direct sends */
 	size_t tlen;		/* bytes in the TX slot */
 	struct helper bell, sender;
-	pid_t watch_pid;	/* the watchdog's process; 0: none */
+	unsigned watch_life;	/* the watchdog's process; 0: none */
 	enum ipc_end watch_end;	/* the end it holds */
 	pthread_t watchdog;
 	/* what the threads hand to the kernel lives here, not on their
@@ -94,6 +94,29 @@ struct sysvmsg {
 	atomic_bool hup;	/* the doorbell took a hang-up (not local) */
 	atomic_bool gone;	/* the queue was removed: the reader left */
 };
+
+/*
+ * Which process is this, as far as helper threads go: bumped in every
+ * child of fork(), whose copies of our threads do not exist. getpid()
+ * would do, but is a system call on every message.
+ */
+static atomic_uint forks;
+static pthread_once_t forks_once = PTHREAD_ONCE_INIT;
+
+static void count_fork(void)
+{
+	atomic_fetch_add(&forks, 1);
+}
+
+static void watch_forks(void)
+{
+	(void)pthread_atfork(NULL, NULL, count_fork);
+}
+
+static unsigned this_life(void)
+{
+	return atomic_load_explicit(&forks, memory_order_relaxed) + 1;
+}
 
 static long read_long(const char *path, long fallback)
 {
@@ -153,10 +176,10 @@ static void cancel_on(void)
 /* this process's helper: its eventfd made (counter `ready`), no thread */
 static int helper_get(struct helper *h, bool ready)
 {
-	if (h->pid == getpid())
+	if (h->life == this_life())
 		return 0;
 	/* a copy from the parent: its thread is not here, its fd is ours */
-	if (h->pid)
+	if (h->life)
 		(void)close(h->efd);
 	memset(h, 0, sizeof(*h));
 	h->efd = eventfd(ready, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -164,7 +187,7 @@ static int helper_get(struct helper *h, bool ready)
 		return -errno;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
-	h->pid = getpid();
+	h->life = this_life();
 	return 0;
 }
 
@@ -183,11 +206,11 @@ static int helper_start(struct helper *h, bool ready, void *(*fn)(void *),
 /* stop and join this process's thread; the eventfd goes too */
 static void helper_stop(struct helper *h)
 {
-	if (h->pid != getpid()) {
+	if (h->life != this_life()) {
 		/* a forked copy: only the eventfd is ours */
-		if (h->pid)
+		if (h->life)
 			(void)close(h->efd);
-		h->pid = 0;
+		h->life = 0;
 		return;
 	}
 	if (h->running) {
@@ -232,7 +255,7 @@ static bool helper_busy(struct helper *h)
 {
 	bool busy;
 
-	if (h->pid != getpid())
+	if (h->life != this_life())
 		return false;
 	pthread_mutex_lock(&h->lock);
 	busy = h->busy;
@@ -341,22 +364,22 @@ static void watch_start(struct ipc_chan *ch)
 	struct sysvmsg *s = ch->priv;
 	enum ipc_end end = ch->open[IPC_RX] ? IPC_RX : IPC_TX;
 
-	if (s->local || s->watch_pid == getpid() ||
+	if (s->local || s->watch_life == this_life() ||
 	    ch->open[IPC_RX] == ch->open[IPC_TX] || ch->fd[end] < 0)
 		return;
 	s->watch_end = end;
 	s->watch = (struct pollfd){ .fd = ch->fd[end], .events = POLLIN };
 	if (spawn(&s->watchdog, watch_main, s) == 0)
-		s->watch_pid = getpid();
+		s->watch_life = this_life();
 }
 
 static void watch_stop(struct sysvmsg *s)
 {
-	if (s->watch_pid != getpid())
+	if (s->watch_life != this_life())
 		return;
 	pthread_cancel(s->watchdog);
 	pthread_join(s->watchdog, NULL);
-	s->watch_pid = 0;
+	s->watch_life = 0;
 }
 
 static int queue_get(key_t key, void *arg)
@@ -400,6 +423,7 @@ static int sysvmsg_alloc(struct ipc_chan *ch, const struct ipc_opts *o)
 	struct sysvmsg *s = calloc(1, sizeof(*s));
 	long msgmax = read_long("/proc/sys/kernel/msgmax", 8192);
 
+	pthread_once(&forks_once, watch_forks);
 	if (!s)
 		return -ENOMEM;
 	ch->priv = s;
@@ -496,6 +520,8 @@ static ssize_t sysvmsg_send(struct ipc_chan *ch, const void *buf, size_t len,
 	struct sysvmsg *s = ch->priv;
 	int err;
 
+	if (!(flags & IPC_DONTWAIT))
+		watch_start(ch);
 	/* the slot's message goes first: FIFO */
 	while (helper_busy(&s->sender)) {
 		if (flags & IPC_DONTWAIT)
@@ -506,14 +532,15 @@ static ssize_t sysvmsg_send(struct ipc_chan *ch, const void *buf, size_t len,
 	}
 	if (atomic_load(&s->gone))
 		return -EPIPE;
-	if (!(flags & IPC_DONTWAIT))
-		watch_start(ch);
 	memcpy(s->tbuf->text, buf, len);
 	if (msgsnd(s->qid, s->tbuf, len,
 		   flags & IPC_DONTWAIT ? IPC_NOWAIT : 0) == 0)
 		return (ssize_t)len;
-	if (errno == EAGAIN)
+	if (errno == EAGAIN) {
+		/* a thread may now wait on the reader: see that it lives */
+		watch_start(ch);
 		return hand_over(s, len);
+	}
 	err = removed(errno);
 	/* the reader's side removes the queue when it leaves: a pipe's EPIPE */
 	return err == -EIDRM && !s->local ? -EPIPE : err;
@@ -555,8 +582,9 @@ static ssize_t take(struct sysvmsg *s, bool wait)
 }
 
 /* wait with the doorbell, armed already or now */
-static ssize_t take_or_arm(struct sysvmsg *s, int flags)
+static ssize_t take_or_arm(struct ipc_chan *ch, int flags)
 {
+	struct sysvmsg *s = ch->priv;
 	ssize_t n = take(s, false);
 	int err;
 
@@ -568,6 +596,8 @@ static ssize_t take_or_arm(struct sysvmsg *s, int flags)
 	err = bell_arm(s);
 	if (err < 0)
 		return err;
+	/* a writer killed now must still wake the doorbell: its hang-up */
+	watch_start(ch);
 	if (flags & IPC_DONTWAIT)
 		return -EAGAIN;
 	err = wait_efd(s->bell.efd);
@@ -583,11 +613,11 @@ static ssize_t sysvmsg_recv(struct ipc_chan *ch, void *buf, size_t len,
 	(void)len;	/* ipc_recv made sure of max_msg */
 	for (int strays = 0;; ) {
 		/* a plain blocking msgrcv unless the doorbell runs here */
-		if (!(flags & IPC_DONTWAIT) && s->bell.pid != getpid()) {
+		if (!(flags & IPC_DONTWAIT) && s->bell.life != this_life()) {
 			watch_start(ch);
 			n = take(s, true);
 		} else {
-			n = take_or_arm(s, flags);
+			n = take_or_arm(ch, flags);
 		}
 		/* local mode: an empty message is an outsider's too */
 		if (n == 0 && s->local)
