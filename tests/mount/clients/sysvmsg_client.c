@@ -5,7 +5,8 @@
  *	COUNT messages of SIZE random bytes (mtype 1 unless given), without
  *	waiting: prints "sent N refused M". COUNT 0: for 2 s.
  *   sysvmsg_client latency MSQID FILE COUNT
- *	A child reads FILE (the channel's file on the mount) like cat; COUNT
+ *	A child reads FILE (the channel's file on the mount) like cat, while
+ *	this process holds it open for writing (no EOF); COUNT
  *	times, once its read has parked (2 ms), msgsnd one message: prints
  *	the time from msgsnd to that read's return in microseconds, min,
  *	p50, p90, p99, max. docs/DESIGN.md, "sysvmsg", quotes it.
@@ -86,7 +87,10 @@ static int latency(int id, const char *file, long count)
 	int p[2];
 	pid_t pid;
 
-	if (!us || pipe(p) < 0)
+	/* a writer holds the file open, or the reader would get EOF */
+	int wfd = open(file, O_WRONLY);
+
+	if (!us || pipe(p) < 0 || wfd < 0)
 		err(1, "setup");
 	pid = fork();
 	if (pid == 0) {
@@ -105,6 +109,7 @@ static int latency(int id, const char *file, long count)
 		us[i] = t1 - t0;
 	}
 	kill(pid, SIGTERM);
+	close(wfd);
 	qsort(us, count, sizeof(*us), cmp_double);
 	printf("min %.1f p50 %.1f p90 %.1f p99 %.1f max %.1f us (%ld)\n",
 	       us[0], us[count / 2], us[count * 9 / 10], us[count * 99 / 100],
