@@ -160,7 +160,8 @@ static int spawn(pthread_t *t, void *(*fn)(void *), void *arg)
 	err = pthread_create(t, &attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
-	return -err;
+	/* EAGAIN is RLIMIT_NPROC or the like here, not "would block" */
+	return err == EAGAIN ? -ENOMEM : -err;
 }
 
 static void cancel_off(void)
