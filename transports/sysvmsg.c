@@ -76,7 +76,6 @@ struct helper {
 struct sysvmsg {
 	int qid;
 	bool local;
-	bool writer_only;	/* RX dropped first: the reader removes it */
 	struct ipc_sysv name;
 	size_t max_msg;
 	struct sysvmsg_buf *rbuf;	/* max_msg + 1: oversize shows */
@@ -638,6 +637,9 @@ static ssize_t sysvmsg_recv(struct ipc_chan *ch, void *buf, size_t len,
 		}
 	}
 	ch->dropped += atomic_exchange(&s->strays, 0);
+	/* not local: only the last one out removes it, so it is over */
+	if (n == -EIDRM && !s->local)
+		n = 0;
 	if (n > 0)
 		memcpy(buf, s->rbuf->text, (size_t)n);
 	return n;
@@ -701,18 +703,21 @@ static void sysvmsg_stats(const struct ipc_chan *ch,
 	st->capacity = (long)ds.msg_qbytes;
 }
 
-/* the link: the reader's socket closed (by every holder)? */
-static bool reader_gone(const struct ipc_chan *ch)
+/*
+ * The link: has every holder of the other end let go (closed or died)?
+ * Nothing is ever sent on it, so readable means that hang-up.
+ */
+static bool other_gone(const struct ipc_chan *ch, enum ipc_end end)
 {
-	struct pollfd p = { .fd = ch->fd[IPC_TX], .events = POLLIN };
+	struct pollfd p = { .fd = ch->fd[end], .events = POLLIN };
 
 	return p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
 /*
  * Drop this process's hold on an end: its helper thread, its link socket.
- * A process that drops RX while it still writes leaves the queue to the
- * reader, whose side removes it.
+ * Not local mode, the last one out removes the queue: a process letting
+ * go of an end after every holder of the other end did, whichever end.
  */
 static void sysvmsg_close_end(struct ipc_chan *ch, enum ipc_end end)
 {
@@ -720,10 +725,7 @@ static void sysvmsg_close_end(struct ipc_chan *ch, enum ipc_end end)
 
 	watch_stop(s);
 	helper_stop(end == IPC_RX ? &s->bell : &s->sender);
-	if (end == IPC_RX && ch->open[IPC_TX])
-		s->writer_only = true;
-	/* the last word of a writer whose reader died: nobody else will */
-	if (end == IPC_TX && s->writer_only && reader_gone(ch))
+	if (!s->local && other_gone(ch, end))
 		remove_queue(s);
 	ipc_fd_close(&ch->fd[end]);
 }
@@ -731,6 +733,7 @@ static void sysvmsg_close_end(struct ipc_chan *ch, enum ipc_end end)
 static void sysvmsg_destroy(struct ipc_chan *ch)
 {
 	struct sysvmsg *s = ch->priv;
+	bool both;
 
 	if (!s)
 		return;
@@ -738,8 +741,9 @@ static void sysvmsg_destroy(struct ipc_chan *ch)
 	watch_stop(s);
 	helper_stop(&s->bell);
 	helper_stop(&s->sender);
-	if (s->local || !s->writer_only ||
-	    (ch->fd[IPC_TX] >= 0 && reader_gone(ch)))
+	/* both ends here (local mode, or never shared): nobody is left */
+	both = s->local || (ch->fd[IPC_RX] >= 0 && ch->fd[IPC_TX] >= 0);
+	if (both || other_gone(ch, IPC_RX) || other_gone(ch, IPC_TX))
 		remove_queue(s);
 	ipc_fd_destroy(ch);
 	sysvmsg_free(ch);

@@ -288,6 +288,51 @@ static void test_killed_reader(void **state)
 	assert_int_equal(tl_count_entries(f->dir, "ipcfs."), 0);
 }
 
+/* bench mode: writer and reader are children, the parent lets go of
+ * both ends at once; the last one out, the reader, removes the queue */
+static void test_last_one_out(void **state)
+{
+	struct fix *f = *state;
+	struct ipc_opts o = { .rundir = f->dir };
+	struct ipc_chan ch;
+	char buf[8192];
+	pid_t w, r;
+	int st, id;
+
+	assert_int_equal(ipc_chan_open(&ch, &ipc_sysvmsg, &o), 0);
+	id = atoi(ch.object);
+	keep_id(f, id);
+	w = fork();
+	if (w == 0) {
+		ipc_keep_end(&ch, IPC_TX);
+		for (int i = 0; i < 10; i++)
+			(void)ipc_send(&ch, "abc", 3, 0);
+		ipc_close_end(&ch, IPC_TX);
+		_exit(0);
+	}
+	r = fork();
+	if (r == 0) {
+		ipc_keep_end(&ch, IPC_RX);
+		alarm(10);
+		for (int i = 0; i < 10; i++)
+			if (ipc_recv(&ch, buf, sizeof(buf), 0) != 3)
+				_exit(1);
+		if (ipc_recv(&ch, buf, sizeof(buf), 0) != 0)
+			_exit(2);
+		ipc_close_end(&ch, IPC_RX);
+		_exit(0);
+	}
+	ipc_keep_end(&ch, IPC_TX);
+	ipc_keep_end(&ch, IPC_RX);
+	assert_int_equal(waitpid(w, &st, 0), w);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(waitpid(r, &st, 0), r);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_false(queue_exists(id));
+	ipc_chan_close(&ch);
+	assert_int_equal(tl_count_entries(f->dir, "ipcfs."), 0);
+}
+
 static void test_fork_pair(void **state)
 {
 	struct fix *f = *state;
@@ -382,7 +427,8 @@ int main(void)
 		T(test_sweep_dead), T(test_sweep_foreign),
 		T(test_eexist_retries), T(test_local_strays),
 		T(test_killed_writer), T(test_killed_reader),
-		T(test_fork_pair), T(test_limits_in_namespace),
+		T(test_last_one_out), T(test_fork_pair),
+		T(test_limits_in_namespace),
 		T(test_capacity),
 	};
 
