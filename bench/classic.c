@@ -1,7 +1,8 @@
 /*
  * classic.c - the baselines (--baseline): the same loop the textbook way on
  * raw fds: two pipe(2)s, a socketpair, a loopback TCP connection, two
- * connected UDP sockets (no flow control), two POSIX queues.
+ * connected UDP sockets (no flow control), two POSIX queues, one System V
+ * queue with an mtype per direction.
  */
 #include <fcntl.h>
 #include <mqueue.h>
@@ -10,16 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/msg.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "bench.h"
+#include "sysv.h"
 
-enum classic_kind { CL_PIPE, CL_UNIX, CL_TCP, CL_UDP, CL_MQUEUE };
+enum classic_kind { CL_PIPE, CL_UNIX, CL_TCP, CL_UDP, CL_MQUEUE, CL_SYSVMSG };
 
 static const char *const classic_names[] = {
 	[CL_PIPE] = "pipe", [CL_UNIX] = "unix", [CL_TCP] = "tcp",
-	[CL_UDP] = "udp", [CL_MQUEUE] = "mqueue",
+	[CL_UDP] = "udp", [CL_MQUEUE] = "mqueue", [CL_SYSVMSG] = "sysvmsg",
 };
 
 #define NKINDS	(int)(sizeof(classic_names) / sizeof(classic_names[0]))
@@ -30,6 +33,9 @@ struct classic {
 	enum classic_kind kind;
 	enum bench_side side;
 	int fd[4];		/* as made; l.tx and l.rx are two of them */
+	struct ipc_sysv sv;	/* sysvmsg: the queue's marker, */
+	int msqid;		/* the queue, -1 if none, */
+	struct { long mtype; char text[]; } *msg;	/* a message */
 };
 
 #define C(p)	container_of(p, struct classic, l)
@@ -39,6 +45,14 @@ static void classic_close(struct bench_link *l)
 	for (int i = 0; i < 4; i++)
 		bench_close_fd(&C(l)->fd[i]);	/* mqd_t is a descriptor on Linux */
 	l->tx = l->rx = -1;
+	/* the parent's: the child's last message may still be queued */
+	if (C(l)->msqid >= 0 && C(l)->side == BENCH_PARENT) {
+		(void)msgctl(C(l)->msqid, IPC_RMID, NULL);
+		ipc_sysv_forget(&C(l)->sv);
+	}
+	C(l)->msqid = -1;
+	free(C(l)->msg);
+	C(l)->msg = NULL;
 }
 
 #define LOOPBACK	{ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) }
@@ -111,13 +125,43 @@ static int open_mqueue(struct classic *l, size_t size)
 	return 0;
 }
 
+static int sysvmsg_get(key_t key, void *arg)
+{
+	int id = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+
+	(void)arg;
+	return id < 0 ? -errno : id;
+}
+
+/* one queue, named like the library's (a killed run's is swept); ping is
+ * mtype 1, pong mtype 2; above kernel.msgmax msgsnd says EINVAL */
+static int open_sysvmsg(struct classic *l, size_t size)
+{
+	struct ipc_opts o = { .visible = true };
+	FILE *f = fopen("/proc/sys/kernel/msgmax", "re");
+	long msgmax = 8192;
+
+	if (f && fscanf(f, "%ld", &msgmax) != 1)
+		msgmax = 8192;
+	if (f)
+		fclose(f);
+	if (size > (size_t)msgmax)
+		return -EMSGSIZE;
+	l->msg = malloc(sizeof(*l->msg) + size);
+	if (!l->msg)
+		return -ENOMEM;
+	l->side = BENCH_PARENT;	/* until attach: ours to remove */
+	l->msqid = ipc_sysv_create(&l->sv, &o, "sysvmsg", sysvmsg_get, NULL);
+	return l->msqid < 0 ? l->msqid : 0;
+}
+
 static int classic_open(struct bench_link *bl, size_t size)
 {
 	struct classic *l = C(bl);
 	int ret = 0;
 
 	classic_close(bl);
-	bl->messages = l->kind == CL_UDP || l->kind == CL_MQUEUE;
+	bl->messages = l->kind == CL_UDP || l->kind >= CL_MQUEUE;
 	bl->rx_min = bl->messages ? size : 0;
 	if (l->kind == CL_PIPE)
 		ret = pipe2(l->fd, O_CLOEXEC) < 0 || pipe2(l->fd + 2, O_CLOEXEC) < 0 ? -errno : 0;
@@ -127,8 +171,10 @@ static int classic_open(struct bench_link *bl, size_t size)
 		ret = open_tcp(l);
 	else if (l->kind == CL_UDP)
 		ret = size > UDP_MAX ? -EMSGSIZE : open_udp(l);
-	else
+	else if (l->kind == CL_MQUEUE)
 		ret = open_mqueue(l, size);
+	else
+		ret = open_sysvmsg(l, size);
 	if (ret < 0)
 		classic_close(bl);
 	return ret;
@@ -140,6 +186,8 @@ static int classic_attach(struct bench_link *bl, enum bench_side side)
 	bool parent = side == BENCH_PARENT;
 
 	l->side = side;
+	if (l->kind == CL_SYSVMSG)
+		return 0;
 	if (l->kind == CL_PIPE || l->kind == CL_MQUEUE) {
 		/* ping: fd[0] read, fd[1] write; pong: fd[2], fd[3] */
 		bl->tx = parent ? l->fd[1] : l->fd[3];
@@ -154,8 +202,21 @@ static int classic_attach(struct bench_link *bl, enum bench_side side)
 	return 0;
 }
 
+/* the mtype this side sends: ping from the parent, pong from the child */
+static long sysvmsg_type(const struct classic *l, bool tx)
+{
+	return (l->side == BENCH_PARENT) == tx ? 1 : 2;
+}
+
 static ssize_t classic_send(struct bench_link *l, const void *buf, size_t len)
 {
+	struct classic *c = C(l);
+
+	if (c->kind == CL_SYSVMSG) {
+		c->msg->mtype = sysvmsg_type(c, true);
+		memcpy(c->msg->text, buf, len);
+		return msgsnd(c->msqid, c->msg, len, 0) < 0 ? -errno : (ssize_t)len;
+	}
 	if (C(l)->kind == CL_MQUEUE)
 		return mq_send(l->tx, buf, len, 0) < 0 ? -errno : (ssize_t)len;
 	return bench_fd_send(l, buf, len);
@@ -163,6 +224,15 @@ static ssize_t classic_send(struct bench_link *l, const void *buf, size_t len)
 
 static ssize_t classic_recv(struct bench_link *l, void *buf, size_t len)
 {
+	struct classic *c = C(l);
+	ssize_t n;
+
+	if (c->kind == CL_SYSVMSG) {
+		n = msgrcv(c->msqid, c->msg, len, sysvmsg_type(c, false), 0);
+		if (n > 0)
+			memcpy(buf, c->msg->text, n);
+		return bench_errno(n);
+	}
 	if (C(l)->kind == CL_MQUEUE)
 		return bench_errno(mq_receive(l->rx, buf, len, NULL));
 	if (C(l)->kind == CL_UDP)
@@ -174,6 +244,11 @@ static void classic_hangup(struct bench_link *bl)
 {
 	struct classic *l = C(bl);
 
+	if (l->kind == CL_SYSVMSG) {
+		l->msg->mtype = sysvmsg_type(l, true);
+		(void)msgsnd(l->msqid, l->msg, 0, IPC_NOWAIT);
+		return;
+	}
 	if (bl->tx < 0)
 		return;
 	if (l->kind == CL_PIPE)
@@ -208,5 +283,6 @@ struct bench_link *bench_link_classic(const char *transport)
 	c->l.classic = true;
 	c->kind = k;
 	memset(c->fd, -1, sizeof(c->fd));
+	c->msqid = -1;
 	return &c->l;
 }

@@ -26,8 +26,8 @@ IPCFS_CLIENTS=${IPCFS_CLIENTS:-}
 TEST_NAME=$(basename "$0" .sh)
 
 # every transport the spec knows; zmq may be left out of a build
-ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap zmq signal file plainmem"
-MSG_TRANSPORTS="mqueue unixdgram udp zmq signal"
+ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap zmq signal file plainmem sysvmsg"
+MSG_TRANSPORTS="mqueue unixdgram udp zmq signal sysvmsg"
 
 FAILS=0
 MOUNTS=()		# FUSE mount points we made (and may have to unmount)
@@ -312,6 +312,29 @@ leftovers() {
 		 "$2"/ipcfs."$1".*; do
 		[ -e "$f" ] && printf '%s\n' "$f"
 	done
+	sysvmsg_left "$1" "$2"
+}
+
+# sysvmsg_left PID RUNDIR: PID's System V queues, "msqid=N". A queue has
+# no name: its key is FNV-1a of its marker's name (transports/sysv.c),
+# remembered while the marker is there; or PID sent or received last.
+sysvmsg_left() {
+	local f s c i h keys="$SCRATCH/sysvmsg-keys.$1"
+
+	touch "$keys"
+	for f in "$2"/ipcfs."$1".*.sysvmsg; do
+		[ -e "$f" ] || continue
+		s=${f##*/} h=2166136261
+		for ((i = 0; i < ${#s}; i++)); do
+			printf -v c '%d' "'${s:i:1}"
+			h=$(( ((h ^ c) * 16777619) & 0xffffffff ))
+		done
+		echo $(( h == 0 ? 1 : h >= 2147483648 ? h - 4294967296 : h ))
+	done >>"$keys"
+	[ -r /proc/sysvipc/msg ] || return 0
+	awk -v pid="$1" 'NR == FNR { k[$1]; next }
+		FNR > 1 && ($1 in k || $6 == pid || $7 == pid) { print "msqid=" $2 }' \
+		"$keys" /proc/sysvipc/msg
 }
 
 # rundir_of DIR: the runtime directory of DIR's daemon (from the fifo)

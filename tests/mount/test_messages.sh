@@ -15,6 +15,7 @@ for t in $(transports_in "$MNT"); do
 	is_msg "$t" || continue
 	case $t in
 	mqueue) max=8192 ;;
+	sysvmsg) max=$(cat /proc/sys/kernel/msgmax) ;;
 	udp) max=65507 ;;
 	zmq) max=1040384 ;;	# what one FUSE write always carries whole
 	*) max= ;;

@@ -13,6 +13,7 @@
 
 need_fuse
 client out outsider
+client sv sysvmsg_client
 mount_ipcfs -o outsiders
 M=$MNT
 mkdir "$M/x" || die "mkdir x"
@@ -76,6 +77,12 @@ for t in $(transports_in "$M"); do
 	mqueue)
 		attack "mqueue: 20 empty" "$out" mq "$o" 0 20
 		attack "mqueue: full of 8 KiB" "$out" mq "$o" 8192 20 ;;
+	sysvmsg)
+		attack "sysvmsg: 200 empty" "$sv" send "$o" 0 200
+		attack "sysvmsg: full of 8 KiB" "$sv" send "$o" 8192 20
+		attack "sysvmsg: 200 of mtype 7" "$sv" send "$o" 100 200 7
+		attack "sysvmsg: a 2 s flood while cat reads" bash -c \
+			"timeout -k 1 4 cat '$M/$t' >/dev/null & '$sv' send '$o' 100 0; wait" ;;
 	zmq)
 		[ -x "$IPCFS_CLIENTS/zmq_push" ] &&
 		attack "zmq: empty, small, 2 MiB" "$IPCFS_CLIENTS/zmq_push" "$o" \
