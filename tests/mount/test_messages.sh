@@ -17,6 +17,7 @@ for t in $(transports_in "$MNT"); do
 	mqueue) max=8192 ;;
 	udp) max=65507 ;;
 	zmq) max=1040384 ;;	# what one FUSE write always carries whole
+	cma) max=65536 ;;
 	*) max= ;;
 	esac
 	if timeout -k 2 60 "$mc" "$MNT/$t" $max >"$SCRATCH/out" 2>&1; then
