@@ -88,6 +88,7 @@ struct cma {
 	unsigned char *ring;	/* this process's ring; NULL once unmapped */
 	size_t size;		/* a power of two */
 	bool fenced;		/* replaced by PROT_NONE until exit */
+	bool local;		/* both ends here for good: no HELLO */
 	/* the sender's side */
 	pid_t rx_pid;		/* whose ring we write into; 0: wait for HELLO */
 	int rx_pidfd;		/* -1 for ourselves */
@@ -161,7 +162,11 @@ static void cma_hello(struct cma *c, pid_t pid, uint64_t addr)
 	c->rx_addr = addr;
 }
 
-/* one bell from the receiver, checked: it cannot move us past our own */
+/*
+ * One bell from the receiver, checked: credit cannot move past what we
+ * sent; a HELLO's pid is the kernel's, so it can only point our writes
+ * into its sender's own memory; and with both ends ours there is none.
+ */
 static void cma_bell_in(struct cma *c, const struct cma_bell *b, ssize_t n,
 			pid_t pid)
 {
@@ -171,7 +176,8 @@ static void cma_bell_in(struct cma *c, const struct cma_bell *b, ssize_t n,
 	    b->msgs - c->credit_msgs <= c->sent - c->credit_msgs) {
 		c->credit = b->bytes;
 		c->credit_msgs = b->msgs;
-	} else if (b->kind == CMA_HELLO && pid > 0 && b->bytes == c->size) {
+	} else if (b->kind == CMA_HELLO && !c->local && pid > 0 &&
+		   b->bytes == c->size) {
 		cma_hello(c, pid, b->addr);
 	}
 }
@@ -302,10 +308,15 @@ static ssize_t cma_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
 	for (;;) {
 		n = recv(ch->fd[IPC_RX], &b, sizeof(b),
 			 flags & IPC_NOWAIT ? MSG_DONTWAIT : 0);
-		/* every holder of TX closed it; reset: with credit unread,
-		 * which the kernel says once everything before it came */
-		if (n == 0 || (n < 0 && errno == ECONNRESET))
-			return 0;
+		if (n == 0)
+			return 0;	/* every holder of TX closed it */
+		/*
+		 * The last holder closed TX with our credit unread: the
+		 * kernel says so once, before the bells still queued, which
+		 * the next recv() returns, then end of file.
+		 */
+		if (n < 0 && errno == ECONNRESET)
+			continue;
 		if (n < 0)
 			return -errno;
 		/* within max_msg, so within the ring, whatever the bell says */
@@ -500,6 +511,7 @@ static int cma_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	(void)setsockopt(ch->fd[IPC_RX], SOL_SOCKET, SO_SNDBUF, &sndbuf,
 			 sizeof(sndbuf));
 	c->size = size;
+	c->local = o->local;
 	c->rx_pid = getpid();
 	c->rx_pidfd = -1;
 	c->rx_addr = (uintptr_t)c->ring;

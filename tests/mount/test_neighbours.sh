@@ -86,6 +86,9 @@ for t in $(transports_in "$M"); do
 	file)
 		attack "file: garbage records" sh -c "head -c 4096 /dev/urandom >>'$o'"
 		attack "file: empty records" sh -c "head -c 4096 /dev/zero >>'$o'" ;;
+	cma)	# within the ring only: its capacity from stats
+		attack "cma: garbage over the ring, 20 times" "$out" cma "$o" \
+			"$(stat_of "$M" cma capacity)" 20 ;;
 	signal)
 		attack "signal: 100 stray kill(2)s of its number" bash -c \
 			"for i in \$(seq 100); do kill -s ${o#SIG} $DAEMON_PID; done" ;;

@@ -7,6 +7,8 @@
  *   outsider unix PATH SIZE COUNT     datagrams to a Unix datagram socket
  *   outsider udp ADDR:PORT SIZE COUNT datagrams to a UDP port
  *   outsider mq /dev/mqueue/NAME SIZE COUNT   messages to a queue
+ *   outsider cma PID:0xADDR SIZE COUNT  process_vm_writev(2) of SIZE bytes
+ *                                       at ADDR in process PID (cma's ring)
  *
  * Prints "sent N refused M".
  */
@@ -15,11 +17,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -50,6 +54,26 @@ static int sock_to(const char *kind, const char *where, struct sockaddr_storage 
 	return socket(AF_INET, SOCK_DGRAM, 0);
 }
 
+/* SIZE random bytes written straight into another process, COUNT times */
+static void cma_scribble(const char *where, const char *buf, size_t size,
+			 long count)
+{
+	struct iovec l = { (void *)buf, size }, r = { NULL, size };
+	unsigned long long addr;
+	long pid, sent = 0, refused = 0;
+
+	if (sscanf(where, "%ld:%llx", &pid, &addr) != 2)
+		errx(2, "cma: '%s' is not PID:0xADDR", where);
+	r.iov_base = (void *)(uintptr_t)addr;
+	for (long i = 0; i < count; i++) {
+		if (process_vm_writev((pid_t)pid, &l, 1, &r, 1, 0) < 0)
+			refused++;
+		else
+			sent++;
+	}
+	printf("sent %ld refused %ld\n", sent, refused);
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage sa;
@@ -62,7 +86,7 @@ int main(int argc, char **argv)
 	ssize_t n;
 
 	if (argc != 5)
-		errx(2, "usage: outsider unix|udp|mq WHERE SIZE COUNT");
+		errx(2, "usage: outsider unix|udp|mq|cma WHERE SIZE COUNT");
 	size = strtoul(argv[3], NULL, 0);
 	count = strtol(argv[4], NULL, 0);
 	buf = malloc(size + 1);
@@ -70,6 +94,11 @@ int main(int argc, char **argv)
 		err(1, "malloc");
 	if (size && getrandom(buf, size, 0) < 0)
 		err(1, "getrandom");
+	if (!strcmp(argv[1], "cma")) {
+		cma_scribble(argv[2], buf, size, count);
+		free(buf);
+		return 0;
+	}
 	if (!strcmp(argv[1], "mq")) {
 		const char *name = argv[2];
 
