@@ -500,12 +500,14 @@ static int cma_create(struct ipc_chan *ch, const struct ipc_opts *o)
 		err = -errno;
 		goto err_unmap;
 	}
-	/* the HELLO's pid, from the kernel; bells in flight always fit */
-	if (setsockopt(ch->fd[IPC_TX], SOL_SOCKET, SO_PASSCRED, &one,
-		       sizeof(one)) < 0) {
+	/* the HELLO's pid, from the kernel (none in local mode: passing
+	 * credentials autobinds the socket to an abstract name) */
+	if (!o->local && setsockopt(ch->fd[IPC_TX], SOL_SOCKET, SO_PASSCRED,
+				    &one, sizeof(one)) < 0) {
 		err = -errno;
 		goto err_close;
 	}
+	/* bells in flight always fit */
 	(void)setsockopt(ch->fd[IPC_TX], SOL_SOCKET, SO_SNDBUF, &sndbuf,
 			 sizeof(sndbuf));
 	(void)setsockopt(ch->fd[IPC_RX], SOL_SOCKET, SO_SNDBUF, &sndbuf,
