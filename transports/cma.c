@@ -80,7 +80,8 @@ enum cma_kind { CMA_DATA = 1, CMA_CREDIT, CMA_HELLO };
 struct cma_bell {
 	uint32_t kind;
 	uint32_t msgs;		/* CREDIT: messages taken in all */
-	uint64_t bytes;		/* DATA: length; CREDIT: bytes taken; HELLO: ring size */
+	uint64_t bytes;		/* DATA: length; CREDIT: bytes taken;
+				 * HELLO: the ring's size */
 	uint64_t addr;		/* HELLO: the ring's address */
 };
 
@@ -90,7 +91,7 @@ struct cma {
 	bool fenced;		/* replaced by PROT_NONE until exit */
 	bool local;		/* both ends here for good: no HELLO */
 	/* the sender's side */
-	pid_t rx_pid;		/* whose ring we write into; 0: wait for HELLO */
+	pid_t rx_pid;		/* whose ring we write into; 0: no HELLO yet */
 	int rx_pidfd;		/* -1 for ourselves */
 	uint64_t rx_addr;
 	uint64_t head, credit;	/* bytes sent; bytes the receiver took */
@@ -172,7 +173,8 @@ static void cma_bell_in(struct cma *c, const struct cma_bell *b, ssize_t n,
 {
 	if (n != (ssize_t)sizeof(*b))
 		return;
-	if (b->kind == CMA_CREDIT && b->bytes - c->credit <= c->head - c->credit &&
+	if (b->kind == CMA_CREDIT &&
+	    b->bytes - c->credit <= c->head - c->credit &&
 	    b->msgs - c->credit_msgs <= c->sent - c->credit_msgs) {
 		c->credit = b->bytes;
 		c->credit_msgs = b->msgs;

@@ -127,7 +127,8 @@ static void test_flight(void **state)
 	assert_int_equal(st.queued_msgs, 128);
 	assert_int_equal(st.queued_bytes, 128);
 	for (int i = 0; i < 64; i++)
-		assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT), 1);
+		assert_int_equal(ipc_recv(&ch, buf, sizeof(buf), IPC_NOWAIT),
+				 1);
 	assert_true(ipc_writable(&ch));
 	assert_int_equal(ipc_send(&ch, "n", 1, IPC_NOWAIT), 1);
 	ipc_chan_close(&ch);
