@@ -168,23 +168,30 @@ static ssize_t nl_take(struct ipc_chan *ch, void *buf, size_t len)
 	}
 }
 
-/* wait for a message, or the writer's end; -EINTR on a signal */
-static int nl_wait_rx(struct ipc_chan *ch)
+/*
+ * Has the writer gone? With wait, sleep until a message comes or it has.
+ * 1: gone (every holder of its link closed it), 0: look again, -EINTR.
+ */
+static int nl_writer_gone(struct ipc_chan *ch, bool wait)
 {
 	struct nl *n = ch->priv;
-	struct pollfd p[2] = { { .fd = ch->fd[IPC_RX], .events = POLLIN },
-			       { .fd = n->link[IPC_RX], .events = POLLIN } };
+	struct pollfd p[2] = {	/* poll(2) passes over an fd of -1 */
+		{ .fd = n->link[IPC_RX], .events = POLLIN },
+		{ .fd = ch->fd[IPC_RX], .events = POLLIN },
+	};
 
-	if (poll(p, n->link[IPC_RX] >= 0 ? 2 : 1, -1) < 0)
+	if (!wait && n->link[IPC_RX] < 0)
+		return 0;	/* local mode: the writer never goes */
+	if (poll(p, wait ? 2 : 1, wait ? -1 : 0) < 0)
 		return -errno;
-	return 0;
+	return (p[0].revents & POLLHUP) != 0;
 }
 
 static ssize_t nl_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
 {
 	struct nl *n = ch->priv;
 	ssize_t got;
-	int err;
+	int gone;
 
 	while (!n->eof) {
 		got = nl_take(ch, buf, len);
@@ -192,17 +199,17 @@ static ssize_t nl_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
 			n->eof = got == 0;
 			return got;
 		}
-		/* the writer's last messages came before its link closed */
-		if (!ch->local && nl_peer_gone(n->link[IPC_RX])) {
+		gone = nl_writer_gone(ch, !(flags & IPC_NOWAIT));
+		if (gone < 0)
+			return gone;
+		if (gone) {
+			/* its last messages came before its link closed */
 			got = nl_take(ch, buf, len);
 			n->eof = got == -EAGAIN || got == 0;
 			return n->eof ? 0 : got;
 		}
 		if (flags & IPC_NOWAIT)
 			return -EAGAIN;
-		err = nl_wait_rx(ch);
-		if (err < 0)
-			return err;
 	}
 	return 0;
 }
