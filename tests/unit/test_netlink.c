@@ -162,7 +162,29 @@ static void test_fork_pair(void **state)
 	tl_fork_pair(nl, &o, 65536, 50, 300, 0);
 }
 
-/* a normal user opens, sends and receives, across fork too */
+/* a normal user's buffers stop at net.core.[rw]mem_max: past them,
+ * EMSGSIZE and ENOBUFS; the daemon takes the smaller receive buffer */
+static void user_limits(void)
+{
+	long rmax = proc_long("/proc/sys/net/core/rmem_max");
+	long wmax = proc_long("/proc/sys/net/core/wmem_max");
+	struct ipc_opts o = { .max_msg = (size_t)wmax * 4 };
+	struct ipc_chan_stats st;
+	struct ipc_chan ch;
+
+	CHILD_CHECK(ipc_chan_open(&ch, nl, &o) == -EMSGSIZE);
+	o.max_msg = 0;
+	o.capacity = (size_t)rmax * 4;
+	CHILD_CHECK(ipc_chan_open(&ch, nl, &o) == -ENOBUFS);
+	o.local = true;
+	CHILD_CHECK(ipc_chan_open(&ch, nl, &o) == 0);
+	ipc_stats(&ch, &st);
+	CHILD_CHECK(st.capacity > 0 && st.capacity < (long)o.capacity);
+	ipc_chan_close(&ch);
+}
+
+/* a normal user opens, sends and receives, across fork too, and meets
+ * the limits on socket buffers */
 static void test_user(void **state)
 {
 	struct ipc_chan ch;
@@ -178,6 +200,7 @@ static void test_user(void **state)
 	if (pid == 0) {
 		CHILD_CHECK(setresgid(NOBODY, NOBODY, NOBODY) == 0);
 		CHILD_CHECK(setresuid(NOBODY, NOBODY, NOBODY) == 0);
+		user_limits();
 		CHILD_CHECK(ipc_chan_open(&ch, nl, NULL) == 0);
 		kid = fork();
 		if (kid == 0) {
