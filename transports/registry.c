@@ -9,7 +9,8 @@
 
 extern const struct ipc_transport ipc_pipe, ipc_fifo, ipc_unix,
 	ipc_unixdgram, ipc_tcp, ipc_udp, ipc_mqueue, ipc_shm, ipc_mmap,
-	ipc_zmq, ipc_signal, ipc_file, ipc_plainmem, ipc_sysvmsg;
+	ipc_zmq, ipc_signal, ipc_file, ipc_plainmem, ipc_sysvmsg, ipc_cma,
+	ipc_netlink;
 
 const struct ipc_transport *const ipc_transports[] = {
 	&ipc_pipe,
@@ -27,6 +28,8 @@ const struct ipc_transport *const ipc_transports[] = {
 	&ipc_signal,
 	&ipc_file,
 	&ipc_sysvmsg,
+	&ipc_cma,
+	&ipc_netlink,
 	&ipc_plainmem,	/* the bench's control row: last, and not IPC */
 	NULL,
 };

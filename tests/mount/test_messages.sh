@@ -18,6 +18,9 @@ for t in $(transports_in "$MNT"); do
 	sysvmsg) max=$(cat /proc/sys/kernel/msgmax) ;;
 	udp) max=65507 ;;
 	zmq) max=1040384 ;;	# what one FUSE write always carries whole
+	cma) max=65536 ;;
+	# SO_SNDBUF less netlink's 32 bytes and the nlmsghdr
+	netlink) max=$(($(cat /proc/sys/net/core/wmem_default) - 48)) ;;
 	*) max= ;;
 	esac
 	if timeout -k 2 60 "$mc" "$MNT/$t" $max >"$SCRATCH/out" 2>&1; then

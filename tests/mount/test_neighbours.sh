@@ -93,6 +93,14 @@ for t in $(transports_in "$M"); do
 	file)
 		attack "file: garbage records" sh -c "head -c 4096 /dev/urandom >>'$o'"
 		attack "file: empty records" sh -c "head -c 4096 /dev/zero >>'$o'" ;;
+	netlink)
+		attack "netlink: 200 empty" "$out" netlink-raw "$o" 0 200
+		attack "netlink: 500 unframed" "$out" netlink-raw "$o" 100 500
+		attack "netlink: 2000 of 100 B" "$out" netlink "$o" 100 2000
+		attack "netlink: oversize" "$out" netlink "$o" 300000 3 ;;
+	cma)	# within the ring only: its capacity from stats
+		attack "cma: garbage over the ring, 20 times" "$out" cma "$o" \
+			"$(stat_of "$M" cma capacity)" 20 ;;
 	signal)
 		attack "signal: 100 stray kill(2)s of its number" bash -c \
 			"for i in \$(seq 100); do kill -s ${o#SIG} $DAEMON_PID; done" ;;

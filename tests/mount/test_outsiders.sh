@@ -7,10 +7,11 @@
 # and mmap rings' headers. After each, a read gets the next real data,
 # and the mount keeps answering. Who may send at all: by default a UDP
 # datagram from another socket never reaches the udp channel (it is
-# connected to the daemon's sender); with -o outsiders it does. Object
-# names cannot be taken first: a random part makes them unpredictable, and
-# a runtime directory someone else made first is passed over. An outsider
-# that drains a fifo or queue directly leaves the readers their EOF.
+# connected to the daemon's sender), nor another port's netlink message;
+# with -o outsiders they do. Object names cannot be taken first: a random
+# part makes them unpredictable, and a runtime directory someone else
+# made first is passed over. An outsider that drains a fifo or queue
+# directly leaves the readers their EOF.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -178,6 +179,14 @@ stranger() {
 stranger "$M"
 timeout -k 1 5 sh -c "echo ours > $M/udp" || fail "write udp"
 expect "udp: a stranger's datagram never arrives" "$(read_one "$M/udp")" ours
+# netlink: the kernel refuses another port's unicast (the RX is connected)
+if [ -e "$M/netlink" ]; then
+	expect "netlink: a stranger's message is refused" \
+		"$("$IPCFS_CLIENTS/outsider" netlink "$(stat_of "$M" netlink object)" 5 1)" \
+		"sent 0 refused 1"
+	timeout -k 1 5 sh -c "echo ours > $M/netlink" || fail "write netlink"
+	expect "netlink: ours arrives" "$(read_one "$M/netlink")" ours
+fi
 unmount_ipcfs "$M"
 
 mount_ipcfs -o outsiders
@@ -186,6 +195,15 @@ timeout -k 1 5 true < "$M/udp" || fail "open udp"
 stranger "$M"
 expect "udp with -o outsiders: the stranger's datagram arrives" \
 	"$(read_one "$M/udp")" stranger
+if [ -e "$M/netlink" ]; then
+	o=$(stat_of "$M" netlink object)
+	"$IPCFS_CLIENTS/outsider" netlink-raw "$o" 7 1 >/dev/null
+	"$IPCFS_CLIENTS/outsider" netlink "$o" 5 1 >/dev/null
+	expect "netlink with -o outsiders: a stranger's message arrives (bytes)" \
+		"$(read_one "$M/netlink" | wc -c)" 5
+	expect "netlink: its unframed datagram is dropped" \
+		"$(stat_of "$M" netlink dropped)" 1
+fi
 case $(stat_of "$M" zmq object) in
 tcp://127.0.0.1:[0-9]* | "") pass "zmq with -o outsiders listens on tcp://" ;;
 *) fail "zmq with -o outsiders: object '$(stat_of "$M" zmq object)'" ;;

@@ -40,11 +40,11 @@
  *    "corrupt" (a demonstration, not a bug);
  *  - direct road: a channel is made before fork and each process keeps
  *    an end. A stream socket (unix, tcp) does not keep concurrent
- *    writes whole, so there writers take turns too; shm and mmap are
+ *    writes whole, so there writers take turns too; shm, mmap and cma are
  *    single-producer single-consumer rings; zmq, signal and file have one
  *    receiving process and a per-writer hang-up, so they run 1 x 1.
- *    unixdgram, udp and mqueue run N x M; their writers leave quietly and
- *    the parent ends the readers with one STOP record each.
+ *    unixdgram, udp, mqueue and netlink run N x M; their writers leave
+ *    quietly and the parent ends the readers with one STOP record each.
  *
  * Exit status: 0 if every run lost, duplicated, corrupted and reordered
  * nothing, 1 otherwise, 2 for a usage error.
@@ -570,7 +570,7 @@ static struct plan plan_of(const struct opts *o, const struct ipc_transport *t,
 				  "stream: free readers, splits count";
 		return p;
 	}
-	if (is(t, "unixdgram udp mqueue")) {
+	if (is(t, "unixdgram udp mqueue netlink")) {
 		p.stops = true;
 		p.why = "kernel queue; STOP per reader";
 	} else if (is(t, "pipe fifo")) {
@@ -583,7 +583,7 @@ static struct plan plan_of(const struct opts *o, const struct ipc_transport *t,
 		p.why = "stream socket: writers take turns";
 	} else {
 		p.writers = p.readers = 1;
-		p.why = is(t, "shm mmap") ? "SPSC ring" :
+		p.why = is(t, "shm mmap cma") ? "SPSC ring" :
 			is(t, "zmq") ? "one PULL binds; hang-up per writer" :
 			is(t, "signal") ? "one receiving pid" :
 					  "one reader; hang-up per writer";

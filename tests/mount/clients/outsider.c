@@ -7,19 +7,27 @@
  *   outsider unix PATH SIZE COUNT     datagrams to a Unix datagram socket
  *   outsider udp ADDR:PORT SIZE COUNT datagrams to a UDP port
  *   outsider mq /dev/mqueue/NAME SIZE COUNT   messages to a queue
+ *   outsider cma PID:0xADDR SIZE COUNT  process_vm_writev(2) of SIZE bytes
+ *                                       at ADDR in process PID (cma's ring)
+ *   outsider netlink usersock:PORT SIZE COUNT  NETLINK_USERSOCK unicasts
+ *                              to PORT: an nlmsghdr (NLMSG_MIN_TYPE) and
+ *                              SIZE bytes; netlink-raw: the bytes alone
  *
  * Prints "sent N refused M".
  */
 #include <arpa/inet.h>
 #include <err.h>
 #include <errno.h>
+#include <linux/netlink.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -31,6 +39,17 @@ static int sock_to(const char *kind, const char *where, struct sockaddr_storage 
 	char addr[64], *colon;
 
 	memset(sa, 0, sizeof(*sa));
+	if (!strncmp(kind, "netlink", 7)) {
+		struct sockaddr_nl *nl = (struct sockaddr_nl *)sa;
+		unsigned port;
+
+		if (sscanf(where, "usersock:%u", &port) != 1)
+			errx(2, "netlink: '%s' is not usersock:PORT", where);
+		nl->nl_family = AF_NETLINK;
+		nl->nl_pid = port;
+		*len = sizeof(*nl);
+		return socket(AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK);
+	}
 	if (!strcmp(kind, "unix")) {
 		un->sun_family = AF_UNIX;
 		snprintf(un->sun_path, sizeof(un->sun_path), "%s", where);
@@ -50,6 +69,26 @@ static int sock_to(const char *kind, const char *where, struct sockaddr_storage 
 	return socket(AF_INET, SOCK_DGRAM, 0);
 }
 
+/* SIZE random bytes written straight into another process, COUNT times */
+static void cma_scribble(const char *where, const char *buf, size_t size,
+			 long count)
+{
+	struct iovec l = { (void *)buf, size }, r = { NULL, size };
+	unsigned long long addr;
+	long pid, sent = 0, refused = 0;
+
+	if (sscanf(where, "%ld:%llx", &pid, &addr) != 2)
+		errx(2, "cma: '%s' is not PID:0xADDR", where);
+	r.iov_base = (void *)(uintptr_t)addr;
+	for (long i = 0; i < count; i++) {
+		if (process_vm_writev((pid_t)pid, &l, 1, &r, 1, 0) < 0)
+			refused++;
+		else
+			sent++;
+	}
+	printf("sent %ld refused %ld\n", sent, refused);
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage sa;
@@ -62,7 +101,8 @@ int main(int argc, char **argv)
 	ssize_t n;
 
 	if (argc != 5)
-		errx(2, "usage: outsider unix|udp|mq WHERE SIZE COUNT");
+		errx(2, "usage: outsider unix|udp|mq|cma|netlink|netlink-raw "
+		     "WHERE SIZE COUNT");
 	size = strtoul(argv[3], NULL, 0);
 	count = strtol(argv[4], NULL, 0);
 	buf = malloc(size + 1);
@@ -70,6 +110,23 @@ int main(int argc, char **argv)
 		err(1, "malloc");
 	if (size && getrandom(buf, size, 0) < 0)
 		err(1, "getrandom");
+	if (!strcmp(argv[1], "netlink")) {	/* a header in front */
+		struct nlmsghdr h = { .nlmsg_type = NLMSG_MIN_TYPE };
+
+		h.nlmsg_len = (uint32_t)(NLMSG_HDRLEN + size);
+
+		buf = realloc(buf, NLMSG_HDRLEN + size + 1);
+		if (!buf)
+			err(1, "realloc");
+		memmove(buf + NLMSG_HDRLEN, buf, size);
+		memcpy(buf, &h, sizeof(h));
+		size += NLMSG_HDRLEN;
+	}
+	if (!strcmp(argv[1], "cma")) {
+		cma_scribble(argv[2], buf, size, count);
+		free(buf);
+		return 0;
+	}
 	if (!strcmp(argv[1], "mq")) {
 		const char *name = argv[2];
 
@@ -79,9 +136,14 @@ int main(int argc, char **argv)
 		if (q == (mqd_t)-1)
 			err(1, "mq_open %s", name);
 	} else {
+		int want = (int)size + 64;
+
 		fd = sock_to(argv[1], argv[2], &sa, &len);
 		if (fd < 0)
 			err(1, "socket");
+		/* an oversize datagram must at least leave our socket */
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want,
+				 sizeof(want));
 	}
 	for (long i = 0; i < count; i++) {
 		if (q != (mqd_t)-1)
