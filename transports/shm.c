@@ -42,7 +42,7 @@ static const struct ipc_ring_backing shm_backing = {
 
 static int shm_create(struct ipc_chan *ch, const struct ipc_opts *o)
 {
-	return ipc_ring_create(ch, o, &shm_backing);
+	return ipc_ring_create(ch, o, &shm_backing, &ipc_ring_futex);
 }
 
 const struct ipc_transport ipc_shm = {
