@@ -62,6 +62,13 @@ struct ipc_ring_bell {
 	void (*close)(struct ipc_chan *ch, void *bell);
 };
 
+/*
+ * shm.c: a new /dev/shm/ipcfs.<pid>.<n>.<token>.<what> (0600) named in
+ * ch->object, its fd or -errno; and its removal, for backings like shm's
+ */
+int ipc_shm_open_new(struct ipc_chan *ch, const char *what);
+void ipc_shm_remove(const char *object);
+
 /* ring.c: FUTEX_WAIT on the end's word, the default (shm, mmap) */
 extern const struct ipc_ring_bell ipc_ring_futex;
 
