@@ -9,7 +9,8 @@
 
 extern const struct ipc_transport ipc_pipe, ipc_fifo, ipc_unix,
 	ipc_unixdgram, ipc_tcp, ipc_udp, ipc_mqueue, ipc_shm, ipc_mmap,
-	ipc_zmq, ipc_signal, ipc_file, ipc_plainmem, ipc_eventfd;
+	ipc_zmq, ipc_signal, ipc_file, ipc_plainmem, ipc_eventfd,
+	ipc_sysvshm;
 
 const struct ipc_transport *const ipc_transports[] = {
 	&ipc_pipe,
@@ -21,6 +22,7 @@ const struct ipc_transport *const ipc_transports[] = {
 	&ipc_mqueue,
 	&ipc_shm,
 	&ipc_mmap,
+	&ipc_sysvshm,
 	&ipc_eventfd,
 #if HAVE_ZMQ
 	&ipc_zmq,

@@ -1,0 +1,234 @@
+/*
+ * sysvshm: the byte ring of ring.c in a System V shared memory segment
+ * (shmget/shmat), woken through System V semaphores (semop), the classic
+ * pairing. A byte stream like a pipe: power-of-two capacity (64 KiB by
+ * default), EOF once the writer hangs up, -EPIPE once the reader is gone.
+ *
+ * Objects. The segment is marked IPC_RMID as soon as it is attached:
+ * fork() inherits the attachment, and the daemon holds both ends itself,
+ * so nothing can leak it, even a SIGKILL (`ipcs -m` shows it with key 0,
+ * status "dest", while attached). A semaphore set cannot be used once
+ * removed, so the set of three (RX, TX, holders) lives with the channel;
+ * its key comes from a marker file in the runtime dir (sysv.h), which the
+ * next daemon's sweep follows when a killed process left the set behind.
+ * Every process that keeps an end counts itself in the holders semaphore
+ * with SEM_UNDO, which the kernel undoes when it dies; the last one out
+ * removes the set. ch->object is "shm:<shmid>,sem:<semid>", as ipcs shows
+ * them, both 0600.
+ *
+ * Waiting: semtimedop(-1) on the end's semaphore, for at most 500 ms (a
+ * killed peer bumps nothing); the waker adds 1. A count left by a ring
+ * that came for nothing makes one sleep return at once, then the waiter
+ * looks again. Semaphores have no fd: pollers (the daemon) are rung with
+ * a byte on the link socket, as with the futex. Limits: shmmax (EINVAL),
+ * shmmni and shmall (ENOSPC), semmni and semmns (ENOSPC), see
+ * RELIABILITY.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ring.h"
+#include "sysv.h"
+
+#define SEM_HOLDERS	2	/* semaphores IPC_RX, IPC_TX, then this */
+#define SEM_COUNT	3
+
+/* ---- the memory: a segment, removed as soon as it is attached ------- */
+
+static int shm_get(key_t key, void *arg)
+{
+	int id = shmget(key, *(size_t *)arg, IPC_CREAT | IPC_EXCL | 0600);
+
+	return id < 0 ? -errno : id;
+}
+
+static void *sysvshm_map(struct ipc_chan *ch, const struct ipc_opts *o,
+			 size_t len, int *err)
+{
+	struct ipc_sysv marker;
+	void *mem;
+	int id;
+
+	id = ipc_sysv_create(&marker, o, "sysvshm", shm_get, &len);
+	if (id < 0) {
+		*err = id;
+		return NULL;
+	}
+	mem = shmat(id, NULL, 0);
+	*err = mem == (void *)-1 ? -errno : 0;
+	/* the kernel frees it with the last detach, fork or not */
+	(void)shmctl(id, IPC_RMID, NULL);
+	ipc_sysv_forget(&marker);
+	if (*err)
+		return NULL;
+	/* allocate now: -ENOMEM here rather than a fault at the first store */
+	if (madvise(mem, len, MADV_POPULATE_WRITE) < 0 && errno != EINVAL) {
+		*err = -errno;
+		(void)shmdt(mem);
+		return NULL;
+	}
+	snprintf(ch->object, sizeof(ch->object), "shm:%d", id);
+	return mem;
+}
+
+static void sysvshm_unmap(void *mem, size_t len)
+{
+	(void)len;
+	(void)shmdt(mem);
+}
+
+static const struct ipc_ring_backing sysvshm_backing = {
+	.map   = sysvshm_map,
+	.unmap = sysvshm_unmap,
+};
+
+/* ---- the bell: a semaphore per end ---------------------------------- */
+
+struct sem_bell {
+	struct ipc_sysv sysv;	/* the marker: its name gives the key */
+	int id;
+	pid_t holder;		/* this process counts in SEM_HOLDERS */
+};
+
+static int sem_get(key_t key, void *arg)
+{
+	int id = semget(key, SEM_COUNT, IPC_CREAT | IPC_EXCL | 0600);
+
+	(void)arg;
+	return id < 0 ? -errno : id;
+}
+
+/* count this process among the holders; the kernel undoes it at exit */
+static int sem_hold(struct sem_bell *b)
+{
+	struct sembuf op = { SEM_HOLDERS, 1, SEM_UNDO };
+
+	if (semop(b->id, &op, 1) < 0)
+		return -errno;
+	b->holder = getpid();
+	return 0;
+}
+
+static void sem_remove(struct sem_bell *b)
+{
+	(void)semctl(b->id, 0, IPC_RMID);
+	ipc_sysv_forget(&b->sysv);
+	free(b);
+}
+
+static int sem_open_bell(struct ipc_chan *ch, const struct ipc_opts *o,
+			 void **bell)
+{
+	struct sem_bell *b = calloc(1, sizeof(*b));
+	size_t n;
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	b->id = ipc_sysv_create(&b->sysv, o, "sysvsem", sem_get, NULL);
+	if (b->id < 0) {
+		err = b->id;
+		free(b);
+		return err;
+	}
+	err = sem_hold(b);
+	if (err < 0) {
+		sem_remove(b);
+		return err;
+	}
+	n = strlen(ch->object);
+	snprintf(ch->object + n, sizeof(ch->object) - n, "%ssem:%d",
+		 n ? "," : "", b->id);
+	*bell = b;
+	return 0;
+}
+
+static void sem_wake(struct ipc_chan *ch, void *bell, enum ipc_end end,
+		     atomic_uint *word)
+{
+	struct sem_bell *b = bell;
+	struct sembuf op = { (unsigned short)end, 1, 0 };
+
+	(void)ch;
+	(void)word;
+	/* ERANGE at SEMVMX: it is up anyway; EIDRM: removed under us */
+	(void)semop(b->id, &op, 1);
+}
+
+static int sem_sleep(struct ipc_chan *ch, void *bell, enum ipc_end end,
+		     atomic_uint *word, unsigned seen, long timeout_ns)
+{
+	struct sem_bell *b = bell;
+	struct sembuf op = { (unsigned short)end, -1, 0 };
+	struct timespec ts = { timeout_ns / 1000000000L,
+			       timeout_ns % 1000000000L };
+
+	(void)ch;
+	(void)word;
+	(void)seen;
+	if (semtimedop(b->id, &op, 1, &ts) == 0 || errno == EAGAIN)
+		return 0;
+	/* -EINTR, or -EIDRM when someone removed the set (ipcrm) */
+	return -errno;
+}
+
+/* after fork: the child that keeps an end becomes a holder too */
+static void sem_drop(struct ipc_chan *ch, void *bell, enum ipc_end end)
+{
+	struct sem_bell *b = bell;
+
+	(void)ch;
+	(void)end;
+	if (b->holder != getpid())
+		(void)sem_hold(b);
+}
+
+/* the last holder out removes the set; one that never held leaves it */
+static void sem_close(struct ipc_chan *ch, void *bell)
+{
+	struct sem_bell *b = bell;
+	struct sembuf op = { SEM_HOLDERS, -1, SEM_UNDO | IPC_NOWAIT };
+
+	(void)ch;
+	if (b->holder == getpid() && semop(b->id, &op, 1) == 0 &&
+	    semctl(b->id, SEM_HOLDERS, GETVAL) == 0) {
+		sem_remove(b);
+		return;
+	}
+	free(b);
+}
+
+static const struct ipc_ring_bell sem_bell = {
+	.name  = "sysvsem",
+	.open  = sem_open_bell,
+	.wake  = sem_wake,
+	.sleep = sem_sleep,
+	.drop  = sem_drop,
+	.close = sem_close,
+};
+
+static int sysvshm_create(struct ipc_chan *ch, const struct ipc_opts *o)
+{
+	return ipc_ring_create(ch, o, &sysvshm_backing, &sem_bell);
+}
+
+const struct ipc_transport ipc_sysvshm = {
+	.name      = "sysvshm",
+	.what      = "System V segment, SPSC byte ring, semaphore wake-ups",
+	.caps      = IPC_RING,
+	.create    = sysvshm_create,
+	.close_end = ipc_ring_close_end,
+	.hangup    = ipc_ring_hangup,
+	.send      = ipc_ring_send,
+	.recv      = ipc_ring_recv,
+	.wait_fd   = ipc_ring_wait_fd,
+	.writable  = ipc_ring_writable,
+	.stats     = ipc_ring_stats,
+	.destroy   = ipc_ring_destroy,
+};
