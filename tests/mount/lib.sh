@@ -26,7 +26,7 @@ IPCFS_CLIENTS=${IPCFS_CLIENTS:-}
 TEST_NAME=$(basename "$0" .sh)
 
 # every transport the spec knows; zmq may be left out of a build
-ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap zmq signal file plainmem"
+ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap sysvshm eventfd uring zmq signal file plainmem"
 MSG_TRANSPORTS="mqueue unixdgram udp zmq signal"
 
 FAILS=0
@@ -312,6 +312,32 @@ leftovers() {
 		 "$2"/ipcfs."$1".*; do
 		[ -e "$f" ] && printf '%s\n' "$f"
 	done
+	sysv_leftovers "$1"
+}
+
+# sysv_leftovers PID: System V segments made by PID (creator pid in
+# /proc/sysvipc/shm), and semaphore sets PID last touched (its SEM_UNDO
+# count of holders, which the kernel undoes at its death, says so) that
+# still exist, as sysvshm:ID and sysvsem:ID
+sysv_leftovers() {
+	local id
+
+	[ -r /proc/sysvipc/shm ] &&
+		awk -v p="$1" 'NR > 1 && $5 == p { print "sysvshm:" $2 }' /proc/sysvipc/shm
+	[ -r /proc/sysvipc/sem ] && command -v ipcs >/dev/null || return 0
+	for id in $(awk 'NR > 1 && $4 == 3 { print $2 }' /proc/sysvipc/sem); do
+		ipcs -s -i "$id" 2>/dev/null | awk -v p="$1" -v id="$id" '
+			$1 == "semnum" { rows = 1; next }
+			rows && NF == 5 && $5 == p { print "sysvsem:" id; exit }'
+	done
+}
+
+# sysv_mode sysvshm:ID|sysvsem:ID: the object's permission bits ("600")
+sysv_mode() {
+	local f=/proc/sysvipc/shm
+
+	case $1 in sysvsem:*) f=/proc/sysvipc/sem ;; esac
+	awk -v id="${1#*:}" 'NR > 1 && $2 == id { print substr($3, length($3) - 2) }' "$f"
 }
 
 # rundir_of DIR: the runtime directory of DIR's daemon (from the fifo)

@@ -159,6 +159,10 @@ n=0
 for o in $(objects_of "$M") $(objects_of "$M/priv") $(leftovers "$pid" "$rundir"); do
 	n=$((n + 1))
 	case $o in
+	sysv*:*)
+		m=$(sysv_mode "$o")
+		[ "$m" = 600 ] || fail "object $o has mode '$m', want 600"
+		continue ;;
 	"$rundir"/ipcfs."$pid".* | /dev/shm/ipcfs."$pid".* | \
 	"${MQUEUE_DIR:-/nonexistent}"/ipcfs."$pid".*) ;;
 	*) fail "object $o is outside the runtime dir, /dev/shm, mqueue" ;;
