@@ -189,19 +189,27 @@ static void sem_drop(struct ipc_chan *ch, void *bell, enum ipc_end end)
 		(void)sem_hold(b);
 }
 
-/* the last holder out removes the set; one that never held leaves it */
+/*
+ * The last holder out removes the set (and its marker, also when someone
+ * removed the set already: ipcrm); one that never held leaves it.
+ */
 static void sem_close(struct ipc_chan *ch, void *bell)
 {
 	struct sem_bell *b = bell;
 	struct sembuf op = { SEM_HOLDERS, -1, SEM_UNDO | IPC_NOWAIT };
+	bool last = false;
 
 	(void)ch;
-	if (b->holder == getpid() && semop(b->id, &op, 1) == 0 &&
-	    semctl(b->id, SEM_HOLDERS, GETVAL) == 0) {
-		sem_remove(b);
-		return;
+	if (b->holder == getpid()) {
+		if (semop(b->id, &op, 1) == 0)
+			last = semctl(b->id, SEM_HOLDERS, GETVAL) == 0;
+		else
+			last = errno == EIDRM || errno == EINVAL;
 	}
-	free(b);
+	if (last)
+		sem_remove(b);
+	else
+		free(b);
 }
 
 static const struct ipc_ring_bell sem_bell = {

@@ -7,6 +7,11 @@
  *   outsider unix PATH SIZE COUNT     datagrams to a Unix datagram socket
  *   outsider udp ADDR:PORT SIZE COUNT datagrams to a UDP port
  *   outsider mq /dev/mqueue/NAME SIZE COUNT   messages to a queue
+ *   outsider shm SHMID OFFSET SIZE|=HEX   attach a System V segment
+ *                                     by id, write SIZE random bytes
+ *                                     (or the bytes HEX) at OFFSET
+ *   outsider sem SEMID 0 COUNT        COUNT semop(+1) on each semaphore
+ *                                     of a set, then IPC_RMID it
  *
  * Prints "sent N refused M".
  */
@@ -19,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -50,6 +57,54 @@ static int sock_to(const char *kind, const char *where, struct sockaddr_storage 
 	return socket(AF_INET, SOCK_DGRAM, 0);
 }
 
+/* write into a segment by id: IPC_RMID does not stop shmat on Linux */
+static int to_shm(const char *id, const char *offset, const char *what)
+{
+	unsigned char buf[4096];
+	size_t len = 0, off = strtoul(offset, NULL, 0);
+	char *mem;
+
+	if (what[0] == '=') {
+		for (const char *h = what + 1; h[0] && h[1] && len < sizeof(buf);
+		     h += 2)
+			sscanf(h, "%2hhx", &buf[len++]);
+	} else {
+		len = strtoul(what, NULL, 0);
+		if (len > sizeof(buf) || getrandom(buf, len, 0) < 0)
+			errx(2, "shm: bad size '%s'", what);
+	}
+	mem = shmat(atoi(id), NULL, 0);
+	if (mem == (void *)-1)
+		err(1, "shmat %s", id);
+	memcpy(mem + off, buf, len);
+	printf("sent %zu refused 0\n", len);
+	return shmdt(mem);
+}
+
+/* post to every semaphore of a set COUNT times, then remove it */
+static int to_sem(const char *id, long count)
+{
+	struct semid_ds ds;
+	long sent = 0, refused = 0;
+	int semid = atoi(id);
+
+	if (semctl(semid, 0, IPC_STAT, &ds) < 0)
+		err(1, "semctl %s", id);
+	for (long i = 0; i < count; i++)
+		for (unsigned short n = 0; n < ds.sem_nsems; n++) {
+			struct sembuf op = { n, 1, IPC_NOWAIT };
+
+			if (semop(semid, &op, 1) < 0)
+				refused++;
+			else
+				sent++;
+		}
+	if (semctl(semid, 0, IPC_RMID) < 0)
+		err(1, "IPC_RMID %s", id);
+	printf("sent %ld refused %ld\n", sent, refused);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage sa;
@@ -62,7 +117,11 @@ int main(int argc, char **argv)
 	ssize_t n;
 
 	if (argc != 5)
-		errx(2, "usage: outsider unix|udp|mq WHERE SIZE COUNT");
+		errx(2, "usage: outsider unix|udp|mq|shm|sem WHERE SIZE COUNT");
+	if (!strcmp(argv[1], "shm"))
+		return to_shm(argv[2], argv[3], argv[4]);
+	if (!strcmp(argv[1], "sem"))
+		return to_sem(argv[2], strtol(argv[4], NULL, 0));
 	size = strtoul(argv[3], NULL, 0);
 	count = strtol(argv[4], NULL, 0);
 	buf = malloc(size + 1);
