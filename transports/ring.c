@@ -603,8 +603,9 @@ void ipc_ring_destroy(struct ipc_chan *ch)
 		ipc_ring_close_end(ch, IPC_RX);
 	if (ch->fd[IPC_TX] >= 0)
 		ipc_ring_close_end(ch, IPC_TX);
-	r->bell->close(ch, r->bell_state);
+	/* unmap first: the SysV bell counts the segment's users */
 	ring_unmap(r, r->hdr, sizeof(struct ring_hdr) + r->size);
+	r->bell->close(ch, r->bell_state);
 	/* ENOENT unless visible: it went as soon as it was mapped */
 	if (r->b->remove)
 		r->b->remove(ch->object);

@@ -8,13 +8,12 @@
  * fork() inherits the attachment, and the daemon holds both ends itself,
  * so nothing can leak it, even a SIGKILL (`ipcs -m` shows it with key 0,
  * status "dest", while attached). A semaphore set cannot be used once
- * removed, so the set of three (RX, TX, holders) lives with the channel;
- * its key comes from a marker file in the runtime dir (sysv.h), which the
- * next daemon's sweep follows when a killed process left the set behind.
- * Every process that keeps an end counts itself in the holders semaphore
- * with SEM_UNDO, which the kernel undoes when it dies; the last one out
- * removes the set. ch->object is "shm:<shmid>,sem:<semid>", as ipcs shows
- * them, both 0600.
+ * removed, so the set of two (RX, TX) lives with the channel; its key
+ * comes from a marker file in the runtime dir (sysv.h), which the next
+ * daemon's sweep follows when a killed process left the set behind. The
+ * last process to close the channel removes the set: the segment's
+ * attachments say who is left (see sem_close). ch->object is
+ * "shm:<shmid>,sem:<semid>", as ipcs shows them, both 0600.
  *
  * Waiting: semtimedop(-1) on the end's semaphore, for at most 500 ms (a
  * killed peer bumps nothing); the waker adds 1. A count left by a ring
@@ -36,8 +35,7 @@
 #include "ring.h"
 #include "sysv.h"
 
-#define SEM_HOLDERS	2	/* semaphores IPC_RX, IPC_TX, then this */
-#define SEM_COUNT	3
+#define SEM_COUNT	2	/* one per end: [IPC_RX], [IPC_TX] */
 
 /* ---- the memory: a segment, removed as soon as it is attached ------- */
 
@@ -93,7 +91,9 @@ static const struct ipc_ring_backing sysvshm_backing = {
 struct sem_bell {
 	struct ipc_sysv sysv;	/* the marker: its name gives the key */
 	int id;
-	pid_t holder;		/* this process counts in SEM_HOLDERS */
+	int shmid;		/* the segment, whose attachments count users */
+	pid_t shm_cpid;		/* ... and what tells it from a later one */
+	time_t shm_ctime;
 };
 
 static int sem_get(key_t key, void *arg)
@@ -104,22 +104,24 @@ static int sem_get(key_t key, void *arg)
 	return id < 0 ? -errno : id;
 }
 
-/* count this process among the holders; the kernel undoes it at exit */
-static int sem_hold(struct sem_bell *b)
-{
-	struct sembuf op = { SEM_HOLDERS, 1, SEM_UNDO };
-
-	if (semop(b->id, &op, 1) < 0)
-		return -errno;
-	b->holder = getpid();
-	return 0;
-}
-
 static void sem_remove(struct sem_bell *b)
 {
 	(void)semctl(b->id, 0, IPC_RMID);
 	ipc_sysv_forget(&b->sysv);
-	free(b);
+}
+
+/* the segment in ch->object, as it is now: -errno when there is none */
+static int sem_note_segment(struct ipc_chan *ch, struct sem_bell *b)
+{
+	struct shmid_ds ds;
+
+	if (sscanf(ch->object, "shm:%d", &b->shmid) != 1)
+		return -EINVAL;
+	if (shmctl(b->shmid, IPC_STAT, &ds) < 0)
+		return -errno;
+	b->shm_cpid = ds.shm_cpid;
+	b->shm_ctime = ds.shm_ctime;
+	return 0;
 }
 
 static int sem_open_bell(struct ipc_chan *ch, const struct ipc_opts *o,
@@ -131,22 +133,28 @@ static int sem_open_bell(struct ipc_chan *ch, const struct ipc_opts *o,
 
 	if (!b)
 		return -ENOMEM;
+	err = sem_note_segment(ch, b);
+	if (err < 0)
+		goto err_free;
 	b->id = ipc_sysv_create(&b->sysv, o, "sysvsem", sem_get, NULL);
-	if (b->id < 0) {
-		err = b->id;
-		free(b);
-		return err;
-	}
-	err = sem_hold(b);
-	if (err < 0) {
-		sem_remove(b);
-		return err;
-	}
+	err = b->id;
+	if (err < 0)
+		goto err_free;
+	/* SETVAL stamps our pid on each: whose set it is, for `ipcs -s -i` */
+	for (int end = IPC_RX; end <= IPC_TX; end++)
+		if (semctl(b->id, end, SETVAL, 0) < 0) {
+			err = -errno;
+			sem_remove(b);
+			goto err_free;
+		}
 	n = strlen(ch->object);
-	snprintf(ch->object + n, sizeof(ch->object) - n, "%ssem:%d",
-		 n ? "," : "", b->id);
+	snprintf(ch->object + n, sizeof(ch->object) - n, ",sem:%d", b->id);
 	*bell = b;
 	return 0;
+
+err_free:
+	free(b);
+	return err;
 }
 
 static void sem_wake(struct ipc_chan *ch, void *bell, enum ipc_end end,
@@ -157,7 +165,7 @@ static void sem_wake(struct ipc_chan *ch, void *bell, enum ipc_end end,
 
 	(void)ch;
 	(void)word;
-	/* ERANGE at SEMVMX: it is up anyway; EIDRM: removed under us */
+	/* ERANGE at SEMVMX: it is up anyway; EINVAL: removed under us */
 	(void)semop(b->id, &op, 1);
 }
 
@@ -174,42 +182,26 @@ static int sem_sleep(struct ipc_chan *ch, void *bell, enum ipc_end end,
 	(void)seen;
 	if (semtimedop(b->id, &op, 1, &ts) == 0 || errno == EAGAIN)
 		return 0;
-	/* -EINTR, or -EIDRM when someone removed the set (ipcrm) */
-	return -errno;
-}
-
-/* after fork: the child that keeps an end becomes a holder too */
-static void sem_drop(struct ipc_chan *ch, void *bell, enum ipc_end end)
-{
-	struct sem_bell *b = bell;
-
-	(void)ch;
-	(void)end;
-	if (b->holder != getpid())
-		(void)sem_hold(b);
+	/* someone removed the set (ipcrm): EIDRM asleep, EINVAL after */
+	return errno == EINVAL ? -EIDRM : -errno;
 }
 
 /*
- * The last holder out removes the set (and its marker, also when someone
- * removed the set already: ipcrm); one that never held leaves it.
+ * The last user out removes the set, and its marker. Users are the
+ * segment's attachments, which the kernel counts across fork() and death
+ * as it counts the link's holders: ring.c has detached ours already, so
+ * the segment is gone (or is a later one under the same id) when nobody
+ * else has it. In local mode both ends were ours alone.
  */
 static void sem_close(struct ipc_chan *ch, void *bell)
 {
 	struct sem_bell *b = bell;
-	struct sembuf op = { SEM_HOLDERS, -1, SEM_UNDO | IPC_NOWAIT };
-	bool last = false;
+	struct shmid_ds ds;
 
-	(void)ch;
-	if (b->holder == getpid()) {
-		if (semop(b->id, &op, 1) == 0)
-			last = semctl(b->id, SEM_HOLDERS, GETVAL) == 0;
-		else
-			last = errno == EIDRM || errno == EINVAL;
-	}
-	if (last)
+	if (ch->local || shmctl(b->shmid, IPC_STAT, &ds) < 0 ||
+	    ds.shm_cpid != b->shm_cpid || ds.shm_ctime != b->shm_ctime)
 		sem_remove(b);
-	else
-		free(b);
+	free(b);
 }
 
 static const struct ipc_ring_bell sem_bell = {
@@ -217,7 +209,6 @@ static const struct ipc_ring_bell sem_bell = {
 	.open  = sem_open_bell,
 	.wake  = sem_wake,
 	.sleep = sem_sleep,
-	.drop  = sem_drop,
 	.close = sem_close,
 };
 

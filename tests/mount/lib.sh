@@ -316,16 +316,16 @@ leftovers() {
 }
 
 # sysv_leftovers PID: System V segments made by PID (creator pid in
-# /proc/sysvipc/shm), and semaphore sets PID last touched (its SEM_UNDO
-# count of holders, which the kernel undoes at its death, says so) that
-# still exist, as sysvshm:ID and sysvsem:ID
+# /proc/sysvipc/shm), and semaphore sets whose last operation was PID's
+# (sysvshm stamps its pid on both semaphores at create; the daemon never
+# sleeps on them), that still exist, as sysvshm:ID and sysvsem:ID
 sysv_leftovers() {
 	local id
 
 	[ -r /proc/sysvipc/shm ] &&
 		awk -v p="$1" 'NR > 1 && $5 == p { print "sysvshm:" $2 }' /proc/sysvipc/shm
 	[ -r /proc/sysvipc/sem ] && command -v ipcs >/dev/null || return 0
-	for id in $(awk 'NR > 1 && $4 == 3 { print $2 }' /proc/sysvipc/sem); do
+	for id in $(awk 'NR > 1 && $4 == 2 { print $2 }' /proc/sysvipc/sem); do
 		ipcs -s -i "$id" 2>/dev/null | awk -v p="$1" -v id="$id" '
 			$1 == "semnum" { rows = 1; next }
 			rows && NF == 5 && $5 == p { print "sysvsem:" id; exit }'

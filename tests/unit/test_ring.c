@@ -758,7 +758,7 @@ static void sysv_cleanup(struct ipc_chan *ch)
 	assert_int_equal(shm.shm_nattch, 1);
 	assert_int_equal(semctl(semid, 0, IPC_STAT, &sem), 0);
 	assert_int_equal(sem.sem_perm.mode & 0777, 0600);
-	assert_int_equal(sem.sem_nsems, 3);
+	assert_int_equal(sem.sem_nsems, 2);
 	ipc_chan_close(ch);
 	assert_int_equal(shmctl(shmid, IPC_STAT, &shm), -1);
 	assert_int_equal(semctl(semid, 0, IPC_STAT, &sem), -1);
