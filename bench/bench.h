@@ -153,7 +153,7 @@ struct bench_link {
  * baseline for that transport); floor's solo is "floor-1p" */
 struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o);
 struct bench_link *bench_link_classic(const char *transport);
-#define BENCH_CLASSIC_NAMES	"pipe, unix, tcp, udp, mqueue"
+#define BENCH_CLASSIC_NAMES	"pipe, unix, tcp, udp, mqueue, eventfd"
 struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount);
 struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode, bool solo);
 /* lines describing what the floor measures, for the table's header */

@@ -1,7 +1,8 @@
 /*
  * classic.c - the baselines (--baseline): the same loop the textbook way on
  * raw fds: two pipe(2)s, a socketpair, a loopback TCP connection, two
- * connected UDP sockets (no flow control), two POSIX queues.
+ * connected UDP sockets (no flow control), two POSIX queues, two eventfds
+ * ringing for a shared slot each way (ping-pong only: no flow control).
  */
 #include <fcntl.h>
 #include <mqueue.h>
@@ -10,16 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "bench.h"
 
-enum classic_kind { CL_PIPE, CL_UNIX, CL_TCP, CL_UDP, CL_MQUEUE };
+enum classic_kind { CL_PIPE, CL_UNIX, CL_TCP, CL_UDP, CL_MQUEUE, CL_EVENTFD };
 
 static const char *const classic_names[] = {
 	[CL_PIPE] = "pipe", [CL_UNIX] = "unix", [CL_TCP] = "tcp",
-	[CL_UDP] = "udp", [CL_MQUEUE] = "mqueue",
+	[CL_UDP] = "udp", [CL_MQUEUE] = "mqueue", [CL_EVENTFD] = "eventfd",
 };
 
 #define NKINDS	(int)(sizeof(classic_names) / sizeof(classic_names[0]))
@@ -30,7 +33,11 @@ struct classic {
 	enum classic_kind kind;
 	enum bench_side side;
 	int fd[4];		/* as made; l.tx and l.rx are two of them */
+	unsigned char *slot;	/* eventfd: [0] ping, [1] pong; length, data */
+	size_t slot_size;
 };
+
+#define SLOT_HDR	64	/* a message's length, then its bytes */
 
 #define C(p)	container_of(p, struct classic, l)
 
@@ -38,7 +45,58 @@ static void classic_close(struct bench_link *l)
 {
 	for (int i = 0; i < 4; i++)
 		bench_close_fd(&C(l)->fd[i]);	/* mqd_t is a descriptor on Linux */
+	if (C(l)->slot)
+		(void)munmap(C(l)->slot, 2 * C(l)->slot_size);
+	C(l)->slot = NULL;
 	l->tx = l->rx = -1;
+}
+
+/* fd[0] rings for the ping slot, fd[1] for the pong slot */
+static int open_eventfd(struct classic *l, size_t size)
+{
+	l->slot_size = SLOT_HDR + size;
+	l->slot = mmap(NULL, 2 * l->slot_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (l->slot == MAP_FAILED) {
+		l->slot = NULL;
+		return -errno;
+	}
+	for (int i = 0; i < 2; i++) {
+		l->fd[i] = eventfd(0, EFD_CLOEXEC);
+		if (l->fd[i] < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* the slot this side fills (tx) or empties: ping is the parent's */
+static unsigned char *slot_of(struct classic *l, bool tx)
+{
+	return l->slot + ((l->side == BENCH_PARENT) != tx) * l->slot_size;
+}
+
+/* copy into our slot and ring; len 0 is the hang-up */
+static ssize_t eventfd_send(struct classic *l, const void *buf, size_t len)
+{
+	unsigned char *s = slot_of(l, true);
+	uint64_t one = 1;
+
+	memcpy(s + SLOT_HDR, buf, len);
+	memcpy(s, &len, sizeof(len));
+	return write(l->l.tx, &one, sizeof(one)) < 0 ? -errno : (ssize_t)len;
+}
+
+static ssize_t eventfd_recv(struct classic *l, void *buf)
+{
+	const unsigned char *s = slot_of(l, false);
+	uint64_t rung;
+	size_t len;
+
+	if (read(l->l.rx, &rung, sizeof(rung)) < 0)
+		return -errno;
+	memcpy(&len, s, sizeof(len));
+	memcpy(buf, s + SLOT_HDR, len);
+	return (ssize_t)len;
 }
 
 #define LOOPBACK	{ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) }
@@ -117,7 +175,8 @@ static int classic_open(struct bench_link *bl, size_t size)
 	int ret = 0;
 
 	classic_close(bl);
-	bl->messages = l->kind == CL_UDP || l->kind == CL_MQUEUE;
+	bl->messages = l->kind == CL_UDP || l->kind == CL_MQUEUE ||
+		       l->kind == CL_EVENTFD;
 	bl->rx_min = bl->messages ? size : 0;
 	if (l->kind == CL_PIPE)
 		ret = pipe2(l->fd, O_CLOEXEC) < 0 || pipe2(l->fd + 2, O_CLOEXEC) < 0 ? -errno : 0;
@@ -127,6 +186,8 @@ static int classic_open(struct bench_link *bl, size_t size)
 		ret = open_tcp(l);
 	else if (l->kind == CL_UDP)
 		ret = size > UDP_MAX ? -EMSGSIZE : open_udp(l);
+	else if (l->kind == CL_EVENTFD)
+		ret = open_eventfd(l, size);
 	else
 		ret = open_mqueue(l, size);
 	if (ret < 0)
@@ -140,7 +201,10 @@ static int classic_attach(struct bench_link *bl, enum bench_side side)
 	bool parent = side == BENCH_PARENT;
 
 	l->side = side;
-	if (l->kind == CL_PIPE || l->kind == CL_MQUEUE) {
+	if (l->kind == CL_EVENTFD) {
+		bl->tx = l->fd[parent ? 0 : 1];
+		bl->rx = l->fd[parent ? 1 : 0];
+	} else if (l->kind == CL_PIPE || l->kind == CL_MQUEUE) {
 		/* ping: fd[0] read, fd[1] write; pong: fd[2], fd[3] */
 		bl->tx = parent ? l->fd[1] : l->fd[3];
 		bl->rx = parent ? l->fd[2] : l->fd[0];
@@ -158,6 +222,8 @@ static ssize_t classic_send(struct bench_link *l, const void *buf, size_t len)
 {
 	if (C(l)->kind == CL_MQUEUE)
 		return mq_send(l->tx, buf, len, 0) < 0 ? -errno : (ssize_t)len;
+	if (C(l)->kind == CL_EVENTFD)
+		return eventfd_send(C(l), buf, len);
 	return bench_fd_send(l, buf, len);
 }
 
@@ -167,6 +233,8 @@ static ssize_t classic_recv(struct bench_link *l, void *buf, size_t len)
 		return bench_errno(mq_receive(l->rx, buf, len, NULL));
 	if (C(l)->kind == CL_UDP)
 		return bench_errno(recv(l->rx, buf, len, MSG_TRUNC));	/* true length */
+	if (C(l)->kind == CL_EVENTFD)
+		return eventfd_recv(C(l), buf);
 	return bench_fd_recv(l, buf, len);
 }
 
@@ -182,6 +250,8 @@ static void classic_hangup(struct bench_link *bl)
 		(void)shutdown(bl->tx, SHUT_WR);
 	else if (l->kind == CL_UDP)
 		(void)send(bl->tx, "", 0, MSG_DONTWAIT);
+	else if (l->kind == CL_EVENTFD)
+		(void)eventfd_send(l, "", 0);
 	else
 		(void)mq_send(bl->tx, "", 0, 0);
 	bl->tx = -1;

@@ -89,6 +89,9 @@ static void add_transport(struct rows *rs, const struct bench_opts *o, const str
 		if (o->mode == BENCH_STREAM && strcmp(t->name, "udp") == 0)
 			row_mark(row, BENCH_SKIPPED, "plain UDP has no flow "
 				 "control: a stream would lose datagrams");
+		if (o->mode == BENCH_STREAM && strcmp(t->name, "eventfd") == 0)
+			row_mark(row, BENCH_SKIPPED, "two raw eventfds ring for "
+				 "one slot each way: a ping-pong, not a stream");
 	}
 	if (!bench_uses_mount(o))
 		return;
