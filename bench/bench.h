@@ -90,6 +90,7 @@ struct bench_opts {
 	enum bench_mode mode;
 	enum bench_format format;
 	bool spin;		/* ipc_opts.spin for IPC_RING transports */
+	bool sleep;		/* ipc_opts.sleep, likewise */
 	const char *zmq_kind;	/* ipc_opts.zmq_kind: "tcp" or "ipc" */
 	bool baseline;		/* add the raw-fd "classic" rows */
 	bool help;

@@ -15,7 +15,8 @@
  * look at the indices it sets RING_SLEEP in its end's word (rx_wait for
  * data, tx_wait for room); after publishing, the other side loads the
  * word and, only when it is not zero, takes it with an exchange and rings
- * the bell. Setting the bit and publishing an index are both seq_cst, so
+ * the bell (ipc_opts.sleep: at once, no spin or yield first, so that
+ * every wait rings it). Setting the bit and publishing an index are both seq_cst, so
  * either the waiter's final look sees the index or the publisher sees the
  * bit: no lost wake-up, and no system call when nobody waits. What each
  * bell adds is that a ring which comes between the final look and the
@@ -100,6 +101,7 @@ struct ring {
 	unsigned hup_seen[2];
 	bool peer_gone[2];	/* [TX]: reader gone, [RX]: writer gone */
 	bool spin;
+	bool sleep;		/* no spin or yield before the doorbell */
 	const struct ipc_ring_backing *b;
 	const struct ipc_ring_bell *bell;
 	void *bell_state;
@@ -282,6 +284,8 @@ static int ring_wait(struct ipc_chan *ch, enum ipc_end end, int flags,
 		ring_relax();
 		return 0;
 	}
+	if (r->sleep)
+		return ring_sleep(ch, end);
 	if (*spins < RING_SPINS) {
 		ring_relax();
 		return 0;
@@ -564,6 +568,7 @@ int ipc_ring_create(struct ipc_chan *ch, const struct ipc_opts *o,
 		r->size <<= 1;
 	len = sizeof(struct ring_hdr) + r->size;
 	r->spin = o->spin;
+	r->sleep = o->sleep && !o->spin;
 	r->b = b;
 	r->bell = bell;
 	r->pollfd[IPC_RX] = r->pollfd[IPC_TX] = -1;

@@ -637,22 +637,25 @@ static void stress_child(struct ipc_chan *ping, struct ipc_chan *pong)
 /*
  * Lost wake-ups. Ping-pongs in which either side pauses for 0 to 150 us
  * before it answers, so that the other often goes to sleep (after ~1 us
- * of spinning and ~50 us of yields) just as it is rung; messages of up to
- * 100 bytes through 64-byte rings, so that senders wait for room too. A
- * lost wake-up is only caught by the 500 ms look for a dead peer, so a
- * round trip of 0.4 s or more means one was lost.
+ * of spinning and ~50 us of yields, or at once with ipc_opts.sleep) just
+ * as it is rung; messages of up to 100 bytes through 64-byte rings, so
+ * that senders wait for room too. A lost wake-up is only caught by the
+ * 500 ms look for a dead peer, so a round trip of 0.4 s means one was lost.
  */
-static void test_pingpong_stress(void **state)
+static void pingpong_stress(bool sleep)
 {
+	struct ipc_opts o = { .capacity = 64, .rundir = rundir,
+			      .sleep = sleep };
 	unsigned char out[128], in[128];
 	struct ipc_chan ping, pong;
 	double t0, slowest = 0;
 	uint64_t pos = 0;
 	pid_t pid;
 
-	(void)state;
-	open_chan(&ping, 64, false);
-	open_chan(&pong, 64, false);
+	assert_int_equal(ipc_chan_open(&ping, the_transport, &o), 0);
+	note_sysv(ping.object);
+	assert_int_equal(ipc_chan_open(&pong, the_transport, &o), 0);
+	note_sysv(pong.object);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
@@ -671,12 +674,24 @@ static void test_pingpong_stress(void **state)
 			slowest = now() - t0;
 		pos += len;
 	}
-	print_message("%u round trips, the slowest %.1f ms\n", STRESS_ROUNDS,
-		      slowest * 1e3);
+	print_message("%u round trips%s, the slowest %.1f ms\n", STRESS_ROUNDS,
+		      sleep ? " (sleep at once)" : "", slowest * 1e3);
 	assert_true(slowest < 0.4);
 	reap(pid, NULL);
 	ipc_chan_close(&ping);
 	ipc_chan_close(&pong);
+}
+
+static void test_pingpong_stress(void **state)
+{
+	(void)state;
+	pingpong_stress(false);
+}
+
+static void test_pingpong_stress_sleep(void **state)
+{
+	(void)state;
+	pingpong_stress(true);
 }
 
 /* a consumer asleep for 300 ms uses (almost) no CPU */
@@ -868,6 +883,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_killed_peer_sleep),
 		cmocka_unit_test(test_killed_peer_spin),
 		cmocka_unit_test(test_pingpong_stress),
+		cmocka_unit_test(test_pingpong_stress_sleep),
 		cmocka_unit_test(test_sleep_cpu),
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_cleanup),
