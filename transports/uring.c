@@ -21,9 +21,10 @@
  * sends nothing), then every CQE is consumed: one that came for nothing
  * costs one more look. A ring fd polls readable while CQEs are pending,
  * so in local mode the daemon's epoll loop watches it directly. Limits:
- * each ring is a few pages of kernel memory, charged to the memory cgroup
- * since 5.12 (before that to RLIMIT_MEMLOCK: -ENOMEM); -EPERM where
- * kernel.io_uring_disabled forbids it; two fds per channel more.
+ * each ring's two pages count against RLIMIT_MEMLOCK unless the process
+ * has CAP_IPC_LOCK (measured on 6.18): -ENOMEM past it, 512 channels in
+ * 8 MiB; -EPERM where kernel.io_uring_disabled forbids io_uring; two fds
+ * per channel more (RELIABILITY.md).
  */
 #include <fcntl.h>
 #include <liburing.h>
@@ -100,8 +101,8 @@ static int uring_open(struct ipc_chan *ch, const struct ipc_opts *o,
 		return -ENOMEM;
 	u->target[IPC_RX] = u->target[IPC_TX] = -1;
 	for (int end = IPC_RX; end <= IPC_TX; end++) {
-		/* -ENOMEM (memory, or RLIMIT_MEMLOCK before 5.12), -EMFILE,
-		 * -EPERM (io_uring_disabled), -ENOSYS */
+		/* -ENOMEM (memory, RLIMIT_MEMLOCK), -EMFILE, -EPERM
+		 * (io_uring_disabled), -ENOSYS */
 		err = io_uring_queue_init(URING_ENTRIES, &u->ring[end], 0);
 		if (err < 0)
 			goto err_close;
