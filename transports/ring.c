@@ -16,9 +16,10 @@
  * data, tx_wait for room); after publishing, the other side loads the
  * word and, only when it is not zero, takes it with an exchange and rings
  * the bell (ipc_opts.sleep: at once, no spin or yield first, so that
- * every wait rings it). Setting the bit and publishing an index are both seq_cst, so
- * either the waiter's final look sees the index or the publisher sees the
- * bit: no lost wake-up, and no system call when nobody waits. What each
+ * every wait rings it). Setting the bit and publishing an index are both
+ * seq_cst, so either the waiter's final look sees the index or the
+ * publisher sees the bit: no lost wake-up, and no system call when nobody
+ * waits. What each
  * bell adds is that a ring which comes between the final look and the
  * sleep is kept: FUTEX_WAIT fails at once because the exchange changed
  * the word; an eventfd's counter, a semaphore's count and a CQE all stay
@@ -32,8 +33,8 @@
  * Ends and fork. The two ends are the two sockets of a socketpair ("the
  * link"), which are the readiness fds as well, unless the bell has its
  * own: RX polls readable when the producer rang, TX polls readable when
- * the consumer rang. The link is
- * what makes hang-ups right across fork: a process holds an end as long
+ * the consumer rang. The link is what makes hang-ups right across fork:
+ * a process holds an end as long
  * as it holds that socket, and the kernel counts holders across fork()
  * and exit, as it does for a pipe. After fork, the child that keeps RX
  * closes its copy of the TX socket, which changes nothing for the parent
@@ -520,34 +521,6 @@ static int ring_pollfds(struct ipc_chan *ch, struct ring *r)
 	return 0;
 }
 
-/* the link, the bell and its readiness fds; 0 or -errno, nothing left */
-static int ring_open_bell(struct ipc_chan *ch, const struct ipc_opts *o,
-			  struct ring *r)
-{
-	int err;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ch->fd) < 0)
-		return -errno;
-	err = r->bell->open(ch, o, &r->bell_state);
-	if (err < 0)
-		goto err_link;
-	if (r->bell->poll_fd && !o->local) {
-		err = ring_pollfds(ch, r);
-		if (err < 0)
-			goto err_bell;
-	}
-	return 0;
-
-err_bell:
-	ipc_fd_close(&r->pollfd[IPC_RX]);
-	ipc_fd_close(&r->pollfd[IPC_TX]);
-	r->bell->close(ch, r->bell_state);
-err_link:
-	ipc_fd_close(&ch->fd[IPC_RX]);
-	ipc_fd_close(&ch->fd[IPC_TX]);
-	return err;
-}
-
 int ipc_ring_create(struct ipc_chan *ch, const struct ipc_opts *o,
 		    const struct ipc_ring_backing *b,
 		    const struct ipc_ring_bell *bell)
@@ -576,9 +549,18 @@ int ipc_ring_create(struct ipc_chan *ch, const struct ipc_opts *o,
 	mem = ring_map(ch, o, b, len, &err);
 	if (!mem)
 		goto err_free;
-	err = ring_open_bell(ch, o, r);
-	if (err < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ch->fd) < 0) {
+		err = -errno;
 		goto err_unmap;
+	}
+	err = bell->open(ch, o, &r->bell_state);
+	if (err < 0)
+		goto err_link;
+	if (bell->poll_fd && !o->local) {
+		err = ring_pollfds(ch, r);
+		if (err < 0)
+			goto err_bell;
+	}
 	/* the bench: the mapping survives fork; SIGKILL leaves nothing */
 	if (!o->visible && b->remove)
 		b->remove(ch->object);
@@ -589,8 +571,19 @@ int ipc_ring_create(struct ipc_chan *ch, const struct ipc_opts *o,
 	ring_poke(ch, IPC_TX);
 	return 0;
 
-err_unmap:
+err_bell:
+	ipc_fd_close(&r->pollfd[IPC_RX]);
+	ipc_fd_close(&r->pollfd[IPC_TX]);
+	/* as in destroy: the SysV bell counts the segment's users */
 	ring_unmap(r, mem, len);
+	mem = NULL;
+	bell->close(ch, r->bell_state);
+err_link:
+	ipc_fd_close(&ch->fd[IPC_RX]);
+	ipc_fd_close(&ch->fd[IPC_TX]);
+err_unmap:
+	if (mem)
+		ring_unmap(r, mem, len);
 	if (b->remove)
 		b->remove(ch->object);
 err_free:
