@@ -90,6 +90,7 @@ struct bench_opts {
 	enum bench_mode mode;
 	enum bench_format format;
 	bool spin;		/* ipc_opts.spin for IPC_RING transports */
+	bool sleep;		/* ipc_opts.sleep, likewise */
 	const char *zmq_kind;	/* ipc_opts.zmq_kind: "tcp" or "ipc" */
 	bool baseline;		/* add the raw-fd "classic" rows */
 	bool help;
@@ -153,7 +154,7 @@ struct bench_link {
  * baseline for that transport); floor's solo is "floor-1p" */
 struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o);
 struct bench_link *bench_link_classic(const char *transport);
-#define BENCH_CLASSIC_NAMES	"pipe, unix, tcp, udp, mqueue, sysvmsg"
+#define BENCH_CLASSIC_NAMES	"pipe, unix, tcp, udp, mqueue, sysvmsg, eventfd"
 struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount);
 struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode, bool solo);
 /* lines describing what the floor measures, for the table's header */

@@ -2,7 +2,8 @@
  * classic.c - the baselines (--baseline): the same loop the textbook way on
  * raw fds: two pipe(2)s, a socketpair, a loopback TCP connection, two
  * connected UDP sockets (no flow control), two POSIX queues, one System V
- * queue with an mtype per direction.
+ * queue with an mtype per direction, two eventfds ringing for a shared
+ * slot each way (ping-pong only: no flow control).
  */
 #include <fcntl.h>
 #include <mqueue.h>
@@ -12,17 +13,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/msg.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "bench.h"
 #include "sysv.h"
 
-enum classic_kind { CL_PIPE, CL_UNIX, CL_TCP, CL_UDP, CL_MQUEUE, CL_SYSVMSG };
+enum classic_kind { CL_PIPE, CL_UNIX, CL_TCP, CL_UDP, CL_MQUEUE, CL_SYSVMSG,
+		   CL_EVENTFD };
 
 static const char *const classic_names[] = {
 	[CL_PIPE] = "pipe", [CL_UNIX] = "unix", [CL_TCP] = "tcp",
 	[CL_UDP] = "udp", [CL_MQUEUE] = "mqueue", [CL_SYSVMSG] = "sysvmsg",
+	[CL_EVENTFD] = "eventfd",
 };
 
 #define NKINDS	(int)(sizeof(classic_names) / sizeof(classic_names[0]))
@@ -36,7 +41,11 @@ struct classic {
 	struct ipc_sysv sv;	/* sysvmsg: the queue's marker, */
 	int msqid;		/* the queue, -1 if none, */
 	struct { long mtype; char text[]; } *msg;	/* a message */
+	unsigned char *slot;	/* eventfd: [0] ping, [1] pong; length, data */
+	size_t slot_size;
 };
+
+#define SLOT_HDR	64	/* a message's length, then its bytes */
 
 #define C(p)	container_of(p, struct classic, l)
 
@@ -44,6 +53,9 @@ static void classic_close(struct bench_link *l)
 {
 	for (int i = 0; i < 4; i++)
 		bench_close_fd(&C(l)->fd[i]);	/* mqd_t is a descriptor on Linux */
+	if (C(l)->slot)
+		(void)munmap(C(l)->slot, 2 * C(l)->slot_size);
+	C(l)->slot = NULL;
 	l->tx = l->rx = -1;
 	/* the parent's: the child's last message may still be queued */
 	if (C(l)->msqid >= 0 && C(l)->side == BENCH_PARENT) {
@@ -53,6 +65,54 @@ static void classic_close(struct bench_link *l)
 	C(l)->msqid = -1;
 	free(C(l)->msg);
 	C(l)->msg = NULL;
+}
+
+/* fd[0] rings for the ping slot, fd[1] for the pong slot */
+static int open_eventfd(struct classic *l, size_t size)
+{
+	l->slot_size = SLOT_HDR + size;
+	l->slot = mmap(NULL, 2 * l->slot_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (l->slot == MAP_FAILED) {
+		l->slot = NULL;
+		return -errno;
+	}
+	for (int i = 0; i < 2; i++) {
+		l->fd[i] = eventfd(0, EFD_CLOEXEC);
+		if (l->fd[i] < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* the slot this side fills (tx) or empties: ping is the parent's */
+static unsigned char *slot_of(struct classic *l, bool tx)
+{
+	return l->slot + ((l->side == BENCH_PARENT) != tx) * l->slot_size;
+}
+
+/* copy into our slot and ring; len 0 is the hang-up */
+static ssize_t eventfd_send(struct classic *l, const void *buf, size_t len)
+{
+	unsigned char *s = slot_of(l, true);
+	uint64_t one = 1;
+
+	memcpy(s + SLOT_HDR, buf, len);
+	memcpy(s, &len, sizeof(len));
+	return write(l->l.tx, &one, sizeof(one)) < 0 ? -errno : (ssize_t)len;
+}
+
+static ssize_t eventfd_recv(struct classic *l, void *buf)
+{
+	const unsigned char *s = slot_of(l, false);
+	uint64_t rung;
+	size_t len;
+
+	if (read(l->l.rx, &rung, sizeof(rung)) < 0)
+		return -errno;
+	memcpy(&len, s, sizeof(len));
+	memcpy(buf, s + SLOT_HDR, len);
+	return (ssize_t)len;
 }
 
 #define LOOPBACK	{ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) }
@@ -161,7 +221,8 @@ static int classic_open(struct bench_link *bl, size_t size)
 	int ret = 0;
 
 	classic_close(bl);
-	bl->messages = l->kind == CL_UDP || l->kind >= CL_MQUEUE;
+	bl->messages = l->kind != CL_PIPE && l->kind != CL_UNIX &&
+		       l->kind != CL_TCP;
 	bl->rx_min = bl->messages ? size : 0;
 	if (l->kind == CL_PIPE)
 		ret = pipe2(l->fd, O_CLOEXEC) < 0 || pipe2(l->fd + 2, O_CLOEXEC) < 0 ? -errno : 0;
@@ -171,6 +232,8 @@ static int classic_open(struct bench_link *bl, size_t size)
 		ret = open_tcp(l);
 	else if (l->kind == CL_UDP)
 		ret = size > UDP_MAX ? -EMSGSIZE : open_udp(l);
+	else if (l->kind == CL_EVENTFD)
+		ret = open_eventfd(l, size);
 	else if (l->kind == CL_MQUEUE)
 		ret = open_mqueue(l, size);
 	else
@@ -188,7 +251,10 @@ static int classic_attach(struct bench_link *bl, enum bench_side side)
 	l->side = side;
 	if (l->kind == CL_SYSVMSG)
 		return 0;
-	if (l->kind == CL_PIPE || l->kind == CL_MQUEUE) {
+	if (l->kind == CL_EVENTFD) {
+		bl->tx = l->fd[parent ? 0 : 1];
+		bl->rx = l->fd[parent ? 1 : 0];
+	} else if (l->kind == CL_PIPE || l->kind == CL_MQUEUE) {
 		/* ping: fd[0] read, fd[1] write; pong: fd[2], fd[3] */
 		bl->tx = parent ? l->fd[1] : l->fd[3];
 		bl->rx = parent ? l->fd[2] : l->fd[0];
@@ -219,6 +285,8 @@ static ssize_t classic_send(struct bench_link *l, const void *buf, size_t len)
 	}
 	if (C(l)->kind == CL_MQUEUE)
 		return mq_send(l->tx, buf, len, 0) < 0 ? -errno : (ssize_t)len;
+	if (C(l)->kind == CL_EVENTFD)
+		return eventfd_send(C(l), buf, len);
 	return bench_fd_send(l, buf, len);
 }
 
@@ -237,6 +305,8 @@ static ssize_t classic_recv(struct bench_link *l, void *buf, size_t len)
 		return bench_errno(mq_receive(l->rx, buf, len, NULL));
 	if (C(l)->kind == CL_UDP)
 		return bench_errno(recv(l->rx, buf, len, MSG_TRUNC));	/* true length */
+	if (C(l)->kind == CL_EVENTFD)
+		return eventfd_recv(C(l), buf);
 	return bench_fd_recv(l, buf, len);
 }
 
@@ -257,6 +327,8 @@ static void classic_hangup(struct bench_link *bl)
 		(void)shutdown(bl->tx, SHUT_WR);
 	else if (l->kind == CL_UDP)
 		(void)send(bl->tx, "", 0, MSG_DONTWAIT);
+	else if (l->kind == CL_EVENTFD)
+		(void)eventfd_send(l, "", 0);
 	else
 		(void)mq_send(bl->tx, "", 0, 0);
 	bl->tx = -1;

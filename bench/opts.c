@@ -19,7 +19,7 @@ static const char *const roads_names[] = { "both", "direct", "mount", NULL };
 static const char *const road_names[] = { "direct", "mount", "floor", NULL };
 
 enum { OPT_CPUS = 256, OPT_MODE, OPT_SPIN, OPT_ZMQ, OPT_FORMAT, OPT_BASELINE,
-       OPT_VIA, OPT_ROAD, OPT_IPCFS, OPT_CDF, OPT_DAEMON_CPU };
+       OPT_VIA, OPT_ROAD, OPT_IPCFS, OPT_CDF, OPT_DAEMON_CPU, OPT_SLEEP };
 
 /* '+': stop at the first non-option (no permuting); ':': report a
  * missing value apart from an unknown option */
@@ -32,6 +32,7 @@ static const struct option long_opts[] = {
 	REQ("format", OPT_FORMAT), REQ("via", OPT_VIA), REQ("road", OPT_ROAD),
 	REQ("ipcfs", OPT_IPCFS), REQ("cdf", OPT_CDF), REQ("daemon-cpu", OPT_DAEMON_CPU),
 	{ "spin", no_argument, NULL, OPT_SPIN }, { "baseline", no_argument, NULL, OPT_BASELINE },
+	{ "sleep", no_argument, NULL, OPT_SLEEP },
 	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 };
 
@@ -292,6 +293,9 @@ static const char *apply(struct parse *ps, int id, const char *arg)
 		o->sizes_set = true;
 		o->nsizes = 0;
 		return parse_list(ps, "size", arg, add_size);
+	case OPT_SLEEP:
+		o->sleep = true;
+		return NULL;
 	case 'h':
 	case OPT_SPIN:
 	case OPT_BASELINE:
@@ -331,6 +335,8 @@ static const char *settle(struct parse *ps)
 
 	if (ps->count_set && ps->duration_set)
 		return fail(ps, "--duration: cannot be combined with --count (give one)");
+	if (o->spin && o->sleep)
+		return fail(ps, "--sleep: cannot be combined with --spin (give one)");
 	if (!ps->count_set)
 		o->count = 0;
 	if (o->via_none) {
@@ -443,6 +449,8 @@ void bench_usage(FILE *f)
 		"                       or not at all (default split)\n"
 		"      --mode pingpong|stream  latency, or one-way bandwidth\n"
 		"      --spin           ring transports busy-wait (ipc_opts.spin)\n"
+		"      --sleep          ring transports sleep on their doorbell at\n"
+		"                       once, no spin or yield (ipc_opts.sleep)\n"
 		"      --zmq tcp|ipc    zmq endpoint kind (default tcp)\n"
 		"      --format table|csv|json  output (default table)\n"
 		"      --baseline       add rows measured on raw fds without the\n"

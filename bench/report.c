@@ -176,8 +176,8 @@ static void table_begin(FILE *f, const struct bench_opts *o, const struct bench_
 	else
 		fprintf(f, " after up to %llu %s (at most %g s) of warm-up",
 			(unsigned long long)o->warmup, unit(o), BENCH_DEFAULT_WARMUP_S);
-	fprintf(f, "\n# spin %s; zmq %s; baseline %s\n", o->spin ? "on (ring transports)" :
-		"off", o->zmq_kind, o->baseline ?
+	fprintf(f, "\n# spin %s%s; zmq %s; baseline %s\n", o->spin ? "on (ring transports)" :
+		"off", o->sleep ? "; sleep at once (ring transports)" : "", o->zmq_kind, o->baseline ?
 		"on: name(classic) rows use raw fds, not the library" : "off");
 	fprintf(f, "# %s; %s, %d CPUs; git %s; %s\n", env->kernel, env->cpu_model,
 		env->ncpus, env->git, env->date);
@@ -251,8 +251,9 @@ static void json_params(FILE *f, const struct bench_opts *o, const struct bench_
 		o->warmup_set ? 0 : BENCH_DEFAULT_WARMUP_S, bench_cpus_name(o->cpus),
 		env->cpu_parent, env->cpu_child);
 	json_str(f, "\"placement\"", env->placement);
-	fprintf(f, ", \"spin\": %s, \"zmq\": \"%s\", \"baseline\": %s, \"roads\": \"%s\", ",
-		o->spin ? "true" : "false", o->zmq_kind, o->baseline ? "true" : "false",
+	fprintf(f, ", \"spin\": %s, \"sleep\": %s, \"zmq\": \"%s\", \"baseline\": %s, "
+		"\"roads\": \"%s\", ", o->spin ? "true" : "false", o->sleep ? "true" : "false",
+		o->zmq_kind, o->baseline ? "true" : "false",
 		bench_roads_name(o->roads));
 	json_str(f, "\"mount\"", env->mount);
 	json_str(f, ", \"floor\"", env->floor);

@@ -87,5 +87,6 @@ struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ip
 	d->ipc = *o;
 	/* only rings honour spin; keep it off elsewhere so rows say so */
 	d->ipc.spin = o->spin && (t->caps & IPC_RING);
+	d->ipc.sleep = o->sleep && (t->caps & IPC_RING);
 	return &d->l;
 }

@@ -75,7 +75,8 @@ static void row_control(struct row *row, const char *mount)
 static void add_transport(struct rows *rs, const struct bench_opts *o, const struct bench_env *env,
 			  const struct ipc_transport *t, size_t size)
 {
-	struct ipc_opts io = { .spin = o->spin, .zmq_kind = o->zmq_kind };
+	struct ipc_opts io = { .spin = o->spin, .sleep = o->sleep,
+			       .zmq_kind = o->zmq_kind };
 	struct line *ln = &rs->line[rs->nlines++];
 	struct bench_link *l;
 	struct row *row;
@@ -89,6 +90,9 @@ static void add_transport(struct rows *rs, const struct bench_opts *o, const str
 		if (o->mode == BENCH_STREAM && strcmp(t->name, "udp") == 0)
 			row_mark(row, BENCH_SKIPPED, "plain UDP has no flow "
 				 "control: a stream would lose datagrams");
+		if (o->mode == BENCH_STREAM && strcmp(t->name, "eventfd") == 0)
+			row_mark(row, BENCH_SKIPPED, "two raw eventfds ring for "
+				 "one slot each way: a ping-pong, not a stream");
 	}
 	if (!bench_uses_mount(o))
 		return;

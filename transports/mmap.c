@@ -36,7 +36,7 @@ static const struct ipc_ring_backing mmap_backing = {
 
 static int mmap_create(struct ipc_chan *ch, const struct ipc_opts *o)
 {
-	return ipc_ring_create(ch, o, &mmap_backing);
+	return ipc_ring_create(ch, o, &mmap_backing, &ipc_ring_futex);
 }
 
 const struct ipc_transport ipc_mmap = {

@@ -10,7 +10,7 @@
 extern const struct ipc_transport ipc_pipe, ipc_fifo, ipc_unix,
 	ipc_unixdgram, ipc_tcp, ipc_udp, ipc_mqueue, ipc_shm, ipc_mmap,
 	ipc_zmq, ipc_signal, ipc_file, ipc_plainmem, ipc_sysvmsg, ipc_cma,
-	ipc_netlink;
+	ipc_netlink, ipc_eventfd, ipc_sysvshm, ipc_uring;
 
 const struct ipc_transport *const ipc_transports[] = {
 	&ipc_pipe,
@@ -22,6 +22,11 @@ const struct ipc_transport *const ipc_transports[] = {
 	&ipc_mqueue,
 	&ipc_shm,
 	&ipc_mmap,
+	&ipc_sysvshm,
+	&ipc_eventfd,
+#if HAVE_URING
+	&ipc_uring,
+#endif
 #if HAVE_ZMQ
 	&ipc_zmq,
 #endif

@@ -1,28 +1,40 @@
 /*
- * ring.c - the single-producer/single-consumer byte ring behind shm and
- * mmap. A byte stream like a pipe: send() copies what fits (it may be
- * short), recv() copies what is there, recv() returns 0 once the writer
- * has hung up and the ring is drained, send() fails with -EPIPE once the
- * reader is gone. Capacity is ipc_opts.capacity rounded up to a power of
- * two (64 KiB by default, like a pipe). The memory is one shared mapping:
- * a header of three cache lines, then the data.
+ * ring.c - the single-producer/single-consumer byte ring behind shm,
+ * mmap, sysvshm, eventfd and uring. A byte stream like a pipe: send()
+ * copies what fits (it may be short), recv() copies what is there, recv()
+ * returns 0 once the writer has hung up and the ring is drained, send()
+ * fails with -EPIPE once the reader is gone. Capacity is
+ * ipc_opts.capacity rounded up to a power of two (64 KiB by default, like
+ * a pipe). The memory is one shared mapping (struct ipc_ring_backing: an
+ * fd to mmap, or shmat): a header of three cache lines, then the data.
  *
- * Waiting. A waiter spins briefly, yields briefly, then sleeps on a futex
- * word in the header (rx_wait for data, tx_wait for room); with
- * ipc_opts.spin it only spins. Before its final look at the indices it
- * sets RING_SLEEP in that word; after publishing, the other side loads
- * the word and, only when it is not zero, takes it with an exchange and
- * calls FUTEX_WAKE. Setting the bit and publishing an index are both
+ * Waiting. A waiter spins briefly, yields briefly, then sleeps on its
+ * end's doorbell (struct ipc_ring_bell: a futex on the end's word in the
+ * header, the default; an eventfd; a SysV semaphore; an io_uring CQE
+ * sent with MSG_RING); with ipc_opts.spin it only spins. Before its final
+ * look at the indices it sets RING_SLEEP in its end's word (rx_wait for
+ * data, tx_wait for room); after publishing, the other side loads the
+ * word and, only when it is not zero, takes it with an exchange and rings
+ * the bell (ipc_opts.sleep: at once, no spin or yield first, so that
+ * every wait rings it). Setting the bit and publishing an index are both
  * seq_cst, so either the waiter's final look sees the index or the
  * publisher sees the bit: no lost wake-up, and no system call when nobody
- * waits. A poller (IPC_DONTWAIT,
- * then poll on wait_fd) does the same with RING_POLL, and is rung with one
- * byte on its doorbell socket instead.
+ * waits. What each
+ * bell adds is that a ring which comes between the final look and the
+ * sleep is kept: FUTEX_WAIT fails at once because the exchange changed
+ * the word; an eventfd's counter, a semaphore's count and a CQE all stay
+ * until the sleeper takes them. A ring can also come for nothing (the
+ * waiter cleared its bit itself after seeing progress): bells may wake
+ * spuriously, and the waiter then looks again. A poller (IPC_DONTWAIT,
+ * then poll on wait_fd) does the same with RING_POLL: it first drains
+ * old rings, then sets the bit and looks; it is rung with one byte on
+ * its doorbell socket, or on the bell's own fd (eventfd, io_uring).
  *
  * Ends and fork. The two ends are the two sockets of a socketpair ("the
- * link"), which are the readiness fds as well: RX polls readable when the
- * producer rang, TX polls readable when the consumer rang. The link is
- * what makes hang-ups right across fork: a process holds an end as long
+ * link"), which are the readiness fds as well, unless the bell has its
+ * own: RX polls readable when the producer rang, TX polls readable when
+ * the consumer rang. The link is what makes hang-ups right across fork:
+ * a process holds an end as long
  * as it holds that socket, and the kernel counts holders across fork()
  * and exit, as it does for a pipe. After fork, the child that keeps RX
  * closes its copy of the TX socket, which changes nothing for the parent
@@ -35,7 +47,10 @@
  * close_end(), which bumps nothing) and every 64Ki spins in spin mode.
  * An explicit hang-up (ipc_close_end(TX), our hangup()) need not wait for
  * the last holder: it sets the closed word, which the reader believes at
- * once, and rings the reader's doorbell itself.
+ * once, and rings the reader's doorbell itself. Where the bell has its
+ * own fd and the channel is not local, the readiness fd is an epoll set
+ * of that fd and the link socket, so that a poller also sees a peer that
+ * was killed.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -44,6 +59,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -86,7 +102,12 @@ struct ring {
 	unsigned hup_seen[2];
 	bool peer_gone[2];	/* [TX]: reader gone, [RX]: writer gone */
 	bool spin;
+	bool sleep;		/* no spin or yield before the doorbell */
 	const struct ipc_ring_backing *b;
+	const struct ipc_ring_bell *bell;
+	void *bell_state;
+	/* non-local, a bell with its own fd: it and the link, or -1 */
+	int pollfd[2];
 };
 
 static inline void ring_relax(void)
@@ -147,7 +168,21 @@ static bool ring_can_progress(struct ipc_chan *ch, enum ipc_end end)
 	return end == IPC_RX ? head != tail : head - tail < r->size;
 }
 
-/* after publishing: ring the other side's doorbell or futex if it waits */
+/* make the readiness fd of `end` readable: the bell's, or the link's */
+static void ring_poke(struct ipc_chan *ch, enum ipc_end end)
+{
+	struct ring *r = ch->priv;
+
+	if (r->bell->poll_fd) {
+		r->bell->wake(ch, r->bell_state, end, ring_word(r, end));
+		return;
+	}
+	/* our end's socket: the byte arrives on the other end's */
+	(void)send(ch->fd[end == IPC_RX ? IPC_TX : IPC_RX], "", 1,
+		   MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* after publishing: ring the other side's doorbell if it waits */
 static void ring_wake(struct ipc_chan *ch, enum ipc_end other)
 {
 	struct ring *r = ch->priv;
@@ -158,12 +193,26 @@ static void ring_wake(struct ipc_chan *ch, enum ipc_end other)
 	if (!atomic_load(word))
 		return;
 	w = atomic_exchange(word, 0);
-	/* our end's socket: the byte arrives on the other end's */
-	if (w & RING_POLL)
-		(void)send(ch->fd[other == IPC_RX ? IPC_TX : IPC_RX], "", 1,
-			   MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* a bell with its own fd wakes pollers and sleepers alike: once */
+	if ((w & RING_POLL) && !(r->bell->poll_fd && (w & RING_SLEEP)))
+		ring_poke(ch, other);
 	if (w & RING_SLEEP)
-		ipc_futex_wake(word);
+		r->bell->wake(ch, r->bell_state, other, word);
+}
+
+/*
+ * Drain stale doorbell bytes from the link socket of `end`. false at its
+ * end of file (or reset): the other end's last holder is gone, perhaps
+ * killed without bumping hup.
+ */
+static bool ring_link_drain(struct ipc_chan *ch, enum ipc_end end)
+{
+	char junk[64];
+	ssize_t n;
+
+	while ((n = recv(ch->fd[end], junk, sizeof(junk), MSG_DONTWAIT)) > 0)
+		;
+	return !(n == 0 || errno == ECONNRESET);
 }
 
 /*
@@ -174,17 +223,18 @@ static void ring_wake(struct ipc_chan *ch, enum ipc_end other)
 static int ring_arm_poll(struct ipc_chan *ch, enum ipc_end end)
 {
 	struct ring *r = ch->priv;
-	char junk[64];
-	ssize_t n;
+	bool linked = true;
 
-	while ((n = recv(ch->fd[end], junk, sizeof(junk), MSG_DONTWAIT)) > 0)
-		;
+	/* the link carries no bytes then: it only says who is gone */
+	if (r->bell->drain)
+		r->bell->drain(ch, r->bell_state, end);
+	if (!r->bell->drain || !ch->local)
+		linked = ring_link_drain(ch, end);
 	/*
-	 * End of file (or its reset): the other end's last holder is gone,
-	 * perhaps killed without bumping hup. Say so, or a poller woken by
-	 * the POLLHUP would get -EAGAIN and poll again, forever.
+	 * Say the peer is gone, or a poller woken by the POLLHUP would get
+	 * -EAGAIN and poll again, forever.
 	 */
-	if (n == 0 || errno == ECONNRESET) {
+	if (!linked) {
 		r->peer_gone[end] = true;
 		return 0;
 	}
@@ -195,17 +245,18 @@ static int ring_arm_poll(struct ipc_chan *ch, enum ipc_end end)
 /* 0 when woken (or timed out: the caller looks again), -EINTR, -errno */
 static int ring_sleep(struct ipc_chan *ch, enum ipc_end end)
 {
-	atomic_uint *word = ring_word(ch->priv, end);
+	struct ring *r = ch->priv;
+	atomic_uint *word = ring_word(r, end);
 	unsigned w = atomic_fetch_or(word, RING_SLEEP) | RING_SLEEP;
 	int err;
 
 	if (ring_can_progress(ch, end)) {
-		/* spare the other side a FUTEX_WAKE nobody waits for */
+		/* spare the other side a wake-up nobody waits for */
 		atomic_fetch_and(word, ~RING_SLEEP);
 		return 0;
 	}
-	/* the word changes when we are woken: FUTEX_WAIT then fails at once */
-	err = ipc_futex_wait(word, w, RING_SLEEP_NS);
+	/* a ring from now on is kept by the bell: see the top of the file */
+	err = r->bell->sleep(ch, r->bell_state, end, word, w, RING_SLEEP_NS);
 	if (err < 0)
 		return err;
 	/* nothing happened: timed out, so has the peer died silently? */
@@ -234,6 +285,8 @@ static int ring_wait(struct ipc_chan *ch, enum ipc_end end, int flags,
 		ring_relax();
 		return 0;
 	}
+	if (r->sleep)
+		return ring_sleep(ch, end);
 	if (*spins < RING_SPINS) {
 		ring_relax();
 		return 0;
@@ -343,8 +396,14 @@ bool ipc_ring_writable(const struct ipc_chan *ch)
 int ipc_ring_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
 		     short *events)
 {
-	/* doorbell bytes and the peer's hang-up both read as POLLIN */
+	const struct ring *r = ch->priv;
+
+	/* doorbells and the peer's hang-up all read as POLLIN */
 	*events = POLLIN;
+	if (r->pollfd[end] >= 0)
+		return r->pollfd[end];
+	if (r->bell->poll_fd)
+		return r->bell->poll_fd(ch, r->bell_state, end);
 	return ch->fd[end];
 }
 
@@ -357,14 +416,18 @@ int ipc_ring_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
 void ipc_ring_close_end(struct ipc_chan *ch, enum ipc_end end)
 {
 	struct ring *r = ch->priv;
-	atomic_uint *word = ring_word(r, end == IPC_RX ? IPC_TX : IPC_RX);
+	enum ipc_end other = end == IPC_RX ? IPC_TX : IPC_RX;
+	atomic_uint *word = ring_word(r, other);
 
 	/* close first: whoever sees the new hup must see the close too */
 	ipc_fd_close(&ch->fd[end]);
+	ipc_fd_close(&r->pollfd[end]);
 	atomic_fetch_add(&r->hdr->hup, 1);
 	/* clear only RING_SLEEP: a RING_POLL bit is still owed a doorbell */
 	if (atomic_fetch_and(word, ~RING_SLEEP) & RING_SLEEP)
-		ipc_futex_wake(word);
+		r->bell->wake(ch, r->bell_state, other, word);
+	if (r->bell->drop)
+		r->bell->drop(ch, r->bell_state, end);
 }
 
 /*
@@ -378,7 +441,7 @@ void ipc_ring_hangup(struct ipc_chan *ch)
 
 	atomic_store(&r->hdr->closed, 1);
 	atomic_fetch_add(&r->hdr->hup, 1);
-	(void)send(ch->fd[IPC_TX], "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	ring_poke(ch, IPC_RX);
 }
 
 void ipc_ring_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
@@ -390,31 +453,19 @@ void ipc_ring_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
 	st->capacity = (long)r->size;
 }
 
-int ipc_ring_create(struct ipc_chan *ch, const struct ipc_opts *o,
-		    const struct ipc_ring_backing *b)
+/* the backing's memory for len bytes, allocated now; NULL, *err */
+static void *ring_map(struct ipc_chan *ch, const struct ipc_opts *o,
+		      const struct ipc_ring_backing *b, size_t len, int *err)
 {
-	size_t want = o->capacity ? o->capacity : RING_DEFAULT;
-	struct ring *r;
-	size_t len;
 	void *mem;
-	int fd, err;
+	int fd;
 
-	if (want > RING_MAX)
-		return -EINVAL;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->size = 1;
-	while (r->size < want)
-		r->size <<= 1;
-	len = sizeof(struct ring_hdr) + r->size;
-	r->spin = o->spin;
-	r->b = b;
-
+	if (b->map)
+		return b->map(ch, o, len, err);
 	fd = b->open(ch, o);
 	if (fd < 0) {
-		err = fd;
-		goto err_free;
+		*err = fd;
+		return NULL;
 	}
 	/*
 	 * The object starts empty: zeroed pages. Allocate them now, so that
@@ -429,28 +480,112 @@ int ipc_ring_create(struct ipc_chan *ch, const struct ipc_opts *o,
 	if (mem == MAP_FAILED)
 		goto err_close;
 	(void)close(fd);	/* the mapping keeps the object alive */
+	return mem;
+
+err_close:
+	*err = -errno;
+	(void)close(fd);
+	if (b->remove)
+		b->remove(ch->object);
+	return NULL;
+}
+
+static void ring_unmap(const struct ring *r, void *mem, size_t len)
+{
+	if (r->b->unmap)
+		r->b->unmap(mem, len);
+	else
+		(void)munmap(mem, len);
+}
+
+/*
+ * Non-local, with a bell that has its own fd: each end's readiness fd is
+ * an epoll set of the bell's fd and the link socket, which polls
+ * readable once the other end's last holder is gone.
+ */
+static int ring_pollfds(struct ipc_chan *ch, struct ring *r)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+	int fd;
+
+	for (int end = IPC_RX; end <= IPC_TX; end++) {
+		r->pollfd[end] = epoll_create1(EPOLL_CLOEXEC);
+		if (r->pollfd[end] < 0)
+			return -errno;
+		fd = r->bell->poll_fd(ch, r->bell_state, end);
+		if (epoll_ctl(r->pollfd[end], EPOLL_CTL_ADD, fd, &ev) < 0 ||
+		    epoll_ctl(r->pollfd[end], EPOLL_CTL_ADD, ch->fd[end],
+			      &ev) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int ipc_ring_create(struct ipc_chan *ch, const struct ipc_opts *o,
+		    const struct ipc_ring_backing *b,
+		    const struct ipc_ring_bell *bell)
+{
+	size_t want = o->capacity ? o->capacity : RING_DEFAULT;
+	struct ring *r;
+	size_t len;
+	void *mem;
+	int err;
+
+	if (want > RING_MAX)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->size = 1;
+	while (r->size < want)
+		r->size <<= 1;
+	len = sizeof(struct ring_hdr) + r->size;
+	r->spin = o->spin;
+	r->sleep = o->sleep && !o->spin;
+	r->b = b;
+	r->bell = bell;
+	r->pollfd[IPC_RX] = r->pollfd[IPC_TX] = -1;
+
+	mem = ring_map(ch, o, b, len, &err);
+	if (!mem)
+		goto err_free;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ch->fd) < 0) {
 		err = -errno;
 		goto err_unmap;
 	}
+	err = bell->open(ch, o, &r->bell_state);
+	if (err < 0)
+		goto err_link;
+	if (bell->poll_fd && !o->local) {
+		err = ring_pollfds(ch, r);
+		if (err < 0)
+			goto err_bell;
+	}
 	/* the bench: the mapping survives fork; SIGKILL leaves nothing */
-	if (!o->visible)
+	if (!o->visible && b->remove)
 		b->remove(ch->object);
-	/* an empty ring has room: TX starts readable, like a pipe POLLOUT */
-	(void)send(ch->fd[IPC_RX], "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	r->hdr = mem;
 	r->data = (unsigned char *)mem + sizeof(struct ring_hdr);
 	ch->priv = r;
+	/* an empty ring has room: TX starts readable, like a pipe POLLOUT */
+	ring_poke(ch, IPC_TX);
 	return 0;
 
-err_close:
-	err = -errno;
-	(void)close(fd);
-	goto err_remove;
+err_bell:
+	ipc_fd_close(&r->pollfd[IPC_RX]);
+	ipc_fd_close(&r->pollfd[IPC_TX]);
+	/* as in destroy: the SysV bell counts the segment's users */
+	ring_unmap(r, mem, len);
+	mem = NULL;
+	bell->close(ch, r->bell_state);
+err_link:
+	ipc_fd_close(&ch->fd[IPC_RX]);
+	ipc_fd_close(&ch->fd[IPC_TX]);
 err_unmap:
-	(void)munmap(mem, len);
-err_remove:
-	b->remove(ch->object);
+	if (mem)
+		ring_unmap(r, mem, len);
+	if (b->remove)
+		b->remove(ch->object);
 err_free:
 	free(r);
 	return err;
@@ -466,9 +601,56 @@ void ipc_ring_destroy(struct ipc_chan *ch)
 		ipc_ring_close_end(ch, IPC_RX);
 	if (ch->fd[IPC_TX] >= 0)
 		ipc_ring_close_end(ch, IPC_TX);
-	(void)munmap(r->hdr, sizeof(struct ring_hdr) + r->size);
+	/* unmap first: the SysV bell counts the segment's users */
+	ring_unmap(r, r->hdr, sizeof(struct ring_hdr) + r->size);
+	r->bell->close(ch, r->bell_state);
 	/* ENOENT unless visible: it went as soon as it was mapped */
-	r->b->remove(ch->object);
+	if (r->b->remove)
+		r->b->remove(ch->object);
 	free(r);
 	ch->priv = NULL;
 }
+
+/* ---- the default bell: a futex on the end's word -------------------- */
+
+static int futex_open(struct ipc_chan *ch, const struct ipc_opts *o,
+		      void **bell)
+{
+	(void)ch;
+	(void)o;
+	*bell = NULL;
+	return 0;
+}
+
+static void futex_wake(struct ipc_chan *ch, void *bell, enum ipc_end end,
+		       atomic_uint *word)
+{
+	(void)ch;
+	(void)bell;
+	(void)end;
+	ipc_futex_wake(word);
+}
+
+/* the word changes when we are woken: FUTEX_WAIT then fails at once */
+static int futex_sleep(struct ipc_chan *ch, void *bell, enum ipc_end end,
+		       atomic_uint *word, unsigned seen, long timeout_ns)
+{
+	(void)ch;
+	(void)bell;
+	(void)end;
+	return ipc_futex_wait(word, seen, timeout_ns);
+}
+
+static void futex_close(struct ipc_chan *ch, void *bell)
+{
+	(void)ch;
+	(void)bell;
+}
+
+const struct ipc_ring_bell ipc_ring_futex = {
+	.name  = "futex",
+	.open  = futex_open,
+	.wake  = futex_wake,
+	.sleep = futex_sleep,
+	.close = futex_close,
+};

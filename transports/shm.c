@@ -15,14 +15,13 @@
 
 #define SHM_DIR	"/dev/shm"
 
-static int shm_open_new(struct ipc_chan *ch, const struct ipc_opts *o)
+int ipc_shm_open_new(struct ipc_chan *ch, const char *what)
 {
 	char name[64];
 	int fd;
 
-	(void)o;
 	name[0] = '/';
-	ipc_unique_name(name + 1, sizeof(name) - 1, "shm");
+	ipc_unique_name(name + 1, sizeof(name) - 1, what);
 	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -30,19 +29,25 @@ static int shm_open_new(struct ipc_chan *ch, const struct ipc_opts *o)
 	return fd;
 }
 
-static void shm_remove(const char *object)
+void ipc_shm_remove(const char *object)
 {
 	(void)shm_unlink(object + sizeof(SHM_DIR) - 1);
 }
 
+static int shm_open_ring(struct ipc_chan *ch, const struct ipc_opts *o)
+{
+	(void)o;
+	return ipc_shm_open_new(ch, "shm");
+}
+
 static const struct ipc_ring_backing shm_backing = {
-	.open   = shm_open_new,
-	.remove = shm_remove,
+	.open   = shm_open_ring,
+	.remove = ipc_shm_remove,
 };
 
 static int shm_create(struct ipc_chan *ch, const struct ipc_opts *o)
 {
-	return ipc_ring_create(ch, o, &shm_backing);
+	return ipc_ring_create(ch, o, &shm_backing, &ipc_ring_futex);
 }
 
 const struct ipc_transport ipc_shm = {

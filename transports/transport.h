@@ -79,6 +79,8 @@ struct ipc_opts {
 	 */
 	bool outsiders;
 	bool spin;		/* rings: busy-wait, never sleep */
+	bool sleep;		/* rings: sleep on the doorbell at once, with
+				 * no spin or yield first (the doorbell table) */
 	const char *zmq_kind;	/* zmq endpoint: "tcp" (default) or "ipc" */
 	/* tcp, udp, zmq tcp://: the IPv4 address to listen on, dotted quad;
 	 * NULL: 127.0.0.1. -EINVAL from create() if it does not parse */

@@ -26,7 +26,7 @@ IPCFS_CLIENTS=${IPCFS_CLIENTS:-}
 TEST_NAME=$(basename "$0" .sh)
 
 # every transport the spec knows; zmq may be left out of a build
-ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap zmq signal file sysvmsg cma netlink plainmem"
+ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap sysvshm eventfd uring zmq signal file sysvmsg cma netlink plainmem"
 MSG_TRANSPORTS="mqueue unixdgram udp zmq signal sysvmsg cma netlink"
 
 FAILS=0
@@ -313,9 +313,10 @@ leftovers() {
 		[ -e "$f" ] && printf '%s\n' "$f"
 	done
 	sysvmsg_left "$1" "$2"
+	sysv_leftovers "$1"
 }
 
-# sysvmsg_left PID RUNDIR: PID's System V queues, "msqid=N". A queue has
+# sysvmsg_left PID RUNDIR: PID's System V queues, "sysvmsg:N". A queue has
 # no name: its key is FNV-1a of its marker's name (transports/sysv.c),
 # remembered while the marker is there; or PID sent or received last.
 sysvmsg_left() {
@@ -333,8 +334,36 @@ sysvmsg_left() {
 	done >>"$keys"
 	[ -r /proc/sysvipc/msg ] || return 0
 	awk -v pid="$1" 'NR == FNR { k[$1]; next }
-		FNR > 1 && ($1 in k || $6 == pid || $7 == pid) { print "msqid=" $2 }' \
+		FNR > 1 && ($1 in k || $6 == pid || $7 == pid) { print "sysvmsg:" $2 }' \
 		"$keys" /proc/sysvipc/msg
+}
+
+# sysv_leftovers PID: System V segments made by PID (creator pid in
+# /proc/sysvipc/shm), and semaphore sets whose last operation was PID's
+# (sysvshm stamps its pid on both semaphores at create; the daemon never
+# sleeps on them), that still exist, as sysvshm:ID and sysvsem:ID
+sysv_leftovers() {
+	local id
+
+	[ -r /proc/sysvipc/shm ] &&
+		awk -v p="$1" 'NR > 1 && $5 == p { print "sysvshm:" $2 }' /proc/sysvipc/shm
+	[ -r /proc/sysvipc/sem ] && command -v ipcs >/dev/null || return 0
+	for id in $(awk 'NR > 1 && $4 == 2 { print $2 }' /proc/sysvipc/sem); do
+		ipcs -s -i "$id" 2>/dev/null | awk -v p="$1" -v id="$id" '
+			$1 == "semnum" { rows = 1; next }
+			rows && NF == 5 && $5 == p { print "sysvsem:" id; exit }'
+	done
+}
+
+# sysv_mode sysvshm:ID|sysvsem:ID|sysvmsg:ID: the object's permission bits ("600")
+sysv_mode() {
+	local f=/proc/sysvipc/shm
+
+	case $1 in
+	sysvsem:*) f=/proc/sysvipc/sem ;;
+	sysvmsg:*) f=/proc/sysvipc/msg ;;
+	esac
+	awk -v id="${1#*:}" 'NR > 1 && $2 == id { print substr($3, length($3) - 2) }' "$f"
 }
 
 # rundir_of DIR: the runtime directory of DIR's daemon (from the fifo)

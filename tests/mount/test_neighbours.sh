@@ -87,9 +87,14 @@ for t in $(transports_in "$M"); do
 		[ -x "$IPCFS_CLIENTS/zmq_push" ] &&
 		attack "zmq: empty, small, 2 MiB" "$IPCFS_CLIENTS/zmq_push" "$o" \
 			"" "" @100 @2000000 "" ;;
-	shm | mmap)
+	shm | mmap | eventfd | uring)
 		attack "$t: garbage header" sh -c \
 			"head -c 256 /dev/urandom | dd of='$o' bs=256 count=1 conv=notrunc status=none" ;;
+	sysvshm)	# shm:ID,sem:ID
+		s=${o#shm:}
+		attack "sysvshm: garbage header" "$out" shm "${s%%,*}" 0 256
+		attack "sysvshm: 1000 posts to each semaphore, then ipcrm" \
+			"$out" sem "${o##*sem:}" 0 1000 ;;
 	file)
 		attack "file: garbage records" sh -c "head -c 4096 /dev/urandom >>'$o'"
 		attack "file: empty records" sh -c "head -c 4096 /dev/zero >>'$o'" ;;

@@ -3,8 +3,9 @@
 # a channel's real object, is never the channel's end of file and never
 # freezes the daemon (transport local mode, docs/DESIGN.md): one empty
 # ZeroMQ message pushed to the zmq endpoint, a zero-length record
-# appended to the file channel's file, the `closed` word set in the shm
-# and mmap rings' headers. After each, a read gets the next real data,
+# appended to the file channel's file, the `closed` word set in the
+# rings' headers (shm, mmap, eventfd, uring through their files, sysvshm
+# through shmat of its segment). After each, a read gets the next real data,
 # and the mount keeps answering. Who may send at all: by default a UDP
 # datagram from another socket never reaches the udp channel (it is
 # connected to the daemon's sender), nor another port's netlink message;
@@ -15,6 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
+client out outsider
 mount_ipcfs
 M=$MNT
 
@@ -43,7 +45,7 @@ expect "nothing in /dev/shm after stats" \
 	"$(ls /dev/shm | grep -c "^ipcfs\.$DAEMON_PID\.")" 0
 
 # make the channels (at first open), then find their objects
-for t in zmq file shm mmap udp; do
+for t in zmq file shm mmap eventfd uring sysvshm udp; do
 	[ -e "$M/$t" ] && { timeout -k 1 5 true < "$M/$t" || fail "open $t"; }
 done
 
@@ -68,12 +70,20 @@ check_alive
 
 # struct ring_hdr (transports/ring.c): head, tail and the wait words on
 # their own 64-byte lines, then hup at 136 and closed at 140
-for t in shm mmap; do
+for t in shm mmap eventfd uring sysvshm; do
+	[ -e "$M/$t" ] || continue
 	obj=$(stat_of "$M" "$t" object)
-	[ -f "$obj" ] || { fail "$t: no object file '$obj'"; continue; }
-	printf '\1\0\0\0\1\0\0\0' |
-		dd of="$obj" bs=1 seek=136 conv=notrunc status=none ||
-		fail "$t: write the header"
+	case $obj in
+	shm:*)	# sysvshm: shm:ID,sem:ID
+		obj=${obj#shm:}
+		"$out" shm "${obj%%,*}" 136 =0100000001000000 >/dev/null ||
+			fail "$t: write the header" ;;
+	*)
+		[ -f "$obj" ] || { fail "$t: no object file '$obj'"; continue; }
+		printf '\1\0\0\0\1\0\0\0' |
+			dd of="$obj" bs=1 seek=136 conv=notrunc status=none ||
+			fail "$t: write the header" ;;
+	esac
 	timeout -k 1 5 sh -c "echo hi > $M/$t" || fail "write $t"
 	expect "$t: data after an outsider set closed" "$(read_one "$M/$t")" hi
 	check_alive

@@ -159,9 +159,9 @@ n=0
 for o in $(objects_of "$M") $(objects_of "$M/priv") $(leftovers "$pid" "$rundir"); do
 	n=$((n + 1))
 	case $o in
-	msqid=*)	# a System V queue (leftovers): no path, a mode
-		m=$(awk -v id="${o#msqid=}" '$2 == id { print $3 }' /proc/sysvipc/msg)
-		[ "$m" = 600 ] || fail "queue $o has mode '$m', want 600"
+	sysv*:*)
+		m=$(sysv_mode "$o")
+		[ "$m" = 600 ] || fail "object $o has mode '$m', want 600"
 		continue ;;
 	"$rundir"/ipcfs."$pid".* | /dev/shm/ipcfs."$pid".* | \
 	"${MQUEUE_DIR:-/nonexistent}"/ipcfs."$pid".*) ;;

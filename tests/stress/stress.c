@@ -40,7 +40,7 @@
  *    "corrupt" (a demonstration, not a bug);
  *  - direct road: a channel is made before fork and each process keeps
  *    an end. A stream socket (unix, tcp) does not keep concurrent
- *    writes whole, so there writers take turns too; shm, mmap and cma are
+ *    writes whole, so there writers take turns too; the rings and cma are
  *    single-producer single-consumer rings; zmq, signal and file have one
  *    receiving process and a per-writer hang-up, so they run 1 x 1.
  *    unixdgram, udp, mqueue and netlink run N x M; their writers leave
@@ -583,7 +583,7 @@ static struct plan plan_of(const struct opts *o, const struct ipc_transport *t,
 		p.why = "stream socket: writers take turns";
 	} else {
 		p.writers = p.readers = 1;
-		p.why = is(t, "shm mmap cma") ? "SPSC ring" :
+		p.why = is(t, "shm mmap sysvshm eventfd uring cma") ? "SPSC ring" :
 			is(t, "zmq") ? "one PULL binds; hang-up per writer" :
 			is(t, "signal") ? "one receiving pid" :
 					  "one reader; hang-up per writer";

@@ -301,6 +301,10 @@ static void test_flags(void **state)
 	PARSE_OK("--spin", "--baseline");
 	assert_true(o.spin);
 	assert_true(o.baseline);
+	assert_false(o.sleep);
+	PARSE_OK("--sleep");
+	assert_true(o.sleep);
+	BAD("--sleep:", NULL, "--spin", "--sleep");
 	PARSE_OK("-h");
 	assert_true(o.help);
 	PARSE_OK("--help");

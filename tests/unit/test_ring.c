@@ -1,12 +1,14 @@
 /*
- * test_ring.c - the shared-memory ring (ring.c) behind shm and mmap, past
+ * test_ring.c - the shared-memory ring (ring.c) behind shm, mmap,
+ * sysvshm, eventfd and uring (one ring, its doorbells and backings), past
  * what the contract suite checks: wrap-around, a full ring, hang-ups both
  * ways (also across fork, in either order, and by a killed peer), the
  * readiness fds, an explicit hang-up, 16 MiB between two processes in
- * sleep and spin mode, the CPU time of a sleeping consumer, ipc_stop, and
- * no object left behind.
+ * sleep and spin mode, no lost wake-up in a stress of ping-pongs, the CPU
+ * time of a sleeping consumer, ipc_stop, and no object left behind (System
+ * V ones included).
  *
- * Run: `test_ring` (both transports) or `test_ring shm`.
+ * Run: `test_ring` (every ring transport) or `test_ring shm`.
  */
 #include <dirent.h>
 #include <poll.h>
@@ -19,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -31,6 +35,23 @@
 
 static const struct ipc_transport *the_transport;
 static char rundir[64];
+/* System V ids of the channels made (sysvshm), checked gone at the end */
+#define MAX_SYSV	256
+static int sysv_ids[MAX_SYSV][2];	/* shmid, semid */
+static unsigned nsysv;
+
+/* note the ids in a sysvshm object, "shm:<id>,sem:<id>" */
+static void note_sysv(const char *object)
+{
+	int shm, sem;
+
+	if (sscanf(object, "shm:%d,sem:%d", &shm, &sem) == 2 &&
+	    nsysv < MAX_SYSV) {
+		sysv_ids[nsysv][0] = shm;
+		sysv_ids[nsysv][1] = sem;
+		nsysv++;
+	}
+}
 
 /* byte i of the test stream: no period a ring size could hide */
 static unsigned char pat(uint64_t i)
@@ -58,6 +79,7 @@ static void open_chan(struct ipc_chan *ch, size_t capacity, bool spin)
 			      .spin = spin };
 
 	assert_int_equal(ipc_chan_open(ch, the_transport, &o), 0);
+	note_sysv(ch->object);
 }
 
 static double now(void)
@@ -564,6 +586,114 @@ static void test_killed_peer_spin(void **state)
 	killed_peer(true);
 }
 
+/* busy-wait us microseconds: a pause that does not sleep */
+static void pause_us(unsigned us)
+{
+	double end = now() + us / 1e6;
+
+	while (now() < end)
+		;
+}
+
+/* receive exactly len bytes of the pattern at pos; false on anything else */
+static bool recv_pat(struct ipc_chan *ch, unsigned char *buf, size_t len,
+		     uint64_t pos)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = ipc_recv(ch, buf + got, len - got, 0);
+		if (n <= 0)
+			return false;
+		got += n;
+	}
+	return is_pat(buf, len, pos);
+}
+
+#define STRESS_ROUNDS	3000
+
+/* the child: echo every ping back after a pause of 0 to 150 us */
+static void stress_child(struct ipc_chan *ping, struct ipc_chan *pong)
+{
+	unsigned char buf[128];
+	uint64_t pos = 0;
+
+	ipc_keep_end(ping, IPC_RX);
+	ipc_keep_end(pong, IPC_TX);
+	for (unsigned k = 0; k < STRESS_ROUNDS; k++) {
+		size_t len = k * 37 % 100 + 1;
+
+		CHILD_CHECK(recv_pat(ping, buf, len, pos));
+		pause_us(k * 7919 % 151);
+		CHILD_CHECK(ipc_send_all(pong, buf, len, 0) == 0);
+		pos += len;
+	}
+	ipc_chan_close(ping);
+	ipc_chan_close(pong);
+	_exit(0);
+}
+
+/*
+ * Lost wake-ups. Ping-pongs in which either side pauses for 0 to 150 us
+ * before it answers, so that the other often goes to sleep (after ~1 us
+ * of spinning and ~50 us of yields, or at once with ipc_opts.sleep) just
+ * as it is rung; messages of up to 100 bytes through 64-byte rings, so
+ * that senders wait for room too. A lost wake-up is only caught by the
+ * 500 ms look for a dead peer, so a round trip of 0.4 s means one was lost.
+ */
+static void pingpong_stress(bool sleep)
+{
+	struct ipc_opts o = { .capacity = 64, .rundir = rundir,
+			      .sleep = sleep };
+	unsigned char out[128], in[128];
+	struct ipc_chan ping, pong;
+	double t0, slowest = 0;
+	uint64_t pos = 0;
+	pid_t pid;
+
+	assert_int_equal(ipc_chan_open(&ping, the_transport, &o), 0);
+	note_sysv(ping.object);
+	assert_int_equal(ipc_chan_open(&pong, the_transport, &o), 0);
+	note_sysv(pong.object);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		stress_child(&ping, &pong);
+	ipc_keep_end(&ping, IPC_TX);
+	ipc_keep_end(&pong, IPC_RX);
+	for (unsigned k = 0; k < STRESS_ROUNDS; k++) {
+		size_t len = k * 37 % 100 + 1;
+
+		fill_pat(out, len, pos);
+		pause_us(k * 4111 % 151);
+		t0 = now();
+		assert_int_equal(ipc_send_all(&ping, out, len, 0), 0);
+		assert_true(recv_pat(&pong, in, len, pos));
+		if (now() - t0 > slowest)
+			slowest = now() - t0;
+		pos += len;
+	}
+	print_message("%u round trips%s, the slowest %.1f ms\n", STRESS_ROUNDS,
+		      sleep ? " (sleep at once)" : "", slowest * 1e3);
+	assert_true(slowest < 0.4);
+	reap(pid, NULL);
+	ipc_chan_close(&ping);
+	ipc_chan_close(&pong);
+}
+
+static void test_pingpong_stress(void **state)
+{
+	(void)state;
+	pingpong_stress(false);
+}
+
+static void test_pingpong_stress_sleep(void **state)
+{
+	(void)state;
+	pingpong_stress(true);
+}
+
 /* a consumer asleep for 300 ms uses (almost) no CPU */
 static void test_sleep_cpu(void **state)
 {
@@ -625,6 +755,30 @@ static void test_stop(void **state)
 	signal(SIGALRM, SIG_DFL);
 }
 
+/*
+ * sysvshm: the segment is attached once and already marked for removal,
+ * the semaphore set is there; both 0600, both gone after close
+ */
+static void sysv_cleanup(struct ipc_chan *ch)
+{
+	struct shmid_ds shm;
+	struct semid_ds sem;
+	int shmid, semid;
+
+	assert_int_equal(sscanf(ch->object, "shm:%d,sem:%d", &shmid, &semid),
+			 2);
+	assert_int_equal(shmctl(shmid, IPC_STAT, &shm), 0);
+	assert_true(shm.shm_perm.mode & SHM_DEST);
+	assert_int_equal(shm.shm_perm.mode & 0777, 0600);
+	assert_int_equal(shm.shm_nattch, 1);
+	assert_int_equal(semctl(semid, 0, IPC_STAT, &sem), 0);
+	assert_int_equal(sem.sem_perm.mode & 0777, 0600);
+	assert_int_equal(sem.sem_nsems, 2);
+	ipc_chan_close(ch);
+	assert_int_equal(shmctl(shmid, IPC_STAT, &shm), -1);
+	assert_int_equal(semctl(semid, 0, IPC_STAT, &sem), -1);
+}
+
 /* a visible object is there while open (mode 0600) and gone after close */
 static void test_cleanup(void **state)
 {
@@ -635,8 +789,15 @@ static void test_cleanup(void **state)
 
 	(void)state;
 	assert_int_equal(ipc_chan_open(&ch, the_transport, &o), 0);
+	note_sysv(ch.object);
 	snprintf(object, sizeof(object), "%s", ch.object);
-	if (strcmp(the_transport->name, "shm") == 0)
+	if (object[0] != '/') {
+		sysv_cleanup(&ch);
+		open_chan(&ch, 0, false);
+		sysv_cleanup(&ch);
+		return;
+	}
+	if (strcmp(the_transport->name, "mmap") != 0)
 		assert_int_equal(strncmp(object, "/dev/shm/ipcfs.", 15), 0);
 	else
 		assert_int_equal(strncmp(object, rundir, strlen(rundir)), 0);
@@ -653,7 +814,7 @@ static void test_cleanup(void **state)
 	ipc_chan_close(&ch);
 }
 
-/* names of this process's objects left in dir: must be none */
+/* names of this process's objects left in dir: must be none (removed) */
 static int leftovers(const char *dir)
 {
 	char prefix[32];
@@ -667,16 +828,42 @@ static int leftovers(const char *dir)
 	while ((de = readdir(d)) != NULL)
 		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
 			print_error("left behind: %s/%s\n", dir, de->d_name);
+			(void)unlinkat(dirfd(d), de->d_name, 0);
 			n++;
 		}
 	closedir(d);
 	return n;
 }
 
+/* System V objects of the channels made that still exist: must be none */
+static int sysv_leftovers(void)
+{
+	struct shmid_ds shm;
+	struct semid_ds sem;
+	int n = 0;
+
+	for (unsigned i = 0; i < nsysv; i++) {
+		if (shmctl(sysv_ids[i][0], IPC_STAT, &shm) == 0 &&
+		    shm.shm_cpid == getpid()) {
+			print_error("left behind: segment %d\n", sysv_ids[i][0]);
+			n++;
+		}
+		if (semctl(sysv_ids[i][1], 0, IPC_STAT, &sem) == 0) {
+			print_error("left behind: semaphores %d\n",
+				    sysv_ids[i][1]);
+			(void)semctl(sysv_ids[i][1], 0, IPC_RMID);
+			n++;
+		}
+	}
+	nsysv = 0;
+	return n;
+}
+
 static int group_teardown(void **state)
 {
 	(void)state;
-	return leftovers("/dev/shm") + leftovers(rundir) ? -1 : 0;
+	return leftovers("/dev/shm") + leftovers(rundir) + sysv_leftovers() ?
+	       -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -695,15 +882,20 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fork_wake_on_close),
 		cmocka_unit_test(test_killed_peer_sleep),
 		cmocka_unit_test(test_killed_peer_spin),
+		cmocka_unit_test(test_pingpong_stress),
+		cmocka_unit_test(test_pingpong_stress_sleep),
 		cmocka_unit_test(test_sleep_cpu),
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_cleanup),
 	};
-	const char *names[] = { "shm", "mmap" };
+	/* one ring, five doorbells (with --spin) and three backings */
+	const char *names[] = { "shm", "mmap", "sysvshm", "eventfd", "uring" };
+	const size_t nnames = sizeof(names) / sizeof(names[0]);
 	int fails = 0;
 
 	if (argc > 2) {
-		fprintf(stderr, "usage: %s [shm|mmap]\n", argv[0]);
+		fprintf(stderr, "usage: %s [shm|mmap|sysvshm|eventfd|uring]\n",
+			argv[0]);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -712,13 +904,16 @@ int main(int argc, char **argv)
 		perror("mkdtemp");
 		return 1;
 	}
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < nnames; i++) {
 		if (argc == 2 && strcmp(argv[1], names[i]) != 0)
 			continue;
 		the_transport = ipc_transport_find(names[i]);
 		if (!the_transport) {
+			/* uring: built without liburing */
 			fprintf(stderr, "no transport %s\n", names[i]);
-			return 1;
+			if (argc == 2 || strcmp(names[i], "uring") != 0)
+				return 1;
+			continue;
 		}
 		fails += cmocka_run_group_tests_name(names[i], tests, NULL,
 						     group_teardown);

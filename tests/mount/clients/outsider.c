@@ -12,6 +12,11 @@
  *   outsider netlink usersock:PORT SIZE COUNT  NETLINK_USERSOCK unicasts
  *                              to PORT: an nlmsghdr (NLMSG_MIN_TYPE) and
  *                              SIZE bytes; netlink-raw: the bytes alone
+ *   outsider shm SHMID OFFSET SIZE|=HEX   attach a System V segment
+ *                                     by id, write SIZE random bytes
+ *                                     (or the bytes HEX) at OFFSET
+ *   outsider sem SEMID 0 COUNT        COUNT semop(+1) on each semaphore
+ *                                     of a set, then IPC_RMID it
  *
  * Prints "sent N refused M".
  */
@@ -26,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -89,6 +96,54 @@ static void cma_scribble(const char *where, const char *buf, size_t size,
 	printf("sent %ld refused %ld\n", sent, refused);
 }
 
+/* write into a segment by id: IPC_RMID does not stop shmat on Linux */
+static int to_shm(const char *id, const char *offset, const char *what)
+{
+	unsigned char buf[4096];
+	size_t len = 0, off = strtoul(offset, NULL, 0);
+	char *mem;
+
+	if (what[0] == '=') {
+		for (const char *h = what + 1; h[0] && h[1] && len < sizeof(buf);
+		     h += 2)
+			sscanf(h, "%2hhx", &buf[len++]);
+	} else {
+		len = strtoul(what, NULL, 0);
+		if (len > sizeof(buf) || getrandom(buf, len, 0) < 0)
+			errx(2, "shm: bad size '%s'", what);
+	}
+	mem = shmat(atoi(id), NULL, 0);
+	if (mem == (void *)-1)
+		err(1, "shmat %s", id);
+	memcpy(mem + off, buf, len);
+	printf("sent %zu refused 0\n", len);
+	return shmdt(mem);
+}
+
+/* post to every semaphore of a set COUNT times, then remove it */
+static int to_sem(const char *id, long count)
+{
+	struct semid_ds ds;
+	long sent = 0, refused = 0;
+	int semid = atoi(id);
+
+	if (semctl(semid, 0, IPC_STAT, &ds) < 0)
+		err(1, "semctl %s", id);
+	for (long i = 0; i < count; i++)
+		for (unsigned short n = 0; n < ds.sem_nsems; n++) {
+			struct sembuf op = { n, 1, IPC_NOWAIT };
+
+			if (semop(semid, &op, 1) < 0)
+				refused++;
+			else
+				sent++;
+		}
+	if (semctl(semid, 0, IPC_RMID) < 0)
+		err(1, "IPC_RMID %s", id);
+	printf("sent %ld refused %ld\n", sent, refused);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage sa;
@@ -101,8 +156,12 @@ int main(int argc, char **argv)
 	ssize_t n;
 
 	if (argc != 5)
-		errx(2, "usage: outsider unix|udp|mq|cma|netlink|netlink-raw "
-		     "WHERE SIZE COUNT");
+		errx(2, "usage: outsider unix|udp|mq|cma|netlink|netlink-raw|"
+		     "shm|sem WHERE SIZE COUNT");
+	if (!strcmp(argv[1], "shm"))
+		return to_shm(argv[2], argv[3], argv[4]);
+	if (!strcmp(argv[1], "sem"))
+		return to_sem(argv[2], strtol(argv[4], NULL, 0));
 	size = strtoul(argv[3], NULL, 0);
 	count = strtol(argv[4], NULL, 0);
 	buf = malloc(size + 1);
