@@ -577,6 +577,10 @@ static struct plan plan_of(const struct opts *o, const struct ipc_transport *t,
 		p.rlock = !o->free_readers;
 		p.why = p.rlock ? "atomic <= PIPE_BUF; readers take turns" :
 				  "atomic <= PIPE_BUF; free readers";
+	} else if (is(t, "vmsplice")) {
+		p.wlock = true;	/* vmsplice(2) is not atomic at PIPE_BUF */
+		p.rlock = !o->free_readers;
+		p.why = "vmsplice: writers take turns";
 	} else if (is(t, "unix tcp")) {
 		p.wlock = true;
 		p.rlock = !o->free_readers;
