@@ -11,6 +11,7 @@ extern const struct ipc_transport ipc_pipe, ipc_fifo, ipc_unix,
 	ipc_unixdgram, ipc_tcp, ipc_udp, ipc_mqueue, ipc_shm, ipc_mmap,
 	ipc_zmq, ipc_signal, ipc_file, ipc_plainmem;
 extern const struct ipc_transport ipc_vmsplice;
+extern const struct ipc_transport ipc_memfd;
 
 const struct ipc_transport *const ipc_transports[] = {
 	&ipc_pipe,
@@ -28,6 +29,7 @@ const struct ipc_transport *const ipc_transports[] = {
 	&ipc_signal,
 	&ipc_file,
 	&ipc_vmsplice,
+	&ipc_memfd,
 	&ipc_plainmem,	/* the bench's control row: last, and not IPC */
 	NULL,
 };

@@ -43,8 +43,9 @@
  *    writes whole, so there writers take turns too; shm and mmap are
  *    single-producer single-consumer rings; zmq, signal and file have one
  *    receiving process and a per-writer hang-up, so they run 1 x 1.
- *    unixdgram, udp and mqueue run N x M; their writers leave quietly and
- *    the parent ends the readers with one STOP record each.
+ *    unixdgram, udp, mqueue and memfd run N x M; their writers leave
+ *    quietly and the parent ends the readers with one STOP record each.
+ *    vmsplice(2) is not atomic at PIPE_BUF: its writers take turns.
  *
  * Exit status: 0 if every run lost, duplicated, corrupted and reordered
  * nothing, 1 otherwise, 2 for a usage error.
@@ -570,7 +571,7 @@ static struct plan plan_of(const struct opts *o, const struct ipc_transport *t,
 				  "stream: free readers, splits count";
 		return p;
 	}
-	if (is(t, "unixdgram udp mqueue")) {
+	if (is(t, "unixdgram udp mqueue memfd")) {
 		p.stops = true;
 		p.why = "kernel queue; STOP per reader";
 	} else if (is(t, "pipe fifo")) {
