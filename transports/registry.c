@@ -10,7 +10,8 @@
 extern const struct ipc_transport ipc_pipe, ipc_fifo, ipc_unix,
 	ipc_unixdgram, ipc_tcp, ipc_udp, ipc_mqueue, ipc_shm, ipc_mmap,
 	ipc_zmq, ipc_signal, ipc_file, ipc_plainmem, ipc_sysvmsg, ipc_cma,
-	ipc_netlink, ipc_eventfd, ipc_sysvshm, ipc_uring;
+	ipc_netlink, ipc_eventfd, ipc_sysvshm, ipc_uring, ipc_vmsplice,
+	ipc_memfd;
 
 const struct ipc_transport *const ipc_transports[] = {
 	&ipc_pipe,
@@ -35,6 +36,8 @@ const struct ipc_transport *const ipc_transports[] = {
 	&ipc_sysvmsg,
 	&ipc_cma,
 	&ipc_netlink,
+	&ipc_vmsplice,
+	&ipc_memfd,
 	&ipc_plainmem,	/* the bench's control row: last, and not IPC */
 	NULL,
 };

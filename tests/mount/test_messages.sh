@@ -21,6 +21,7 @@ for t in $(transports_in "$MNT"); do
 	cma) max=65536 ;;
 	# SO_SNDBUF less netlink's 32 bytes and the nlmsghdr
 	netlink) max=$(($(cat /proc/sys/net/core/wmem_default) - 48)) ;;
+	memfd) max=1040384 ;;	# as zmq, under its 1 MiB max_msg
 	*) max= ;;
 	esac
 	if timeout -k 2 60 "$mc" "$MNT/$t" $max >"$SCRATCH/out" 2>&1; then

@@ -14,6 +14,7 @@
 need_fuse
 client out outsider
 client sv sysvmsg_client
+client fdo fd_outsider
 mount_ipcfs -o outsiders
 M=$MNT
 mkdir "$M/x" || die "mkdir x"
@@ -39,6 +40,16 @@ timeout -k 1 120 cat "$M/x/pipe" >"$SCRATCH/got" &
 rd=$!
 timeout -k 1 120 dd if="$SCRATCH/big" of="$M/x/pipe" bs=64k status=none &
 wr=$!
+
+# a second ipcfs, whose daemon the memfd attack stops (MNT, DAEMON_PID and
+# DAEMON_ERR go back to the first one's, for check_alive)
+M2=
+if [ -n "$(IPCFS_ONLY=memfd transports_in "$M")" ]; then
+	M1=$MNT P1=$DAEMON_PID E1=$DAEMON_ERR
+	mount_ipcfs
+	M2=$MNT P2=$DAEMON_PID
+	MNT=$M1 DAEMON_PID=$P1 DAEMON_ERR=$E1
+fi
 
 # the root's channels, made at first open, and what they publish
 for t in $(transports_in "$M"); do
@@ -106,6 +117,18 @@ for t in $(transports_in "$M"); do
 	cma)	# within the ring only: its capacity from stats
 		attack "cma: garbage over the ring, 20 times" "$out" cma "$o" \
 			"$(stat_of "$M" cma capacity)" 20 ;;
+	memfd)
+		# a reader, so that the daemon takes what arrives
+		timeout -k 1 60 cat "$M/memfd" >/dev/null 2>&1 &
+		mr=$!
+		attack "memfd: 200 empty" "$out" unix "$o" 0 200
+		attack "memfd: 2000 of 100 B, no fd" "$out" unix "$o" 100 2000
+		attack "memfd: every bad fd, 20 rounds" "$fdo" "$o" bad 20
+		# closing it waits for that daemon's FLUSH: not in our loop
+		[ -n "$M2" ] && attack "memfd: a file of a stopped FUSE daemon" \
+			"$fdo" "$o" fuse "$M2/stats" "$P2"
+		kill "$mr" 2>/dev/null
+		wait "$mr" 2>/dev/null ;;
 	signal)
 		attack "signal: 100 stray kill(2)s of its number" bash -c \
 			"for i in \$(seq 100); do kill -s ${o#SIG} $DAEMON_PID; done" ;;
@@ -135,4 +158,5 @@ else
 fi
 check_alive
 unmount_ipcfs
+[ -n "$M2" ] && unmount_ipcfs "$M2"
 finish

@@ -62,6 +62,21 @@ else
 	say "zmq not built: its case skipped"
 fi
 
+# memfd: an empty datagram (its hang-up) is passed over; a sealed memfd
+# from an outsider is a message like ours
+if [ -e "$M/memfd" ]; then
+	obj=$(stat_of "$M" memfd object)
+	timeout -k 1 5 "$IPCFS_CLIENTS/outsider" unix "$obj" 0 1 >/dev/null ||
+		fail "memfd: send an empty datagram"
+	timeout -k 1 5 "$IPCFS_CLIENTS/fd_outsider" "$obj" good after >/dev/null ||
+		fail "memfd: send a sealed memfd"
+	expect "memfd: an outsider's sealed memfd after its empty datagram" \
+		"$(read_one "$M/memfd")" after
+	expect "memfd: stats counts the dropped datagram" \
+		"$(stat_of "$M" memfd dropped)" 1
+	check_alive
+fi
+
 obj=$(stat_of "$M" file object)
 printf '\0\0\0\0' >> "$obj" || fail "append to $obj"
 timeout -k 1 5 sh -c "echo hi > $M/file" || fail "write file"

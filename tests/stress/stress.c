@@ -43,8 +43,9 @@
  *    writes whole, so there writers take turns too; the rings and cma are
  *    single-producer single-consumer rings; zmq, signal and file have one
  *    receiving process and a per-writer hang-up, so they run 1 x 1.
- *    unixdgram, udp, mqueue and netlink run N x M; their writers leave
- *    quietly and the parent ends the readers with one STOP record each.
+ *    unixdgram, udp, mqueue, netlink and memfd run N x M; their writers
+ *    leave quietly and the parent ends the readers with one STOP record
+ *    each. vmsplice(2) is not atomic at PIPE_BUF: its writers take turns.
  *
  * Exit status: 0 if every run lost, duplicated, corrupted and reordered
  * nothing, 1 otherwise, 2 for a usage error.
@@ -570,13 +571,17 @@ static struct plan plan_of(const struct opts *o, const struct ipc_transport *t,
 				  "stream: free readers, splits count";
 		return p;
 	}
-	if (is(t, "unixdgram udp mqueue netlink")) {
+	if (is(t, "unixdgram udp mqueue netlink memfd")) {
 		p.stops = true;
 		p.why = "kernel queue; STOP per reader";
 	} else if (is(t, "pipe fifo")) {
 		p.rlock = !o->free_readers;
 		p.why = p.rlock ? "atomic <= PIPE_BUF; readers take turns" :
 				  "atomic <= PIPE_BUF; free readers";
+	} else if (is(t, "vmsplice")) {
+		p.wlock = true;	/* vmsplice(2) is not atomic at PIPE_BUF */
+		p.rlock = !o->free_readers;
+		p.why = "vmsplice: writers take turns";
 	} else if (is(t, "unix tcp")) {
 		p.wlock = true;
 		p.rlock = !o->free_readers;
