@@ -186,6 +186,7 @@ struct bench_env {
 	const char *mount;	/* the mount road's mount point, or NULL */
 	char mount_how[4200];	/* "mounted for this run (...)", "given..." */
 	const char *floor;	/* the floor's mount point, or NULL */
+	const char *floor_exe;	/* the nullfs that serves it */
 	int ncpus;		/* CPUs we may run on */
 };
 

@@ -312,10 +312,12 @@ void bench_mounts_up(const struct bench_opts *o, struct bench_env *env)
 	built = beside_us("nullfs", near, sizeof(near)) ?:
 		beside_us(BENCH_NULLFS_INSTALLED, near, sizeof(near)) ?: BENCH_NULLFS_PATH;
 	exe = find_daemon(NULL, "NULLFS", built, "nullfs", buf, sizeof(buf));
-	if (exe && mount_start(&mounts[1], "nullfs", exe, NULL, buf, sizeof(buf)) == 0)
+	if (exe && mount_start(&mounts[1], "nullfs", exe, NULL, buf, sizeof(buf)) == 0) {
 		env->floor = mounts[1].dir;
-	else
+		env->floor_exe = mounts[1].exe;
+	} else {
 		warnx("no floor row: %s", buf);
+	}
 }
 
 void bench_mounts_down(void)
