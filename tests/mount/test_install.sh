@@ -65,7 +65,8 @@ for f in "$BIN/ipcfs" "$BIN/ipcfs-bench" "$BIN/ipcfs-bench-plot" \
 	 "$LIBEXEC/ipcfs/nullfs" "$HELPER"; do
 	[ -x "$DEST$f" ] && pass "installed: $f" || fail "not installed: $f"
 done
-for f in "$MAN/man8/ipcfs.8" "$MAN/man1/ipcfs-bench.1" "$MAN/man1/ipcfs-bench-plot.1" \
+for f in "$MAN/man8/ipcfs.8" "$MAN/man8/mount.ipcfs.8" "$MAN/man1/ipcfs-bench.1" \
+	 "$MAN/man1/ipcfs-bench-plot.1" \
 	 "$DATA/bash-completion/completions/ipcfs" \
 	 "$DATA/bash-completion/completions/ipcfs-bench" \
 	 "$DATA/bash-completion/completions/ipcfs-bench-plot"; do
@@ -115,7 +116,7 @@ else
 fi
 
 if command -v man >/dev/null; then
-	for p in man8/ipcfs.8 man1/ipcfs-bench.1 man1/ipcfs-bench-plot.1; do
+	for p in man8/ipcfs.8 man8/mount.ipcfs.8 man1/ipcfs-bench.1 man1/ipcfs-bench-plot.1; do
 		page=$(MANWIDTH=80 man -l -P cat "$DEST$MAN/$p" 2>"$SCRATCH/man.err")
 		grep -q '^NAME' <<<"$page" && grep -q '^SYNOPSIS' <<<"$page" &&
 			[ ! -s "$SCRATCH/man.err" ] && pass "man -l $p" ||
