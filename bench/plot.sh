@@ -14,8 +14,9 @@
 # E.g.:
 #   direct --format csv --cdf /tmp/cdf.csv > /tmp/bench.csv
 #   plot.sh -o /tmp/plots /tmp/bench.csv /tmp/cdf.csv
+#   direct --size sweep -t pipe,shm --format csv | plot.sh -
 #
-# usage: plot.sh [-s SIZE] [-o DIR] CSV [CDF]
+# usage: plot.sh [-s SIZE] [-o DIR] CSV|- [CDF]
 #   -s  the size in bytes of rates.png and cdf.png (default: the smallest)
 #   -o  where the PNGs go (default .)
 # Exit status: 0 drawn, 1 gnuplot failed or no data, 2 usage, 77 no gnuplot.
@@ -27,12 +28,16 @@ here=$(dirname "$(readlink -f "$0")")
 size= out=.
 parse_opts "s:size o:out" "$@"
 shift $((OPTIND - 1))
-[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $ME [-s SIZE] [-o DIR] CSV [CDF]" 2
+[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $ME [-s SIZE] [-o DIR] CSV|- [CDF]" 2
 csv=$1 cdf=${2:-}
 command -v gnuplot >/dev/null || die "gnuplot is not installed (apt-get install gnuplot-nox)" 77
 mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+if [ "$csv" = - ]; then	# straight from the bench: read twice below
+	cat >"$tmp/stdin.csv"
+	csv=$tmp/stdin.csv
+fi
 
 # columns by name from the header, so that new columns do not matter;
 # the control and the floor are references, not transports
