@@ -7,10 +7,11 @@ set -euo pipefail
 IPCFS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$IPCFS_TOP/build}
 # clang and its libFuzzer runtime (only Recommended by Debian's clang):
-# tests/fuzz/run-fuzz.sh; iproute2's ss: tests/mount/test_outsiders.sh
+# tests/fuzz/run-fuzz.sh; iproute2's ss: tests/mount/test_outsiders.sh;
+# mandoc and man-db: tests/unit/test_man.sh, tests/mount/test_install.sh
 IPCFS_PACKAGES=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
 		libzmq3-dev libcmocka-dev socat netcat-openbsd
-		gnuplot-nox clang libclang-rt-14-dev iproute2)
+		gnuplot-nox clang libclang-rt-14-dev iproute2 mandoc man-db)
 
 ipcfs_install_deps() {
 	local missing=() p sudo=
