@@ -55,7 +55,8 @@ if (exists("out_rates")) {
 			ctl, rt(ctl))
 	}
 	if (exists("flo")) {
-		cmd = cmd . sprintf(", %g with lines ls 102 title 'floor (nullfs): %s'", flo, rt(flo))
+		cmd = cmd . sprintf(", %g with lines ls 102 title 'floor (nullfs): %s'", \
+			flo, rt(flo))
 	}
 	if (exists("f1p")) {
 		cmd = cmd . sprintf(", %g with lines ls 103 title 'floor-1p: %s'", f1p, rt(f1p))
@@ -154,7 +155,8 @@ if (exists("out_sweep")) {
 	set yrange [0:1]
 	set key inside left top vertical samplen 3 spacing 1.1 font ",10"
 	refs = (strstrt(sw_mount_st, "101") ? "101 " : "") . \
-	       (strstrt(sw_mount_st, "102") ? "102 " : "") . (strstrt(sw_mount_st, "103") ? "103" : "")
+	       (strstrt(sw_mount_st, "102") ? "102 " : "") . \
+	       (strstrt(sw_mount_st, "103") ? "103" : "")
 	plot for [i=1:words(sw_keys)] NaN with linespoints ls i title word(sw_keys, i), \
 	     for [i=1:words(refs)] NaN with linespoints ls int(word(refs, i)) \
 		title ref_name(int(word(refs, i)))
