@@ -10,8 +10,8 @@
 #     with the installed daemons, ipcfs-bench-plot, the completions;
 #  3. `dpkg --purge`: no file of the package, and nothing else it made,
 #     is left behind (dpkg's own records and logs aside).
-# Installs the packages it needs to build (apt-get, as scripts/setup.sh
-# does). Takes a full build: about 2 minutes here. Not part of run-tests.
+# Installs what it needs to build, debian/control's Build-Depends
+# included (apt-get, as scripts/setup.sh does). Takes a full build: about 2 minutes here. Not part of run-tests.
 #
 # usage: scripts/test-deb.sh [-k] [-o DIR]
 #   -k  keep the temp dir (the build copy, its log, the overlays)
@@ -166,6 +166,12 @@ if git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1; then
 else
 	tar -C "$TOP" --exclude='./build*' --exclude=./obj-\* -cf - . | tar -xf - -C "$src"
 fi
+# what debian/control asks for and this machine lacks: the first of each
+# "a | b", without versions or profiles
+unmet=$(cd "$src" && dpkg-checkbuilddeps 2>&1 |
+	sed -n 's/.*Unmet build dependencies: //p' | sed 's/([^)]*)//g; s/<[^>]*>//g' |
+	tr -s ' ' | sed 's/ | [^ ]*//g') || true
+[ -z "$unmet" ] || ipcfs_install_deps $unmet
 say "dpkg-buildpackage -us -uc -b in $src (log: $WORK/build.log)"
 start=$SECONDS
 if (cd "$src" && dpkg-buildpackage -us -uc -b) >"$WORK/build.log" 2>&1; then
