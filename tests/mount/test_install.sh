@@ -166,7 +166,7 @@ daemon_of() {
 	local p c
 
 	for p in /proc/[0-9]*; do
-		c=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		c=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
 		case $c in
 		*ipcfs\ *" $1 "*) echo "${p#/proc/}"; return ;;
 		esac
