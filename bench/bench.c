@@ -1,5 +1,6 @@
 /* bench.c - bench/direct: parse, run every row, report. Exit status: 0 all
  * ran, 1 a row failed, the bench was stopped or a mount failed, 2 usage */
+#include <err.h>
 #include <errno.h>
 #include <string.h>
 
@@ -15,7 +16,7 @@ int main(int argc, char **argv)
 	int nfailed;
 
 	if (bench_parse_opts(&o, argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "direct: %s\n", err);
+		warnx("%s", err);
 		return 2;
 	}
 	if (o.help) {
@@ -31,8 +32,8 @@ int main(int argc, char **argv)
 	bench_env_init(&env);
 	bench_place(&o, &env);
 	if (o.spin && o.cpus == BENCH_CPUS_SAME)
-		fprintf(stderr, "direct: note: --spin with --cpus same: the "
-			"spinning side holds the only CPU until preempted\n");
+		warnx("note: --spin with --cpus same: the spinning side holds "
+		      "the only CPU until preempted");
 	bench_run_init();
 	bench_mounts_up(&o, &env);
 	bench_place_daemons(&o, &env);
@@ -41,13 +42,13 @@ int main(int argc, char **argv)
 
 	bench_mounts_down();
 	if (cdf && fclose(cdf) != 0)
-		fprintf(stderr, "direct: --cdf %s: %s\n", o.cdf, strerror(errno));
+		warn("--cdf %s", o.cdf);
 	if (bench_interrupted()) {
 		if (!fatal)
-			fprintf(stderr, "direct: interrupted\n");
+			warnx("interrupted");
 		return 130;
 	}
 	if (nfailed && !fatal)
-		fprintf(stderr, "direct: %d row%s failed\n", nfailed, nfailed == 1 ? "" : "s");
+		warnx("%d row%s failed", nfailed, nfailed == 1 ? "" : "s");
 	return nfailed ? 1 : 0;
 }

@@ -75,11 +75,16 @@ enum bench_road { BENCH_ROAD_DIRECT, BENCH_ROAD_MOUNT, BENCH_ROAD_FLOOR };
 #define BENCH_DEFAULT_WARMUP_S	0.2
 #define BENCH_DAEMON_CPU_AUTO	(-2)	/* as --cpus implies */
 #define BENCH_STREAM_SIZES	{ 4096, 65536, 1048576 }
+/* --size sweep: 16 B to 1M, powers of 4 (9 sizes) */
+#define BENCH_SWEEP_MIN		16
+#define BENCH_SWEEP_MAX		((size_t)1 << 20)
+#define BENCH_SWEEP_STEP	4
 
 struct bench_opts {
 	const struct ipc_transport *transports[BENCH_MAX_TRANSPORTS];
 	int ntransports;
 	bool all;		/* every transport: limits skip rows, not fail */
+	bool sweep;		/* --size sweep: so do they here */
 	size_t sizes[BENCH_MAX_SIZES];
 	int nsizes;
 	uint64_t count;		/* round trips (messages); 0: by duration */
@@ -182,6 +187,7 @@ struct bench_env {
 	const char *mount;	/* the mount road's mount point, or NULL */
 	char mount_how[4200];	/* "mounted for this run (...)", "given..." */
 	const char *floor;	/* the floor's mount point, or NULL */
+	const char *floor_exe;	/* the nullfs that serves it */
 	int ncpus;		/* CPUs we may run on */
 };
 
@@ -197,7 +203,7 @@ int bench_mounts_pin(int cpu, char *mine, size_t len);
 /* place.c: --cpus and --daemon-cpu into env; exits 2 when split cannot be */
 void bench_place(struct bench_opts *o, struct bench_env *env);
 void bench_place_daemons(const struct bench_opts *o, struct bench_env *env);
-/* "direct: " and the message on stderr, exit 2 */
+/* "direct: " (the program's name) and the message on stderr, exit 2 */
 __attribute__((noreturn, format(printf, 1, 2)))
 void bench_usage_error(const char *fmt, ...);
 void *bench_calloc(size_t n, size_t size);	/* or exit(1) */

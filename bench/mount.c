@@ -4,6 +4,7 @@
  * exit too: fusermount3 -u, -uz; SIGTERM, SIGKILL; rmdir.
  */
 #include <dirent.h>
+#include <err.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -22,6 +23,9 @@
 #endif
 #ifndef BENCH_NULLFS_PATH	/* meson: bench/nullfs of this build tree */
 #define BENCH_NULLFS_PATH ""
+#endif
+#ifndef BENCH_NULLFS_INSTALLED	/* meson: where it is installed, from bindir */
+#define BENCH_NULLFS_INSTALLED ""
 #endif
 #define MOUNT_WAIT_S	10
 #define POLL_NS		10000000L	/* 10 ms between looks */
@@ -75,6 +79,29 @@ static const char *find_daemon(const char *given, const char *env, const char *b
 	snprintf(buf, len, "%s (not built here: %s; not in $PATH)", name,
 		 *built ? built : "no build path");
 	return NULL;
+}
+
+/* rel, taken from our own directory unless absolute, into buf when it
+ * is an executable; else NULL. An installed bench finds its daemons so,
+ * and a destdir's runs its own. */
+static const char *beside_us(const char *rel, char *buf, size_t len)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n;
+	int w;
+
+	if (!*rel)
+		return NULL;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	if (rel[0] == '/' || !slash)
+		w = snprintf(buf, len, "%s", rel);
+	else
+		w = snprintf(buf, len, "%s/%s", self, rel);
+	return w >= 0 && (size_t)w < len && executable(buf) ? buf : NULL;
 }
 
 /* st_dev differs from the parent's: something is mounted on dir */
@@ -163,14 +190,13 @@ static void mount_stop(struct mount *m)
 {
 	if (is_mounted(m->dir) && !fusermount("-u", m->dir) && is_mounted(m->dir) &&
 	    !fusermount("-uz", m->dir))
-		fprintf(stderr, "direct: fusermount3 -u/-uz %s failed: unmount it by hand\n",
-			m->dir);
+		warnx("fusermount3 -u/-uz %s failed: unmount it by hand", m->dir);
 	/* the daemon exits on unmount; else SIGTERM, then SIGKILL */
 	for (int i = 0; i < 3 && m->pid && !wait_exit(m, i ? 2 : 3); i++)
 		if (i < 2)
 			(void)kill(m->pid, i ? SIGKILL : SIGTERM);
 	if (m->made_dir && rmdir(m->dir) < 0 && errno != ENOENT)
-		fprintf(stderr, "direct: rmdir %s: %s\n", m->dir, strerror(errno));
+		warn("rmdir %s", m->dir);
 	m->made_dir = m->ours = false;
 }
 
@@ -189,7 +215,7 @@ static void daemon_exec(struct mount *m, const char *opt, pid_t parent)
 		execl(m->exe, m->exe, "-f", "-o", opt, m->dir, (char *)NULL);
 	else
 		execl(m->exe, m->exe, "-f", m->dir, (char *)NULL);
-	fprintf(stderr, "direct: exec %s: %s\n", m->exe, strerror(errno));
+	warn("exec %s", m->exe);
 	_exit(127);
 }
 
@@ -241,10 +267,10 @@ static int mount_start(struct mount *m, const char *what, const char *exe,
 /* the mount road's ipcfs: --via's, else ours; exits on failure */
 static void ipcfs_up(const struct bench_opts *o, struct bench_env *env)
 {
-	bool zmq_ipc;
-	char buf[PATH_MAX + 256];
-	const char *exe;
+	char buf[PATH_MAX + 256], near[PATH_MAX];
+	const char *exe, *built;
 	struct stat st;
+	bool zmq_ipc;
 
 	if (o->via) {
 		snprintf(buf, sizeof(buf), "%s/stats", o->via);
@@ -255,20 +281,18 @@ static void ipcfs_up(const struct bench_opts *o, struct bench_env *env)
 		snprintf(env->mount_how, sizeof(env->mount_how), "given with --via");
 		return;
 	}
-	exe = find_daemon(o->ipcfs, "IPCFS", BENCH_IPCFS_PATH, "ipcfs", buf, sizeof(buf));
-	if (!exe) {
-		fprintf(stderr, "direct: the ipcfs daemon: %s is not an executable (--ipcfs "
-			"PATH, $IPCFS, or --via none for the direct road only)\n", buf);
-		exit(1);
-	}
+	/* installed, ipcfs is in our bindir; in the build tree, in fs/ */
+	built = beside_us("ipcfs", near, sizeof(near)) ?: BENCH_IPCFS_PATH;
+	exe = find_daemon(o->ipcfs, "IPCFS", built, "ipcfs", buf, sizeof(buf));
+	if (!exe)
+		errx(1, "the ipcfs daemon: %s is not an executable (--ipcfs PATH, $IPCFS, "
+		     "or --via none for the direct road only)", buf);
 	/* -o control: the control row's channel, plainmem, in the root; and
 	 * zmq over tcp:// like the direct road's, which takes -o outsiders */
 	zmq_ipc = o->zmq_kind && strcmp(o->zmq_kind, "ipc") == 0;
 	if (mount_start(&mounts[0], "ipcfs", exe, zmq_ipc ? "control" : "control,outsiders",
-			buf, sizeof(buf)) < 0) {
-		fprintf(stderr, "direct: %s\n", buf);
-		exit(1);
-	}
+			buf, sizeof(buf)) < 0)
+		errx(1, "%s", buf);
 	env->mount = mounts[0].dir;
 	snprintf(env->mount_how, sizeof(env->mount_how), "mounted for this run (%s, pid %d)",
 		 mounts[0].exe, (int)mounts[0].pid);
@@ -276,26 +300,24 @@ static void ipcfs_up(const struct bench_opts *o, struct bench_env *env)
 
 void bench_mounts_up(const struct bench_opts *o, struct bench_env *env)
 {
-	char self[PATH_MAX], buf[PATH_MAX + 256], *slash;
-	const char *exe;
-	ssize_t n;
+	char buf[PATH_MAX + 256], near[PATH_MAX];
+	const char *exe, *built;
 
 	if (!bench_uses_mount(o))
 		return;
 	atexit(bench_mounts_down);
 	ipcfs_up(o, env);
-	/* the floor: next to us, else the build tree's, else $PATH */
-	n = readlink("/proc/self/exe", self, sizeof(self) - 8);
-	self[n > 0 ? n : 0] = '\0';
-	slash = strrchr(self, '/');
-	if (slash)
-		snprintf(slash + 1, 8, "nullfs");
-	exe = find_daemon(NULL, "NULLFS", slash && !access(self, X_OK) ? self :
-			  BENCH_NULLFS_PATH, "nullfs", buf, sizeof(buf));
-	if (exe && mount_start(&mounts[1], "nullfs", exe, NULL, buf, sizeof(buf)) == 0)
+	/* the floor: next to us (the build tree), where it is installed, the
+	 * build tree's, else $PATH */
+	built = beside_us("nullfs", near, sizeof(near)) ?:
+		beside_us(BENCH_NULLFS_INSTALLED, near, sizeof(near)) ?: BENCH_NULLFS_PATH;
+	exe = find_daemon(NULL, "NULLFS", built, "nullfs", buf, sizeof(buf));
+	if (exe && mount_start(&mounts[1], "nullfs", exe, NULL, buf, sizeof(buf)) == 0) {
 		env->floor = mounts[1].dir;
-	else
-		fprintf(stderr, "direct: no floor row: %s\n", buf);
+		env->floor_exe = mounts[1].exe;
+	} else {
+		warnx("no floor row: %s", buf);
+	}
 }
 
 void bench_mounts_down(void)
@@ -311,8 +333,7 @@ void bench_mounts_check(enum bench_road road)
 	char why[64];
 
 	if (road != BENCH_ROAD_DIRECT && m->ours && dead(m, why, sizeof(why)))
-		fprintf(stderr, "direct: %s (%s -f %s) %s during the run\n", m->what, m->exe,
-			m->dir, why);
+		warnx("%s (%s -f %s) %s during the run", m->what, m->exe, m->dir, why);
 }
 
 int bench_mounts_pin(int cpu, char *mine, size_t len)

@@ -141,18 +141,34 @@ static const char *add_transport_name(struct parse *ps, const char *tok)
 	return NULL;
 }
 
+/* "sweep": BENCH_SWEEP_MIN to _MAX, each BENCH_SWEEP_STEP times the last */
+static const char *add_sweep(struct parse *ps)
+{
+	struct bench_opts *o = ps->o;
+
+	for (size_t size = BENCH_SWEEP_MIN; size <= BENCH_SWEEP_MAX; size *= BENCH_SWEEP_STEP) {
+		if (o->nsizes == BENCH_MAX_SIZES)
+			return fail(ps, "--size: more than %d sizes", BENCH_MAX_SIZES);
+		o->sizes[o->nsizes++] = size;
+	}
+	o->sweep = true;
+	return NULL;
+}
+
 static const char *add_size(struct parse *ps, const char *tok)
 {
 	size_t size = 0;
 	int ret = bench_parse_size(tok, &size);
 	char max[16];
 
+	if (strcmp(tok, "sweep") == 0)
+		return add_sweep(ps);
 	if (ret == -ERANGE)
 		return fail(ps, "--size: '%s' is too big (at most %s)", tok,
 			    bench_size_str(BENCH_SIZE_MAX, max, sizeof(max)));
 	if (ret < 0 || size == 0)
 		return fail(ps, "--size: '%s' is not a size (bytes, at least 1, "
-			    "K=1024, M=1048576: e.g. 100,1K,64K)", tok);
+			    "K=1024, M=1048576: e.g. 100,1K,64K; or sweep)", tok);
 	if (ps->o->nsizes == BENCH_MAX_SIZES)
 		return fail(ps, "--size: more than %d sizes", BENCH_MAX_SIZES);
 	ps->o->sizes[ps->o->nsizes++] = size;
@@ -292,6 +308,7 @@ static const char *apply(struct parse *ps, int id, const char *arg)
 	case 's':
 		o->sizes_set = true;
 		o->nsizes = 0;
+		o->sweep = false;
 		return parse_list(ps, "size", arg, add_size);
 	case OPT_SLEEP:
 		o->sleep = true;
@@ -430,7 +447,7 @@ void bench_usage(FILE *f)
 {
 	const struct ipc_transport *const *t;
 
-	fprintf(f, "usage: direct [options]\n"
+	fprintf(f, "usage: %s [options]\n"
 		"Ping-pong (or stream) between a parent and a forked child over the ipcfs\n"
 		"transports, directly (the library, no filesystem) and through the files\n"
 		"of an ipcfs mount, side by side, with the control row (plainmem, mount\n"
@@ -439,7 +456,9 @@ void bench_usage(FILE *f)
 		"direction; one-way latency is RTT/2.\n\n"
 		"  -t, --transport NAME[,NAME...]|all  transports to run (default all)\n"
 		"  -s, --size LIST      message sizes in bytes, K=1024, M=1048576\n"
-		"                       (default 100,1K; at most 256M)\n"
+		"                       (default 100,1K; at most 256M); sweep:\n"
+		"                       16 to 1M, powers of 4, each row above a\n"
+		"                       mechanism's limit skipped\n"
 		"  -c, --count N        timed round trips (messages) per row\n"
 		"  -d, --duration S     timed seconds per row, may be fractional\n"
 		"                       (default %g s when no --count)\n"
@@ -460,7 +479,8 @@ void bench_usage(FILE *f)
 		"                       MOUNT; none: direct only. Default: mount\n"
 		"                       ipcfs on a temp dir for the run\n"
 		"      --ipcfs PATH     the daemon to mount (default $IPCFS, else\n"
-		"                       the build tree's, else ipcfs in $PATH)\n"
+		"                       the ipcfs next to this program, else the\n"
+		"                       build tree's, else ipcfs in $PATH)\n"
 		"      --daemon-cpu N|none  pin our daemons (ipcfs, nullfs) on CPU N,\n"
 		"                       or not at all; default: with --cpus same\n"
 		"                       on that CPU, with split on a third CPU if\n"
@@ -470,7 +490,7 @@ void bench_usage(FILE *f)
 		"  -h, --help           this text\n\n"
 		"Stream mode through the mount defaults to 4K,64K,1M and the byte\ntransports.\n\n"
 		"Exit status: 0 all rows ran, 1 a row failed or the bench was\n"
-		"stopped, 2 bad options.\n\ntransports:\n",
+		"stopped, 2 bad options.\n\ntransports:\n", program_invocation_short_name,
 		BENCH_DEFAULT_DURATION, BENCH_DEFAULT_WARMUP,
 		BENCH_DEFAULT_WARMUP_S, BENCH_CLASSIC_NAMES);
 	for (t = ipc_transports; *t; t++)

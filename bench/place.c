@@ -15,7 +15,7 @@ void bench_usage_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	verrx(2, fmt, ap);	/* "direct: " and the message */
+	verrx(2, fmt, ap);	/* "direct: " or "ipcfs-bench: ", the message */
 }
 
 void *bench_calloc(size_t n, size_t size)

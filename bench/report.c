@@ -119,9 +119,9 @@ static void roads_begin(FILE *f, const struct bench_opts *o, const struct bench_
 	fprintf(f, "# control = plainmem through the mount: plain memory inside the "
 		"daemon, not IPC (the FUSE road alone)\n");
 	if (env->floor)
-		fprintf(f, "# %s\n# %s\n#   (nullfs mounted at %s)\n",
+		fprintf(f, "# %s\n# %s\n#   (nullfs %s mounted at %s)\n",
 			bench_floor_what(o->mode, false), bench_floor_what(o->mode, true),
-			env->floor);
+			env->floor_exe ? env->floor_exe : "", env->floor);
 	else
 		fprintf(f, "# floor: not measured (nullfs not found or not mounted)\n");
 	fprintf(f, "# daemons: %s\n", env->daemon_place);

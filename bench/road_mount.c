@@ -3,6 +3,7 @@
  * in a fresh directory per row. Message reads ask for size + 1 bytes: a
  * longer message shows as a wrong length rather than being cut.
  */
+#include <err.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -50,14 +51,13 @@ static void mount_rmdir(struct mnt *m)
 		if (rmdir(path) == 0 || errno == ENOENT)
 			break;
 		if (errno != EBUSY && errno != EINTR) {
-			fprintf(stderr, "direct: rmdir %s: %s\n", path, strerror(errno));
+			warn("rmdir %s", path);
 			break;
 		}
 		(void)nanosleep(&ms2, NULL);
 	}
 	if (i == RMDIR_TRIES)
-		fprintf(stderr, "direct: rmdir %s: still busy after %d s\n",
-			path, RMDIR_TRIES * 2 / 1000);
+		warnx("rmdir %s: still busy after %d s", path, RMDIR_TRIES * 2 / 1000);
 	m->dir[0] = '\0';
 }
 
@@ -83,8 +83,8 @@ static int mount_drain(struct mnt *m)
 		total += n;
 	(void)close(fd);
 	if (total)
-		fprintf(stderr, "direct: %s: %ld stale bytes drained (an "
-			"earlier row's or someone else's)\n", path, total);
+		warnx("%s: %ld stale bytes drained (an earlier row's or someone "
+		      "else's)", path, total);
 	return 0;
 }
 
@@ -141,7 +141,7 @@ static int mount_open(struct bench_link *l, size_t size)
 	snprintf(path, sizeof(path), "%s/%s", m->mount, m->dir);
 	if (mkdir(path, 0755) < 0) {
 		ret = -errno;
-		fprintf(stderr, "direct: mkdir %s: %s\n", path, strerror(errno));
+		warn("mkdir %s", path);
 		m->dir[0] = '\0';
 		return ret;
 	}

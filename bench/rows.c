@@ -1,5 +1,6 @@
 /* rows.c - per size: each transport (direct, classic, mount), the control,
  * the floor; a line pairs direct and mount; all probed before any runs */
+#include <err.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -128,7 +129,7 @@ static const struct bench_result **make_rows(struct rows *rs, const struct bench
 }
 
 /* open and close every row's link before anything runs: sizes above a
- * mechanism's limit are bad input (or skipped rows under "all") */
+ * mechanism's limit are bad input (or skipped rows under "all", sweep) */
 static void probe_rows(const struct bench_opts *o, struct rows *rs)
 {
 	struct row *row;
@@ -137,7 +138,7 @@ static void probe_rows(const struct bench_opts *o, struct rows *rs)
 
 	for (row = rs->row; row < rs->row + rs->nrows; row++) {
 		ret = row->ready ? bench_probe(row->link, row->res.size) : 0;
-		if (ret == -EMSGSIZE && !o->all && !row->link->classic)
+		if (ret == -EMSGSIZE && !o->all && !o->sweep && !row->link->classic)
 			bench_usage_error("--size: %s is above what %s can carry%s (%s)",
 					  bench_size_str(row->res.size, size, sizeof(size)),
 					  row->link->name, row->link->road == BENCH_ROAD_MOUNT ?
@@ -166,8 +167,8 @@ static bool run_row(struct row *row, const struct bench_opts *o,
 		bench_report_row(stdout, o, &row->res);
 	if (row->res.status != BENCH_FATAL)
 		return true;
-	fprintf(stderr, "direct: %s%s%s\n", row->link->road ? road : "",
-		row->link->road ? ": " : "", row->res.error);
+	warnx("%s%s%s", row->link->road ? road : "", row->link->road ? ": " : "",
+	      row->res.error);
 	bench_mounts_check(row->link->road);
 	return false;
 }

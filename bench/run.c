@@ -3,6 +3,7 @@
  * every message carries its sequence number and a pattern, checked on
  * arrival; a run never hangs. See docs/DESIGN.md, "The bench: one row".
  */
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -318,7 +319,7 @@ __attribute__((noreturn))
 static void child_exit(struct run *run, int code)
 {
 	if (code && run->r->error[0])
-		fprintf(stderr, "direct: %s (seen by the child)\n", run->r->error);
+		warnx("%s (seen by the child)", run->r->error);
 	run->l->ops->close(run->l);
 	_exit(code);
 }

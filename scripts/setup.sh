@@ -9,10 +9,11 @@ BUILD=${BUILD:-$IPCFS_TOP/build}
 # clang and its libFuzzer runtime (only Recommended by Debian's clang):
 # tests/fuzz/run-fuzz.sh; iproute2's ss: tests/mount/test_outsiders.sh;
 # liburing-dev: the uring transport
+# mandoc and man-db: tests/unit/test_man.sh, tests/mount/test_install.sh
 IPCFS_PACKAGES=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
 		libzmq3-dev libcmocka-dev socat netcat-openbsd
 		gnuplot-nox clang libclang-rt-14-dev iproute2
-		liburing-dev)
+		liburing-dev mandoc man-db)
 
 ipcfs_install_deps() {
 	local missing=() p sudo=

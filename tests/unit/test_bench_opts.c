@@ -176,6 +176,34 @@ static void test_size_bad(void **state)
 	    "23,24,25,26,27,28,29,30,31,32,33");
 }
 
+/* sweep: 16 to 1M by 4, oversize rows to be skipped; with more sizes */
+static void test_size_sweep(void **state)
+{
+	static const size_t sweep[] = { 16, 64, 256, 1024, 4096, 16384, 65536,
+					262144, 1048576 };
+	int i;
+
+	(void)state;
+	PARSE_OK("--size", "sweep");
+	assert_int_equal(o.nsizes, 9);
+	for (i = 0; i < 9; i++)
+		assert_int_equal(o.sizes[i], sweep[i]);
+	assert_true(o.sweep);
+	PARSE_OK("-s", "100,sweep", "--mode", "stream");
+	assert_int_equal(o.nsizes, 10);
+	assert_int_equal(o.sizes[0], 100);
+	assert_int_equal(o.sizes[9], 1048576);
+	assert_true(o.sweep);
+	PARSE_OK("-s", "sweep", "-s", "1K");	/* the last --size wins */
+	assert_int_equal(o.nsizes, 1);
+	assert_false(o.sweep);
+	PARSE_OK("-t", "pipe");
+	assert_false(o.sweep);
+	BAD("--size:", NULL, "--size", "Sweep");
+	BAD("--size:", NULL, "--size",	/* 24 + 9 sizes */
+	    "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,sweep");
+}
+
 static void test_parse_size(void **state)
 {
 	size_t s = 7;
@@ -438,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_transport_bad),
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_size_bad),
+		cmocka_unit_test(test_size_sweep),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_size_str),
 		cmocka_unit_test(test_count_duration),
