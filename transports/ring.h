@@ -92,4 +92,16 @@ void ipc_ring_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);
 /* hang up what is still open, unmap, remove the name */
 void ipc_ring_destroy(struct ipc_chan *ch);
 
+/* the rest of a ring transport's struct ipc_transport: all of it is ring.c */
+#define IPC_RING_OPS						\
+	.caps      = IPC_RING,					\
+	.close_end = ipc_ring_close_end,			\
+	.hangup    = ipc_ring_hangup,				\
+	.send      = ipc_ring_send,				\
+	.recv      = ipc_ring_recv,				\
+	.wait_fd   = ipc_ring_wait_fd,				\
+	.writable  = ipc_ring_writable,			\
+	.stats     = ipc_ring_stats,				\
+	.destroy   = ipc_ring_destroy
+
 #endif

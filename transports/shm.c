@@ -53,14 +53,6 @@ static int shm_create(struct ipc_chan *ch, const struct ipc_opts *o)
 const struct ipc_transport ipc_shm = {
 	.name      = "shm",
 	.what      = "shm_open(3) memory, SPSC byte ring, futex wake-ups",
-	.caps      = IPC_RING,
 	.create    = shm_create,
-	.close_end = ipc_ring_close_end,
-	.hangup    = ipc_ring_hangup,
-	.send      = ipc_ring_send,
-	.recv      = ipc_ring_recv,
-	.wait_fd   = ipc_ring_wait_fd,
-	.writable  = ipc_ring_writable,
-	.stats     = ipc_ring_stats,
-	.destroy   = ipc_ring_destroy,
+	IPC_RING_OPS,
 };

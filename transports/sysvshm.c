@@ -220,14 +220,6 @@ static int sysvshm_create(struct ipc_chan *ch, const struct ipc_opts *o)
 const struct ipc_transport ipc_sysvshm = {
 	.name      = "sysvshm",
 	.what      = "System V segment, SPSC byte ring, semaphore wake-ups",
-	.caps      = IPC_RING,
 	.create    = sysvshm_create,
-	.close_end = ipc_ring_close_end,
-	.hangup    = ipc_ring_hangup,
-	.send      = ipc_ring_send,
-	.recv      = ipc_ring_recv,
-	.wait_fd   = ipc_ring_wait_fd,
-	.writable  = ipc_ring_writable,
-	.stats     = ipc_ring_stats,
-	.destroy   = ipc_ring_destroy,
+	IPC_RING_OPS,
 };

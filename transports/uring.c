@@ -233,14 +233,6 @@ static int uring_create(struct ipc_chan *ch, const struct ipc_opts *o)
 const struct ipc_transport ipc_uring = {
 	.name      = "uring",
 	.what      = "shm_open(3) memory, SPSC byte ring, io_uring MSG_RING",
-	.caps      = IPC_RING,
 	.create    = uring_create,
-	.close_end = ipc_ring_close_end,
-	.hangup    = ipc_ring_hangup,
-	.send      = ipc_ring_send,
-	.recv      = ipc_ring_recv,
-	.wait_fd   = ipc_ring_wait_fd,
-	.writable  = ipc_ring_writable,
-	.stats     = ipc_ring_stats,
-	.destroy   = ipc_ring_destroy,
+	IPC_RING_OPS,
 };
