@@ -36,7 +36,12 @@ settled() {
 	done
 }
 
-for t in $(transports_in "$M"); do
+# each transport in a directory of its own, other_ok's channel too, so
+# that four run side by side
+kill_one() {
+	local t=$1 M=$MNT/k_$1 f pid wpid rpid bs n
+
+	timeout -k 1 5 mkdir "$M" || { fail "$t: mkdir $M"; return; }
 	f=$M/$t
 
 	# no `timeout` in front: the kill must hit the reader itself
@@ -81,7 +86,9 @@ for t in $(transports_in "$M"); do
 	timeout -k 1 5 sh -c "echo after-stream > $f"
 	expect "$t: works after a killed stream" "$(readall "$f")" after-stream
 	check_alive
-done
+}
+
+each_transport kill_one $(transports_in "$MNT")
 
 unmount_ipcfs
 finish
