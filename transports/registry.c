@@ -9,7 +9,7 @@
 
 extern const struct ipc_transport ipc_pipe, ipc_fifo, ipc_unix,
 	ipc_unixdgram, ipc_tcp, ipc_udp, ipc_mqueue, ipc_shm, ipc_mmap,
-	ipc_zmq, ipc_signal, ipc_file, ipc_plainmem;
+	ipc_zmq, ipc_signal, ipc_file, ipc_plainmem, ipc_mpi;
 
 const struct ipc_transport *const ipc_transports[] = {
 	&ipc_pipe,
@@ -26,6 +26,9 @@ const struct ipc_transport *const ipc_transports[] = {
 #endif
 	&ipc_signal,
 	&ipc_file,
+#if HAVE_MPI
+	&ipc_mpi,
+#endif
 	&ipc_plainmem,	/* the bench's control row: last, and not IPC */
 	NULL,
 };
