@@ -246,7 +246,8 @@ static int out_post(struct ipc_chan *ch, const void *buf, size_t len)
 		free(o);
 		return -ENOMEM;
 	}
-	memcpy(o->buf, buf, len);
+	if (len)
+		memcpy(o->buf, buf, len);
 	if (MPI_Isend(o->buf, (int)len, MPI_BYTE, m->route.peer, m->tag,
 		      m->route.comm, &o->req) != MPI_SUCCESS) {
 		free(o->buf);

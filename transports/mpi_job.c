@@ -582,20 +582,37 @@ static void mpi_at_exit(int status, void *arg)
 	ipc_fd_close(&w.done[1]);
 }
 
+/*
+ * hwloc's I/O discovery (PCI devices, OpenGL displays, OpenCL devices)
+ * tells MPICH where NICs and GPUs are, which shared memory on one node
+ * never asks; its plugins load X11 and OpenCL into the process (the
+ * daemon) and libpciaccess leaks at MPI_Finalize (LeakSanitizer).
+ */
+#define MPI_HWLOC_SKIP	"hwloc_pci,hwloc_gl,hwloc_opencl,hwloc_cuda," \
+			"hwloc_nvml,hwloc_rsmi,hwloc_levelzero"
+
+/* name=value for MPI_Init unless the caller set name; true if we did */
+static bool env_default(const char *name, const char *value)
+{
+	return !getenv(name) && setenv(name, value, 1) == 0;
+}
+
 /* MPI_Init_thread with PMI's variables as given; UCX kept to `tls` */
 static void mpi_init(const char *const env[ENV_N], const char *tls)
 {
 	struct env_save save[ENV_N];
-	bool set_tls = !getenv("UCX_TLS");
+	bool tls_set, hwloc_set;
 	int provided;
 
 	env_set(save, env);
-	if (set_tls)
-		setenv("UCX_TLS", tls, 1);
+	tls_set = env_default("UCX_TLS", tls);
+	hwloc_set = env_default("HWLOC_PLUGINS_BLACKLIST", MPI_HWLOC_SKIP);
 	/* fails only by aborting the process (MPI_ERRORS_ARE_FATAL) */
 	MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided);
-	if (set_tls)
+	if (tls_set)
 		unsetenv("UCX_TLS");
+	if (hwloc_set)
+		unsetenv("HWLOC_PLUGINS_BLACKLIST");
 	env_restore(save);
 	me.pid = getpid();
 	MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
