@@ -602,13 +602,22 @@ static void mpi_init(const char *const env[ENV_N], const char *tls)
 {
 	struct env_save save[ENV_N];
 	bool tls_set, hwloc_set;
+	sigset_t all, old;
 	int provided;
 
 	env_set(save, env);
 	tls_set = env_default("UCX_TLS", tls);
 	hwloc_set = env_default("HWLOC_PLUGINS_BLACKLIST", MPI_HWLOC_SKIP);
+	/*
+	 * UCX's progress thread starts here and inherits our mask: block
+	 * everything, so that the process's signals (the signal transport's
+	 * numbers, the bench's SIGALRM) never land in it.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	/* fails only by aborting the process (MPI_ERRORS_ARE_FATAL) */
 	MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (tls_set)
 		unsetenv("UCX_TLS");
 	if (hwloc_set)

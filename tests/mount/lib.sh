@@ -26,8 +26,8 @@ IPCFS_CLIENTS=${IPCFS_CLIENTS:-}
 TEST_NAME=$(basename "$0" .sh)
 
 # every transport the spec knows; zmq may be left out of a build
-ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap zmq signal file plainmem"
-MSG_TRANSPORTS="mqueue unixdgram udp zmq signal"
+ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap zmq signal file mpi plainmem"
+MSG_TRANSPORTS="mqueue unixdgram udp zmq signal mpi"
 
 FAILS=0
 MOUNTS=()		# FUSE mount points we made (and may have to unmount)
