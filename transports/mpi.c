@@ -157,6 +157,17 @@ static bool mpi_peer_gone(struct ipc_chan *ch, enum ipc_end end)
 	return m->gone[end];
 }
 
+/*
+ * An MPI call failed: UCX could not reach a peer that died while we were
+ * in MPI_Init, most likely. Gone: -EPIPE (TX), -ECONNRESET (RX); else -EIO.
+ */
+static int mpi_fail(struct ipc_chan *ch, enum ipc_end end)
+{
+	if (!mpi_peer_gone(ch, end))
+		return -EIO;
+	return end == IPC_TX ? -EPIPE : -ECONNRESET;
+}
+
 /* MPI ready for this end here; see mpi_join() */
 static int mpi_ready(struct ipc_chan *ch, enum ipc_end end, int flags)
 {
@@ -252,7 +263,7 @@ static int out_post(struct ipc_chan *ch, const void *buf, size_t len)
 		      m->route.comm, &o->req) != MPI_SUCCESS) {
 		free(o->buf);
 		free(o);
-		return -EIO;
+		return mpi_fail(ch, IPC_TX);
 	}
 	o->cells = len ? cells_of(len) : 0;	/* the hang-up is free */
 	m->out_cells += o->cells;
@@ -300,11 +311,11 @@ static ssize_t send_wait(struct ipc_chan *ch, const void *buf, size_t len)
 		return -EINTR;
 	if (MPI_Isend(buf, (int)len, MPI_BYTE, m->route.peer, m->tag,
 		      m->route.comm, &req) != MPI_SUCCESS)
-		return -EIO;
+		return mpi_fail(ch, IPC_TX);
 	/* handed over: only the reader's end can stop it now */
 	for (;;) {
 		if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-			return -EIO;
+			return mpi_fail(ch, IPC_TX);
 		mpi_ring(ch, IPC_RX);
 		if (done)
 			return (ssize_t)len;
@@ -382,7 +393,7 @@ static int in_finish(struct ipc_chan *ch, MPI_Request *req)
 
 	for (;;) {
 		if (MPI_Test(req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-			return -EIO;
+			return mpi_fail(ch, IPC_RX);
 		if (done)
 			return 0;
 		if (mpi_pause(ch, IPC_RX, false) < 0)
@@ -420,7 +431,7 @@ static ssize_t recv_nowait(struct ipc_chan *ch, void *buf, MPI_Message msg,
 			return -ENOMEM;
 		if (MPI_Imrecv(m->in_buf, len, MPI_BYTE, &msg,
 			       &m->in_req) != MPI_SUCCESS)
-			return -EIO;
+			return mpi_fail(ch, IPC_RX);
 		m->in_len = len;
 	}
 	for (int look = 0; look < 2 && !done; look++) {
@@ -428,7 +439,7 @@ static ssize_t recv_nowait(struct ipc_chan *ch, void *buf, MPI_Message msg,
 			mpi_arm(ch, IPC_RX);
 		if (MPI_Test(&m->in_req, &done, MPI_STATUS_IGNORE) !=
 		    MPI_SUCCESS)
-			return -EIO;
+			return mpi_fail(ch, IPC_RX);
 		mpi_ring(ch, IPC_TX);
 	}
 	if (!done)	/* the writer died half-way: it never will be */
@@ -449,7 +460,7 @@ static ssize_t recv_gone(struct ipc_chan *ch, void *buf, size_t len)
 	if ((size_t)n > len)
 		return -EMSGSIZE;
 	if (MPI_Mrecv(buf, n, MPI_BYTE, &msg, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-		return -EIO;
+		return mpi_fail(ch, IPC_RX);
 	return in_done(ch, n);
 }
 
@@ -462,6 +473,10 @@ static ssize_t mpi_recv_msg(struct ipc_chan *ch, void *buf, size_t len,
 	bool armed = false;
 	int n, err = mpi_ready(ch, IPC_RX, flags);
 
+	if (err == -EPIPE) {
+		m->eof = true;	/* the writer left before it ever joined */
+		return 0;
+	}
 	if (err < 0)
 		return err;
 	if (m->eof)
@@ -490,7 +505,7 @@ static ssize_t mpi_recv_msg(struct ipc_chan *ch, void *buf, size_t len,
 	else if (flags & IPC_NOWAIT)
 		return recv_nowait(ch, buf, msg, n);
 	else if (MPI_Imrecv(buf, n, MPI_BYTE, &msg, &req) != MPI_SUCCESS)
-		err = -EIO;
+		err = mpi_fail(ch, IPC_RX);
 	else
 		err = in_finish(ch, &req);
 	return err < 0 ? err : in_done(ch, n);
@@ -500,13 +515,17 @@ static ssize_t mpi_recv_msg(struct ipc_chan *ch, void *buf, size_t len,
  * The writer is done: an empty message after the rest. To another
  * process, wait until MPI has handed everything over, or the reader is
  * gone, or MPI_HUP_WAIT_MS passed; what is left then dies with us, and
- * the reader sees the link hang up instead.
+ * the reader sees the link hang up instead. A writer that never sent
+ * from this process has not joined the job, and does not now: its close
+ * of the link is the hang-up, once every holder of TX has closed it.
  */
 static void mpi_hangup(struct ipc_chan *ch)
 {
-	struct mpi_chan *m = ch->priv;
+	struct mpi_chan *m = mpi_mine(ch);
 	unsigned waited = 0;
 
+	if (!m->routed && !ch->local && !ch->open[IPC_RX])
+		return;
 	if (mpi_ready(ch, IPC_TX, 0) < 0 || out_post(ch, "", 0) < 0)
 		return;
 	out_progress(m);

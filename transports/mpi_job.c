@@ -42,6 +42,7 @@
  * mapped it, UCX its own at once.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -68,9 +69,13 @@
 #define MPI_CLAIM_POLL_MS	10
 #define MPI_FINALIZE_WAIT_MS	1000
 
+/* a rank's way through MPI_Init (mpi_job_shared.state) */
+enum { RANK_OUT, RANK_IN_INIT, RANK_UP };
+
 struct mpi_job_shared {
 	atomic_int claims;	/* ranks taken so far */
 	atomic_int pid[2];	/* the process of each rank; 0: not yet */
+	atomic_int state[2];	/* RANK_*: the manager reads it */
 	atomic_uint tags;	/* the channels' tags */
 };
 
@@ -109,6 +114,7 @@ struct pmi_server {
 	struct pmi_rank r[2];
 	struct pmi_kv kv[PMI_NKV];
 	unsigned nkv;
+	char seg[PATH_MAX];	/* MPICH's /dev/shm segment, once named */
 };
 
 /* the value of " name=" in line (which starts with a space), or false */
@@ -165,6 +171,53 @@ static void pmi_gone(struct pmi_rank *r)
 	ipc_fd_close(&r->pidfd);
 }
 
+/*
+ * MPICH's node-local segment, /dev/shm/mpich_shar_tmpXXXXXX, made by rank
+ * 0 and named to rank 1 through us (a "-bcast-" key, hex). MPICH unlinks
+ * it once both ranks have mapped it; when a rank dies before, we do.
+ */
+static void pmi_note_seg(struct pmi_server *s, const char *key,
+			 const char *hex)
+{
+	size_t n = strlen(hex) / 2, i;
+	unsigned c;
+
+	if (strncmp(key, "-bcast-", 7) != 0 || n >= sizeof(s->seg))
+		return;
+	for (i = 0; i < n && sscanf(hex + 2 * i, "%2X", &c) == 1; i++)
+		s->seg[i] = (char)c;
+	s->seg[i] = '\0';
+	if (strncmp(s->seg, "/dev/shm/mpich_", 15) != 0 || strstr(s->seg, ".."))
+		s->seg[0] = '\0';
+}
+
+static void pmi_unlink_seg(struct pmi_server *s)
+{
+	if (s->seg[0])
+		(void)unlink(s->seg);	/* ENOENT: MPICH did */
+	s->seg[0] = '\0';
+}
+
+/*
+ * Rank i is gone. If the other is inside MPI_Init (or about to enter it),
+ * MPICH will fail it (and then abort) or spin in its shared-memory barrier
+ * forever: kill it, as mpiexec kills a job when one of its processes dies.
+ * A rank that has not begun MPI_Init sees the death itself and says so.
+ */
+static void pmi_died(struct pmi_server *s, int i)
+{
+	struct mpi_job_shared *sh = s->j->sh;
+	int other = atomic_load(&sh->pid[!i]);
+	int state = atomic_load(&sh->state[!i]);
+
+	pmi_gone(&s->r[i]);
+	if (atomic_load(&sh->state[i]) == RANK_UP && state == RANK_UP)
+		return;
+	pmi_unlink_seg(s);
+	if (other > 0 && state == RANK_IN_INIT)
+		(void)kill(other, SIGKILL);
+}
+
 /* everyone still there waits in the barrier: let them all out */
 static void pmi_barrier_check(struct pmi_server *s)
 {
@@ -182,6 +235,22 @@ static void pmi_barrier_check(struct pmi_server *s)
 		}
 }
 
+/*
+ * MPI_Abort, or MPI_Init failing (the peer died in it): hydra kills the
+ * job, and MPICH counts on it, crashing when PMI_Abort returns. The job
+ * is its two ranks; kill the one that asked (the other is gone or will
+ * find this one gone).
+ */
+static void pmi_abort(struct pmi_server *s, struct pmi_rank *r)
+{
+	int pid = atomic_load(&s->j->sh->pid[r - s->r]);
+
+	pmi_unlink_seg(s);
+	if (pid > 0)
+		(void)kill(pid, SIGKILL);
+	pmi_gone(r);
+}
+
 static void pmi_put(struct pmi_server *s, struct pmi_rank *r,
 		    const char *line)
 {
@@ -190,6 +259,7 @@ static void pmi_put(struct pmi_server *s, struct pmi_rank *r,
 	if (s->nkv < PMI_NKV &&
 	    pmi_field(line, "key", kv->key, sizeof(kv->key)) &&
 	    pmi_field(line, "value", kv->val, sizeof(kv->val))) {
+		pmi_note_seg(s, kv->key, kv->val);
 		s->nkv++;
 		pmi_reply(r, "cmd=put_result rc=0 msg=success\n");
 	} else {
@@ -250,11 +320,13 @@ static void pmi_command(struct pmi_server *s, struct pmi_rank *r,
 		r->barrier = true;
 	else if (strcmp(cmd, "finalize") == 0)
 		pmi_reply(r, "cmd=finalize_ack\n");
-	else	/* abort and anything else: hang up, the client then exits */
+	else if (strcmp(cmd, "abort") == 0)
+		pmi_abort(s, r);
+	else	/* not PMI-1: not MPICH */
 		pmi_gone(r);
 }
 
-/* what rank r sent; false once it is gone */
+/* what rank r sent; its death if it hung up */
 static void pmi_read(struct pmi_server *s, struct pmi_rank *r)
 {
 	char line[PMI_LINE_MAX + 1];
@@ -266,7 +338,7 @@ static void pmi_read(struct pmi_server *s, struct pmi_rank *r)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		pmi_gone(r);
+		pmi_died(s, (int)(r - s->r));	/* or finalized: then no harm */
 		return;
 	}
 	r->len += (size_t)n;
@@ -283,7 +355,7 @@ static void pmi_read(struct pmi_server *s, struct pmi_rank *r)
 		pmi_gone(r);	/* a line longer than PMI allows */
 }
 
-/* watch the process of each claimed rank: its death frees a barrier */
+/* watch the process of each claimed rank; true while one is unknown */
 static bool pmi_watch(struct pmi_server *s)
 {
 	bool unknown = false;
@@ -295,7 +367,9 @@ static bool pmi_watch(struct pmi_server *s)
 		pid = atomic_load(&s->j->sh->pid[i]);
 		if (pid > 0)
 			s->r[i].pidfd = pidfd_open(pid, 0);
-		if (s->r[i].pidfd < 0)
+		if (pid > 0 && s->r[i].pidfd < 0)
+			pmi_died(s, i);	/* ESRCH: already */
+		else if (pid == 0)
 			unknown = true;
 	}
 	return unknown;
@@ -321,15 +395,17 @@ static void *pmi_thread(void *arg)
 		if (p[0].revents)
 			break;
 		for (i = 0; i < 2; i++) {
-			if (p[3 + i].revents)
-				pmi_gone(&s->r[i]);
-			else if (p[1 + i].revents)
+			if (p[1 + i].revents && !s->r[i].gone)
 				pmi_read(s, &s->r[i]);
+			if (p[3 + i].revents && !s->r[i].gone)
+				pmi_died(s, i);
 		}
 		pmi_barrier_check(s);
 	}
+	/* the job is over: nobody will map the segment by its name now */
+	pmi_unlink_seg(s);
 	for (i = 0; i < 2; i++)
-		ipc_fd_close(&s->r[i].pidfd);
+		pmi_gone(&s->r[i]);
 	free(s);
 	return NULL;
 }
@@ -366,10 +442,12 @@ static struct mpi_job *pending;	/* the job new channels join */
 static pid_t pending_pid;
 static unsigned job_count;
 
+/* in the creator the thread closes srv[] (it owns them once started) */
 static void job_close_fds(struct mpi_job *j)
 {
 	for (int i = 0; i < 2; i++) {
-		ipc_fd_close(&j->srv[i]);
+		if (!j->running || j->creator != getpid())
+			ipc_fd_close(&j->srv[i]);
 		ipc_fd_close(&j->cli[i]);
 		ipc_fd_close(&j->stop[i]);
 	}
@@ -641,9 +719,8 @@ static void mpi_init_rank(struct mpi_job *j, int rank)
 {
 	char fd[16], r[16];
 	const char *env[ENV_N] = { fd, r, "2", NULL, NULL, "2", r };
-	int peer = atomic_load(&j->sh->pid[!rank]);
 
-	if (j->creator != getpid()) {
+	if (j->creator != getpid()) {	/* copies of the manager's */
 		ipc_fd_close(&j->srv[0]);
 		ipc_fd_close(&j->srv[1]);
 		ipc_fd_close(&j->stop[0]);
@@ -656,7 +733,6 @@ static void mpi_init_rank(struct mpi_job *j, int rank)
 	j->refs++;
 	me.job = j;
 	me.rank = rank;
-	me.peer_pidfd = pidfd_open(peer, 0);
 	mpi_init(env, "self,posix");
 }
 
@@ -677,6 +753,24 @@ static int mpi_claim(struct mpi_job *j)
 	return 0;
 }
 
+/*
+ * The peer's process, which claimed the other rank: -EPIPE if it has died
+ * since (MPI_Init would fail, and MPICH aborts us then), else its pidfd.
+ */
+static int mpi_peer_alive(struct mpi_job *j)
+{
+	struct pollfd p = { .events = POLLIN };
+
+	p.fd = pidfd_open(atomic_load(&j->sh->pid[!me.rank]), 0);
+	if (p.fd < 0)
+		return -EPIPE;
+	if (poll(&p, 1, 0) != 0) {
+		(void)close(p.fd);
+		return -EPIPE;
+	}
+	return p.fd;
+}
+
 /* wait until the other rank is claimed, then MPI_Init as ours */
 static int mpi_join_rank(struct mpi_job *j, int flags, int gone_fd)
 {
@@ -691,15 +785,32 @@ static int mpi_join_rank(struct mpi_job *j, int flags, int gone_fd)
 		return -EOPNOTSUPP;	/* waits for a peer in another job */
 	}
 	while (atomic_load(&j->sh->pid[!me.rank]) == 0) {
+		if (!(flags & IPC_NOWAIT) && ipc_stop)
+			return -EINTR;
+		if (poll(&p, 1, flags & IPC_NOWAIT ? 0 :
+			 MPI_CLAIM_POLL_MS) > 0 &&
+		    (p.revents & (POLLHUP | POLLERR)))
+			return -EPIPE;
 		if (flags & IPC_NOWAIT)
 			return -EAGAIN;
-		if (ipc_stop)
-			return -EINTR;
-		if (poll(&p, 1, MPI_CLAIM_POLL_MS) > 0 &&
-		    (p.revents & (POLLHUP | POLLERR)))
-			return -ECONNRESET;
 	}
+	/*
+	 * Once we say IN_INIT, the peer's death gets us killed (see
+	 * pmi_died): look at it before, and once more after saying so.
+	 */
+	err = mpi_peer_alive(j);
+	if (err < 0)
+		return err;
+	(void)close(err);
+	atomic_store(&j->sh->state[me.rank], RANK_IN_INIT);
+	err = mpi_peer_alive(j);
+	if (err < 0) {
+		atomic_store(&j->sh->state[me.rank], RANK_OUT);
+		return err;
+	}
+	me.peer_pidfd = err;
 	mpi_init_rank(j, me.rank);
+	atomic_store(&j->sh->state[me.rank], RANK_UP);
 	return 0;
 }
 

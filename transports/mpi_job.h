@@ -35,7 +35,7 @@ struct mpi_route {
  * claim the other rank). MPI_Init_thread runs once per process; later
  * calls only check that the route exists. 0 and *r set; -EAGAIN
  * (IPC_NOWAIT, the peer has not come yet); -EINTR (ipc_stop);
- * -ECONNRESET (the peer's end closed before it came); -EOPNOTSUPP (this
+ * -EPIPE (the peer's end closed before it came); -EOPNOTSUPP (this
  * process is already in another job, or a fork of an initialised one).
  * gone_fd: polls POLLHUP once the peer's end is closed everywhere.
  */
