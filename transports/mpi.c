@@ -51,6 +51,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mpi_job.h"
@@ -58,13 +59,15 @@
 
 #define MPI_IPC_DEFAULT_MAX	(1u << 20)
 #define MPI_IPC_LIMIT_MAX	(1u << 30)
-/* MPICH 4.0.2's posix eager queue: cells per sender and their size */
-#define MPI_CELLS		64
-#define MPI_CELL_SIZE		69632
+/* to ourselves: as deep as UCX's shared-memory FIFO, and this many bytes */
+#define MPI_QUEUE_MSGS		64
+#define MPI_QUEUE_BYTES		(4u << 20)
 /* as MPICH's MPIR_CVAR_POLLS_BEFORE_YIELD */
 #define MPI_POLLS_BEFORE_YIELD	1000
 /* a waiting call asks the kernel whether the other end is gone */
 #define MPI_GONE_EVERY		1024
+/* a receive whose writer is gone waits this long for what MPI holds */
+#define MPI_GONE_DRAIN_MS	100
 /* a hang-up to another process waits this long for MPI at most */
 #define MPI_HUP_WAIT_MS		500
 /* the local tags: the least MPI_TAG_UB allows */
@@ -84,7 +87,7 @@ struct mpi_shared {
 struct mpi_out {
 	MPI_Request req;
 	void *buf;		/* our copy; NULL: nothing to keep */
-	unsigned cells;
+	size_t len;
 	struct mpi_out *next;
 };
 
@@ -97,7 +100,8 @@ struct mpi_chan {
 	bool alone;		/* both ends here: messages to ourselves */
 	struct mpi_route route;
 	struct mpi_out *out, **out_tail;	/* oldest first */
-	unsigned out_cells, cells;	/* queued to ourselves; the limit */
+	size_t out_bytes, cap;	/* queued to ourselves; the limit */
+	unsigned out_msgs;
 	MPI_Request in_req;	/* an IPC_NOWAIT receive under way */
 	void *in_buf;		/* ...into this, ch->max_msg bytes */
 	int in_len;
@@ -108,12 +112,6 @@ struct mpi_chan {
 
 /* requests MPI may still use after their channel went: kept reachable */
 static struct mpi_out *graveyard;
-
-static unsigned cells_of(size_t len)
-{
-	return len <= MPI_CELL_SIZE ? 1 :
-		(unsigned)((len + MPI_CELL_SIZE - 1) / MPI_CELL_SIZE);
-}
 
 static void out_bury(struct mpi_out *o)
 {
@@ -134,7 +132,8 @@ static struct mpi_chan *mpi_mine(struct ipc_chan *ch)
 		out_bury(o);
 	}
 	m->out_tail = &m->out;
-	m->out_cells = 0;
+	m->out_bytes = 0;
+	m->out_msgs = 0;
 	m->in_req = MPI_REQUEST_NULL;
 	m->routed = false;
 	m->pid = getpid();
@@ -241,7 +240,8 @@ static void out_progress(struct mpi_chan *m)
 		m->out = o->next;
 		if (!m->out)
 			m->out_tail = &m->out;
-		m->out_cells -= o->cells;
+		m->out_bytes -= o->len;
+		m->out_msgs -= o->len > 0;
 		free(o->buf);
 		free(o);
 	}
@@ -265,14 +265,15 @@ static int out_post(struct ipc_chan *ch, const void *buf, size_t len)
 		free(o);
 		return mpi_fail(ch, IPC_TX);
 	}
-	o->cells = len ? cells_of(len) : 0;	/* the hang-up is free */
-	m->out_cells += o->cells;
+	o->len = len;	/* the hang-up, empty, takes no room */
+	m->out_bytes += len;
+	m->out_msgs += len > 0;
 	*m->out_tail = o;
 	m->out_tail = &o->next;
 	return 0;
 }
 
-/* to ourselves: room in our cells, else wait for our own receive */
+/* to ourselves: room in our queue, else wait for our own receive */
 static ssize_t send_alone(struct ipc_chan *ch, const void *buf, size_t len,
 			  int flags)
 {
@@ -280,7 +281,7 @@ static ssize_t send_alone(struct ipc_chan *ch, const void *buf, size_t len,
 	int err;
 
 	out_progress(m);
-	while (m->out_cells + cells_of(len) > m->cells) {
+	while (m->out_msgs >= MPI_QUEUE_MSGS || m->out_bytes + len > m->cap) {
 		if (flags & IPC_NOWAIT)
 			return -EAGAIN;
 		if (ipc_stop)
@@ -355,7 +356,7 @@ static ssize_t mpi_send_msg(struct ipc_chan *ch, const void *buf, size_t len,
 
 	if (err < 0)
 		return err;
-	/* MPI takes a message for a dead reader while it has cells: ask the
+	/* MPI takes a message for a dead reader while it has room: ask the
 	 * kernel now and then, and whenever a send has to wait */
 	if ((++m->polls % MPI_GONE_EVERY == 0 || m->gone[IPC_TX]) &&
 	    mpi_peer_gone(ch, IPC_TX))
@@ -386,6 +387,34 @@ static bool in_probe(struct mpi_chan *m, MPI_Message *msg, int *len)
 	return true;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The writer is gone with a message under way. If its send had completed,
+ * the rest is in shared memory and comes in at once; if it died half-way,
+ * it never will: -ECONNRESET after MPI_GONE_DRAIN_MS.
+ */
+static int in_drain_gone(MPI_Request *req)
+{
+	uint64_t end = now_ms() + MPI_GONE_DRAIN_MS;
+	int done = 0;
+
+	do {
+		if (MPI_Test(req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+			return -ECONNRESET;
+		if (done)
+			return 0;
+		(void)sched_yield();
+	} while (now_ms() < end);
+	return -ECONNRESET;
+}
+
 /* wait for a matched receive: the sender is handing it over */
 static int in_finish(struct ipc_chan *ch, MPI_Request *req)
 {
@@ -397,7 +426,7 @@ static int in_finish(struct ipc_chan *ch, MPI_Request *req)
 		if (done)
 			return 0;
 		if (mpi_pause(ch, IPC_RX, false) < 0)
-			return -ECONNRESET;	/* died half-way */
+			return in_drain_gone(req);
 	}
 }
 
@@ -424,7 +453,7 @@ static ssize_t recv_nowait(struct ipc_chan *ch, void *buf, MPI_Message msg,
 			   int len)
 {
 	struct mpi_chan *m = ch->priv;
-	int done = 0;
+	int done = 0, err;
 
 	if (msg != MPI_MESSAGE_NULL) {
 		if (!m->in_buf && !(m->in_buf = malloc(ch->max_msg)))
@@ -442,8 +471,10 @@ static ssize_t recv_nowait(struct ipc_chan *ch, void *buf, MPI_Message msg,
 			return mpi_fail(ch, IPC_RX);
 		mpi_ring(ch, IPC_TX);
 	}
-	if (!done)	/* the writer died half-way: it never will be */
-		return mpi_peer_gone(ch, IPC_RX) ? -ECONNRESET : -EAGAIN;
+	if (!done && !mpi_peer_gone(ch, IPC_RX))
+		return -EAGAIN;
+	if (!done && (err = in_drain_gone(&m->in_req)) < 0)
+		return err;
 	memcpy(buf, m->in_buf, (size_t)m->in_len);
 	return in_done(ch, m->in_len);
 }
@@ -574,7 +605,8 @@ static bool mpi_writable(const struct ipc_chan *cch)
 		return true;	/* nothing sent yet from here */
 	out_progress(m);
 	if (m->alone)
-		return m->out_cells + cells_of(ch->max_msg) <= m->cells;
+		return m->out_msgs < MPI_QUEUE_MSGS &&
+		       m->out_bytes + ch->max_msg <= m->cap;
 	return !m->out;
 }
 
@@ -588,9 +620,8 @@ static void mpi_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
 
 	st->queued_msgs = msgs < 0 ? 0 : msgs;
 	st->queued_bytes = bytes < 0 ? 0 : bytes;
-	/* between processes MPICH's cells hold what is queued, not ours */
-	st->capacity = (long)(m->routed && !m->alone ? MPI_CELLS : m->cells) *
-		       MPI_CELL_SIZE;
+	/* between processes UCX holds what is queued: its limits, not ours */
+	st->capacity = m->routed && !m->alone ? -1 : (long)m->cap;
 }
 
 /* to ourselves: take back what we sent and nobody received */
@@ -656,13 +687,13 @@ static int mpi_create(struct ipc_chan *ch, const struct ipc_opts *o)
 {
 	static atomic_uint local_tags;
 	size_t max = o->max_msg ? o->max_msg : MPI_IPC_DEFAULT_MAX;
-	unsigned cells = o->capacity ? cells_of(o->capacity) : MPI_CELLS;
+	size_t cap = o->capacity ? o->capacity : MPI_QUEUE_BYTES;
 	struct mpi_chan *m;
 	int err;
 
 	if (max > MPI_IPC_LIMIT_MAX)
 		return -EMSGSIZE;
-	if (cells < cells_of(max))
+	if (cap < max)
 		return -EINVAL;	/* not even one message would fit */
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -691,7 +722,7 @@ static int mpi_create(struct ipc_chan *ch, const struct ipc_opts *o)
 		m->tag = (int)(atomic_fetch_add(&local_tags, 1) % MPI_TAGS);
 	}
 	m->pid = getpid();
-	m->cells = cells;
+	m->cap = cap;
 	m->out_tail = &m->out;
 	m->in_req = MPI_REQUEST_NULL;
 	ch->max_msg = max;

@@ -70,7 +70,7 @@
 #define MPI_FINALIZE_WAIT_MS	1000
 
 /* a rank's way through MPI_Init (mpi_job_shared.state) */
-enum { RANK_OUT, RANK_IN_INIT, RANK_UP };
+enum { RANK_OUT, RANK_IN_INIT, RANK_UP, RANK_FINALIZED };
 
 struct mpi_job_shared {
 	atomic_int claims;	/* ranks taken so far */
@@ -211,7 +211,8 @@ static void pmi_died(struct pmi_server *s, int i)
 	int state = atomic_load(&sh->state[!i]);
 
 	pmi_gone(&s->r[i]);
-	if (atomic_load(&sh->state[i]) == RANK_UP && state == RANK_UP)
+	/* past its MPI_Init, so past every barrier of ours: no harm done */
+	if (atomic_load(&sh->state[i]) >= RANK_UP)
 		return;
 	pmi_unlink_seg(s);
 	if (other > 0 && state == RANK_IN_INIT)
@@ -614,7 +615,10 @@ struct finalize_watch {
 	int done[2];	/* a pipe: Finalize returned */
 };
 
-/* the peer died or never finalizes: MPICH would wait forever */
+/*
+ * The peer died before finalizing, or does not finalize in time: MPICH
+ * would wait forever. A peer that finalized may exit before we are done.
+ */
 static void *finalize_watchdog(void *arg)
 {
 	struct finalize_watch *w = arg;
@@ -622,12 +626,19 @@ static void *finalize_watchdog(void *arg)
 		{ .fd = me.peer_pidfd, .events = POLLIN },
 		{ .fd = w->done[0], .events = POLLIN },
 	};
+	atomic_int *peer = &me.job->sh->state[!me.rank];
+	int n;
 
-	while (poll(p, 2, MPI_FINALIZE_WAIT_MS) < 0 && errno == EINTR)
-		;
-	if (!p[1].revents)
-		_exit(w->status);
-	return NULL;
+	for (;;) {
+		n = poll(p, 2, MPI_FINALIZE_WAIT_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0 && p[1].revents)
+			return NULL;
+		if (n <= 0 || atomic_load(peer) != RANK_FINALIZED)
+			_exit(w->status);
+		p[0].fd = -1;	/* it exited after its MPI_Finalize */
+	}
 }
 
 static void mpi_at_exit(int status, void *arg)
@@ -652,6 +663,8 @@ static void mpi_at_exit(int status, void *arg)
 			return;	/* unwatched, a dying peer would hang us */
 	}
 	MPI_Finalize();
+	if (me.job)
+		atomic_store(&me.job->sh->state[me.rank], RANK_FINALIZED);
 	if (watched) {
 		(void)write(w.done[1], "", 1);
 		pthread_join(t, NULL);
@@ -733,7 +746,7 @@ static void mpi_init_rank(struct mpi_job *j, int rank)
 	j->refs++;
 	me.job = j;
 	me.rank = rank;
-	mpi_init(env, "self,posix");
+	mpi_init(env, "self,sm");
 }
 
 /* claim a rank in j; -EOPNOTSUPP when both are taken */
