@@ -9,21 +9,22 @@
  * Who talks to whom (mpi_job.c): the process that creates a channel is
  * the process manager of a two-rank MPI job. After fork, the process that
  * holds one end joins that job as a rank at its first use (MPI_Init_thread,
- * once per process) and talks to the rank holding the other end through
- * MPI_COMM_WORLD: MPICH's shared-memory queue between the two processes.
- * A process that holds both ends (the daemon; a channel not split by fork)
- * is a job of one and sends to itself on MPI_COMM_SELF: MPICH's self path,
- * a match and a copy inside the library. Channels created together before
- * anyone joins share one job, so a ping and a pong channel join one pair
- * of processes; a process stays in its first job (IPC_FRESH).
+ * once per process) and talks to the rank holding the other end on
+ * MPI_COMM_WORLD, which MPICH hands to UCX's tag matching over UCX's
+ * shared-memory transports. A process that holds both ends (the daemon;
+ * a channel not split by fork) is a job of one and sends to itself on
+ * MPI_COMM_SELF: MPICH's self path, a match and a copy inside the library,
+ * no UCX. Channels created together before anyone joins share one job, so
+ * a ping and a pong channel join one pair of processes; a process stays
+ * in its first job (IPC_FRESH).
  *
- * Capacity. Between processes: MPICH's, 64 cells of 68 KiB per sender
- * (MPIR_CVAR_CH4_SHM_POSIX_IQUEUE_*); a send waits, or with IPC_NOWAIT
- * keeps one message of its own (a copy) in flight and says -EAGAIN to the
- * next until it is out. To itself: MPICH's self path queues without
- * bound, so the transport counts the same 64 cells of 68 KiB (a message
- * takes a cell per 68 KiB, at least one; ipc_opts.capacity sets the
- * number): 64 small messages or 4.25 MiB of large ones.
+ * Capacity. Between processes: UCX's (a FIFO of 64 slots per receiver
+ * for small messages, a rendezvous for large ones), not counted here
+ * (stats say -1); a send waits, or with IPC_NOWAIT keeps one message of
+ * its own (a copy) in flight and says -EAGAIN to the next until it is
+ * out. To itself: MPICH's self path queues without bound, so the
+ * transport does: 64 messages (UCX's FIFO depth) and ipc_opts.capacity
+ * bytes (4 MiB by default, at least max_msg).
  *
  * Waiting. MPI has no file descriptor: its progress happens inside MPI
  * calls. A blocking call polls (MPI_Improbe or MPI_Test) and yields the
@@ -37,10 +38,12 @@
  * Ends and death. The link is a socketpair, one socket per end, as in
  * ring.c: the kernel counts its holders across fork and exit, so a
  * process learns that the other end is closed everywhere (or its holder
- * died) from POLLHUP. MPICH itself notices nothing: a receive from a dead
- * rank polls its queue forever. So a waiting call looks at the link every
- * MPI_GONE_EVERY polls: a reader whose writer is gone gets what had
- * arrived, then 0; a writer whose reader is gone gets -EPIPE.
+ * died) from POLLHUP. MPI itself notices nothing: a receive from a dead
+ * rank polls forever. So a waiting call looks at the link every
+ * MPI_GONE_EVERY polls (a send every MPI_GONE_EVERY sends): a reader
+ * whose writer is gone gets what had arrived, then 0; a writer whose
+ * reader is gone gets -EPIPE. A send handed to MPI is not taken back: a
+ * signal interrupts a blocking send only before, as with MPI_Send.
  */
 #include <errno.h>
 #include <poll.h>

@@ -16,11 +16,10 @@
  * end of a channel claims a rank at its first use, waits until another
  * process has claimed the other rank, and calls MPI_Init_thread with
  * PMI_FD, PMI_RANK, PMI_SIZE, MPI_LOCALNRANKS and MPI_LOCALRANKID set, as
- * hydra's proxy sets them before exec. Without the last two MPICH does not
- * know that its peer shares the node and talks through UCX instead of its
- * shared-memory queue (32 k instead of 1 M round trips/s, 100 B, here). A
- * process that holds both ends of the channel it first uses is a job of
- * one (no PMI at all) and talks to itself.
+ * hydra's proxy sets them before exec (without the last two, MPICH took
+ * its peer for a remote one: 32 k instead of 1 M round trips/s, 100 B,
+ * here). A process that holds both ends of the channel it first uses is a
+ * job of one (no PMI at all) and talks to itself.
  *
  * Once per process. MPI_Init runs at most once in a process's life, and
  * MPI does not survive fork() (the child lacks MPICH's and UCX's threads
@@ -29,7 +28,8 @@
  *
  * UCX, MPICH's network module, listens on TCP ports of every interface by
  * default. Unless the caller set UCX_TLS, it gets "self" alone (a job of
- * one) or "self,posix" (two ranks on this node): no port at all.
+ * one) or "self,sm" (two ranks on this node: the shared-memory transports
+ * UCX would pick anyway): no port at all.
  *
  * Finalize. MPI_Finalize is collective: it waits in a PMI barrier and then
  * in MPICH's shared-memory barrier for the peer to finalize too, and spins
