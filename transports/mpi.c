@@ -289,7 +289,7 @@ static ssize_t send_alone(struct ipc_chan *ch, const void *buf, size_t len,
 			return -EAGAIN;
 		if (ipc_stop)
 			return -EINTR;
-		(void)sched_yield();	/* only a signal can help us now */
+		(void)poll(NULL, 0, 10);	/* only a signal can help us now */
 	}
 	err = out_post(ch, buf, len);
 	if (err < 0)
@@ -531,8 +531,8 @@ static ssize_t mpi_recv_msg(struct ipc_chan *ch, void *buf, size_t len,
 			return err == -EPIPE ? recv_gone(ch, buf, len) : err;
 		}
 	}
-	if ((size_t)n > len)
-		return -EMSGSIZE;	/* only a sender ignoring max_msg */
+	if ((size_t)n > len)	/* cannot be: both ends have our max_msg */
+		return -EMSGSIZE;
 	if (m->alone)		/* our own message: copied as it is matched */
 		err = MPI_Mrecv(buf, n, MPI_BYTE, &msg, MPI_STATUS_IGNORE) ==
 		      MPI_SUCCESS ? 0 : -EIO;
