@@ -67,7 +67,7 @@
 #define PMI_WATCH_MS	100
 /* a rank waiting for its peer's claim looks again this often */
 #define MPI_CLAIM_POLL_MS	10
-#define MPI_FINALIZE_WAIT_MS	1000
+#define MPI_FINALIZE_WAIT_MS	3000
 
 /* a rank's way through MPI_Init (mpi_job_shared.state) */
 enum { RANK_OUT, RANK_IN_INIT, RANK_UP, RANK_FINALIZED };
