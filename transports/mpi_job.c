@@ -36,7 +36,7 @@
  * there forever if the peer has died (measured). So it runs at exit
  * (on_exit), only while the peer lives, with a watchdog thread that ends
  * the process with its exit status when the peer dies meanwhile or has
- * not finalized after MPI_FINALIZE_WAIT_MS. A process that leaves with
+ * not finalized after MPI_FINALIZE_WAIT_MS (alone, after that long too). A process that leaves with
  * _exit() or is killed does not finalize, and leaves nothing named behind
  * either: MPICH unlinks its /dev/shm segment as soon as both ranks have
  * mapped it, UCX its own at once.
@@ -90,6 +90,7 @@ struct mpi_job {
 	unsigned refs;		/* this process's channels, and its MPI */
 	int *bells;		/* channel sockets to ring at a claim */
 	unsigned nbells;
+	atomic_uint started;	/* the thread runs its loop (a futex) */
 	char kvs[48];		/* PMI's key-value space name */
 };
 
@@ -382,6 +383,8 @@ static void *pmi_thread(void *arg)
 	struct pollfd p[5];
 	int timeout, i;
 
+	atomic_store(&s->j->started, 1);
+	ipc_futex_wake(&s->j->started);
 	while (!s->r[0].gone || !s->r[1].gone) {
 		timeout = pmi_watch(s) ? PMI_WATCH_MS : -1;
 		p[0] = (struct pollfd){ .fd = s->j->stop[0], .events = POLLIN };
@@ -434,6 +437,13 @@ static int pmi_start(struct mpi_job *j)
 		return -err;
 	}
 	j->running = true;
+	/*
+	 * The caller forks next: let the thread get through its start
+	 * first. A fork while it was starting once left a child with a
+	 * lock of AddressSanitizer's allocator held for good.
+	 */
+	while (!atomic_load(&j->started))
+		(void)ipc_futex_wait(&j->started, 0, 10 * 1000 * 1000L);
 	return 0;
 }
 
@@ -626,7 +636,7 @@ static void *finalize_watchdog(void *arg)
 		{ .fd = me.peer_pidfd, .events = POLLIN },
 		{ .fd = w->done[0], .events = POLLIN },
 	};
-	atomic_int *peer = &me.job->sh->state[!me.rank];
+	atomic_int *peer = me.job ? &me.job->sh->state[!me.rank] : NULL;
 	int n;
 
 	for (;;) {
@@ -635,7 +645,7 @@ static void *finalize_watchdog(void *arg)
 			continue;
 		if (n > 0 && p[1].revents)
 			return NULL;
-		if (n <= 0 || atomic_load(peer) != RANK_FINALIZED)
+		if (n <= 0 || !peer || atomic_load(peer) != RANK_FINALIZED)
 			_exit(w->status);
 		p[0].fd = -1;	/* it exited after its MPI_Finalize */
 	}
@@ -654,12 +664,17 @@ static void mpi_at_exit(int status, void *arg)
 	me.finalized = true;
 	if (me.job && peer_exited())
 		return;	/* Finalize would spin forever */
-	if (me.job && pipe2(w.done, O_CLOEXEC) == 0) {
+	/* alone, too: an exit must not hang in a library */
+	if (pipe2(w.done, O_CLOEXEC) == 0) {
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		watched = pthread_create(&t, NULL, finalize_watchdog, &w) == 0;
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (!watched)
+	}
+	if (!watched) {
+		ipc_fd_close(&w.done[0]);
+		ipc_fd_close(&w.done[1]);
+		if (me.job)
 			return;	/* unwatched, a dying peer would hang us */
 	}
 	MPI_Finalize();
