@@ -28,8 +28,8 @@
  *
  * UCX, MPICH's network module, listens on TCP ports of every interface by
  * default. Unless the caller set UCX_TLS, it gets "self" alone (a job of
- * one) or "self,sm" (two ranks on this node: the shared-memory transports
- * UCX would pick anyway): no port at all.
+ * one) or "self,sm" (two ranks on this node: UCX's shared-memory
+ * transports, with process_vm_readv for large messages): no port at all.
  *
  * Finalize. MPI_Finalize is collective: it waits in a PMI barrier and then
  * in MPICH's shared-memory barrier for the peer to finalize too, and spins
