@@ -764,8 +764,14 @@ static enum bench_status run_fresh(struct bench_link *l, const struct bench_run_
 	if (pid < 0) {
 		snprintf(r->error, sizeof(r->error), "fork: %s", strerror(errno));
 	} else {
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+			/* a ^C from the terminal reached it too; kill(1) did not */
+			if (run_stop_asked == 1) {
+				(void)kill(pid, SIGINT);
+				run_stop_asked = 2;
+			}
 			ipc_stop = 0;
+		}
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 			*r = *sh;
 		} else {
