@@ -150,6 +150,7 @@ struct bench_link {
 	bool messages;		/* one recv is one message */
 	bool classic;		/* a baseline row, not the library */
 	bool nodata;		/* reads give zeros: no payload checks */
+	bool fresh;		/* IPC_FRESH: each row in a process of its own */
 	size_t rx_min;		/* after open: smallest receive buffer */
 	int tx, rx;		/* roads on fds: this side's ends, or -1 */
 	double count_scale;	/* after close, > 0: scales the row's count */

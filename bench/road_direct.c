@@ -85,6 +85,7 @@ struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ip
 
 	d->t = t;
 	d->ipc = *o;
+	d->l.fresh = t->caps & IPC_FRESH;
 	/* only rings honour spin; keep it off elsewhere so rows say so */
 	d->ipc.spin = o->spin && (t->caps & IPC_RING);
 	d->ipc.sleep = o->sleep && (t->caps & IPC_RING);

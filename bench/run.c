@@ -693,8 +693,8 @@ static void run_free(struct run *run)
 		(void)munmap(run->sh, sizeof(*run->sh));
 }
 
-enum bench_status bench_run(struct bench_link *l, const struct bench_run_params *p,
-			    struct bench_result *r)
+static enum bench_status run_here(struct bench_link *l, const struct bench_run_params *p,
+				  struct bench_result *r)
 {
 	struct run run = { .l = l, .p = p, .r = r };
 	pid_t parent = getpid();
@@ -735,4 +735,60 @@ out:
 		r->count = (uint64_t)((double)r->count * l->count_scale + 0.5);
 	run_free(&run);
 	return r->status;
+}
+
+/*
+ * A link whose ends bind a process for life (IPC_FRESH: MPI_Init runs once
+ * per process): the whole row, open to close, runs in a child of ours that
+ * reports through a shared page; this process never opens the link.
+ */
+static enum bench_status run_fresh(struct bench_link *l, const struct bench_run_params *p,
+				   struct bench_result *r)
+{
+	struct bench_result *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid = -1, parent = getpid();
+	char st[96];
+	int status;
+
+	bench_result_init(r, l, p->size, p->mode);
+	r->status = BENCH_FAILED;
+	fflush(NULL);
+	if (sh != MAP_FAILED)
+		pid = fork();
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == parent)
+			(void)run_here(l, p, sh);
+		_exit(0);
+	}
+	if (pid < 0) {
+		snprintf(r->error, sizeof(r->error), "fork: %s", strerror(errno));
+	} else {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+			/* a ^C from the terminal reached it too; kill(1) did not */
+			if (run_stop_asked == 1) {
+				(void)kill(pid, SIGINT);
+				run_stop_asked = 2;
+			}
+			ipc_stop = 0;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			*r = *sh;
+		} else {
+			r->status = BENCH_FATAL;
+			snprintf(r->error, sizeof(r->error), "%s: the row's process %s",
+				 l->name, status_str(status, st, sizeof(st)));
+		}
+	}
+	if (sh != MAP_FAILED)
+		(void)munmap(sh, sizeof(*sh));
+	ipc_stop = 0;
+	return r->status;
+}
+
+enum bench_status bench_run(struct bench_link *l, const struct bench_run_params *p,
+			    struct bench_result *r)
+{
+	return l->fresh ? run_fresh(l, p, r) : run_here(l, p, r);
 }

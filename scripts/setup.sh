@@ -10,10 +10,11 @@ BUILD=${BUILD:-$IPCFS_TOP/build}
 # tests/fuzz/run-fuzz.sh; iproute2's ss: tests/mount/test_outsiders.sh;
 # liburing-dev: the uring transport
 # mandoc and man-db: tests/unit/test_man.sh, tests/mount/test_install.sh
+# mpich: the mpi transport (MPICH 4.0.2, ch4:ucx)
 IPCFS_PACKAGES=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
 		libzmq3-dev libcmocka-dev socat netcat-openbsd
 		gnuplot-nox clang libclang-rt-14-dev iproute2
-		liburing-dev mandoc man-db)
+		liburing-dev mandoc man-db mpich libmpich-dev)
 
 ipcfs_install_deps() {
 	local missing=() p sudo=

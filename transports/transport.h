@@ -59,6 +59,9 @@ enum ipc_end { IPC_RX = 0, IPC_TX = 1 };
 #define IPC_RING	0x2	/* user-space ring: honours ipc_opts.spin */
 #define IPC_LOCAL	0x4	/* both ends in one process: no fork, not IPC */
 #define IPC_SPLICE	0x8	/* fd[] are kernel pipe ends: splice(2) works */
+/* a process joins one group of channels for life (MPI_Init once): users
+ * run each use in a fresh process (bench rows, contract tests) */
+#define IPC_FRESH	0x10
 
 /* per-call flags */
 #define IPC_DONTWAIT	0x1	/* -EAGAIN rather than wait */

@@ -26,8 +26,8 @@ IPCFS_CLIENTS=${IPCFS_CLIENTS:-}
 TEST_NAME=$(basename "$0" .sh)
 
 # every transport the spec knows; zmq may be left out of a build
-ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap sysvshm eventfd uring zmq signal file sysvmsg cma netlink vmsplice memfd plainmem"
-MSG_TRANSPORTS="mqueue unixdgram udp zmq signal sysvmsg cma netlink memfd"
+ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap sysvshm eventfd uring zmq signal file sysvmsg cma netlink vmsplice memfd mpi plainmem"
+MSG_TRANSPORTS="mqueue unixdgram udp zmq signal sysvmsg cma netlink memfd mpi"
 
 FAILS=0
 MOUNTS=()		# FUSE mount points we made (and may have to unmount)

@@ -515,6 +515,36 @@ static void test_local_capacity(void **state)
 	ipc_chan_close(&ch);
 }
 
+/*
+ * IPC_FRESH (mpi): a process joins one group of channels for life, so a
+ * test that forks a peer (test_fork) cannot follow tests that used a
+ * channel in the same process. Each test runs, unchanged, in a fresh
+ * child of this process, which never touches a channel itself.
+ */
+static int run_each_fresh(const char *name, const struct CMUnitTest *tests,
+			  size_t n)
+{
+	int failed = 0, status;
+	pid_t pid;
+
+	for (size_t i = 0; i < n; i++) {
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0)
+			return -1;
+		if (pid == 0)
+			exit(_cmocka_run_group_tests(name, &tests[i], 1, NULL,
+						     NULL) ? 1 : 0);
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "%s: %s failed in its own process "
+				"(status %#x)\n", name, tests[i].name, status);
+			failed++;
+		}
+	}
+	return failed;
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, chan_setup, chan_teardown)
 #define L(fn) cmocka_unit_test_setup_teardown(fn, chan_setup_local, \
 					      chan_teardown)
@@ -538,6 +568,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (the_transport->caps & IPC_FRESH)
+		return run_each_fresh(the_transport->name, tests,
+				      sizeof(tests) / sizeof(tests[0]));
 	return cmocka_run_group_tests_name(the_transport->name, tests, NULL,
 					   NULL);
 }
