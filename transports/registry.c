@@ -9,7 +9,7 @@
 
 extern const struct ipc_transport ipc_pipe, ipc_fifo, ipc_unix,
 	ipc_unixdgram, ipc_tcp, ipc_udp, ipc_mqueue, ipc_shm, ipc_mmap,
-	ipc_zmq, ipc_signal, ipc_file, ipc_plainmem;
+	ipc_zmq, ipc_signal, ipc_file, ipc_plainmem, ipc_dbus;
 
 const struct ipc_transport *const ipc_transports[] = {
 	&ipc_pipe,
@@ -23,6 +23,9 @@ const struct ipc_transport *const ipc_transports[] = {
 	&ipc_mmap,
 #if HAVE_ZMQ
 	&ipc_zmq,
+#endif
+#if HAVE_DBUS
+	&ipc_dbus,
 #endif
 	&ipc_signal,
 	&ipc_file,
