@@ -50,7 +50,7 @@
 
 /* how long a bus may take to exit on SIGTERM before it gets SIGKILL */
 #define IPC_DBUS_STOP_MS	1000
-/* room in a connection's queue at the bus for the bus's own messages */
+/* room at the bus for its own messages to a connection */
 #define IPC_DBUS_BUS_SLACK	(64u << 10)
 /* a shared bus fits channels of at least these (dbus.c's defaults) */
 #define IPC_DBUS_SHARED_MSG	(64u << 10)
@@ -72,24 +72,52 @@ struct ipc_dbus_bus {
 static pthread_mutex_t bus_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ipc_dbus_bus *shared_buses[IPC_DBUS_MAX_BUSES];
 
+static const struct ipc_dbus_limits default_limits = {
+	.channels = IPC_DBUS_BUS_CHANNELS, .buses = IPC_DBUS_MAX_BUSES,
+	.outsiders = IPC_DBUS_BUS_OUTSIDERS, .start_ms = IPC_DBUS_START_MS,
+};
+static struct ipc_dbus_limits limits = default_limits;
+
+void ipc_dbus_bus_set_limits(const struct ipc_dbus_limits *l)
+{
+	pthread_mutex_lock(&bus_lock);
+	limits = l ? *l : default_limits;
+	if (limits.buses > IPC_DBUS_MAX_BUSES)
+		limits.buses = IPC_DBUS_MAX_BUSES;
+	pthread_mutex_unlock(&bus_lock);
+}
+
 /* the limits a bus gets for channels of max_msg and capacity */
 struct bus_limits {
 	unsigned long msg;	/* max_message_size: one message, header too */
-	unsigned long queue;	/* max_outgoing_bytes, max_incoming_bytes */
+	unsigned long in;	/* max_incoming_bytes: one sender's, queued */
+	unsigned long out;	/* max_outgoing_bytes: one receiver's queue */
 	unsigned conns;		/* max_completed_connections, per user too */
 };
 
+/*
+ * The bus charges a message to its sender until it is written to its
+ * receiver, and stops reading a sender past max_incoming_bytes: that is
+ * one connection's share of the bus's memory, room for all of a channel's
+ * credit. A receiver's queue may then hold at most every connection's
+ * share: with max_outgoing_bytes that large, the bus never refuses (nor
+ * loses) a message of ours, whatever outsiders send (while it fits an
+ * int; see docs/DESIGN.md, "dbus").
+ */
 static void bus_limits(const struct ipc_dbus_bus *b, struct bus_limits *l)
 {
+	unsigned long long out;
+
 	l->msg = b->max_msg + IPC_DBUS_HEADER_MAX;
-	/* what we let in flight, each with its header, and the bus's own:
-	 * the bus refuses a message (LimitsExceeded) only past this */
-	l->queue = b->capacity + IPC_DBUS_HEADER_MAX * IPC_DBUS_MAX_INFLIGHT +
-		   IPC_DBUS_BUS_SLACK;
-	if (l->queue < 2 * l->msg)
-		l->queue = 2 * l->msg;
-	l->conns = b->shared ? 2 * IPC_DBUS_BUS_CHANNELS +
-			       IPC_DBUS_BUS_OUTSIDERS : 2 + 2;
+	l->in = b->capacity + IPC_DBUS_HEADER_MAX * IPC_DBUS_MAX_INFLIGHT +
+		IPC_DBUS_BUS_SLACK;
+	if (l->in < 2 * l->msg)
+		l->in = 2 * l->msg;
+	l->conns = b->shared ? 2 * limits.channels + limits.outsiders : 2 + 2;
+	out = (unsigned long long)l->conns * l->in + IPC_DBUS_BUS_SLACK;
+	l->out = out > INT_MAX ? INT_MAX : (unsigned long)out;
+	if (limits.queue)
+		l->out = limits.queue;
 }
 
 /* s with &, <, >, " and ' as XML entities, into buf; false if too long */
@@ -163,7 +191,7 @@ static int bus_write_config(const struct ipc_dbus_bus *b)
 		"  <limit name=\"max_match_rules_per_connection\">16</limit>\n"
 		"  <limit name=\"max_replies_per_connection\">64</limit>\n"
 		"  <limit name=\"reply_timeout\">%d</limit>\n"
-		"</busconfig>\n", l.msg, l.queue, l.queue, l.conns, l.conns,
+		"</busconfig>\n", l.msg, l.in, l.out, l.conns, l.conns,
 		IPC_DBUS_CALL_MS, IPC_DBUS_CALL_MS);
 	if (ferror(f))
 		err = -EIO;
@@ -326,7 +354,9 @@ static int bus_spawn(struct ipc_dbus_bus *b)
 	ipc_fd_close(&addr[1]);
 	ipc_fd_close(&errp[1]);
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += IPC_DBUS_START_MS / 1000;
+	deadline.tv_nsec += (long)limits.start_ms * 1000000;
+	deadline.tv_sec += deadline.tv_nsec / 1000000000;
+	deadline.tv_nsec %= 1000000000;
 	err = exec_result(errp[0], &deadline);
 	if (!err)
 		err = read_line(addr[0], b->address, sizeof(b->address),
@@ -444,16 +474,16 @@ static struct ipc_dbus_bus *shared_find(size_t max_msg, size_t capacity,
 	struct ipc_dbus_bus *b;
 
 	*slot = -1;
-	for (int i = 0; i < IPC_DBUS_MAX_BUSES; i++) {
+	for (unsigned i = 0; i < limits.buses; i++) {
 		b = shared_buses[i];
 		if (b && b->owner != getpid())
 			shared_buses[i] = b = NULL;	/* our parent's */
 		if (!b) {
 			if (*slot < 0)
-				*slot = i;
+				*slot = (int)i;
 			continue;
 		}
-		if (!b->full && b->users < IPC_DBUS_BUS_CHANNELS &&
+		if (!b->full && b->users < limits.channels &&
 		    b->max_msg >= max_msg && b->capacity >= capacity &&
 		    bus_alive(b))
 			return b;

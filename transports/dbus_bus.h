@@ -50,4 +50,15 @@ const char *ipc_dbus_bus_address(const struct ipc_dbus_bus *bus);
 const char *ipc_dbus_bus_path(const struct ipc_dbus_bus *bus);
 const char *ipc_dbus_bus_public(const struct ipc_dbus_bus *bus);
 
+/* for tests: smaller bounds than the defaults above; NULL: the defaults.
+ * buses is at most IPC_DBUS_MAX_BUSES */
+struct ipc_dbus_limits {
+	unsigned channels;	/* IPC_DBUS_BUS_CHANNELS */
+	unsigned buses;		/* IPC_DBUS_MAX_BUSES */
+	unsigned outsiders;	/* IPC_DBUS_BUS_OUTSIDERS */
+	unsigned start_ms;	/* IPC_DBUS_START_MS */
+	unsigned long queue;	/* max_outgoing_bytes; 0: see bus_limits() */
+};
+void ipc_dbus_bus_set_limits(const struct ipc_dbus_limits *l);
+
 #endif

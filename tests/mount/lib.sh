@@ -26,8 +26,8 @@ IPCFS_CLIENTS=${IPCFS_CLIENTS:-}
 TEST_NAME=$(basename "$0" .sh)
 
 # every transport the spec knows; zmq may be left out of a build
-ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap zmq signal file plainmem"
-MSG_TRANSPORTS="mqueue unixdgram udp zmq signal"
+ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap zmq dbus signal file plainmem"
+MSG_TRANSPORTS="mqueue unixdgram udp zmq dbus signal"
 
 FAILS=0
 MOUNTS=()		# FUSE mount points we made (and may have to unmount)
@@ -312,6 +312,9 @@ leftovers() {
 		 "$2"/ipcfs."$1".*; do
 		[ -e "$f" ] && printf '%s\n' "$f"
 	done
+	# its bus daemons (dbus), named by their --config-file
+	grep -lsa "ipcfs\.$1\.[0-9]*\.[0-9a-f]*\.bus\.conf" /proc/[0-9]*/cmdline |
+		sed 's|^/proc/\([0-9]*\)/cmdline$|dbus-daemon (pid \1)|'
 }
 
 # rundir_of DIR: the runtime directory of DIR's daemon (from the fifo)
