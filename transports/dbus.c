@@ -573,12 +573,15 @@ static ssize_t rx_take(struct ipc_chan *ch, void *buf)
 	DBusConnection *c = d->conn[IPC_RX];
 	DBusMessage *m;
 	int reads = 0;
+	bool tx_lost = false;
 	ssize_t n;
 
 	if (d->eof)
 		return 0;
+	/* what we left in libdbus goes now; our TX cut off means the bus
+	 * is gone, whose hang-up RX may not have seen yet */
 	if (ch->open[IPC_TX])
-		(void)tx_pump(ch);	/* what we left in libdbus goes now */
+		tx_lost = tx_pump(ch) < 0;
 	for (;;) {
 		m = dbus_connection_pop_message(c);
 		if (m) {
@@ -592,7 +595,7 @@ static ssize_t rx_take(struct ipc_chan *ch, void *buf)
 			return -ECONNRESET;
 		if (reads++ == DBUS_READS_PER_CALL ||
 		    !fd_ready(ch->fd[IPC_RX], POLLIN))
-			return -EAGAIN;
+			return tx_lost ? -ECONNRESET : -EAGAIN;
 		(void)dbus_connection_read_write(c, 0);
 	}
 }

@@ -2,7 +2,8 @@
 # test_outsiders.sh - an outsider's hang-up or empty message, written into
 # a channel's real object, is never the channel's end of file and never
 # freezes the daemon (transport local mode, docs/DESIGN.md): one empty
-# ZeroMQ message pushed to the zmq endpoint, a zero-length record
+# ZeroMQ message pushed to the zmq endpoint, an empty D-Bus message (and
+# one on another interface) sent to the dbus channel, a zero-length record
 # appended to the file channel's file, the `closed` word set in the shm
 # and mmap rings' headers. After each, a read gets the next real data,
 # and the mount keeps answering. Who may send at all: by default a UDP
@@ -42,7 +43,7 @@ expect "nothing in /dev/shm after stats" \
 	"$(ls /dev/shm | grep -c "^ipcfs\.$DAEMON_PID\.")" 0
 
 # make the channels (at first open), then find their objects
-for t in zmq file shm mmap udp; do
+for t in zmq dbus file shm mmap udp; do
 	[ -e "$M/$t" ] && { timeout -k 1 5 true < "$M/$t" || fail "open $t"; }
 done
 
@@ -57,6 +58,19 @@ if [ -e "$M/zmq" ] && [ -x "$IPCFS_CLIENTS/zmq_push" ]; then
 	check_alive
 else
 	say "zmq not built: its case skipped"
+fi
+
+if [ -e "$M/dbus" ] && [ -x "$IPCFS_CLIENTS/dbus_send" ]; then
+	obj=$(stat_of "$M" dbus object)
+	timeout -k 1 10 "$IPCFS_CLIENTS/dbus_send" "$obj" "" "!other" "after" ||
+		fail "dbus_send to $obj"
+	expect "dbus: the message after an outsider's empty one" \
+		"$(read_one "$M/dbus")" after
+	expect "dbus: stats counts the dropped message" \
+		"$(stat_of "$M" dbus dropped)" 1
+	check_alive
+else
+	say "dbus not built: its case skipped"
 fi
 
 obj=$(stat_of "$M" file object)
