@@ -7,10 +7,12 @@ set -euo pipefail
 IPCFS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$IPCFS_TOP/build}
 # clang and its libFuzzer runtime (only Recommended by Debian's clang):
-# tests/fuzz/run-fuzz.sh; iproute2's ss: tests/mount/test_outsiders.sh
+# tests/fuzz/run-fuzz.sh; iproute2's ss: tests/mount/test_outsiders.sh;
+# dbus: the dbus-daemon the dbus transport starts
 IPCFS_PACKAGES=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
 		libzmq3-dev libcmocka-dev socat netcat-openbsd
-		gnuplot-nox clang libclang-rt-14-dev iproute2)
+		gnuplot-nox clang libclang-rt-14-dev iproute2
+		libdbus-1-dev dbus)
 
 ipcfs_install_deps() {
 	local missing=() p sudo=

@@ -17,10 +17,11 @@
  * IPC_DBUS_MAX_INFLIGHT messages are in flight and their bytes plus this
  * one fit the capacity (ipc_opts.capacity, 256 KiB by default, at least
  * max_msg). Capacity and queued in stats are those: our bytes in flight.
- * The bus's limits are above that, so it refuses ours only when outsiders
- * filled our receiver's queue; its error reply comes to the TX connection,
- * the message is counted lost and the next send() says so: -ENOBUFS
- * (-EPIPE: the reader was gone; -EACCES: the policy refused it).
+ * The bus's limits (dbus_bus.c) keep it from ever refusing ours; should
+ * it refuse one anyway (out of memory, a test's smaller limit), its error
+ * reply comes to the TX connection, the message is counted lost and the
+ * next send() says so: -ENOBUFS (-EPIPE: the reader was gone; -EACCES:
+ * the policy refused it).
  *
  * Waiting. The RX end's readiness fd is an epoll fd holding its socket and,
  * while this process holds the TX end too, the TX socket (readable: the
@@ -341,7 +342,8 @@ static void tx_note(const struct ipc_chan *ch, DBusMessage *m)
 		atomic_fetch_add(&d->sh->lost_bytes, s->len);
 		s->serial = 0;
 		if (!d->tx_err)
-			d->tx_err = dbus_err_name(dbus_message_get_error_name(m));
+			d->tx_err = dbus_err_name(
+					dbus_message_get_error_name(m));
 	} else if (!ch->local && peer_gone(m, d->name[IPC_RX])) {
 		d->rx_gone = true;
 	}

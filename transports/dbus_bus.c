@@ -62,7 +62,7 @@ struct ipc_dbus_bus {
 	unsigned users;		/* channels on it, in this process's memory */
 	bool shared;		/* in shared_buses[], open to more channels */
 	bool full;		/* refused a connection: no more channels */
-	size_t max_msg, capacity;	/* its limits fit channels up to these */
+	size_t max_msg, capacity;	/* its limits fit channels this big */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char conf[PATH_MAX];
 	char address[IPC_OBJECT_MAX + 64];	/* printed, with the guid */

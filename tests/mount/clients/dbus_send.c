@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 	DBusError e;
 
 	if (argc < 3 || !dest)
-		errx(2, "usage: dbus_send unix:path=SOCKET,dest=NAME MESSAGE...");
+		errx(2, "usage: dbus_send unix:path=SOCK,dest=NAME MESSAGE...");
 	dbus_error_init(&e);
 	/* libdbus ignores the dest= key of the address */
 	c = dbus_connection_open_private(argv[1], &e);
