@@ -173,7 +173,10 @@ static DBusMessage *bus_call(DBusConnection *c, int *err, const char *method,
 	return r;
 }
 
-/* connect one end and say Hello: the bus answers with its unique name */
+/*
+ * Connect one end and say Hello: the bus answers with its unique name.
+ * -EUSERS: the bus refused the connection (its connection limit).
+ */
 static int conn_open(struct dbus_chan *d, enum ipc_end end)
 {
 	const char *name;
@@ -184,12 +187,15 @@ static int conn_open(struct dbus_chan *d, enum ipc_end end)
 	dbus_error_init(&e);
 	d->conn[end] = dbus_connection_open_private(
 				ipc_dbus_bus_address(d->bus), &e);
-	if (!d->conn[end])
-		return dbus_err(&e);
+	if (!d->conn[end]) {
+		err = dbus_err(&e);
+		/* libdbus says LimitsExceeded for our EMFILE and ENFILE */
+		return err == -ENOBUFS ? -EMFILE : err;
+	}
 	dbus_connection_set_exit_on_disconnect(d->conn[end], FALSE);
 	r = bus_call(d->conn[end], &err, "Hello", DBUS_TYPE_INVALID);
 	if (!r)
-		return err;
+		return err == -ENOBUFS ? -EUSERS : err;
 	if (!dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &name,
 				   DBUS_TYPE_INVALID) ||
 	    strlen(name) >= sizeof(d->name[end]))
@@ -786,7 +792,8 @@ static void chan_disconnect(struct ipc_chan *ch, struct dbus_chan *d)
 	ipc_fd_close(&d->epfd);
 }
 
-/* a bus, both ends on it; one more bus if the first refused us (full) */
+/* a bus, both ends on it; one more bus if the first refused us (full:
+ * outsiders took its connections) */
 static int chan_on_bus(struct ipc_chan *ch, struct dbus_chan *d,
 		       const struct ipc_opts *o)
 {
@@ -797,7 +804,7 @@ static int chan_on_bus(struct ipc_chan *ch, struct dbus_chan *d,
 		if (err < 0)
 			return err;
 		err = chan_connect(ch, d);
-		if (err != -ENOBUFS || tries == 1)
+		if (err != -EUSERS || tries == 1)
 			break;
 		ipc_dbus_bus_full(d->bus);
 		chan_disconnect(ch, d);

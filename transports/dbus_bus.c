@@ -380,6 +380,32 @@ out:
 	return err;
 }
 
+/* the daemon still runs (reaping it if it died) */
+static bool bus_alive(struct ipc_dbus_bus *b)
+{
+	if (b->pid <= 0)
+		return false;
+	if (b->owner != getpid())
+		return kill(b->pid, 0) == 0;
+	if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
+		b->pid = 0;
+		return false;
+	}
+	return true;
+}
+
+static void bus_stop(struct ipc_dbus_bus *b)
+{
+	if (b->owner != getpid())
+		return;		/* our parent's, inherited by fork() */
+	if (b->pid > 0 && kill(b->pid, SIGTERM) == 0)
+		reap(b->pid, IPC_DBUS_STOP_MS);
+	else if (b->pid > 0)
+		reap(b->pid, 0);
+	b->pid = 0;
+	(void)unlink(b->path);	/* dbus-daemon did, unless it was killed */
+}
+
 /* name the socket and config in the runtime dir, write it, start it */
 static int bus_start(struct ipc_dbus_bus *b, const struct ipc_opts *o)
 {
@@ -409,35 +435,15 @@ static int bus_start(struct ipc_dbus_bus *b, const struct ipc_opts *o)
 	/* read at start: a reload (SIGHUP) would find it gone, and keep
 	 * the configuration it has */
 	(void)unlink(b->conf);
-	if (err < 0)
+	/* dbus-daemon makes its socket 0777 (access is its business, by
+	 * authentication): 0600 like our other objects */
+	if (err == 0 && chmod(b->path, 0600) < 0)
+		err = -errno;
+	if (err < 0) {
+		bus_stop(b);
 		(void)unlink(b->path);
-	return err;
-}
-
-/* the daemon still runs (reaping it if it died) */
-static bool bus_alive(struct ipc_dbus_bus *b)
-{
-	if (b->pid <= 0)
-		return false;
-	if (b->owner != getpid())
-		return kill(b->pid, 0) == 0;
-	if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
-		b->pid = 0;
-		return false;
 	}
-	return true;
-}
-
-static void bus_stop(struct ipc_dbus_bus *b)
-{
-	if (b->owner != getpid())
-		return;		/* our parent's, inherited by fork() */
-	if (b->pid > 0 && kill(b->pid, SIGTERM) == 0)
-		reap(b->pid, IPC_DBUS_STOP_MS);
-	else if (b->pid > 0)
-		reap(b->pid, 0);
-	b->pid = 0;
-	(void)unlink(b->path);	/* dbus-daemon did, unless it was killed */
+	return err;
 }
 
 static struct ipc_dbus_bus *bus_new(const struct ipc_opts *o, size_t max_msg,

@@ -312,9 +312,13 @@ leftovers() {
 		 "$2"/ipcfs."$1".*; do
 		[ -e "$f" ] && printf '%s\n' "$f"
 	done
-	# its bus daemons (dbus), named by their --config-file
+}
+
+# processes_of PID: processes daemon PID started that still run: its
+# dbus-daemons, named by their --config-file (transports/dbus_bus.c)
+processes_of() {
 	grep -lsa "ipcfs\.$1\.[0-9]*\.[0-9a-f]*\.bus\.conf" /proc/[0-9]*/cmdline |
-		sed 's|^/proc/\([0-9]*\)/cmdline$|dbus-daemon (pid \1)|'
+		sed 's|^/proc/\([0-9]*\)/cmdline$|dbus-daemon:\1|'
 }
 
 # rundir_of DIR: the runtime directory of DIR's daemon (from the fifo)
