@@ -5,7 +5,8 @@
  *
  * Each bus gets a generated configuration in the runtime directory
  * (ipcfs.<pid>.<n>.<token>.bus.conf, removed once the daemon listens):
- * it listens on unix:path=<rundir>/ipcfs.<pid>.<n>.<token>.bus, allows
+ * it listens on unix:path=<rundir>/ipcfs.<pid>.<n>.<token>.bus (made
+ * 0600 once it listens), allows
  * EXTERNAL authentication only (so only our uid may connect: the daemon
  * refuses other users, and the 0700 runtime directory hides the socket
  * anyway), sends and receives between any of its connections, lets
