@@ -68,20 +68,20 @@
 
 #include "dbus_bus.h"
 
-#define DBUS_IFACE		"org.ipcfs.Channel"
-#define DBUS_MEMBER		"Data"
-#define DBUS_OBJ_PATH		"/org/ipcfs/Channel"
-#define DBUS_DEFAULT_MAX	(64u << 10)
-#define DBUS_LIMIT_MAX		(16u << 20)
-#define DBUS_DEFAULT_CAP	(256u << 10)
-#define DBUS_LIMIT_CAP		(64u << 20)
+#define DBUS_IPC_IFACE		"org.ipcfs.Channel"
+#define DBUS_IPC_MEMBER		"Data"
+#define DBUS_IPC_OBJ_PATH	"/org/ipcfs/Channel"
+#define DBUS_IPC_DEFAULT_MAX	(64u << 10)
+#define DBUS_IPC_LIMIT_MAX	(16u << 20)
+#define DBUS_IPC_DEFAULT_CAP	(256u << 10)
+#define DBUS_IPC_LIMIT_CAP	(64u << 20)
 /* libdbus reads up to 4 KiB per iteration: about 4 MiB per call, then
  * -EAGAIN (the socket still polls readable) so that others may run */
-#define DBUS_READS_PER_CALL	1024
+#define DBUS_IPC_READS_PER_CALL	1024
 /* a waiting sender looks at its connection this often */
-#define DBUS_WAIT_MS		10
+#define DBUS_IPC_WAIT_MS	10
 /* a hang-up waits at most this long for room, then to be written */
-#define DBUS_HUP_MS		1000
+#define DBUS_IPC_HUP_MS	1000
 
 /* shared by both sides of a fork: the credit */
 struct dbus_shared {
@@ -366,7 +366,8 @@ static int tx_pump(const struct ipc_chan *ch)
 	DBusConnection *c = d->conn[IPC_TX];
 	DBusMessage *m;
 
-	for (int i = 0; i < DBUS_READS_PER_CALL && conn_up(d, IPC_TX); i++) {
+	for (int i = 0; i < DBUS_IPC_READS_PER_CALL && conn_up(d, IPC_TX);
+	     i++) {
 		if (!fd_ready(ch->fd[IPC_TX],
 			      POLLIN | (tx_pending(d) ? POLLOUT : 0)))
 			break;
@@ -417,7 +418,8 @@ static ssize_t tx_put(const struct ipc_chan *ch, const void *buf, size_t len)
 	DBusMessage *m;
 	bool ok;
 
-	m = dbus_message_new_signal(DBUS_OBJ_PATH, DBUS_IFACE, DBUS_MEMBER);
+	m = dbus_message_new_signal(DBUS_IPC_OBJ_PATH, DBUS_IPC_IFACE,
+				    DBUS_IPC_MEMBER);
 	if (!m)
 		return -ENOMEM;
 	/* counted first: the reader may count it as soon as it is sent */
@@ -467,14 +469,14 @@ static int tx_wait(const struct ipc_chan *ch, size_t len)
 	unsigned seq;
 
 	if (tx_pending(d))
-		return poll(&p, 1, DBUS_WAIT_MS) < 0 && errno == EINTR ?
+		return poll(&p, 1, DBUS_IPC_WAIT_MS) < 0 && errno == EINTR ?
 		       -EINTR : 0;
 	seq = atomic_load(&d->sh->rx_seq);
 	atomic_store(&d->sh->tx_waiting, 1);
 	if (credit_for(d, len))
 		return 0;
 	/* time out now and then: the bus's answers come on our socket */
-	return ipc_futex_wait(&d->sh->rx_seq, seq, DBUS_WAIT_MS * 1000000L);
+	return ipc_futex_wait(&d->sh->rx_seq, seq, DBUS_IPC_WAIT_MS * 1000000L);
 }
 
 static long ms_since(const struct timespec *t0)
@@ -523,8 +525,8 @@ static bool is_data(DBusMessage *m, const void **data, int *len)
 
 	if ((type != DBUS_MESSAGE_TYPE_SIGNAL &&
 	     type != DBUS_MESSAGE_TYPE_METHOD_CALL) ||
-	    !dbus_message_has_interface(m, DBUS_IFACE) ||
-	    !dbus_message_has_member(m, DBUS_MEMBER) ||
+	    !dbus_message_has_interface(m, DBUS_IPC_IFACE) ||
+	    !dbus_message_has_member(m, DBUS_IPC_MEMBER) ||
 	    !dbus_message_has_signature(m, "ay") ||
 	    !dbus_message_iter_init(m, &it))
 		return false;
@@ -601,7 +603,7 @@ static ssize_t rx_take(struct ipc_chan *ch, void *buf)
 		}
 		if (!dbus_connection_get_is_connected(c))
 			return -ECONNRESET;
-		if (reads++ == DBUS_READS_PER_CALL ||
+		if (reads++ == DBUS_IPC_READS_PER_CALL ||
 		    !fd_ready(ch->fd[IPC_RX], POLLIN))
 			return tx_lost ? -ECONNRESET : -EAGAIN;
 		(void)dbus_connection_read_write(c, 0);
@@ -629,7 +631,7 @@ static ssize_t dbus_recv_msg(struct ipc_chan *ch, void *buf, size_t len,
 
 /*
  * The writer is done: an empty message, after the rest. To a reader in
- * another process it waits (DBUS_HUP_MS at most) for room and until it is
+ * another process it waits (DBUS_IPC_HUP_MS at most) for room and until it is
  * written; in local mode it never waits, and is dropped on arrival.
  */
 static void dbus_hangup(struct ipc_chan *ch)
@@ -644,15 +646,16 @@ static void dbus_hangup(struct ipc_chan *ch)
 			return;
 		if (!tx_pending(d) && credit_for(d, 0))
 			break;
-		if (ch->local || ipc_stop || ms_since(&t0) > DBUS_HUP_MS ||
+		if (ch->local || ipc_stop || ms_since(&t0) > DBUS_IPC_HUP_MS ||
 		    tx_wait(ch, 0) < 0)
 			return;
 	}
 	if (tx_put(ch, "", 0) < 0 || ch->local)
 		return;
 	/* once in the socket, the bus delivers it even if we exit now */
-	while (tx_pending(d) && !ipc_stop && ms_since(&t0) < 2 * DBUS_HUP_MS) {
-		(void)poll(&p, 1, DBUS_WAIT_MS);
+	while (tx_pending(d) && !ipc_stop &&
+	       ms_since(&t0) < 2 * DBUS_IPC_HUP_MS) {
+		(void)poll(&p, 1, DBUS_IPC_WAIT_MS);
 		if (tx_pump(ch) < 0)
 			return;
 	}
@@ -819,16 +822,16 @@ static int chan_on_bus(struct ipc_chan *ch, struct dbus_chan *d,
 static int dbus_create(struct ipc_chan *ch, const struct ipc_opts *o)
 {
 	struct dbus_chan *d;
-	size_t cap = o->capacity ? o->capacity : DBUS_DEFAULT_CAP;
+	size_t cap = o->capacity ? o->capacity : DBUS_IPC_DEFAULT_CAP;
 	int err;
 
-	ch->max_msg = o->max_msg ? o->max_msg : DBUS_DEFAULT_MAX;
-	if (ch->max_msg > DBUS_LIMIT_MAX)
+	ch->max_msg = o->max_msg ? o->max_msg : DBUS_IPC_DEFAULT_MAX;
+	if (ch->max_msg > DBUS_IPC_LIMIT_MAX)
 		return -EMSGSIZE;
-	if (cap > DBUS_LIMIT_CAP) {
+	if (cap > DBUS_IPC_LIMIT_CAP) {
 		if (!o->local)
 			return -EINVAL;
-		cap = DBUS_LIMIT_CAP;
+		cap = DBUS_IPC_LIMIT_CAP;
 	}
 	if (cap < ch->max_msg)
 		cap = ch->max_msg;	/* a message always fits alone */

@@ -73,11 +73,12 @@ struct ipc_dbus_bus {
 static pthread_mutex_t bus_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ipc_dbus_bus *shared_buses[IPC_DBUS_MAX_BUSES];
 
-static const struct ipc_dbus_limits default_limits = {
-	.channels = IPC_DBUS_BUS_CHANNELS, .buses = IPC_DBUS_MAX_BUSES,
-	.outsiders = IPC_DBUS_BUS_OUTSIDERS, .start_ms = IPC_DBUS_START_MS,
-};
-static struct ipc_dbus_limits limits = default_limits;
+#define DEFAULT_LIMITS { \
+	.channels = IPC_DBUS_BUS_CHANNELS, .buses = IPC_DBUS_MAX_BUSES, \
+	.outsiders = IPC_DBUS_BUS_OUTSIDERS, .start_ms = IPC_DBUS_START_MS, \
+}
+static const struct ipc_dbus_limits default_limits = DEFAULT_LIMITS;
+static struct ipc_dbus_limits limits = DEFAULT_LIMITS;
 
 void ipc_dbus_bus_set_limits(const struct ipc_dbus_limits *l)
 {

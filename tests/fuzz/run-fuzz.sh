@@ -59,13 +59,16 @@ int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' \
 	skip "$cc cannot build a libFuzzer binary (apt-get install" \
 		"libclang-rt-14-dev): $(head -1 "$out/probe.log")"
 
-# what meson's config.h says; zmq.c only with libzmq
+# what meson's config.h says; zmq.c only with libzmq, dbus*.c with libdbus
 have_zmq=0
 pkg-config --exists libzmq 2>/dev/null && have_zmq=1
+have_dbus=0
+pkg-config --exists dbus-1 2>/dev/null && have_dbus=1
 have_fuse=0
 pkg-config --exists 'fuse3 >= 3.14' 2>/dev/null && have_fuse=1
 cat >"$out/config.h.new" <<EOF
 #define HAVE_ZMQ $have_zmq
+#define HAVE_DBUS $have_dbus
 #define IPCFS_VERSION "fuzz"
 EOF
 cmp -s "$out/config.h.new" "$out/config.h" ||
@@ -78,6 +81,10 @@ cflags=(-std=gnu11 -D_GNU_SOURCE -include "$out/config.h" -g -O1
 	-I"$top/transports" -I"$top/bench" -I"$top/fs" -I"$out")
 libs=(-lrt -lpthread -lm)
 [ "$have_zmq" = 1 ] && libs+=($(pkg-config --libs libzmq))
+if [ "$have_dbus" = 1 ]; then
+	cflags+=($(pkg-config --cflags dbus-1))
+	libs+=($(pkg-config --libs dbus-1))
+fi
 if [ "$have_fuse" = 1 ]; then
 	cflags+=($(pkg-config --cflags fuse3))
 	libs+=($(pkg-config --libs fuse3))
@@ -109,6 +116,7 @@ lib() {	# lib NAME FILE...
 tsrc=()
 for f in "$top"/transports/*.c; do
 	[ "$(basename "$f")" = zmq.c ] && [ "$have_zmq" = 0 ] && continue
+	case $(basename "$f") in dbus*.c) [ "$have_dbus" = 0 ] && continue ;; esac
 	tsrc+=("$f")
 done
 echo "run-fuzz.sh: building into $out"
