@@ -385,11 +385,15 @@ out:
 /* the daemon still runs (reaping it if it died) */
 static bool bus_alive(struct ipc_dbus_bus *b)
 {
+	pid_t r;
+
 	if (b->pid <= 0)
 		return false;
 	if (b->owner != getpid())
 		return kill(b->pid, 0) == 0;
-	if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
+	r = waitpid(b->pid, NULL, WNOHANG);
+	/* ECHILD: SIGCHLD is ignored and the kernel reaps for us */
+	if (r == b->pid || (r < 0 && errno == ECHILD && kill(b->pid, 0) < 0)) {
 		b->pid = 0;
 		return false;
 	}
