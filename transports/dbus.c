@@ -108,6 +108,7 @@ struct dbus_chan {
 	int epfd;		/* RX readiness, see above */
 	unsigned ep_events[2];	/* what each end's socket has in epfd */
 	int tx_err;		/* TX: to report at the next send */
+	struct timespec t0;	/* create()'s calls began */
 	bool eof;		/* RX: the hang-up or the writer's end came */
 	bool rx_gone;		/* TX: the reader's connection is gone */
 	struct dbus_sent sent[IPC_DBUS_MAX_INFLIGHT];
@@ -145,14 +146,45 @@ static int dbus_err(DBusError *e)
 	return err;
 }
 
-/* a method call to the bus driver, waiting IPC_DBUS_CALL_MS at most for
- * its reply (returned); NULL with *err */
-static DBusMessage *bus_call(DBusConnection *c, int *err, const char *method,
-			     int type, ...)
+static long ms_since(const struct timespec *t0)
 {
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000 +
+	       (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* the reply to serial among what came to c; the rest is dropped: create()
+ * has no use for the bus's signals (NameAcquired) */
+static DBusMessage *reply_to(DBusConnection *c, dbus_uint32_t serial)
+{
+	DBusMessage *m;
+
+	while ((m = dbus_connection_pop_message(c)) != NULL) {
+		if (dbus_message_get_reply_serial(m) == serial)
+			return m;
+		dbus_message_unref(m);
+	}
+	return NULL;
+}
+
+/*
+ * A method call from `end` to the bus driver, waiting for its reply
+ * (returned) until IPC_DBUS_CALL_MS after d->t0: all of create()'s calls
+ * together. NULL with *err: -ETIMEDOUT, -ECONNREFUSED (the bus closed
+ * the connection), or the bus's error. Not libdbus's blocking call: it
+ * first flushes without a timeout, forever if the bus never authenticates
+ * us (stopped).
+ */
+static DBusMessage *bus_call(struct dbus_chan *d, enum ipc_end end, int *err,
+			     const char *method, int type, ...)
+{
+	DBusConnection *c = d->conn[end];
 	DBusMessage *m, *r = NULL;
-	DBusError e;
+	dbus_uint32_t serial;
 	va_list ap;
+	long left;
 	bool ok;
 
 	*err = -ENOMEM;
@@ -161,15 +193,24 @@ static DBusMessage *bus_call(DBusConnection *c, int *err, const char *method,
 	if (!m)
 		return NULL;
 	va_start(ap, type);
-	ok = dbus_message_append_args_valist(m, type, ap);
+	ok = dbus_message_append_args_valist(m, type, ap) &&
+	     dbus_connection_send(c, m, &serial);
 	va_end(ap);
-	if (ok) {
-		dbus_error_init(&e);
-		r = dbus_connection_send_with_reply_and_block(c, m,
-						IPC_DBUS_CALL_MS, &e);
-		*err = r ? 0 : dbus_err(&e);
-	}
 	dbus_message_unref(m);
+	if (!ok)
+		return NULL;
+	while (!r && (left = IPC_DBUS_CALL_MS - ms_since(&d->t0)) > 0 &&
+	       dbus_connection_get_is_connected(c)) {
+		(void)dbus_connection_read_write(c, (int)left);
+		r = reply_to(c, serial);
+	}
+	*err = !r && !dbus_connection_get_is_connected(c) ? -ECONNREFUSED :
+	       !r ? -ETIMEDOUT : 0;
+	if (r && dbus_message_get_type(r) == DBUS_MESSAGE_TYPE_ERROR) {
+		*err = dbus_err_name(dbus_message_get_error_name(r));
+		dbus_message_unref(r);
+		r = NULL;
+	}
 	return r;
 }
 
@@ -193,7 +234,7 @@ static int conn_open(struct dbus_chan *d, enum ipc_end end)
 		return err == -ENOBUFS ? -EMFILE : err;
 	}
 	dbus_connection_set_exit_on_disconnect(d->conn[end], FALSE);
-	r = bus_call(d->conn[end], &err, "Hello", DBUS_TYPE_INVALID);
+	r = bus_call(d, end, &err, "Hello", DBUS_TYPE_INVALID);
 	if (!r)
 		return err == -ENOBUFS ? -EUSERS : err;
 	if (!dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &name,
@@ -234,7 +275,7 @@ static int own_name(struct dbus_chan *d)
 		return -EPROTO;
 	snprintf(d->own, sizeof(d->own), "org.ipcfs.Channel.p%ld_%u_%016llx",
 		 pid, seq, token);
-	r = bus_call(d->conn[IPC_RX], &err, "RequestName", DBUS_TYPE_STRING,
+	r = bus_call(d, IPC_RX, &err, "RequestName", DBUS_TYPE_STRING,
 		     &p, DBUS_TYPE_UINT32, &flags, DBUS_TYPE_INVALID);
 	if (!r)
 		return err;
@@ -257,7 +298,7 @@ static int watch_peer(struct dbus_chan *d, enum ipc_end end, const char *peer)
 		 "type='signal',sender='" DBUS_SERVICE_DBUS "',interface='"
 		 DBUS_INTERFACE_DBUS "',member='NameOwnerChanged',arg0='%s'",
 		 peer);
-	r = bus_call(d->conn[end], &err, "AddMatch", DBUS_TYPE_STRING, &p,
+	r = bus_call(d, end, &err, "AddMatch", DBUS_TYPE_STRING, &p,
 		     DBUS_TYPE_INVALID);
 	if (!r)
 		return err;
@@ -477,15 +518,6 @@ static int tx_wait(const struct ipc_chan *ch, size_t len)
 		return 0;
 	/* time out now and then: the bus's answers come on our socket */
 	return ipc_futex_wait(&d->sh->rx_seq, seq, DBUS_IPC_WAIT_MS * 1000000L);
-}
-
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1000 +
-	       (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 static ssize_t dbus_send_msg(struct ipc_chan *ch, const void *buf, size_t len,
@@ -770,6 +802,7 @@ static int chan_connect(struct ipc_chan *ch, struct dbus_chan *d)
 {
 	int err, n;
 
+	clock_gettime(CLOCK_MONOTONIC, &d->t0);
 	if ((err = conn_open(d, IPC_RX)) < 0 ||
 	    (err = conn_open(d, IPC_TX)) < 0 ||
 	    (err = own_name(d)) < 0 ||
@@ -796,7 +829,7 @@ static void chan_disconnect(struct ipc_chan *ch, struct dbus_chan *d)
 }
 
 /* a bus, both ends on it; one more bus if the first refused us (full:
- * outsiders took its connections) */
+ * outsiders took its connections) or did not answer (stopped) */
 static int chan_on_bus(struct ipc_chan *ch, struct dbus_chan *d,
 		       const struct ipc_opts *o)
 {
@@ -807,7 +840,7 @@ static int chan_on_bus(struct ipc_chan *ch, struct dbus_chan *d,
 		if (err < 0)
 			return err;
 		err = chan_connect(ch, d);
-		if (err != -EUSERS || tries == 1)
+		if ((err != -EUSERS && err != -ETIMEDOUT) || tries == 1)
 			break;
 		ipc_dbus_bus_full(d->bus);
 		chan_disconnect(ch, d);

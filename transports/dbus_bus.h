@@ -21,9 +21,10 @@
 #define IPC_DBUS_BUS_OUTSIDERS	64
 /* shared buses one process may run: -EMFILE past that many channels */
 #define IPC_DBUS_MAX_BUSES	8
-/* how long the bus may take to start, a call on it to be answered */
+/* how long the bus may take to start; to answer all the calls that
+ * connect a channel (Hello twice, RequestName, AddMatch twice) */
 #define IPC_DBUS_START_MS	5000
-#define IPC_DBUS_CALL_MS	5000
+#define IPC_DBUS_CALL_MS	2000
 
 struct ipc_dbus_bus;
 
@@ -40,7 +41,8 @@ int ipc_dbus_bus_get(struct ipc_dbus_bus **busp, const struct ipc_opts *o,
 		     size_t max_msg, size_t capacity);
 /* one channel less on it; the last one of the starting process stops it */
 void ipc_dbus_bus_put(struct ipc_dbus_bus *bus);
-/* the bus refused a connection (its connection limit): start another */
+/* the bus refused a connection (its connection limit) or did not
+ * answer: no more channels on it, start another */
 void ipc_dbus_bus_full(struct ipc_dbus_bus *bus);
 /* remove the socket path: nobody else may connect any more */
 void ipc_dbus_bus_hide(struct ipc_dbus_bus *bus);

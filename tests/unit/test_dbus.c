@@ -388,6 +388,37 @@ static void test_bus_killed(void **state)
 	ipc_chan_close(&ch);
 }
 
+/* a stopped bus (SIGSTOP): the next channel waits for its answers 2 s
+ * at most (IPC_DBUS_CALL_MS), then goes to a new bus; the first works
+ * again once the bus runs */
+static void test_bus_stopped(void **state)
+{
+	struct ipc_opts o = opts(true);
+	char p0[256], p1[256];
+	unsigned char buf[65536];
+	struct ipc_chan ch0, ch1;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(ipc_chan_open(&ch0, &ipc_dbus, &o), 0);
+	pid = bus_pid(&ch0);
+	assert_true(pid > 0);
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	assert_int_equal(ipc_chan_open(&ch1, &ipc_dbus, &o), 0);
+	object_path(&ch0, p0, sizeof(p0));
+	object_path(&ch1, p1, sizeof(p1));
+	assert_string_not_equal(p0, p1);
+	assert_int_equal(ipc_send(&ch1, "x", 1, IPC_NOWAIT), 1);
+	assert_int_equal(recv_one(&ch1, buf), 1);
+	assert_int_equal(ipc_send(&ch0, "y", 1, IPC_NOWAIT), 1);
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	assert_int_equal(recv_one(&ch0, buf), 1);
+	assert_int_equal(buf[0], 'y');
+	ipc_chan_close(&ch1);
+	ipc_chan_close(&ch0);
+	assert_int_equal(kill(pid, 0), -1);
+}
+
 /* destroy stops the bus: its process is reaped, its socket gone; a
  * hidden channel's socket is gone as soon as it is open */
 static void test_bus_gone(void **state)
@@ -658,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_flood),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_bus_killed),
+		cmocka_unit_test(test_bus_stopped),
 		cmocka_unit_test(test_bus_gone),
 		cmocka_unit_test(test_start_errors),
 		cmocka_unit_test(test_bound),
