@@ -482,7 +482,11 @@ static struct ipc_dbus_bus *bus_new(const struct ipc_opts *o, size_t max_msg,
 	return b;
 }
 
-/* a shared bus of this process with room for the channel, or a slot */
+/*
+ * A shared bus of this process with room for the channel, or a free
+ * slot. Our parent's buses (inherited by fork) and dead ones leave the
+ * list; a dead one lives on for the channels still on it.
+ */
 static struct ipc_dbus_bus *shared_find(size_t max_msg, size_t capacity,
 					int *slot)
 {
@@ -491,16 +495,15 @@ static struct ipc_dbus_bus *shared_find(size_t max_msg, size_t capacity,
 	*slot = -1;
 	for (unsigned i = 0; i < limits.buses; i++) {
 		b = shared_buses[i];
-		if (b && b->owner != getpid())
-			shared_buses[i] = b = NULL;	/* our parent's */
+		if (b && (b->owner != getpid() || !bus_alive(b)))
+			shared_buses[i] = b = NULL;
 		if (!b) {
 			if (*slot < 0)
 				*slot = (int)i;
 			continue;
 		}
 		if (!b->full && b->users < limits.channels &&
-		    b->max_msg >= max_msg && b->capacity >= capacity &&
-		    bus_alive(b))
+		    b->max_msg >= max_msg && b->capacity >= capacity)
 			return b;
 	}
 	return NULL;
