@@ -31,7 +31,12 @@
  * POLLHUP. The TX end's readiness is its socket: POLLOUT while libdbus
  * holds a message or the credit has room, else POLLIN (the bus's answers):
  * the credit comes back from receives. A blocking send waits for credit on
- * a futex in the shared page, which the receiver wakes.
+ * a futex in the shared page, which the receiver wakes, and returns once
+ * libdbus has written the whole message: what the socket did not take
+ * goes out only at this end's next call, and a sender that next waits for
+ * its peer on another channel (the bench) would wait for ever. A
+ * non-blocking sender in another process than its reader must come back
+ * (poll the TX fd) until ipc_writable() for the same reason.
  *
  * End of stream (not in local mode): the empty message from our TX
  * connection, or the bus's NameOwnerChanged for it (its process closed or
@@ -520,6 +525,32 @@ static int tx_wait(const struct ipc_chan *ch, size_t len)
 	return ipc_futex_wait(&d->sh->rx_seq, seq, DBUS_IPC_WAIT_MS * 1000000L);
 }
 
+/*
+ * Wait until libdbus has written all it holds: what the socket did not
+ * take goes out only at our next call, and a blocking sender's next call
+ * may be a receive elsewhere, which its peer waits for. The bus reads us
+ * while our credit lasts, so this ends soon; it gives up after limit_ms
+ * (0: no limit), and when ipc_stop stays set DBUS_IPC_HUP_MS (a stopped
+ * bus). A signal alone does not stop it: the message was accepted.
+ */
+static void tx_flush(const struct ipc_chan *ch, long limit_ms)
+{
+	struct pollfd p = { .fd = ch->fd[IPC_TX], .events = POLLOUT };
+	struct timespec t0;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (tx_pending(ch->priv)) {
+		ms = ms_since(&t0);
+		if ((limit_ms && ms > limit_ms) ||
+		    (ipc_stop && ms > DBUS_IPC_HUP_MS))
+			return;
+		(void)poll(&p, 1, DBUS_IPC_WAIT_MS);
+		if (tx_pump(ch) < 0)
+			return;
+	}
+}
+
 static ssize_t dbus_send_msg(struct ipc_chan *ch, const void *buf, size_t len,
 			     int flags)
 {
@@ -528,6 +559,8 @@ static ssize_t dbus_send_msg(struct ipc_chan *ch, const void *buf, size_t len,
 
 	for (;;) {
 		n = tx_try(ch, buf, len);
+		if (n > 0 && !(flags & IPC_NOWAIT))
+			tx_flush(ch, 0);
 		if (n != -EAGAIN || (flags & IPC_NOWAIT))
 			return n;
 		if (ipc_stop)
@@ -669,7 +702,6 @@ static ssize_t dbus_recv_msg(struct ipc_chan *ch, void *buf, size_t len,
 static void dbus_hangup(struct ipc_chan *ch)
 {
 	struct dbus_chan *d = ch->priv;
-	struct pollfd p = { .fd = ch->fd[IPC_TX], .events = POLLOUT };
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -682,15 +714,9 @@ static void dbus_hangup(struct ipc_chan *ch)
 		    tx_wait(ch, 0) < 0)
 			return;
 	}
-	if (tx_put(ch, "", 0) < 0 || ch->local)
-		return;
 	/* once in the socket, the bus delivers it even if we exit now */
-	while (tx_pending(d) && !ipc_stop &&
-	       ms_since(&t0) < 2 * DBUS_IPC_HUP_MS) {
-		(void)poll(&p, 1, DBUS_IPC_WAIT_MS);
-		if (tx_pump(ch) < 0)
-			return;
-	}
+	if (tx_put(ch, "", 0) == 0 && !ch->local)
+		tx_flush(ch, DBUS_IPC_HUP_MS);
 }
 
 /*

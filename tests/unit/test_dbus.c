@@ -4,10 +4,11 @@
  * oversized, wrong-interface and wrong-type messages, fake bus signals and
  * a flood that makes the bus refuse ours; the bus killed under a channel;
  * the bus process and its socket gone after destroy; no dbus-daemon in
- * PATH, one that never listens and one that exits; the bound on buses and
- * channels per bus; dropped copies after fork, a reader gone, a writer
- * killed. Every channel lives in a private runtime dir that must be empty
- * at the end.
+ * PATH, one that never listens and one that exits; a stopped bus; the
+ * bound on buses and channels per bus; the credit; dropped copies after
+ * fork, a reader gone, a writer killed; the bench's forked pair with
+ * 1 MiB messages. Every channel lives in a private runtime dir that must
+ * be empty at the end.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -668,6 +669,30 @@ static void test_fork_ends(void **state)
 	ipc_chan_close(&ch);
 }
 
+/*
+ * The bench's pattern, with each process's blocking calls: a message the
+ * socket does not take whole (1 MiB) must be written before the sender
+ * goes on to wait for its peer elsewhere (it waited for ever, once).
+ */
+static void test_fork_pair(void **state)
+{
+	struct ipc_opts hidden = { .rundir = rundir, .max_msg = 1 << 20 };
+	struct ipc_opts o = opts(false);
+
+	(void)state;
+	tl_fork_pair(&ipc_dbus, &hidden, 1 << 20, 5, 20, 0);
+	tl_fork_pair(&ipc_dbus, &o, 100, 200, 2000, 0);
+}
+
+/* the bench's child killed mid-run: the parent is done at once */
+static void test_killed_child(void **state)
+{
+	struct ipc_opts hidden = { .rundir = rundir };
+
+	(void)state;
+	tl_killed_child(&ipc_dbus, &hidden);
+}
+
 static void test_nothing_left(void **state)
 {
 	(void)state;
@@ -701,6 +726,8 @@ int main(void)
 		cmocka_unit_test(test_bound),
 		cmocka_unit_test(test_credit),
 		cmocka_unit_test(test_fork_ends),
+		cmocka_unit_test(test_fork_pair),
+		cmocka_unit_test(test_killed_child),
 		cmocka_unit_test(test_nothing_left),
 	};
 
