@@ -11,10 +11,11 @@ BUILD=${BUILD:-$IPCFS_TOP/build}
 # liburing-dev: the uring transport
 # mandoc and man-db: tests/unit/test_man.sh, tests/mount/test_install.sh
 # mpich: the mpi transport (MPICH 4.0.2, ch4:ucx)
+# dbus: the dbus-daemon the dbus transport starts
 IPCFS_PACKAGES=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
 		libzmq3-dev libcmocka-dev socat netcat-openbsd
 		gnuplot-nox clang libclang-rt-14-dev iproute2
-		liburing-dev mandoc man-db mpich libmpich-dev)
+		liburing-dev mandoc man-db mpich libmpich-dev libdbus-1-dev dbus)
 
 ipcfs_install_deps() {
 	local missing=() p sudo=

@@ -11,7 +11,7 @@ extern const struct ipc_transport ipc_pipe, ipc_fifo, ipc_unix,
 	ipc_unixdgram, ipc_tcp, ipc_udp, ipc_mqueue, ipc_shm, ipc_mmap,
 	ipc_zmq, ipc_signal, ipc_file, ipc_plainmem, ipc_sysvmsg, ipc_cma,
 	ipc_netlink, ipc_eventfd, ipc_sysvshm, ipc_uring, ipc_vmsplice,
-	ipc_memfd, ipc_mpi;
+	ipc_memfd, ipc_mpi, ipc_dbus;
 
 const struct ipc_transport *const ipc_transports[] = {
 	&ipc_pipe,
@@ -30,6 +30,9 @@ const struct ipc_transport *const ipc_transports[] = {
 #endif
 #if HAVE_ZMQ
 	&ipc_zmq,
+#endif
+#if HAVE_DBUS
+	&ipc_dbus,
 #endif
 	&ipc_signal,
 	&ipc_file,

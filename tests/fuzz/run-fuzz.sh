@@ -59,16 +59,20 @@ int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' \
 	skip "$cc cannot build a libFuzzer binary (apt-get install" \
 		"libclang-rt-14-dev): $(head -1 "$out/probe.log")"
 
-# what meson's config.h says; zmq.c only with libzmq, mpi*.c with MPICH
+# what meson's config.h says; zmq.c only with libzmq, mpi*.c with MPICH,
+# dbus*.c with libdbus
 have_zmq=0
 pkg-config --exists libzmq 2>/dev/null && have_zmq=1
 have_mpi=0
 pkg-config --exists mpich 2>/dev/null && have_mpi=1
+have_dbus=0
+pkg-config --exists dbus-1 2>/dev/null && have_dbus=1
 have_fuse=0
 pkg-config --exists 'fuse3 >= 3.14' 2>/dev/null && have_fuse=1
 cat >"$out/config.h.new" <<EOF
 #define HAVE_ZMQ $have_zmq
 #define HAVE_MPI $have_mpi
+#define HAVE_DBUS $have_dbus
 #define IPCFS_VERSION "fuzz"
 EOF
 cmp -s "$out/config.h.new" "$out/config.h" ||
@@ -84,6 +88,10 @@ libs=(-lrt -lpthread -lm)
 if [ "$have_mpi" = 1 ]; then
 	cflags+=($(pkg-config --cflags mpich))
 	libs+=($(pkg-config --libs mpich))
+fi
+if [ "$have_dbus" = 1 ]; then
+	cflags+=($(pkg-config --cflags dbus-1))
+	libs+=($(pkg-config --libs dbus-1))
 fi
 if [ "$have_fuse" = 1 ]; then
 	cflags+=($(pkg-config --cflags fuse3))
@@ -117,6 +125,7 @@ tsrc=()
 for f in "$top"/transports/*.c; do
 	[ "$(basename "$f")" = zmq.c ] && [ "$have_zmq" = 0 ] && continue
 	case $(basename "$f") in mpi*.c) [ "$have_mpi" = 0 ] && continue ;; esac
+	case $(basename "$f") in dbus*.c) [ "$have_dbus" = 0 ] && continue ;; esac
 	tsrc+=("$f")
 done
 echo "run-fuzz.sh: building into $out"

@@ -26,8 +26,8 @@ IPCFS_CLIENTS=${IPCFS_CLIENTS:-}
 TEST_NAME=$(basename "$0" .sh)
 
 # every transport the spec knows; zmq may be left out of a build
-ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap sysvshm eventfd uring zmq signal file sysvmsg cma netlink vmsplice memfd mpi plainmem"
-MSG_TRANSPORTS="mqueue unixdgram udp zmq signal sysvmsg cma netlink memfd mpi"
+ALL_TRANSPORTS="pipe fifo unix unixdgram tcp udp mqueue shm mmap sysvshm eventfd uring zmq dbus signal file sysvmsg cma netlink vmsplice memfd mpi plainmem"
+MSG_TRANSPORTS="mqueue unixdgram udp zmq dbus signal sysvmsg cma netlink memfd mpi"
 
 FAILS=0
 MOUNTS=()		# FUSE mount points we made (and may have to unmount)
@@ -364,6 +364,13 @@ sysv_mode() {
 	sysvmsg:*) f=/proc/sysvipc/msg ;;
 	esac
 	awk -v id="${1#*:}" 'NR > 1 && $2 == id { print substr($3, length($3) - 2) }' "$f"
+}
+
+# processes_of PID: processes daemon PID started that still run: its
+# dbus-daemons, named by their --config-file (transports/dbus_bus.c)
+processes_of() {
+	grep -lsa "ipcfs\.$1\.[0-9]*\.[0-9a-f]*\.bus\.conf" /proc/[0-9]*/cmdline |
+		sed 's|^/proc/\([0-9]*\)/cmdline$|dbus-daemon:\1|'
 }
 
 # rundir_of DIR: the runtime directory of DIR's daemon (from the fifo)

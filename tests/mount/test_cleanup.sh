@@ -3,7 +3,8 @@
 # on `fusermount3 -u`, `umount`, SIGTERM and SIGINT (the last two with a
 # reader and a writer still waiting, who then end too), and removes every
 # channel object: nothing of its pid in /dev/shm, the mqueue file system
-# or its runtime dir, none of the object= paths of stats.
+# or its runtime dir, none of the object= paths of stats, and no process
+# it started (the dbus channels' bus) still runs.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -21,6 +22,8 @@ for how in fusermount umount SIGTERM SIGINT; do
 	objs=$( (objects_of "$M"; objects_of "$M/d") | sort -u)
 	n=$(leftovers "$pid" "$rundir" | wc -l)
 	[ "$n" -ge 10 ] || fail "$how: only $n named objects of the daemon found"
+	! transports_in "$M" | grep -qx dbus || [ -n "$(processes_of "$pid")" ] ||
+		fail "$how: no bus daemon of $pid found"
 	waiters=()
 	case $how in
 	fusermount) timeout -k 2 10 fusermount3 -u "$M" || fail "fusermount3 -u failed" ;;
@@ -45,7 +48,7 @@ for how in fusermount umount SIGTERM SIGINT; do
 		wait_gone "$w" 5 || fail "$how: a waiting reader/writer still hangs"
 	done
 	wait_for 3 eval "! mounted $M" || fail "$how: $M is still mounted"
-	left=$( (leftovers "$pid" "$rundir"
+	left=$( (leftovers "$pid" "$rundir"; processes_of "$pid"
 		 for o in $objs; do [ -e "$o" ] && echo "$o"; done) | sort -u)
 	[ -z "$left" ] && pass "$how: no objects left ($(echo "$objs" | wc -l) were there)" ||
 		fail "$how: left behind: $(echo $left)"

@@ -2,9 +2,9 @@
 # test_messages.sh - message transports (clients/msg_client.c): one write()
 # is one message, one read() returns at most one, a short read leaves the
 # rest for the next read; a write over the limit fails with EMSGSIZE and
-# sends nothing (mqueue 8192 bytes, udp 65507), one at the limit arrives
-# whole. Byte transports are checked for the opposite: two writes may be
-# read back by one read.
+# sends nothing (mqueue 8192 bytes, udp 65507, dbus 65536), one at the
+# limit arrives whole. Byte transports are checked for the opposite: two
+# writes may be read back by one read.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -22,6 +22,7 @@ for t in $(transports_in "$MNT"); do
 	# SO_SNDBUF less netlink's 32 bytes and the nlmsghdr
 	netlink) max=$(($(cat /proc/sys/net/core/wmem_default) - 48)) ;;
 	memfd) max=1040384 ;;	# as zmq, under its 1 MiB max_msg
+	dbus) max=65536 ;;
 	*) max= ;;
 	esac
 	if timeout -k 2 60 "$mc" "$MNT/$t" $max >"$SCRATCH/out" 2>&1; then
@@ -34,7 +35,7 @@ for t in $(transports_in "$MNT"); do
 done
 
 # the message limit through the shell: dd reports "Message too long"
-for spec in mqueue:8192 udp:65507; do
+for spec in mqueue:8192 udp:65507 dbus:65536; do
 	t=${spec%:*} max=${spec#*:}
 	[ -f "$MNT/$t" ] || continue
 	# one read of /dev/zero is one block: never a write split by a pipe

@@ -98,6 +98,11 @@ for t in $(transports_in "$M"); do
 		[ -x "$IPCFS_CLIENTS/zmq_push" ] &&
 		attack "zmq: empty, small, 2 MiB" "$IPCFS_CLIENTS/zmq_push" "$o" \
 			"" "" @100 @2000000 "" ;;
+	dbus)
+		[ -x "$IPCFS_CLIENTS/dbus_send" ] &&
+		attack "dbus: empty, other interface, small, 2 MiB" \
+			"$IPCFS_CLIENTS/dbus_send" "$o" "" "!x" @100 @2000000 &&
+		attack "dbus: 1000 of 100 B" "$IPCFS_CLIENTS/dbus_send" "$o" "#1000" ;;
 	shm | mmap | eventfd | uring)
 		attack "$t: garbage header" sh -c \
 			"head -c 256 /dev/urandom | dd of='$o' bs=256 count=1 conv=notrunc status=none" ;;

@@ -2,7 +2,8 @@
 # test_outsiders.sh - an outsider's hang-up or empty message, written into
 # a channel's real object, is never the channel's end of file and never
 # freezes the daemon (transport local mode, docs/DESIGN.md): one empty
-# ZeroMQ message pushed to the zmq endpoint, a zero-length record
+# ZeroMQ message pushed to the zmq endpoint, an empty D-Bus message (and
+# one on another interface) sent to the dbus channel, a zero-length record
 # appended to the file channel's file, the `closed` word set in the
 # rings' headers (shm, mmap, eventfd, uring through their files, sysvshm
 # through shmat of its segment). After each, a read gets the next real data,
@@ -45,7 +46,7 @@ expect "nothing in /dev/shm after stats" \
 	"$(ls /dev/shm | grep -c "^ipcfs\.$DAEMON_PID\.")" 0
 
 # make the channels (at first open), then find their objects
-for t in zmq file shm mmap eventfd uring sysvshm udp; do
+for t in zmq dbus file shm mmap eventfd uring sysvshm udp; do
 	[ -e "$M/$t" ] && { timeout -k 1 5 true < "$M/$t" || fail "open $t"; }
 done
 
@@ -75,6 +76,17 @@ if [ -e "$M/memfd" ]; then
 	expect "memfd: stats counts the dropped datagram" \
 		"$(stat_of "$M" memfd dropped)" 1
 	check_alive
+if [ -e "$M/dbus" ] && [ -x "$IPCFS_CLIENTS/dbus_send" ]; then
+	obj=$(stat_of "$M" dbus object)
+	timeout -k 1 10 "$IPCFS_CLIENTS/dbus_send" "$obj" "" "!other" "after" ||
+		fail "dbus_send to $obj"
+	expect "dbus: the message after an outsider's empty one" \
+		"$(read_one "$M/dbus")" after
+	expect "dbus: stats counts the dropped message" \
+		"$(stat_of "$M" dbus dropped)" 1
+	check_alive
+else
+	say "dbus not built: its case skipped"
 fi
 
 obj=$(stat_of "$M" file object)

@@ -5,7 +5,8 @@
 #    one line);
 #  - `fusermount3 -u` removes it and a new daemon mounts the same dir;
 #  - the new daemon sweeps the dead one's objects (/dev/shm, mqueue,
-#    runtime dir ipcfs.<pid>.*), works, and leaves nothing when unmounted.
+#    runtime dir ipcfs.<pid>.*), works, and leaves nothing when unmounted;
+#  - no process the dead one started (the dbus channels' bus) survives it.
 # Where /dev/mqueue is not mounted the daemon cannot list queues to sweep
 # them; the test then only notes the dead one's queues and removes them
 # itself through a private mqueue mount.
@@ -26,6 +27,8 @@ objs=$( (objects_of "$M"; objects_of "$M/d") | sort -u)
 n=$(leftovers "$dead" "$rundir" | wc -l)
 [ "$n" -gt 0 ] && pass "the daemon has $n named objects" ||
 	fail "no named objects of the daemon found (rundir $rundir)"
+! transports_in "$M" | grep -qx dbus || [ -n "$(processes_of "$dead")" ] ||
+	fail "no bus daemon of the daemon found"
 
 timeout -k 1 30 cat "$M/d/fifo" >/dev/null 2>&1 &
 waiter=$!
@@ -61,7 +64,7 @@ mounted "$M" && die "$M still mounted"
 
 MOUNT_DIR=$M mount_ipcfs -o control
 pass "a new daemon mounted $M"
-left=$( (leftovers "$dead" "$rundir"
+left=$( (leftovers "$dead" "$rundir"; processes_of "$dead"
 	 for o in $objs; do [ -e "$o" ] && echo "$o"; done) | sort -u)
 if [ -n "$MQUEUE_DIR" ] && [ "$MQUEUE_DIR" != /dev/mqueue ]; then
 	q=$(echo "$left" | grep "^$MQUEUE_DIR/")
@@ -80,7 +83,7 @@ for t in $(transports_in "$M"); do
 done
 new=$DAEMON_PID
 unmount_ipcfs
-left=$(leftovers "$new" "$rundir")
+left=$(leftovers "$new" "$rundir"; processes_of "$new")
 [ -z "$left" ] && pass "nothing left after unmount" || fail "left after unmount: $(echo $left)"
 
 finish
