@@ -76,6 +76,8 @@ if [ -e "$M/memfd" ]; then
 	expect "memfd: stats counts the dropped datagram" \
 		"$(stat_of "$M" memfd dropped)" 1
 	check_alive
+fi
+
 if [ -e "$M/dbus" ] && [ -x "$IPCFS_CLIENTS/dbus_send" ]; then
 	obj=$(stat_of "$M" dbus object)
 	timeout -k 1 10 "$IPCFS_CLIENTS/dbus_send" "$obj" "" "!other" "after" ||
