@@ -103,12 +103,28 @@ struct cma {
 	bool announced;		/* a sender elsewhere writes into our ring */
 };
 
+/*
+ * fd's events now, without waiting: 0 if none, -errno. A poll that waits
+ * for nothing still fails with EINTR when a signal comes in during the
+ * call (the bench's watchdog, every 200 ms): that is no answer, ask again.
+ */
+static int cma_poll_now(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n;
+
+	do
+		n = poll(&p, 1, 0);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n ? p.revents : 0;
+}
+
 /* every holder of the other end of this bell socket has closed it */
 static bool cma_hup(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int ev = fd >= 0 ? cma_poll_now(fd, POLLIN) : 0;
 
-	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+	return ev > 0 && (ev & POLLHUP);
 }
 
 /* room for a message of len, and a bell for it, by the credit we have */
@@ -223,12 +239,13 @@ static int cma_write(struct ipc_chan *ch, const void *buf, size_t len)
 		{ (void *)(uintptr_t)(c->rx_addr + off), first },
 		{ (void *)(uintptr_t)c->rx_addr, len - first },
 	};
-	struct pollfd p = { .fd = c->rx_pidfd, .events = POLLIN };
 	ssize_t n;
+	int ev;
 
 	/* a pidfd polls readable once its process has exited */
-	if (c->rx_pidfd >= 0 && poll(&p, 1, 0) != 0)
-		return -EPIPE;
+	ev = c->rx_pidfd >= 0 ? cma_poll_now(c->rx_pidfd, POLLIN) : 0;
+	if (ev)
+		return ev > 0 ? -EPIPE : ev;
 	n = process_vm_writev(c->rx_pid, &local, 1, remote, first < len ? 2 : 1,
 			      0);
 	if (n == (ssize_t)len)
@@ -382,12 +399,17 @@ static void cma_announce(struct ipc_chan *ch)
 	struct cma_bell b = { .kind = CMA_HELLO, .bytes = c->size,
 			      .addr = (uintptr_t)c->ring };
 	struct pollfd p = { .fd = ch->fd[IPC_RX], .events = POLLOUT };
+	int n, tries = 0;
 
 	if (cma_hup(ch->fd[IPC_RX]))
 		return;		/* we held the only TX: nobody to tell */
 	cma_allow_descendants();
-	/* the sender's socket holds a few credit bells at most: no wait */
-	if (poll(&p, 1, 1000) == 1 &&
+	/* the sender's socket holds a few credit bells at most: no wait; a
+	 * signal must not cost the HELLO, the sender would wait for ever */
+	do
+		n = poll(&p, 1, 1000);
+	while (n < 0 && errno == EINTR && ++tries < 10);
+	if (n == 1 &&
 	    send(ch->fd[IPC_RX], &b, sizeof(b), MSG_NOSIGNAL) == sizeof(b))
 		c->announced = true;
 	snprintf(ch->object, sizeof(ch->object), "%ld:%p", (long)getpid(),

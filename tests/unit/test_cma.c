@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -496,6 +497,68 @@ static void test_scribble(void **state)
 	ipc_chan_close(&ch);
 }
 
+#define STORM_MSGS	20000
+#define STORM_US	20
+
+static void on_storm(int sig)
+{
+	(void)sig;
+}
+
+/* SIGALRM every us microseconds, from the timer interrupt: it can come
+ * in during any system call, on one CPU as well as on many */
+static void alarm_every(long us)
+{
+	struct itimerval it = { { 0, us }, { 0, us } };
+
+	(void)setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/*
+ * Signals that hit a sender mid-send (the bench's 200 ms watchdog) are
+ * -EINTR at worst, never the reader's end: the sender asks the reader's
+ * pidfd whether it exited with a poll that waits for nothing, which a
+ * signal still cuts short. A storm of them: many sends meet one.
+ */
+static void test_signal_storm(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_storm }, old;
+	unsigned char buf[65536] = { 0 };
+	struct ipc_chan ch;
+	ssize_t n = 0;
+	pid_t pid;
+	int i, status, sent = 0;
+
+	(void)state;
+	open_cma(&ch, 0, 0, false);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipc_keep_end(&ch, IPC_RX);
+		for (i = 0; (n = ipc_recv(&ch, buf, sizeof(buf), 0)) > 0; i++)
+			CHILD_CHECK(n == 100);
+		CHILD_CHECK(n == 0 && i == STORM_MSGS);
+		_exit(0);
+	}
+	ipc_keep_end(&ch, IPC_TX);
+	sigaction(SIGALRM, &sa, &old);	/* no SA_RESTART */
+	alarm_every(STORM_US);
+	while (sent < STORM_MSGS) {
+		n = ipc_send(&ch, buf, 100, 0);
+		if (n == 100)
+			sent++;
+		else if (n != -EINTR)
+			break;
+	}
+	alarm_every(0);
+	sigaction(SIGALRM, &old, NULL);
+	ipc_close_end(&ch, IPC_TX);
+	status = reap(pid);
+	ipc_chan_close(&ch);
+	assert_int_equal(n, 100);
+	assert_int_equal(status, 0);
+}
+
 /* a signal cuts a blocking receive short: -EINTR */
 static void test_eintr(void **state)
 {
@@ -528,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_forged_credit),
 		cmocka_unit_test(test_forged_hello),
 		cmocka_unit_test(test_scribble),
+		cmocka_unit_test(test_signal_storm),
 		cmocka_unit_test(test_eintr),
 	};
 
