@@ -613,11 +613,20 @@ static void env_restore(struct env_save *save)
 	}
 }
 
+/* a pidfd polls readable once its process has exited; EINTR is not that */
+static bool pidfd_exited(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n;
+
+	while ((n = poll(&p, 1, 0)) < 0 && errno == EINTR)
+		;
+	return n > 0;
+}
+
 static bool peer_exited(void)
 {
-	struct pollfd p = { .fd = me.peer_pidfd, .events = POLLIN };
-
-	return p.fd < 0 || poll(&p, 1, 0) != 0;
+	return me.peer_pidfd < 0 || pidfd_exited(me.peer_pidfd);
 }
 
 struct finalize_watch {
@@ -787,16 +796,15 @@ static int mpi_claim(struct mpi_job *j)
  */
 static int mpi_peer_alive(struct mpi_job *j)
 {
-	struct pollfd p = { .events = POLLIN };
+	int fd = pidfd_open(atomic_load(&j->sh->pid[!me.rank]), 0);
 
-	p.fd = pidfd_open(atomic_load(&j->sh->pid[!me.rank]), 0);
-	if (p.fd < 0)
+	if (fd < 0)
 		return -EPIPE;
-	if (poll(&p, 1, 0) != 0) {
-		(void)close(p.fd);
+	if (pidfd_exited(fd)) {
+		(void)close(fd);
 		return -EPIPE;
 	}
-	return p.fd;
+	return fd;
 }
 
 /* wait until the other rank is claimed, then MPI_Init as ours */
