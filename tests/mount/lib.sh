@@ -170,12 +170,15 @@ sanitizer_check() {
 }
 
 # reap_daemon PID ERRFILE [WANT_STATUS]: wait up to 10 s for the daemon to
-# exit, check its status (default 0) and its stderr. Kills it if it hangs.
+# exit, check its status (default 0) and its stderr. Kills it if it hangs,
+# after writing its threads' stacks to $IPCFS_HANG_DUMP.PID if that is set.
 reap_daemon() {
 	local pid=$1 errf=$2 want=${3:-0} st
 
 	if ! wait_gone "$pid" 10; then
 		fail "daemon $pid still running 10 s after unmount; killing it"
+		[ -n "${IPCFS_HANG_DUMP:-}" ] && gdb -batch -p "$pid" \
+			-ex "thread apply all bt 12" >"$IPCFS_HANG_DUMP.$pid" 2>&1
 		kill -KILL "$pid" 2>/dev/null
 	fi
 	wait "$pid" 2>/dev/null
