@@ -855,7 +855,8 @@ static void chan_disconnect(struct ipc_chan *ch, struct dbus_chan *d)
 }
 
 /* a bus, both ends on it; one more bus if the first refused us (full:
- * outsiders took its connections) or did not answer (stopped) */
+ * outsiders took its connections), did not answer (stopped) or is gone
+ * (killed, not reaped yet) */
 static int chan_on_bus(struct ipc_chan *ch, struct dbus_chan *d,
 		       const struct ipc_opts *o)
 {
@@ -866,9 +867,10 @@ static int chan_on_bus(struct ipc_chan *ch, struct dbus_chan *d,
 		if (err < 0)
 			return err;
 		err = chan_connect(ch, d);
-		if ((err != -EUSERS && err != -ETIMEDOUT) || tries == 1)
+		if ((err != -EUSERS && err != -ETIMEDOUT &&
+		     err != -ECONNREFUSED) || tries == 1)
 			break;
-		ipc_dbus_bus_full(d->bus);
+		ipc_dbus_bus_retire(d->bus);
 		chan_disconnect(ch, d);
 		ipc_dbus_bus_put(d->bus);
 		d->bus = NULL;

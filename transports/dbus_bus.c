@@ -63,7 +63,6 @@ struct ipc_dbus_bus {
 	pid_t owner;		/* the process that started it */
 	unsigned users;		/* channels on it, in this process's memory */
 	bool shared;		/* in shared_buses[], open to more channels */
-	bool full;		/* refused a connection: no more channels */
 	size_t max_msg, capacity;	/* its limits fit channels this big */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char conf[PATH_MAX];
@@ -502,7 +501,7 @@ static struct ipc_dbus_bus *shared_find(size_t max_msg, size_t capacity,
 				*slot = (int)i;
 			continue;
 		}
-		if (!b->full && b->users < limits.channels &&
+		if (b->users < limits.channels &&
 		    b->max_msg >= max_msg && b->capacity >= capacity)
 			return b;
 	}
@@ -551,10 +550,12 @@ void ipc_dbus_bus_put(struct ipc_dbus_bus *b)
 	free(b);
 }
 
-void ipc_dbus_bus_full(struct ipc_dbus_bus *b)
+void ipc_dbus_bus_retire(struct ipc_dbus_bus *b)
 {
 	pthread_mutex_lock(&bus_lock);
-	b->full = true;
+	for (int i = 0; i < IPC_DBUS_MAX_BUSES; i++)
+		if (shared_buses[i] == b)
+			shared_buses[i] = NULL;
 	pthread_mutex_unlock(&bus_lock);
 }
 

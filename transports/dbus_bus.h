@@ -41,9 +41,10 @@ int ipc_dbus_bus_get(struct ipc_dbus_bus **busp, const struct ipc_opts *o,
 		     size_t max_msg, size_t capacity);
 /* one channel less on it; the last one of the starting process stops it */
 void ipc_dbus_bus_put(struct ipc_dbus_bus *bus);
-/* the bus refused a connection (its connection limit) or did not
- * answer: no more channels on it, start another */
-void ipc_dbus_bus_full(struct ipc_dbus_bus *bus);
+/* the bus refused a connection (its connection limit), did not answer
+ * or is gone: no more channels on it, and its place goes to another one;
+ * it lives on for the channels it has */
+void ipc_dbus_bus_retire(struct ipc_dbus_bus *bus);
 /* remove the socket path: nobody else may connect any more */
 void ipc_dbus_bus_hide(struct ipc_dbus_bus *bus);
 /* the address to connect to, as the daemon printed it (with its guid) */

@@ -34,6 +34,7 @@
 extern const struct ipc_transport ipc_dbus;
 
 static char rundir[64];
+static char saved_path[4096];	/* PATH, as test_start_errors found it */
 
 static struct ipc_opts opts(bool local)
 {
@@ -480,10 +481,11 @@ static void test_start_errors(void **state)
 	struct ipc_dbus_limits l = { IPC_DBUS_BUS_CHANNELS, IPC_DBUS_MAX_BUSES,
 				     IPC_DBUS_BUS_OUTSIDERS, 300, 0 };
 	struct ipc_opts o = opts(true);
-	char *path = strdup(getenv("PATH")), dir[64];
+	char dir[64];
 	struct ipc_chan ch;
 
 	(void)state;
+	snprintf(saved_path, sizeof(saved_path), "%s", getenv("PATH"));
 	snprintf(dir, sizeof(dir), "/tmp/ipcfs-test-dbus-bin-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	setenv("PATH", dir, 1);
@@ -494,8 +496,7 @@ static void test_start_errors(void **state)
 	ipc_dbus_bus_set_limits(&l);
 	assert_int_equal(ipc_chan_open(&ch, &ipc_dbus, &o), -ETIMEDOUT);
 	ipc_dbus_bus_set_limits(NULL);
-	setenv("PATH", path, 1);
-	free(path);
+	setenv("PATH", saved_path, 1);
 	assert_int_equal(tl_count_entries(rundir, ""), 0);
 	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/dbus-daemon");
 	unlink(dir);
@@ -712,23 +713,26 @@ static int remove_rundir(void **state)
 	return rmdir(rundir);
 }
 
+/* a failed test leaves its limits and PATH behind: not to the next one */
+static int reset(void **state)
+{
+	(void)state;
+	ipc_dbus_bus_set_limits(NULL);
+	if (saved_path[0])
+		setenv("PATH", saved_path, 1);
+	return 0;
+}
+
+#define T(fn) cmocka_unit_test_teardown(fn, reset)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_outsider_local),
-		cmocka_unit_test(test_outsider_eof),
-		cmocka_unit_test(test_flood),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_bus_killed),
-		cmocka_unit_test(test_bus_stopped),
-		cmocka_unit_test(test_bus_gone),
-		cmocka_unit_test(test_start_errors),
-		cmocka_unit_test(test_bound),
-		cmocka_unit_test(test_credit),
-		cmocka_unit_test(test_fork_ends),
-		cmocka_unit_test(test_fork_pair),
-		cmocka_unit_test(test_killed_child),
-		cmocka_unit_test(test_nothing_left),
+		T(test_outsider_local), T(test_outsider_eof), T(test_flood),
+		T(test_refused), T(test_bus_killed), T(test_bus_stopped),
+		T(test_bus_gone), T(test_start_errors), T(test_bound),
+		T(test_credit), T(test_fork_ends), T(test_fork_pair),
+		T(test_killed_child), T(test_nothing_left),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
