@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <poll.h>
 #include <sched.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,9 +106,15 @@ static int64_t now_ns(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* epoll_wait, but poll up to fs->spin_us before going to sleep; yield
- * at every turn so that a client sharing our CPU runs first */
-static int wait_events(struct fs *fs, struct epoll_event *ev)
+/*
+ * epoll_wait, but poll up to fs->spin_us before going to sleep; yield
+ * at every turn so that a client sharing our CPU runs first. The signals
+ * that end the session are blocked except in here (wake is the mask to
+ * wait with): one that came while we served or spun would otherwise
+ * leave us asleep with the session already told to exit.
+ */
+static int wait_events(struct fs *fs, struct epoll_event *ev,
+		       const sigset_t *wake)
 {
 	int64_t deadline;
 	int n;
@@ -114,24 +122,36 @@ static int wait_events(struct fs *fs, struct epoll_event *ev)
 	if (fs->spin_us) {
 		deadline = now_ns() + (int64_t)fs->spin_us * 1000;
 		do {
-			n = epoll_wait(fs->epfd, ev, FS_MAX_EVENTS, 0);
+			n = epoll_pwait(fs->epfd, ev, FS_MAX_EVENTS, 0, wake);
 			if (n)
 				return n;
 			sched_yield();
 		} while (now_ns() < deadline);
 	}
-	return epoll_wait(fs->epfd, ev, FS_MAX_EVENTS, -1);
+	return epoll_pwait(fs->epfd, ev, FS_MAX_EVENTS, -1, wake);
 }
 
 int fs_loop_run(struct fs *fs, struct fuse_session *se)
 {
 	struct epoll_event ev[FS_MAX_EVENTS];
 	struct fuse_buf buf = { 0 };
+	sigset_t ending, wake;
 	bool session_ready;
 	int n, ret = 0;
 
+	sigemptyset(&ending);
+	sigaddset(&ending, SIGINT);
+	sigaddset(&ending, SIGTERM);
+	sigaddset(&ending, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &ending, NULL);
 	while (!fuse_session_exited(se)) {
-		n = wait_events(fs, ev);
+		/* what is blocked now (the signal transport blocks its
+		 * signals as channels come), less the ending ones */
+		pthread_sigmask(SIG_BLOCK, NULL, &wake);
+		sigdelset(&wake, SIGINT);
+		sigdelset(&wake, SIGTERM);
+		sigdelset(&wake, SIGHUP);
+		n = wait_events(fs, ev, &wake);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;	/* a signal: exited() says */
@@ -157,5 +177,6 @@ int fs_loop_run(struct fs *fs, struct fuse_session *se)
 			break;
 	}
 	free(buf.mem);
+	pthread_sigmask(SIG_UNBLOCK, &ending, NULL);
 	return ret;
 }
