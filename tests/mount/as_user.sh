@@ -30,6 +30,11 @@ skip() { say "SKIP: $*"; exit 77; }
 # --- inside the namespace (root still): device node, then become the user
 if [ "${IPCFS_AS_USER_STAGE:-}" = ns ]; then
 	unset IPCFS_AS_USER_STAGE
+	# copies of other tests' FUSE mounts: held here, they would keep those
+	# daemons from seeing their unmount until this test ends
+	awk '$3 ~ /^fuse/ { print $2 }' /proc/self/mounts | while read -r m; do
+		umount -l "$m" 2>/dev/null
+	done
 	dev=$IPCFS_AS_USER_BASE/dev
 	mount -t tmpfs -o mode=0755,size=64k ipcfs-dev "$dev" ||
 		{ say "SKIP: mount tmpfs failed"; exit 77; }

@@ -21,6 +21,18 @@
 set -u
 export LC_ALL=C
 
+# drop_foreign_fuse: in a private mount namespace of our own, let go of the
+# copies of other tests' FUSE mounts it was made with; held here, they keep
+# those daemons from seeing their unmount until this test ends.
+drop_foreign_fuse() {
+	local m
+
+	awk '$3 ~ /^fuse/ { print $2 }' /proc/self/mounts | while read -r m; do
+		umount -l "$m" 2>/dev/null
+	done
+}
+[ -n "${IPCFS_IN_NS:-}" ] && drop_foreign_fuse
+
 IPCFS=${1:-${IPCFS:-}}
 IPCFS_CLIENTS=${IPCFS_CLIENTS:-}
 TEST_NAME=$(basename "$0" .sh)
