@@ -42,6 +42,11 @@ die() { say "$1" >&2; exit "${2:-1}"; }
 if [ -n "${IPCFS_DEB_NS:-}" ]; then
 	set +e	# checks count their failures, they do not stop the run
 	WORK=$IPCFS_DEB_NS
+	# let go of the copies of FUSE mounts made elsewhere: held here, they
+	# would keep those daemons from seeing their unmount while we run
+	awk '$3 ~ /^fuse/ { print $2 }' /proc/self/mounts | while read -r m; do
+		umount -l "$m" 2>/dev/null
+	done
 	deb=$(ls "$WORK"/ipcfs_*.deb)
 	for d in usr etc var; do
 		mkdir -p "$WORK/ovl/$d/up" "$WORK/ovl/$d/work"
