@@ -716,6 +716,7 @@ static bool env_default(const char *name, const char *value)
 static void mpi_init(const char *const env[ENV_N], const char *tls)
 {
 	struct env_save save[ENV_N];
+	struct sigaction usr1;
 	bool tls_set, hwloc_set;
 	sigset_t all, old;
 	int provided;
@@ -730,8 +731,12 @@ static void mpi_init(const char *const env[ENV_N], const char *tls)
 	 */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* MPICH takes SIGUSR1 (hydra's word of a failed process, which no
+	 * one sends here): the caller's disposition is put back */
+	sigaction(SIGUSR1, NULL, &usr1);
 	/* fails only by aborting the process (MPI_ERRORS_ARE_FATAL) */
 	MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided);
+	sigaction(SIGUSR1, &usr1, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (tls_set)
 		unsetenv("UCX_TLS");
