@@ -285,6 +285,32 @@ static int remove_marked(const char *path)
 	return unlink(path);
 }
 
+/*
+ * A /dev/shm name; a ".mpiseg" one is a link to MPICH's segment that a
+ * killed job could not remove (mpi_job.c): that goes too, if it is ours.
+ */
+static int remove_shm(const char *name)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	size_t len = strlen(name);
+
+	if (len > 7 && strcmp(name + len - 7, ".mpiseg") == 0) {
+		snprintf(link, sizeof(link), "/dev/shm%s", name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			if (strncmp(target, "/dev/shm/mpich_", 15) == 0 &&
+			    !strchr(target + 9, '/') &&
+			    lstat(target, &st) == 0 && S_ISREG(st.st_mode) &&
+			    st.st_uid == geteuid())
+				(void)unlink(target);
+		}
+	}
+	return shm_unlink(name);
+}
+
 static void sweep_dir(const char *dir, struct sweep *sw,
 		      int (*remove_one)(const char *path))
 {
@@ -333,7 +359,7 @@ void ipc_sweep_stale(const char *rundir)
 
 	if (rundir)
 		sweep_dir(rundir, &sw, remove_marked);
-	sweep_dir("/dev/shm", &sw, shm_unlink);
+	sweep_dir("/dev/shm", &sw, remove_shm);
 	if (access("/dev/mqueue", F_OK) == 0)
 		sweep_dir("/dev/mqueue", &sw, mq_unlink);
 	else

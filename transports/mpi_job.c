@@ -116,6 +116,9 @@ struct pmi_server {
 	struct pmi_kv kv[PMI_NKV];
 	unsigned nkv;
 	char seg[PATH_MAX];	/* MPICH's /dev/shm segment, once named */
+	/* /dev/shm/ipcfs.<pid>.<n>.<token>.mpiseg -> seg, so that the sweep
+	 * (common.c) removes seg if this process is killed first */
+	char link[64];
 };
 
 /* the value of " name=" in line (which starts with a space), or false */
@@ -188,8 +191,16 @@ static void pmi_note_seg(struct pmi_server *s, const char *key,
 	for (i = 0; i < n && sscanf(hex + 2 * i, "%2X", &c) == 1; i++)
 		s->seg[i] = (char)c;
 	s->seg[i] = '\0';
-	if (strncmp(s->seg, "/dev/shm/mpich_", 15) != 0 || strstr(s->seg, ".."))
+	if (strncmp(s->seg, "/dev/shm/mpich_", 15) != 0 || strstr(s->seg, "..")) {
 		s->seg[0] = '\0';
+		return;
+	}
+	if (!s->link[0]) {
+		memcpy(s->link, "/dev/shm/", 9);
+		ipc_unique_name(s->link + 9, sizeof(s->link) - 9, "mpiseg");
+		if (symlink(s->seg, s->link) < 0)
+			s->link[0] = '\0';
+	}
 }
 
 static void pmi_unlink_seg(struct pmi_server *s)
@@ -197,6 +208,9 @@ static void pmi_unlink_seg(struct pmi_server *s)
 	if (s->seg[0])
 		(void)unlink(s->seg);	/* ENOENT: MPICH did */
 	s->seg[0] = '\0';
+	if (s->link[0])
+		(void)unlink(s->link);
+	s->link[0] = '\0';
 }
 
 /*
@@ -405,6 +419,11 @@ static void *pmi_thread(void *arg)
 				pmi_died(s, i);
 		}
 		pmi_barrier_check(s);
+		/* both past MPI_Init: MPICH has unlinked its segment */
+		if (s->link[0] &&
+		    atomic_load(&s->j->sh->state[0]) >= RANK_UP &&
+		    atomic_load(&s->j->sh->state[1]) >= RANK_UP)
+			pmi_unlink_seg(s);
 	}
 	/* the job is over: nobody will map the segment by its name now */
 	pmi_unlink_seg(s);

@@ -409,6 +409,34 @@ static void test_finalize_at_exit(void **state)
 }
 
 /* the peer left with _exit (no MPI_Finalize): our exit must not wait */
+/*
+ * A job whose process manager was killed before MPICH unlinked its
+ * segment left /dev/shm/mpich_shar_tmp* for good; now the manager's
+ * link to it names a dead pid, and the next sweep removes both.
+ */
+static void test_sweep_killed_job(void **state)
+{
+	char seg[] = "/dev/shm/mpich_shar_tmpIPCFST", link[128];
+	pid_t dead = fork();
+	int fd;
+
+	(void)state;
+	if (dead == 0)
+		_exit(0);
+	assert_int_equal(waitpid(dead, NULL, 0), dead);
+	fd = open(seg, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(link, sizeof(link),
+		 "/dev/shm/ipcfs.%d.0.0123456789abcdef.mpiseg", (int)dead);
+	assert_int_equal(symlink(seg, link), 0);
+	ipc_sweep_stale(NULL);
+	assert_int_equal(access(link, F_OK), -1);
+	assert_int_equal(access(seg, F_OK), -1);
+	(void)unlink(seg);
+	(void)unlink(link);
+}
+
 static void test_exit_peer_gone(void **state)
 {
 	struct ipc_opts small = { .max_msg = 64 };
@@ -463,6 +491,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_third_process),
 		cmocka_unit_test(test_finalize_at_exit),
 		cmocka_unit_test(test_exit_peer_gone),
+		cmocka_unit_test(test_sweep_killed_job),
 	};
 	size_t n = sizeof(tests) / sizeof(tests[0]);
 	int failed = 0, status, shm0 = shm_files();
