@@ -298,7 +298,9 @@ static int remove_shm(const char *name)
 
 	if (len > 7 && strcmp(name + len - 7, ".mpiseg") == 0) {
 		snprintf(link, sizeof(link), "/dev/shm%s", name);
-		n = readlink(link, target, sizeof(target) - 1);
+		/* someone else's link may not make us remove our files */
+		n = lstat(link, &st) == 0 && st.st_uid == geteuid() ?
+		    readlink(link, target, sizeof(target) - 1) : -1;
 		if (n > 0) {
 			target[n] = '\0';
 			if (strncmp(target, "/dev/shm/mpich_", 15) == 0 &&
