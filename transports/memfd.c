@@ -88,21 +88,11 @@ struct mfd_dgram {
 static int mfd_create_chan(struct ipc_chan *ch, const struct ipc_opts *o,
 			     struct mfd *m)
 {
-	struct sockaddr_storage sa;
-	socklen_t len;
 	int err;
 
-	err = ipc_object_path(ch, o, "memfd");
+	err = ipc_sock_named_dgram(ch, o, "memfd");
 	if (err < 0)
 		return err;
-	err = ipc_sock_addr(&sa, &len, AF_UNIX, ch->object);
-	if (err < 0)
-		return err;
-	err = ipc_sock_dgram_pair(AF_UNIX, &sa, &len, ch->fd);
-	if (err < 0) {
-		(void)unlink(ch->object);
-		return err;
-	}
 	if (getrandom(&m->sh->token, sizeof(m->sh->token), 0) !=
 	    sizeof(m->sh->token)) {
 		err = -errno;

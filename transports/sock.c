@@ -283,3 +283,22 @@ int ipc_dgram_size_buffers(struct ipc_chan *ch, size_t max_msg)
 	/* the kernel reports twice what it charges messages against */
 	return (size_t)got / 2 < max_msg ? -EMSGSIZE : 0;
 }
+
+int ipc_sock_named_dgram(struct ipc_chan *ch, const struct ipc_opts *o,
+			 const char *what)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	int err;
+
+	err = ipc_object_path(ch, o, what);
+	if (err < 0)
+		return err;
+	err = ipc_sock_addr(&sa, &len, AF_UNIX, ch->object);
+	if (err < 0)
+		return err;
+	err = ipc_sock_dgram_pair(AF_UNIX, &sa, &len, ch->fd);
+	if (err < 0)
+		(void)unlink(ch->object);
+	return err;
+}

@@ -15,9 +15,13 @@ int ipc_sock_addr(struct sockaddr_storage *sa, socklen_t *len, int domain,
 /* listen at sa, connect fd[TX] to it, accept fd[RX]; sa gets the bound address */
 int ipc_sock_stream_pair(int domain, struct sockaddr_storage *sa,
 			 socklen_t *len, int fd[2], int *listener);
-/* bind fd[RX] at sa, connect fd[TX] to it */
 /* connect fd[RX] to fd[TX]'s address: the kernel drops others' data */
 int ipc_sock_connect_peer(int fd[2]);
+/* a Unix datagram pair, RX bound to ch->object, a fresh name for `what`
+ * in the runtime dir (removed again on failure) */
+int ipc_sock_named_dgram(struct ipc_chan *ch, const struct ipc_opts *o,
+			 const char *what);
+/* bind fd[RX] at sa, connect fd[TX] to it */
 int ipc_sock_dgram_pair(int domain, struct sockaddr_storage *sa,
 			socklen_t *len, int fd[2]);
 void ipc_sock_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);

@@ -17,21 +17,11 @@
 
 static int unixdgram_create(struct ipc_chan *ch, const struct ipc_opts *o)
 {
-	struct sockaddr_storage sa;
-	socklen_t len;
 	int err;
 
-	err = ipc_object_path(ch, o, "dgram");
+	err = ipc_sock_named_dgram(ch, o, "dgram");
 	if (err < 0)
 		return err;
-	err = ipc_sock_addr(&sa, &len, AF_UNIX, ch->object);
-	if (err < 0)
-		return err;
-	err = ipc_sock_dgram_pair(AF_UNIX, &sa, &len, ch->fd);
-	if (err < 0) {
-		(void)unlink(ch->object);
-		return err;
-	}
 	ch->max_msg = o->max_msg ? o->max_msg : UNIXDGRAM_DEFAULT_MAX;
 	err = ipc_dgram_size_buffers(ch, ch->max_msg);
 	if (err < 0) {
