@@ -33,16 +33,49 @@ struct fs_node {
 	gid_t gid;
 };
 
+struct fs_req;
+struct fs_asker;
+
+/*
+ * Who asked for a read, write or poll: a FUSE request (ops.c), or a
+ * peer's request (net_export.c). chan.c answers through these and never
+ * asks which it is. Each request is answered exactly once.
+ */
+struct fs_asker_ops {
+	void (*data)(const struct fs_asker *a, const void *buf, size_t len);
+	/* answer with up to len bytes moved out of fd (a kernel pipe):
+	 * the count, or -errno if nothing could be taken */
+	ssize_t (*data_fd)(const struct fs_asker *a, int fd, size_t len);
+	void (*error)(const struct fs_asker *a, int err);
+	void (*written)(const struct fs_asker *a, size_t count);
+	void (*polled)(const struct fs_asker *a, unsigned revents);
+	/* r waits now: the asker calls fs_req_interrupt(r) if it gives up
+	 * (at once, if it already has) */
+	void (*parked)(const struct fs_asker *a, struct fs_req *r);
+};
+
+struct fs_asker {
+	const struct fs_asker_ops *ops;
+	void *ctx;		/* fuse_req_t, or a peer's call */
+	uid_t uid;		/* whose budget a parked write's copy takes */
+};
+
+/* someone polling a handle, told once when it may be ready */
+struct fs_poller {
+	void (*notify)(void *arg);
+	void (*drop)(void *arg);	/* after notify, or instead of it */
+	void *arg;			/* NULL: nobody polls */
+};
+
 /* a read or write waiting for the channel: answered later from the loop */
 struct fs_req {
 	TAILQ_ENTRY(fs_req) link;
-	fuse_req_t req;
+	struct fs_asker who;
 	struct fs_handle *h;
 	bool is_write;
 	size_t size;		/* read: bytes wanted; write: bytes in data */
 	size_t done;		/* write: bytes sent so far */
 	size_t from;		/* write: done when parked, data[0]'s offset */
-	uid_t uid;		/* write: whose budget holds data */
 	char data[];		/* write: a copy of the bytes not yet sent */
 };
 TAILQ_HEAD(fs_req_list, fs_req);
@@ -53,7 +86,7 @@ struct fs_handle {
 	bool reads, writes;
 	bool saw_writer;	/* read data, or a writer came and went */
 	uint64_t writer_closes;	/* chan->writer_closes when opened */
-	struct fuse_pollhandle *ph;	/* a poller to notify, or NULL */
+	struct fs_poller poller;	/* arg NULL: nobody polls */
 	TAILQ_ENTRY(fs_handle) poll_link;
 	TAILQ_ENTRY(fs_handle) open_link;	/* every open handle */
 	char *text;		/* stats: the snapshot taken at open */
@@ -193,15 +226,21 @@ int fs_chan_make(struct fs_chan *fc);
 void fs_chan_fini(struct fs_chan *fc);
 void fs_chan_open(struct fs_chan *fc, struct fs_handle *h);
 void fs_chan_release(struct fs_chan *fc, struct fs_handle *h);
-void fs_chan_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
-		  size_t size, int flags);
-void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
-		   const char *buf, size_t size, int flags);
+void fs_chan_read(struct fs_chan *fc, struct fs_handle *h,
+		  const struct fs_asker *who, size_t size, int flags);
+void fs_chan_write(struct fs_chan *fc, struct fs_handle *h,
+		   const struct fs_asker *who, const char *buf, size_t size,
+		   int flags);
 /* the same, for libfuse's write_buf: memory, or pages in its pipe */
 void fs_chan_write_buf(struct fs_chan *fc, struct fs_handle *h,
-		       fuse_req_t req, struct fuse_bufvec *bufv, int flags);
-void fs_chan_poll(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
-		  struct fuse_pollhandle *ph);
+		       const struct fs_asker *who, struct fuse_bufvec *bufv,
+		       int flags);
+/* answer who with the revents now; with a poller, keep it to notify
+ * when they may have changed (p is copied) */
+void fs_chan_poll(struct fs_chan *fc, struct fs_handle *h,
+		  const struct fs_asker *who, const struct fs_poller *p);
+/* the asker of a parked request gave up: EINTR, or a write's count */
+void fs_req_interrupt(struct fs_req *r);
 /* the loop saw an end's readiness fd fire */
 void fs_chan_ready(struct fs_chan *fc, enum ipc_end end);
 size_t fs_chan_queued(const struct fs_chan *fc);
@@ -218,6 +257,8 @@ void fs_watch_drop(struct fs_watch *w);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops fs_ops;
+/* a FUSE request as chan.c's asker */
+struct fs_asker fs_asker_fuse(fuse_req_t req);
 /* free the handles of files still open when the session ends */
 void fs_handles_free(struct fs *fs);
 

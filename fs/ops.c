@@ -18,6 +18,83 @@ static struct fs *fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/*
+ * A FUSE request as chan.c's asker: each answer is the fuse_reply_* of
+ * the same name; a signal on the caller interrupts the parked request.
+ */
+static fuse_req_t req_of(const struct fs_asker *a)
+{
+	return a->ctx;
+}
+
+static void fuse_data(const struct fs_asker *a, const void *buf, size_t len)
+{
+	fuse_reply_buf(req_of(a), buf, len);
+}
+
+/* the pipe's pages spliced into the reply (FUSE_CAP_SPLICE_WRITE) */
+static ssize_t fuse_data_fd(const struct fs_asker *a, int fd, size_t len)
+{
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(len);
+
+	bv.buf[0].flags = FUSE_BUF_IS_FD;
+	bv.buf[0].fd = fd;
+	/* the bytes have left the pipe even if the reader is gone */
+	(void)fuse_reply_data(req_of(a), &bv, FUSE_BUF_SPLICE_MOVE);
+	return (ssize_t)len;
+}
+
+static void fuse_error(const struct fs_asker *a, int err)
+{
+	fuse_reply_err(req_of(a), err);
+}
+
+static void fuse_written(const struct fs_asker *a, size_t count)
+{
+	fuse_reply_write(req_of(a), count);
+}
+
+static void fuse_polled(const struct fs_asker *a, unsigned revents)
+{
+	fuse_reply_poll(req_of(a), revents);
+}
+
+static void fuse_interrupted(fuse_req_t req, void *data)
+{
+	(void)req;
+	fs_req_interrupt(data);
+}
+
+static void fuse_parked(const struct fs_asker *a, struct fs_req *r)
+{
+	fuse_req_interrupt_func(req_of(a), fuse_interrupted, r);
+}
+
+static const struct fs_asker_ops fuse_asker_ops = {
+	.data = fuse_data,
+	.data_fd = fuse_data_fd,
+	.error = fuse_error,
+	.written = fuse_written,
+	.polled = fuse_polled,
+	.parked = fuse_parked,
+};
+
+struct fs_asker fs_asker_fuse(fuse_req_t req)
+{
+	return (struct fs_asker){ .ops = &fuse_asker_ops, .ctx = req,
+				  .uid = fuse_req_ctx(req)->uid };
+}
+
+static void fuse_poll_notify(void *ph)
+{
+	(void)fuse_lowlevel_notify_poll(ph);
+}
+
+static void fuse_poll_drop(void *ph)
+{
+	fuse_pollhandle_destroy(ph);
+}
+
 static void handle_free(struct fs *fs, struct fs_handle *h)
 {
 	TAILQ_REMOVE(&fs->open_handles, h, open_link);
@@ -334,7 +411,9 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (fc) {
-		fs_chan_read(fc, h, req, size, fi->flags);
+		struct fs_asker who = fs_asker_fuse(req);
+
+		fs_chan_read(fc, h, &who, size, fi->flags);
 		return;
 	}
 	/* stats: a snapshot taken at open, read like a file */
@@ -351,6 +430,7 @@ static void fs_write_buf(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fs_handle *h = handle_of(fi);
 	struct fs_chan *fc = fs_chan_of(h->node);
+	struct fs_asker who = fs_asker_fuse(req);
 
 	(void)ino;
 	(void)off;
@@ -358,7 +438,7 @@ static void fs_write_buf(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	fs_chan_write_buf(fc, h, req, bufv, fi->flags);
+	fs_chan_write_buf(fc, h, &who, bufv, fi->flags);
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
@@ -382,6 +462,9 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 {
 	struct fs_handle *h = handle_of(fi);
 	struct fs_chan *fc = fs_chan_of(h->node);
+	struct fs_asker who = fs_asker_fuse(req);
+	struct fs_poller p = { .notify = fuse_poll_notify,
+			       .drop = fuse_poll_drop, .arg = ph };
 
 	(void)ino;
 	if (!fc) {
@@ -390,7 +473,7 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		fuse_reply_poll(req, POLLIN);
 		return;
 	}
-	fs_chan_poll(fc, h, req, ph);
+	fs_chan_poll(fc, h, &who, &p);
 }
 
 struct dirbuf {
