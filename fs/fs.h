@@ -16,7 +16,8 @@
 
 #include "transport.h"
 
-enum fs_kind { FS_DIR, FS_CHAN, FS_STATS };
+/* FS_NET: net/ and what is under it, a peer's files (net_import.c) */
+enum fs_kind { FS_DIR, FS_CHAN, FS_STATS, FS_NET };
 
 struct fs;
 struct fs_dir;
@@ -96,7 +97,9 @@ TAILQ_HEAD(fs_handle_list, fs_handle);
 
 /* an epoll registration: which channel end became ready */
 struct fs_watch {
-	struct fs_chan *fc;	/* NULL: the FUSE session */
+	struct fs_chan *fc;	/* NULL: the FUSE session, or ready's */
+	/* not a channel's: the loop calls this (the peering's sockets) */
+	void (*ready)(struct fs_watch *w);
 	enum ipc_end end;
 	int fd;			/* registered fd, -1 if none */
 	bool armed;
@@ -177,6 +180,15 @@ struct fs {
 	/* the largest write the kernel always sends in one request, from
 	 * any buffer alignment: a message's bound through the mount */
 	size_t msg_max;
+	/* the peering (net.c), NULL without listen= or peer= */
+	struct fs_net *net;
+	/* net/ under the root, with peer=; its own FUSE handlers */
+	struct fs_node *net_dir;
+	const struct fuse_lowlevel_ops *net_ops;
+	/* after each turn of the loop: the peering's sockets */
+	void (*turn_end)(struct fs *fs);
+	/* the root's stats: lines of the peering's, appended */
+	int (*stats_extra)(struct fs *fs, char *buf, size_t size);
 };
 
 static inline struct fs *fs_of_chan(const struct fs_chan *fc)
@@ -193,6 +205,9 @@ static inline struct fs *fs_of_chan(const struct fs_chan *fc)
 int fs_tree_init(struct fs *fs, const struct ipc_opts *o, bool control);
 void fs_tree_destroy(struct fs *fs);
 struct fs_node *fs_node_get(struct fs *fs, fuse_ino_t ino);
+/* give n an inode number in d's instance; 0 or -ENOMEM */
+int fs_node_add(struct fs_node *n, enum fs_kind kind, struct fs_dir *d);
+void fs_node_del(struct fs *fs, struct fs_node *n);
 struct fs_node *fs_lookup_name(struct fs_dir *dir, const char *name);
 void fs_fill_attr(const struct fs_node *n, struct stat *st);
 /* a directory for uid; -EEXIST, -EINVAL (name), -ENOSPC, -EDQUOT */
@@ -261,5 +276,14 @@ extern const struct fuse_lowlevel_ops fs_ops;
 struct fs_asker fs_asker_fuse(fuse_req_t req);
 /* free the handles of files still open when the session ends */
 void fs_handles_free(struct fs *fs);
+/*
+ * Open n for acc (O_RDONLY, O_WRONLY, O_RDWR) as handle h, zeroed by the
+ * caller; the checks are the caller's. 0 or -errno. The same for FUSE's
+ * and a peer's files (net_export.c), and so is fs_handle_close.
+ */
+int fs_handle_open(struct fs *fs, struct fs_node *n, int acc,
+		   struct fs_handle *h);
+/* release h (not freed) */
+void fs_handle_close(struct fs *fs, struct fs_handle *h);
 
 #endif
