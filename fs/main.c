@@ -3,6 +3,7 @@
  *
  *	ipcfs [-f] [-d] [-o opt,...] MOUNTPOINT
  *	mount -t fuse.ipcfs ipcfs MOUNTPOINT	(through mount.fuse3)
+ *	ipcfs --genkey FILE			(a CURVE key pair for peering)
  *
  * Our own -o options are in opts.c; libfuse takes the rest.
  */
@@ -20,6 +21,8 @@
 
 #if HAVE_ZMQ
 #include <zmq.h>
+
+#include "net_keys.h"
 #endif
 
 /* the IPC transports, "pipe, fifo, ...": not the control (IPC_LOCAL) */
@@ -58,6 +61,9 @@ static void usage(const char *prog)
 	       "    -h, --help      this help\n"
 	       "    -V, --version   the versions of ipcfs, libfuse and "
 	       "libzmq\n"
+	       "    --genkey FILE   write a new CURVE key pair for peering: "
+	       "FILE (secret,\n"
+	       "                    0600) and FILE.pub; print the public key\n"
 	       "    -o bind=ADDR    IPv4 address for the tcp and udp channels, "
 	       "and zmq's\n"
 	       "                    with -o outsiders (default 127.0.0.1, this "
@@ -112,6 +118,33 @@ static void version(void)
 		zmq_version(&major, &minor, &patch);
 		printf("libzmq %d.%d.%d\n", major, minor, patch);
 	}
+#endif
+}
+
+/* ipcfs --genkey FILE: never overwrites; exit status */
+static int genkey(int argc, char **argv)
+{
+#if HAVE_ZMQ
+	struct net_key k;
+	char err[512];
+	int ret = 0;
+
+	if (argc != 3 || argv[2][0] == '\0') {
+		fprintf(stderr, "usage: %s --genkey FILE\n", argv[0]);
+		return 1;
+	}
+	if (net_genkey(argv[2], &k, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ipcfs: %s\n", err);
+		return 1;
+	}
+	if (printf("%s\n", k.public_z85) < 0 || fflush(stdout) != 0)
+		ret = 1;
+	explicit_bzero(&k, sizeof(k));
+	return ret;
+#else
+	(void)argc;
+	fprintf(stderr, "%s: --genkey: built without ZeroMQ\n", argv[0]);
+	return 1;
 #endif
 }
 
@@ -269,6 +302,8 @@ int main(int argc, char **argv)
 	struct fs_opts fo;
 	int ret = 1;
 
+	if (argc >= 2 && strcmp(argv[1], "--genkey") == 0)
+		return genkey(argc, argv);
 	drop_mount_source(&argc, argv);
 	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	if (fuse_parse_cmdline(&args, &opts) != 0)
