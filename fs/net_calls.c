@@ -129,3 +129,33 @@ void net_calls_ack(struct net_calls *t, uint64_t low, uint64_t seq)
 	if (c && c->state == NET_CALL_DONE)
 		call_free(t, c);
 }
+
+static bool awaited_has(const uint64_t *awaited, size_t n, uint64_t seq)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (awaited[mid] == seq)
+			return true;
+		if (awaited[mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+void net_calls_ack_all_but(struct net_calls *t, uint64_t low, uint64_t below,
+			   const uint64_t *awaited, size_t n)
+{
+	net_calls_ack(t, low, 0);
+	for (unsigned i = 0; i < NET_CALLS_MAX; i++) {
+		struct net_call *c = &t->call[i];
+
+		if (c->state == NET_CALL_DONE && c->seq < below &&
+		    !awaited_has(awaited, n, c->seq))
+			call_free(t, c);
+	}
+}

@@ -4,8 +4,9 @@
  * replies kept until the peer says it has them.
  *
  * The peer numbers its requests 1, 2, 3... and marks every message with
- * `low`: it has the replies of every request below. It may also ack
- * single replies above low (NET_ACK). It never sends a seq at or past
+ * `low`: it has the replies of every request below. Its NET_ACK also
+ * lists every seq below `below` whose reply it still awaits: it has the
+ * replies of all the others. It never sends a seq at or past
  * low + NET_SEQ_SPAN, and never has more than NET_CALLS_MAX requests
  * that are running or whose reply it has not acked: so this table is
  * bounded, and a seq once executed is known as such until it is below
@@ -58,5 +59,8 @@ void net_calls_done(struct net_calls *t, struct net_call *c, void *reply,
 struct net_call *net_calls_running(struct net_calls *t, uint64_t seq);
 /* the peer has the replies below low, and that of seq (0: none) */
 void net_calls_ack(struct net_calls *t, uint64_t low, uint64_t seq);
+/* ... and of every seq below `below` but those in awaited (ascending) */
+void net_calls_ack_all_but(struct net_calls *t, uint64_t low, uint64_t below,
+			   const uint64_t *awaited, size_t n);
 
 #endif

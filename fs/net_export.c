@@ -525,15 +525,19 @@ static void cancel(struct net_session *s, uint64_t seq)
 static void ack(struct net_session *s, const struct net_msg *m)
 {
 	const unsigned char *p = m->blob;
+	uint64_t awaited[NET_ACKS_MAX];
+	size_t n = m->blob_len / 8;
 
-	net_calls_ack(&s->calls, m->ack, 0);
-	for (size_t i = 0; i + 8 <= m->blob_len; i += 8) {
-		uint64_t seq = 0;
-
+	for (size_t i = 0; i < n; i++) {
+		awaited[i] = 0;
 		for (int b = 7; b >= 0; b--)
-			seq = seq << 8 | p[i + b];
-		net_calls_ack(&s->calls, m->ack, seq);
+			awaited[i] = awaited[i] << 8 | p[8 * i + b];
+		if (i && awaited[i] <= awaited[i - 1]) {
+			net_refused(s->x->net, s->name, "an ACK out of order");
+			return;
+		}
 	}
+	net_calls_ack_all_but(&s->calls, m->ack, m->seq, awaited, n);
 }
 
 /* forget a session: its parked requests unanswered, its files released */

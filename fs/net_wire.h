@@ -30,7 +30,8 @@ enum net_type {
 	NET_HELLO = 1,	/* B: a session (re)starts; arg: B's epoch */
 	NET_PING,	/* heartbeat, either way */
 	NET_PONG,	/* a PING's answer */
-	NET_ACK,	/* B: replies received; blob: u64 seqs; ack: low mark */
+	NET_ACK,	/* B: blob: the u64 seqs below seq it awaits replies
+			 * of, ascending (it has all others); ack: low mark */
 	NET_LOOKUP,	/* path -> REPLY blob: struct net_attr */
 	NET_LIST,	/* path of a directory -> REPLY blob: entries */
 	NET_OPEN,	/* path; arg: O_ACCMODE | O_NONBLOCK -> REPLY handle */

@@ -266,6 +266,30 @@ static void test_bounds(void **state)
 	free(t);
 }
 
+/* an ACK lists what the peer awaits; every other reply below goes */
+static void test_ack_all_but(void **state)
+{
+	struct net_calls *t = calls_new();
+	const uint64_t awaited[] = { 2, 4 };
+	struct net_call *c;
+
+	(void)state;
+	for (uint64_t s = 1; s <= 6; s++) {
+		assert_int_equal(net_calls_admit(t, s, &c), NET_ADMIT_NEW);
+		finish(t, c, "r");
+	}
+	/* 6 was executed after the ACK was written: it stays */
+	net_calls_ack_all_but(t, 2, 6, awaited, 2);
+	assert_int_equal(t->used, 3);
+	assert_int_equal(net_calls_admit(t, 2, &c), NET_ADMIT_REPLY);
+	assert_int_equal(net_calls_admit(t, 4, &c), NET_ADMIT_REPLY);
+	assert_int_equal(net_calls_admit(t, 6, &c), NET_ADMIT_REPLY);
+	assert_int_equal(net_calls_admit(t, 3, &c), NET_ADMIT_OLD);
+	assert_int_equal(net_calls_admit(t, 5, &c), NET_ADMIT_OLD);
+	net_calls_fini(t);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_exactly_once),
 		cmocka_unit_test(test_running_holds_low),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_ack_all_but),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
