@@ -229,6 +229,32 @@ static int net_setup(struct fs_net *net, const struct fs_opts *o)
 	return 0;
 }
 
+int fs_net_check(const struct fs_opts *o)
+{
+	struct net_trust *t = NULL;
+	struct net_key k;
+	char err[256];
+	int ret = 0;
+
+	if (!o->listen[0] && !o->npeers)
+		return 0;
+	if (net_key_load(o->key, &k, err, sizeof(err)) < 0 ||
+	    net_trust_load(o->trust, &t, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ipcfs: %s\n", err);
+		ret = -1;
+	}
+	for (unsigned i = 0; t && i < o->npeers; i++)
+		if (!net_trust_key(t, o->peers[i].name)) {
+			fprintf(stderr, "ipcfs: peer %s: no key for it in %s\n",
+				o->peers[i].name, o->trust);
+			ret = -1;
+		}
+	if (t)
+		net_trust_free(t);
+	explicit_bzero(&k, sizeof(k));
+	return ret;
+}
+
 int fs_net_start(struct fs *fs, const struct fs_opts *o)
 {
 	struct fs_net *net;

@@ -43,6 +43,9 @@ struct fs_net {
 	time_t refused_logged;
 };
 
+/* before mounting: the key and trust files load, every peer is
+ * trusted; 0, or -1 after a line on stderr */
+int fs_net_check(const struct fs_opts *o);
 /* after fs_loop_init: 0, or -1 after a line on stderr */
 int fs_net_start(struct fs *fs, const struct fs_opts *o);
 /* release every peer's handles, close every socket */
