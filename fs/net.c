@@ -20,12 +20,17 @@
 
 #include "net.h"
 
-uint64_t net_now_ms(void)
+uint64_t net_now_us(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
+uint64_t net_now_ms(void)
+{
+	return net_now_us() / 1000;
 }
 
 static void nothing_ready(struct fs_watch *w)

@@ -53,6 +53,7 @@ void fs_net_stop(struct fs *fs);
 
 /* inside the peering */
 uint64_t net_now_ms(void);
+uint64_t net_now_us(void);
 /* watch a zmq socket's ZMQ_FD (edge-triggered: see net.c) */
 int net_watch_zsock(struct fs_net *net, struct fs_watch *w, void *zsock);
 void net_unwatch(struct fs_net *net, struct fs_watch *w);

@@ -86,7 +86,7 @@ struct net_peer {
 	struct fs_watch watch, mon_watch;
 	uint64_t session_id, epoch, boot_id;
 	bool connected, greeted;
-	uint64_t heard_ms, ping_ms;
+	uint64_t heard_ms, ping_us;
 	unsigned rtt_us;
 	uint64_t next_seq;
 	struct net_out_list waiting, inflight;
@@ -597,7 +597,7 @@ static void on_message(struct net_peer *p, const void *frame, size_t len)
 		on_hello(p, &m);
 		break;
 	case NET_PONG:
-		p->rtt_us = (unsigned)((p->heard_ms - p->ping_ms) * 1000);
+		p->rtt_us = (unsigned)(net_now_us() - p->ping_us);
 		break;
 	case NET_REPLY:
 		if (m.flags & NET_F_NOSESSION) {
@@ -787,7 +787,7 @@ void net_import_tick(struct net_import *im)
 		}
 		if (p->connected && p->greeted) {
 			ping.ack = low_mark(p);
-			p->ping_ms = now;
+			p->ping_us = net_now_us();
 			(void)net_send(p->dealer, NULL, 0, &ping);
 		}
 	}
