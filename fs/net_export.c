@@ -37,7 +37,7 @@ struct net_rfile {
 
 /* a request being executed: the asker chan.c answers through */
 struct net_acall {
-	struct net_session *s;	/* NULL: the session is gone */
+	struct net_session *s;	/* NULL: orphaned, its session going */
 	struct net_call *c;
 	uint64_t seq;
 	struct fs_req *parked;
@@ -81,18 +81,20 @@ static void acall_reply(struct net_acall *a, struct net_msg *m)
 	size_t len;
 	void *frame;
 
-	if (s) {
-		m->type = NET_REPLY;
-		m->seq = a->seq;
-		len = net_wire_size(m);
-		frame = malloc(len);
-		if (frame)
-			net_wire_encode(m, frame);
-		if (frame && zmq_send(s->x->router, s->id, NET_ID_LEN,
-				      ZMQ_SNDMORE | ZMQ_DONTWAIT) == NET_ID_LEN)
-			(void)zmq_send(s->x->router, frame, len, ZMQ_DONTWAIT);
-		net_calls_done(&s->calls, a->c, frame, frame ? len : 0);
+	if (!s) {	/* orphaned by session_drop, which frees it */
+		a->parked = NULL;
+		return;
 	}
+	m->type = NET_REPLY;
+	m->seq = a->seq;
+	len = net_wire_size(m);
+	frame = malloc(len);
+	if (frame)
+		net_wire_encode(m, frame);
+	if (frame && zmq_send(s->x->router, s->id, NET_ID_LEN,
+			      ZMQ_SNDMORE | ZMQ_DONTWAIT) == NET_ID_LEN)
+		(void)zmq_send(s->x->router, frame, len, ZMQ_DONTWAIT);
+	net_calls_done(&s->calls, a->c, frame, frame ? len : 0);
 	free(a);
 }
 
@@ -545,20 +547,27 @@ static void session_drop(struct net_session *s, const char *why)
 {
 	struct net_export *x = s->x;
 
+	struct net_acall *running[NET_CALLS_MAX];
+	unsigned n = 0;
+
 	fprintf(stderr, "ipcfs: peer %s: session dropped: %s\n", s->name, why);
+	/* first orphan them all: interrupting one moves the channel, which
+	 * may answer others */
 	for (unsigned i = 0; i < NET_CALLS_MAX; i++) {
 		struct net_call *c = &s->calls.call[i];
-		struct net_acall *a = c->state == NET_CALL_RUNNING ?
-				      c->owner : NULL;
 
-		if (!a)
+		if (c->state != NET_CALL_RUNNING || !c->owner)
 			continue;
-		a->s = NULL;
-		if (a->parked)
-			fs_req_interrupt(a->parked);	/* frees a */
-		else
-			free(a);
+		running[n] = c->owner;
+		running[n++]->s = NULL;
+		c->owner = NULL;
 	}
+	/* an orphan's answer goes nowhere, and clears its parked */
+	for (unsigned i = 0; i < n; i++)
+		if (running[i]->parked)
+			fs_req_interrupt(running[i]->parked);
+	for (unsigned i = 0; i < n; i++)
+		free(running[i]);
 	for (unsigned i = 0; i < s->nfiles; i++)
 		if (s->files[i])
 			file_close(s->files[i]);
