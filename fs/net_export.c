@@ -321,6 +321,8 @@ static void do_open(struct net_session *s, struct fs_asker *who,
 	f->id = id;
 	s->files[id - 1] = f;
 	r.handle = id;
+	/* B bounds a message by its own FUSE requests too */
+	r.arg = fs_chan_of(n) && ipc_is_msg(&fs_chan_of(n)->ch);
 	acall_reply(acall_of(who), &r);
 }
 
