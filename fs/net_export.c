@@ -25,6 +25,9 @@
 #define NET_ID_LEN	8		/* a peer's routing id: its session */
 #define NET_FILES_MAX	4096		/* open files of one session */
 #define NET_LIST_MAX	(256 * 1024)	/* a LIST's answer */
+/* kept replies of one session: twice what an honest peer's window lets
+ * it have in flight (net_import.c's NET_WINDOW_BYTES) */
+#define NET_KEPT_MAX	((size_t)16 << 20)
 
 struct net_session;
 
@@ -514,6 +517,11 @@ static void request(struct net_session *s, const struct net_msg *m)
 	a->seq = m->seq;
 	c->owner = a;
 	who = (struct fs_asker){ &remote_asker_ops, a, s->x->net->uid };
+	if (s->calls.reply_bytes > NET_KEPT_MAX) {
+		net_refused(s->x->net, s->name, "requests past its window");
+		reply_err(&who, ENOBUFS);
+		return;
+	}
 	execute(s, &who, m);
 }
 
