@@ -11,6 +11,7 @@
 #  - 4 writers and 4 readers, half on each host, on one message channel:
 #    every record arrives once;
 #  - mkdir and rmdir in net/a act on A; mkdir in net/ itself is EPERM;
+#  - (not as root) a file A's user may not write: B's open says EACCES;
 #  - a peer whose key A does not trust: A logs the refusal, its stats say
 #    state=connecting err=EACCES, ls net/a says EHOSTUNREACH;
 #  - a peer nobody listens for: the mount works, state=connecting;
@@ -96,6 +97,14 @@ expect "rmdir net/a/d" "$("$fo" rmdir "$N/d")" OK
 wait_for 5 eval '[ ! -e "$A/d" ]' && pass "rmdir acted on A" ||
 	fail "$A/d still there"
 expect "mkdir in net/ itself" "$("$fo" mkdir "$B/net/x")" EPERM
+
+# a peer acts as A's mounting user, by A's modes (root may do anything)
+if [ "$(id -u)" != 0 ]; then
+	chmod 400 "$A/fifo"
+	expect "A's fifo 0400: B's write open" \
+		"$("$fo" write "$N/fifo" x)" open:EACCES
+	chmod 600 "$A/fifo"
+fi
 
 # a key A does not trust, and a peer nobody listens for
 echo "a $(cat "$K/a.pub")" >"$K/trust.w"
