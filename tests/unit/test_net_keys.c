@@ -282,6 +282,18 @@ static void test_trust_nul_and_missing(void **state)
 	assert_int_equal(net_trust_load(path_of("none"), &t, err, sizeof(err)),
 			 -ENOENT);
 	assert_non_null(strstr(err, "none"));
+	/* a FIFO or a directory: refused, never waited on */
+	assert_int_equal(mkfifo(path_of("fifo"), 0600), 0);
+	assert_int_equal(net_trust_load(path_of("fifo"), &t, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_int_equal(net_trust_load(dir, &t, err, sizeof(err)), -EINVAL);
+	{
+		struct net_key k;
+
+		assert_int_equal(net_key_load(path_of("fifo"), &k, err,
+					      sizeof(err)), -EINVAL);
+	}
 }
 
 
