@@ -22,6 +22,7 @@
 #if HAVE_ZMQ
 #include <zmq.h>
 
+#include "net.h"
 #include "net_keys.h"
 #endif
 
@@ -97,6 +98,19 @@ static void usage(const char *prog)
 	       "                    stats 0444; chmod to share)\n"
 	       "    -o default_permissions  the kernel checks each access "
 	       "against the modes\n"
+	       "    -o listen=ADDR:PORT  export this tree to the peers in "
+	       "trust= (ADDR: IPv4\n"
+	       "                    or *); needs key= and trust=\n"
+	       "    -o peer=NAME=HOST:PORT  show that host's tree as "
+	       "net/NAME (repeatable);\n"
+	       "                    needs key= and trust= with a line for "
+	       "NAME\n"
+	       "    -o key=FILE     this host's CURVE secret key (ipcfs "
+	       "--genkey FILE)\n"
+	       "    -o trust=FILE   the peers' public keys, one \"NAME KEY\" "
+	       "a line\n"
+	       "    -o peer_timeout=SECS  a peer silent this long is lost "
+	       "(default %u)\n"
 	       "\n"
 	       "These FUSE mount options go to the kernel as for any FUSE "
 	       "file system:\n"
@@ -104,7 +118,8 @@ static void usage(const char *prog)
 	       "    ro, nosuid, nodev, noexec, noatime\n",
 	       prog, ipc_names(names, sizeof(names)), FS_SPIN_US_DEFAULT,
 	       FS_SPIN_US_MAX, FS_MAX_DIRS_DEFAULT, FS_MAX_USER_DIRS_DEFAULT,
-	       FS_MAX_PARKED_DEFAULT >> 20, FS_MAX_USER_PARKED_DEFAULT >> 20);
+	       FS_MAX_PARKED_DEFAULT >> 20, FS_MAX_USER_PARKED_DEFAULT >> 20,
+	       FS_PEER_TIMEOUT_DEFAULT);
 }
 
 static void version(void)
@@ -221,6 +236,21 @@ static void drop_dashes(struct fuse_args *args)
 	args->argv[to] = NULL;
 }
 
+/* -o listen=, -o peer=: 0, or -1 after a line */
+static int peering(struct fs *fs, const struct fs_opts *fo)
+{
+#if HAVE_ZMQ
+	return fs_net_start(fs, fo);
+#else
+	(void)fs;
+	if (!fo->listen[0] && !fo->npeers)
+		return 0;
+	fprintf(stderr, "ipcfs: -o listen and -o peer: built without "
+		"ZeroMQ\n");
+	return -1;
+#endif
+}
+
 /* after daemonize: the tree and the loop, until unmounted; exit status */
 static int serve(struct fs *fs, struct fuse_session *se,
 		 const struct fs_opts *fo)
@@ -251,10 +281,15 @@ static int serve(struct fs *fs, struct fuse_session *se,
 	fs->spin_us = fo->spin_us;
 	if (!err)
 		err = fs_loop_init(fs, se);
-	if (!err)
+	if (!err && peering(fs, fo) < 0)
+		err = -EINVAL;		/* said why already */
+	else if (!err)
 		err = fs_loop_run(fs, se);
-	if (err)
+	if (err && err != -EINVAL)
 		fprintf(stderr, "ipcfs: %s\n", strerror(-err));
+#if HAVE_ZMQ
+	fs_net_stop(fs);
+#endif
 	fs_tree_destroy(fs);
 	fs_handles_free(fs);
 	fs_loop_fini(fs);

@@ -135,6 +135,7 @@ fslibs=()
 if [ "$have_fuse" = 1 ]; then
 	fsrc=("$top/fs/tree.c")
 	[ -f "$top/fs/opts.c" ] && fsrc+=("$top/fs/opts.c")
+	[ -f "$top/fs/net_wire.c" ] && fsrc+=("$top/fs/net_wire.c")
 	lib fs "${fsrc[@]}"
 	fslibs=("$out/libfs.a")
 fi
@@ -146,7 +147,7 @@ if [ ${#targets[@]} -eq 0 ]; then
 		t=${t#fuzz_}
 		# the daemon's targets need libfuse3 (and fs/opts.c)
 		case $t in
-		stats) [ "$have_fuse" = 1 ] || continue ;;
+		stats|wire) [ "$have_fuse" = 1 ] || continue ;;
 		fs_opts) [ "$have_fuse" = 1 ] && [ -f "$top/fs/opts.c" ] ||
 			continue ;;
 		esac
