@@ -166,6 +166,11 @@ start_b() {
 	MNT_B=$MNT PID_B=$DAEMON_PID ERR_B=$DAEMON_ERR
 }
 
+# check_b: B's daemon still answers on its mount (check_alive on B)
+check_b() {
+	DAEMON_PID=$PID_B MNT=$MNT_B DAEMON_ERR=$ERR_B check_alive
+}
+
 # peer_stat KEY [NAME]: KEY of B's `peer NAME ...` stats line (NAME: a)
 peer_stat() {
 	timeout -k 1 5 cat "$MNT_B/stats" 2>/dev/null |

@@ -90,6 +90,6 @@ case $err in
 esac
 timeout -k 1 5 sh -c "echo still > $MNT_B/pipe"
 expect "B's own files still work" "$(timeout -k 1 5 cat "$MNT_B/pipe")" still
-check_alive
+check_b
 
 finish

@@ -14,7 +14,9 @@
 #  - O_NONBLOCK: clients/poll_client.c nonblock through net/a;
 #  - 4 writers x 4 readers split across the hosts (two of each on A, two
 #    on B, clients/writers_client.c), every record (message transports)
-#    or every byte (byte transports) exactly once.
+#    or every byte (byte transports) exactly once; on byte transports
+#    also 4 writers across the hosts and one reader on B, every record
+#    whole (up to PIPE_BUF), once, in its writer's order.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -70,10 +72,13 @@ wait_gone "$writer" 10 && pass "the writer on B ended" || fail "the writer on B 
 # --- Ctrl-C of remote requests
 timeout -k 2 -s INT 1 cat "$B/fifo" >/dev/null
 expect "SIGINT ends a remote read waiting on an empty channel" "$?" 124
-timeout -k 2 10 dd if=/dev/zero of="$A/fifo" bs=64K count=16 status=none \
-	2>/dev/null &
+# a local writer on A fills the fifo and waits; then B's write waits too
+cap=$(stat_of "$A" fifo capacity)
+timeout -k 2 30 dd if=/dev/zero of="$A/fifo" bs=64K \
+	count=$((cap / 65536 + 4)) status=none 2>/dev/null &
 filler=$!
-wait_for 10 eval '[ "$(stat_of "$A" fifo parked_writes)" = 1 ]'
+wait_for 10 eval '[ "$(stat_of "$A" fifo parked_writes)" = 1 ]' ||
+	fail "A's fifo ($cap bytes) is not full: parked_writes=$(stat_of "$A" fifo parked_writes)"
 timeout -k 2 -s INT 1 dd if=/dev/zero of="$B/fifo" bs=1000 status=none 2>/dev/null
 expect "SIGINT ends a remote write waiting on a full channel" "$?" 124
 kill_tree "$filler"
@@ -108,10 +113,19 @@ split_one() {
 		fail "$t: 4x4 across hosts failed:"
 		sed 's/^/    /' "$SCRATCH/wc.$t" | head -20 >&2
 	fi
+	[ -n "$m" ] && return
+	# a byte stream's records are only whole for one reader: on B
+	if timeout -k 2 90 "$wc_" "$B/$t,$A/$t" 4 $n 4096 1 \
+	   >"$SCRATCH/wc1.$t" 2>&1; then
+		pass "$t: 4 writers across hosts, 1 reader on B: $(tail -1 "$SCRATCH/wc1.$t")"
+	else
+		fail "$t: 4 writers across hosts, 1 reader on B failed:"
+		sed 's/^/    /' "$SCRATCH/wc1.$t" | head -20 >&2
+	fi
 }
 each_transport split_one $(remote_transports)
 expect "nothing left in flight" "$(peer_stat inflight)" 0
 alive "$PID_A" || fail "A's daemon died"
-check_alive
+check_b
 
 finish

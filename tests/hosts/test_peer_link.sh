@@ -85,6 +85,6 @@ done
 peer_is up || fail "peer a is $(peer_stat state) at the end"
 expect "nothing in flight" "$(peer_stat inflight)" 0
 alive "$PID_A" || fail "A's daemon died"
-check_alive
+check_b
 
 finish
