@@ -6,6 +6,8 @@
 #    by itself;
 #  - a peer with a key A does not trust: refused, and A logs it with the
 #    peer's address and key; that peer's net/a stays EHOSTUNREACH;
+#  - 64 KiB of garbage, and a ZeroMQ client without CURVE, at A's port:
+#    A logs the refusal, lives on, and B's peering still works;
 #  - A killed with SIGKILL while B has a read and a write waiting on it:
 #    both fail with ETIMEDOUT within peer_timeout (and a margin), then
 #    net/a is EHOSTUNREACH and stats says state=lost; B keeps serving its
@@ -13,6 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
+client zp zmq_push
 hosts_up
 keys_make
 
@@ -58,6 +61,18 @@ case $err in
 esac
 unmount_ipcfs "$MNT_C"
 peer_is up || fail "B's trusted peering suffered: $(peer_stat state)"
+
+# --- not ZeroMQ, or ZeroMQ without CURVE, at A's port
+head -c 65536 /dev/urandom |
+	in_ns "$NS_B" timeout -k 1 10 socat -u - "TCP:$HOST_A:$PORT" 2>/dev/null
+in_ns "$NS_B" timeout -k 1 10 "$zp" "tcp://$HOST_A:$PORT" hello &
+wait_for 20 grep -q "not CURVE (mechanism mismatch)" "$ERR_A" &&
+	pass "A refused and logged a client without CURVE" ||
+	fail "A's log has no refusal of a client without CURVE"
+alive "$PID_A" && pass "A survives 64 KiB of garbage at its port" ||
+	die "A died of garbage at its port: $(tail -3 "$ERR_A")"
+timeout -k 1 10 sh -c "echo still-up > $MNT_B/net/a/pipe"
+expect "B's peering works after" "$(timeout -k 1 10 cat "$MNT_A/pipe")" still-up
 
 # --- A killed while B waits on it
 timeout -k 1 60 cat "$MNT_B/net/a/pipe" >/dev/null 2>"$SCRATCH/read.err" &
