@@ -627,6 +627,9 @@ static bool zap_monitor_one(struct net_zap *z)
 			"CURVE box not for our key (a wrong server key?)" :
 			"protocol error in the handshake");
 	} else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+		/* also a peer without CURVE that saw the mismatch first
+		 * and hung up: which side sees it first is a race */
+		z->refused++;
 		zap_log(z, "a handshake on %s failed: %s", endpoint,
 			strerror((int)value));
 	}

@@ -63,11 +63,16 @@ unmount_ipcfs "$MNT_C"
 peer_is up || fail "B's trusted peering suffered: $(peer_stat state)"
 
 # --- not ZeroMQ, or ZeroMQ without CURVE, at A's port
+# (garbage that is not ZMTP, libzmq drops unseen: nothing to log; which
+# side of a mechanism mismatch hangs up first is a race: A logs "not
+# CURVE (mechanism mismatch)" or "a handshake ... failed")
 head -c 65536 /dev/urandom |
 	in_ns "$NS_B" timeout -k 1 10 socat -u - "TCP:$HOST_A:$PORT" 2>/dev/null
+refusals() { grep -cE "ipcfs: net: (refused|a handshake)" "$ERR_A"; }
+n=$(refusals)
 in_ns "$NS_B" timeout -k 1 10 "$zp" "tcp://$HOST_A:$PORT" hello &
-wait_for 20 grep -q "not CURVE (mechanism mismatch)" "$ERR_A" &&
-	pass "A refused and logged a client without CURVE" ||
+wait_for 20 eval '[ "$(refusals)" -gt "$n" ]' &&
+	pass "A refused and logged a client without CURVE: $(tail -1 "$ERR_A")" ||
 	fail "A's log has no refusal of a client without CURVE"
 alive "$PID_A" && pass "A survives 64 KiB of garbage at its port" ||
 	die "A died of garbage at its port: $(tail -3 "$ERR_A")"

@@ -468,8 +468,11 @@ static bool all_seen(struct net_rig *r)
 
 	snprintf(line, sizeof(line), "refused a peer at 127.0.0.1: key %s "
 		 "is not in the trust file", r->bad.public_z85);
+	/* the client without CURVE: the server sees the mismatch, or the
+	 * client saw it first and hung up on the server's greeting */
 	return r->from_good >= 1 && log_has(line) &&
-	       log_has("not CURVE (mechanism mismatch)") &&
+	       (log_has("not CURVE (mechanism mismatch)") ||
+		log_has("a handshake on tcp://127.0.0.1:")) &&
 	       log_has("(a wrong server key?)");
 }
 
