@@ -251,6 +251,16 @@ static int peering(struct fs *fs, const struct fs_opts *fo)
 #endif
 }
 
+/* before mounting, so that the user sees why: 0 or -1 after a line */
+static int peering_check(const struct fs_opts *fo)
+{
+#if HAVE_ZMQ
+	return fs_net_check(fo);
+#else
+	return peering(NULL, fo);
+#endif
+}
+
 /* after daemonize: the tree and the loop, until unmounted; exit status */
 static int serve(struct fs *fs, struct fuse_session *se,
 		 const struct fs_opts *fo)
@@ -350,7 +360,8 @@ int main(int argc, char **argv)
 	} else if (opts.show_version) {
 		version();
 		ret = 0;
-	} else if (fs_opts_parse(&args, &fo) == 0 && fs_opts_check(&fo) == 0) {
+	} else if (fs_opts_parse(&args, &fo) == 0 && fs_opts_check(&fo) == 0 &&
+		   peering_check(&fo) == 0) {
 		if (!opts.mountpoint)
 			fprintf(stderr, "usage: %s [options] MOUNTPOINT "
 				"(--help for more)\n", argv[0]);

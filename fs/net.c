@@ -20,12 +20,17 @@
 
 #include "net.h"
 
-uint64_t net_now_ms(void)
+uint64_t net_now_us(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
+uint64_t net_now_ms(void)
+{
+	return net_now_us() / 1000;
 }
 
 static void nothing_ready(struct fs_watch *w)
@@ -227,6 +232,32 @@ static int net_setup(struct fs_net *net, const struct fs_opts *o)
 	if (o->npeers && net_import_start(net, o) < 0)
 		return -1;
 	return 0;
+}
+
+int fs_net_check(const struct fs_opts *o)
+{
+	struct net_trust *t = NULL;
+	struct net_key k;
+	char err[256];
+	int ret = 0;
+
+	if (!o->listen[0] && !o->npeers)
+		return 0;
+	if (net_key_load(o->key, &k, err, sizeof(err)) < 0 ||
+	    net_trust_load(o->trust, &t, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ipcfs: %s\n", err);
+		ret = -1;
+	}
+	for (unsigned i = 0; t && i < o->npeers; i++)
+		if (!net_trust_key(t, o->peers[i].name)) {
+			fprintf(stderr, "ipcfs: peer %s: no key for it in %s\n",
+				o->peers[i].name, o->trust);
+			ret = -1;
+		}
+	if (t)
+		net_trust_free(t);
+	explicit_bzero(&k, sizeof(k));
+	return ret;
 }
 
 int fs_net_start(struct fs *fs, const struct fs_opts *o)

@@ -41,8 +41,12 @@ struct fs_net {
 	/* hostile or broken frames: counted, logged once a second */
 	unsigned long refused;
 	time_t refused_logged;
+	bool quiet;			/* no session lines (the fuzz target) */
 };
 
+/* before mounting: the key and trust files load, every peer is
+ * trusted; 0, or -1 after a line on stderr */
+int fs_net_check(const struct fs_opts *o);
 /* after fs_loop_init: 0, or -1 after a line on stderr */
 int fs_net_start(struct fs *fs, const struct fs_opts *o);
 /* release every peer's handles, close every socket */
@@ -50,6 +54,7 @@ void fs_net_stop(struct fs *fs);
 
 /* inside the peering */
 uint64_t net_now_ms(void);
+uint64_t net_now_us(void);
 /* watch a zmq socket's ZMQ_FD (edge-triggered: see net.c) */
 int net_watch_zsock(struct fs_net *net, struct fs_watch *w, void *zsock);
 void net_unwatch(struct fs_net *net, struct fs_watch *w);
@@ -64,6 +69,11 @@ void net_refused(struct fs_net *net, const char *peer, const char *why);
 bool net_may(const struct fs_net *net, const struct fs_node *n, int want);
 
 int net_export_start(struct fs_net *net, const char *listen);
+/* the export on a ROUTER made elsewhere (the fuzz target's, inproc) */
+int net_export_open(struct fs_net *net, void *router);
+/* one message as received from routing id id (8 bytes), of peer name */
+void net_export_message(struct net_export *x, const unsigned char *id,
+			const char *name, const void *frame, size_t len);
 void net_export_turn(struct net_export *x);
 void net_export_tick(struct net_export *x);
 void net_export_stop(struct net_export *x);
