@@ -187,6 +187,10 @@ struct fs {
 	const struct fuse_lowlevel_ops *net_ops;
 	/* after each turn of the loop: the peering's sockets */
 	void (*turn_end)(struct fs *fs);
+	/* peers may make and remove directories (-o listen=): the kernel
+	 * must not keep a directory's entry (docs/DESIGN.md, "Across
+	 * hosts") */
+	bool dirs_shared;
 	/* the root's stats: lines of the peering's, appended */
 	int (*stats_extra)(struct fs *fs, char *buf, size_t size);
 };

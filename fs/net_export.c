@@ -766,6 +766,7 @@ int net_export_open(struct fs_net *net, void *router)
 	if (getrandom(&x->boot_id, sizeof(x->boot_id), 0) < 0)
 		x->boot_id = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
 	net->export = x;
+	net->fs->dirs_shared = true;
 	return net->fs->epfd >= 0 ?
 	       net_watch_zsock(net, &x->watch, x->router) : 0;
 }

@@ -129,7 +129,8 @@ static void reply_entry(fuse_req_t req, struct fs_node *n)
 
 	e.ino = n->ino;
 	fs_fill_attr(n, &e.attr);
-	e.entry_timeout = 1.0;
+	e.entry_timeout = n->kind == FS_DIR && fs_of(req)->dirs_shared ? 0 :
+									 1.0;
 	e.attr_timeout = 0;	/* st_size moves with the queue */
 	if (fuse_reply_entry(req, &e) == 0)
 		n->nlookup++;
