@@ -71,9 +71,10 @@ static struct fs *fs_of_x(const struct net_export *x)
 	return x->net->fs;
 }
 
+/* HELLO, PONG, NOTIFY: lost with a dropped connection, which the peer
+ * makes up for (HELLO and PING again, its pollers woken at HELLO) */
 static void session_send(struct net_session *s, const struct net_msg *m)
 {
-	/* the reply is kept: a peer that misses it asks again */
 	(void)net_send(s->x->router, s->id, NET_ID_LEN, m);
 }
 

@@ -523,18 +523,24 @@ static void send_ack(struct net_peer *p)
 		p->nacks = 0;
 }
 
-/* the peer's files of an old session answer ECONNRESET from now on */
-static void session_reset(struct net_peer *p, int err)
+/* every poller polls again: a NOTIFY may have been lost, or be moot */
+static void wake_pollers(struct net_peer *p)
 {
 	struct net_file *f;
 
-	fail_all(p, err);
 	for (f = p->files; f; f = f->next)
 		if (f->ph) {
 			fuse_lowlevel_notify_poll(f->ph);
 			fuse_pollhandle_destroy(f->ph);
 			f->ph = NULL;
 		}
+}
+
+/* the peer's files of an old session answer ECONNRESET from now on */
+static void session_reset(struct net_peer *p, int err)
+{
+	fail_all(p, err);
+	wake_pollers(p);
 	p->epoch++;
 	p->greeted = false;
 }
@@ -571,6 +577,7 @@ static void on_hello(struct net_peer *p, const struct net_msg *r)
 	TAILQ_FOREACH(o, &p->inflight, link)
 		send_out(p, o);
 	p->nacks++;	/* an ACK at the end of the turn */
+	wake_pollers(p);
 }
 
 static void on_notify(struct net_peer *p, uint64_t handle)
