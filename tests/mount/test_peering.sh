@@ -16,7 +16,8 @@
 #    state=connecting err=EACCES, ls net/a says EHOSTUNREACH;
 #  - a peer nobody listens for: the mount works, state=connecting;
 #  - A killed -9 while a read on B waits: the read fails with ETIMEDOUT,
-#    B's stats say state=lost, B's own files still work.
+#    B's stats say state=lost, B's own files still work; the next daemon
+#    sweeps what A left.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -125,6 +126,8 @@ expect "nobody listening: state" "$(peer_state "$MNT")" connecting
 unmount_ipcfs "$MNT"
 
 # A killed -9 while B waits
+mqueue_init
+rundir=$(rundir_of "$A")
 timeout -k 1 30 cat "$N/fifo" >/dev/null 2>"$SCRATCH/lost" &
 r=$!
 wait_for 5 eval "[ \"\$(stat_of $A fifo parked_reads)\" = 1 ]" ||
@@ -138,4 +141,10 @@ expect "its error" "$(grep -o 'timed out' "$SCRATCH/lost")" "timed out"
 expect "B's stats after" "$(peer_state "$B")" lost
 timeout -k 1 10 sh -c "echo local > $B/pipe" &
 expect "B's own files still work" "$(timeout -k 1 10 cat "$B/pipe")" local
+
+# the next daemon sweeps what A left, as for any daemon killed -9
+mount_ipcfs
+left=$( (leftovers "$A_PID" "$rundir"; processes_of "$A_PID") | sort -u)
+[ -z "$left" ] && pass "the dead A's objects were swept" ||
+	fail "the dead A's objects are left: $(echo $left)"
 finish
