@@ -9,11 +9,14 @@
  * turn_end) each socket is drained while ZMQ_EVENTS says POLLIN, and the
  * fd only wakes the loop.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -234,6 +237,33 @@ static int net_setup(struct fs_net *net, const struct fs_opts *o)
 	return 0;
 }
 
+/* can we listen at ADDR:PORT? what zmq_bind would say later, where a
+ * daemon in the background could no longer tell the user */
+static int listen_check(const char *listen)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	const char *colon = strrchr(listen, ':');
+	char addr[INET_ADDRSTRLEN];
+	int fd, one = 1, err = 0;
+
+	snprintf(addr, sizeof(addr), "%.*s", (int)(colon - listen), listen);
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (strcmp(addr, "*") != 0 &&
+	    inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		err = EINVAL;
+	fd = err ? -1 : socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!err && (fd < 0 ||
+		     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+				sizeof(one)) < 0 ||
+		     bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0))
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		fprintf(stderr, "ipcfs: listen=%s: %s\n", listen, strerror(err));
+	return err ? -1 : 0;
+}
+
 int fs_net_check(const struct fs_opts *o)
 {
 	struct net_trust *t = NULL;
@@ -257,6 +287,8 @@ int fs_net_check(const struct fs_opts *o)
 	if (t)
 		net_trust_free(t);
 	explicit_bzero(&k, sizeof(k));
+	if (!ret && o->listen[0])
+		ret = listen_check(o->listen);
 	return ret;
 }
 
