@@ -16,8 +16,6 @@
  * ETIMEDOUT, new requests EHOSTUNREACH until it answers again.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,99 +23,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "net.h"
+#include "net_import.h"
 
 #define NET_WINDOW_BYTES	((size_t)8 << 20)
 #define NET_RECONNECT_MS	200
 
-enum peer_state { PEER_CONNECTING, PEER_UP, PEER_LOST };
 static const char *const state_names[] = { "connecting", "up", "lost" };
-
-struct net_peer;
-
-/* net/ (peer NULL), a peer's root (path ""), or a node of its tree */
-struct net_node {
-	struct fs_node node;
-	struct net_peer *peer;
-	char path[NET_PATH_MAX + 1];
-	struct net_node *next;		/* the peer's nodes */
-};
-
-/* a file open on the peer; first its handle, for ops.c's handle_of */
-struct net_file {
-	struct fs_handle h;
-	struct net_peer *peer;
-	uint64_t remote;		/* the peer's handle id */
-	uint64_t epoch;			/* opened in this session */
-	bool is_msg;			/* a write is one message */
-	struct fuse_pollhandle *ph;	/* waits for a NOTIFY */
-	struct net_file *next;
-};
-
-/* how a reply is turned into the FUSE answer */
-enum out_kind { OUT_ENTRY, OUT_ATTR, OUT_LIST, OUT_OPEN, OUT_READ,
-		OUT_WRITE, OUT_POLL, OUT_ERR, OUT_NONE };
-
-/* one request to the peer, from admission to its reply */
-struct net_out {
-	TAILQ_ENTRY(net_out) link;
-	struct net_peer *peer;
-	fuse_req_t req;			/* NULL: nobody waits (RELEASE) */
-	enum out_kind kind;
-	struct net_msg m;		/* seq and ack are set when sent */
-	char *blob;			/* m.blob's own copy */
-	size_t cost;			/* bytes against the window */
-	bool queued, cancel;		/* in inflight; CANCEL sent */
-	char path[NET_PATH_MAX + 1];	/* ENTRY: the node's path */
-	struct fuse_file_info fi;	/* OPEN */
-	size_t size;			/* READ, LIST, WRITE */
-	off_t off;			/* LIST */
-	struct net_file *file;		/* POLL */
-	struct fuse_pollhandle *ph;	/* POLL */
-};
-TAILQ_HEAD(net_out_list, net_out);
-
-struct net_peer {
-	struct net_import *im;
-	char name[NET_NAME_MAX + 1], addr[272];
-	const char *server_key;
-	enum peer_state state;
-	int err;			/* the last trouble, for stats */
-	void *dealer, *monitor;
-	struct fs_watch watch, mon_watch;
-	uint64_t session_id, epoch, boot_id;
-	bool connected, greeted;
-	uint64_t heard_ms, ping_us;
-	unsigned rtt_us;
-	uint64_t next_seq;
-	struct net_out_list waiting, inflight;
-	unsigned ninflight;
-	unsigned nacks;			/* replies since the last ACK */
-	size_t inflight_bytes;
-	struct net_node *root, *nodes;
-	struct net_file *files;
-};
-
-struct net_import {
-	struct fs_net *net;
-	struct net_node dir;		/* net/ */
-	struct net_peer *peers;
-	unsigned npeers;
-};
-
-static const struct fuse_lowlevel_ops net_import_ops;
-
-static struct net_import *im_of(fuse_req_t req)
-{
-	return ((struct fs *)fuse_req_userdata(req))->net->import;
-}
-
-static struct net_node *node_of(fuse_req_t req, fuse_ino_t ino)
-{
-	struct fs_node *n = fs_node_get(fuse_req_userdata(req), ino);
-
-	return n && n->kind == FS_NET ? (struct net_node *)n : NULL;
-}
 
 /* the peer's lowest seq without a reply: it has all replies below */
 static uint64_t low_mark(const struct net_peer *p)
@@ -202,8 +113,8 @@ static void out_interrupted(fuse_req_t req, void *data)
 }
 
 /* a request from FUSE to the peer; EHOSTUNREACH at once if it is down */
-static struct net_out *out_new(struct net_peer *p, fuse_req_t req,
-			       enum out_kind kind, unsigned type)
+struct net_out *net_out_new(struct net_peer *p, fuse_req_t req,
+			    enum out_kind kind, unsigned type)
 {
 	struct net_out *o;
 
@@ -226,7 +137,7 @@ static struct net_out *out_new(struct net_peer *p, fuse_req_t req,
 }
 
 /* the blob is copied: the caller's memory is FUSE's */
-static int out_blob(struct net_out *o, const void *blob, size_t len)
+int net_out_blob(struct net_out *o, const void *blob, size_t len)
 {
 	o->blob = malloc(len ? len : 1);
 	if (!o->blob)
@@ -237,7 +148,7 @@ static int out_blob(struct net_out *o, const void *blob, size_t len)
 	return 0;
 }
 
-static void out_submit(struct net_out *o)
+void net_out_submit(struct net_out *o)
 {
 	struct net_peer *p = o->peer;
 
@@ -263,8 +174,8 @@ static void fail_all(struct net_peer *p, int err)
 }
 
 /* the node of path in p's tree, made on first sight; NULL: ENOMEM */
-static struct net_node *node_at(struct net_peer *p, const char *path,
-				unsigned kind)
+struct net_node *net_node_at(struct net_peer *p, const char *path,
+			     unsigned kind)
 {
 	struct fs *fs = p->im->net->fs;
 	struct net_node *n;
@@ -285,8 +196,8 @@ static struct net_node *node_at(struct net_peer *p, const char *path,
 	return n;
 }
 
-static void fill_stat(const struct net_node *n, const struct net_attr *a,
-		      struct stat *st)
+void net_fill_stat(const struct net_node *n, const struct net_attr *a,
+		   struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->node.ino;
@@ -307,13 +218,13 @@ static void fill_stat(const struct net_node *n, const struct net_attr *a,
 	st->st_mtime = st->st_ctime = st->st_atime = (time_t)a->mtime;
 }
 
-static void reply_entry(fuse_req_t req, struct net_node *n,
-			const struct net_attr *a)
+void net_reply_entry(fuse_req_t req, struct net_node *n,
+		     const struct net_attr *a)
 {
 	struct fuse_entry_param e = { 0 };
 
 	e.ino = n->node.ino;
-	fill_stat(n, a, &e.attr);
+	net_fill_stat(n, a, &e.attr);
 	e.entry_timeout = 1.0;
 	e.attr_timeout = 0;
 	if (fuse_reply_entry(req, &e) == 0)
@@ -337,17 +248,17 @@ static void finish_entry(struct net_out *o, const struct net_msg *r)
 		bad_reply(o, "a bad attribute reply");
 		return;
 	}
-	n = node_at(o->peer, o->path, a.kind);
+	n = net_node_at(o->peer, o->path, a.kind);
 	if (!n) {
 		fuse_reply_err(o->req, ENOMEM);
 		return;
 	}
 	if (o->kind == OUT_ENTRY) {
-		reply_entry(o->req, n, &a);
+		net_reply_entry(o->req, n, &a);
 	} else {
 		struct stat st;
 
-		fill_stat(n, &a, &st);
+		net_fill_stat(n, &a, &st);
 		fuse_reply_attr(o->req, &st, 0);
 	}
 }
@@ -388,7 +299,7 @@ static void finish_open(struct net_out *o, const struct net_msg *r)
 {
 	struct net_peer *p = o->peer;
 	struct net_file *f = calloc(1, sizeof(*f));
-	struct net_node *n = node_at(p, o->path, NET_KIND_FILE);
+	struct net_node *n = net_node_at(p, o->path, NET_KIND_FILE);
 	struct net_out *rel;
 
 	if (!f || !n) {
@@ -412,10 +323,10 @@ static void finish_open(struct net_out *o, const struct net_msg *r)
 		free(f);
 	}
 	/* the opener is gone: the peer's handle goes too */
-	rel = out_new(p, NULL, OUT_NONE, NET_RELEASE);
+	rel = net_out_new(p, NULL, OUT_NONE, NET_RELEASE);
 	if (rel) {
 		rel->m.handle = r->handle;
-		out_submit(rel);
+		net_out_submit(rel);
 	}
 }
 
@@ -825,238 +736,7 @@ int net_import_stats(struct net_import *im, char *buf, size_t size)
 	return used;
 }
 
-static struct net_peer *peer_named(struct net_import *im, const char *name)
-{
-	for (unsigned i = 0; i < im->npeers; i++)
-		if (strcmp(im->peers[i].name, name) == 0)
-			return &im->peers[i];
-	return NULL;
-}
-
-/* "PATH/NAME" of the peer's tree; false if no such path can be */
-static bool child_path(const struct net_node *parent, const char *name,
-		       char *out)
-{
-	int n = snprintf(out, NET_PATH_MAX + 1, "%s%s%s", parent->path,
-			 parent->path[0] ? "/" : "", name);
-
-	return n > 0 && n <= NET_PATH_MAX && net_wire_path_ok(out, (size_t)n);
-}
-
-/* a request about a path: LOOKUP, LIST, OPEN, MKDIR, RMDIR */
-static struct net_out *path_out(struct net_peer *p, fuse_req_t req,
-				enum out_kind kind, unsigned type,
-				const char *path)
-{
-	struct net_out *o = out_new(p, req, kind, type);
-
-	if (!o)
-		return NULL;
-	snprintf(o->path, sizeof(o->path), "%s", path);
-	if (out_blob(o, path, strlen(path)) < 0) {
-		fuse_reply_err(req, ENOMEM);
-		free(o);
-		return NULL;
-	}
-	return o;
-}
-
-static void nlookup(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct net_node *d = node_of(req, parent);
-	char path[NET_PATH_MAX + 1];
-	struct net_out *o;
-	struct net_peer *p;
-
-	if (!d->peer) {		/* in net/: the peers, answered here */
-		p = peer_named(im_of(req), name);
-		if (p)
-			reply_entry(req, p->root, NULL);
-		else
-			fuse_reply_err(req, ENOENT);
-		return;
-	}
-	if (!child_path(d, name, path)) {
-		fuse_reply_err(req, strlen(name) > NET_NAME_LEN_MAX ?
-				    ENAMETOOLONG : ENOENT);
-		return;
-	}
-	o = path_out(d->peer, req, OUT_ENTRY, NET_LOOKUP, path);
-	if (o)
-		out_submit(o);
-}
-
-static void ngetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct net_node *n = node_of(req, ino);
-	struct net_out *o;
-	struct stat st;
-
-	(void)fi;
-	if (!n->peer || n == n->peer->root) {
-		fill_stat(n, NULL, &st);
-		fuse_reply_attr(req, &st, 0);
-		return;
-	}
-	o = path_out(n->peer, req, OUT_ATTR, NET_LOOKUP, n->path);
-	if (o)
-		out_submit(o);
-}
-
-static bool add_dirent(fuse_req_t req, char *buf, size_t size, size_t *used,
-		       const char *name, fuse_ino_t ino, off_t next)
-{
-	struct stat st = { .st_ino = ino, .st_mode = S_IFDIR };
-	size_t len = fuse_add_direntry(req, buf + *used, size - *used, name,
-				       &st, next);
-
-	if (len > size - *used)
-		return false;
-	*used += len;
-	return true;
-}
-
-/* net/ itself: ".", "..", a directory per peer */
-static void readdir_net(fuse_req_t req, struct net_node *d, size_t size,
-			off_t off)
-{
-	struct net_import *im = im_of(req);
-	char *buf = malloc(size);
-	size_t used = 0;
-	off_t i = off;
-
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	if (i == 0 && add_dirent(req, buf, size, &used, ".", d->node.ino, 1))
-		i = 1;
-	if (i == 1 && add_dirent(req, buf, size, &used, "..", FUSE_ROOT_ID, 2))
-		i = 2;
-	for (; i >= 2 && (size_t)(i - 2) < im->npeers; i++)
-		if (!add_dirent(req, buf, size, &used, im->peers[i - 2].name,
-				im->peers[i - 2].root->node.ino, i + 1))
-			break;
-	fuse_reply_buf(req, buf, used);
-	free(buf);
-}
-
-static void nreaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		     struct fuse_file_info *fi)
-{
-	struct net_node *d = node_of(req, ino);
-	struct net_out *o;
-
-	(void)fi;
-	if (!d->peer) {
-		readdir_net(req, d, size, off);
-		return;
-	}
-	o = path_out(d->peer, req, OUT_LIST, NET_LIST, d->path);
-	if (!o)
-		return;
-	o->size = size;
-	o->off = off;
-	out_submit(o);
-}
-
-static void nopen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct net_node *n = node_of(req, ino);
-	struct net_out *o;
-
-	if (!n->peer || n == n->peer->root) {
-		fuse_reply_err(req, EISDIR);
-		return;
-	}
-	o = path_out(n->peer, req, OUT_OPEN, NET_OPEN, n->path);
-	if (!o)
-		return;
-	o->fi = *fi;
-	o->m.arg = (uint64_t)(fi->flags & (O_ACCMODE | O_NONBLOCK));
-	out_submit(o);
-}
-
-/* a request on an open file: ECONNRESET if opened in a lost session */
-static struct net_out *file_out(fuse_req_t req, struct fuse_file_info *fi,
-				enum out_kind kind, unsigned type)
-{
-	struct net_file *f = (struct net_file *)(uintptr_t)fi->fh;
-	struct net_out *o;
-
-	if (f->epoch != f->peer->epoch) {
-		fuse_reply_err(req, ECONNRESET);
-		return NULL;
-	}
-	o = out_new(f->peer, req, kind, type);
-	if (!o)
-		return NULL;
-	o->file = f;
-	o->m.handle = f->remote;
-	if (fi->flags & O_NONBLOCK)
-		o->m.flags |= NET_F_NONBLOCK;
-	return o;
-}
-
-static void nread(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		  struct fuse_file_info *fi)
-{
-	struct net_out *o;
-
-	(void)ino;
-	/* as ops.c: an mmap's page-in is no reader (no lock owner) */
-	if (!fi->lock_owner) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	o = file_out(req, fi, OUT_READ, NET_READ);
-	if (!o)
-		return;
-	o->size = size < NET_IO_MAX ? size : NET_IO_MAX;
-	o->m.arg = o->size;
-	o->m.off = (uint64_t)off;
-	o->cost = o->size;
-	out_submit(o);
-}
-
-static void nwrite_buf(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_bufvec *bufv, off_t off,
-		       struct fuse_file_info *fi)
-{
-	size_t size = fuse_buf_size(bufv);
-	struct fuse_bufvec mem = FUSE_BUFVEC_INIT(size);
-	struct net_file *f = (struct net_file *)(uintptr_t)fi->fh;
-	struct fs *fs = fuse_req_userdata(req);
-	struct net_out *o;
-
-	(void)ino;
-	(void)off;
-	/* a message no bigger than our kernel always sends whole (ops.c),
-	 * as well as than the peer's channel takes (the peer checks) */
-	if (size > NET_IO_MAX || (f->is_msg && fs->msg_max &&
-				  size > fs->msg_max)) {
-		fuse_reply_err(req, EMSGSIZE);
-		return;
-	}
-	o = file_out(req, fi, OUT_WRITE, NET_WRITE);
-	if (!o)
-		return;
-	o->blob = malloc(size ? size : 1);
-	mem.buf[0].mem = o->blob;
-	if (!o->blob || fuse_buf_copy(&mem, bufv, 0) != (ssize_t)size) {
-		free(o->blob);
-		free(o);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	o->m.blob = o->blob;
-	o->m.blob_len = size;
-	o->size = size;
-	o->cost = size;
-	out_submit(o);
-}
-
-static void file_unlink(struct net_file *f)
+void net_file_unlink(struct net_file *f)
 {
 	struct net_file **pp = &f->peer->files;
 
@@ -1069,94 +749,6 @@ static void file_unlink(struct net_file *f)
 }
 
 /* answered at once; the peer's handle goes in order, after what waits */
-static void nrelease(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct net_file *f = (struct net_file *)(uintptr_t)fi->fh;
-	struct net_out *o = NULL;
-
-	(void)ino;
-	if (f->epoch == f->peer->epoch)
-		o = out_new(f->peer, NULL, OUT_NONE, NET_RELEASE);
-	if (o) {
-		o->m.handle = f->remote;
-		out_submit(o);
-	}
-	file_unlink(f);
-	free(f);
-	fuse_reply_err(req, 0);
-}
-
-static void npoll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
-		  struct fuse_pollhandle *ph)
-{
-	struct net_out *o = file_out(req, fi, OUT_POLL, NET_POLL);
-
-	(void)ino;
-	if (!o) {
-		if (ph)
-			fuse_pollhandle_destroy(ph);
-		return;
-	}
-	o->ph = ph;
-	if (ph)
-		o->m.flags |= NET_F_NOTIFY;
-	out_submit(o);
-}
-
-static void nmkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
-		   mode_t mode)
-{
-	struct net_node *d = node_of(req, parent);
-	char path[NET_PATH_MAX + 1];
-	struct net_out *o;
-
-	if (!d->peer) {
-		fuse_reply_err(req, EPERM);	/* net/ is the peers' */
-		return;
-	}
-	if (!child_path(d, name, path)) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
-	o = path_out(d->peer, req, OUT_ENTRY, NET_MKDIR, path);
-	if (!o)
-		return;
-	o->m.arg = mode & 01777;
-	out_submit(o);
-}
-
-static void nrmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct net_node *d = node_of(req, parent);
-	char path[NET_PATH_MAX + 1];
-	struct net_out *o;
-
-	if (!d->peer) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
-	if (!child_path(d, name, path)) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	o = path_out(d->peer, req, OUT_ERR, NET_RMDIR, path);
-	if (o)
-		out_submit(o);
-}
-
-static const struct fuse_lowlevel_ops net_import_ops = {
-	.lookup = nlookup,
-	.getattr = ngetattr,
-	.readdir = nreaddir,
-	.open = nopen,
-	.read = nread,
-	.write_buf = nwrite_buf,
-	.release = nrelease,
-	.poll = npoll,
-	.mkdir = nmkdir,
-	.rmdir = nrmdir,
-};
-
 static int peer_init(struct net_import *im, struct net_peer *p,
 		     const struct fs_opts_peer *o, uint64_t session_id)
 {
@@ -1234,7 +826,7 @@ void net_import_stop(struct net_import *im)
 
 		fail_all(p, ENOTCONN);
 		while ((f = p->files) != NULL) {
-			file_unlink(f);
+			net_file_unlink(f);
 			free(f);
 		}
 		peer_close(p);

@@ -141,7 +141,7 @@ if [ "$have_fuse" = 1 ]; then
 	# the rest of the daemon but main(), for the wire target's
 	# dispatcher (fs/net_export.c)
 	if [ "$have_zmq" = 1 ] && [ -f "$top/fs/net_export.c" ]; then
-		lib net "$top"/fs/{chan,loop,ops,net,net_calls,net_export,net_import,net_keys}.c
+		lib net "$top"/fs/{chan,loop,ops,net,net_calls,net_export,net_import,net_import_ops,net_keys}.c
 	fi
 fi
 
