@@ -122,17 +122,17 @@ static void req_free(struct fs_chan *fc, struct fs_req *r)
 {
 	TAILQ_REMOVE(r->is_write ? &fc->writes : &fc->reads, r, link);
 	if (r->is_write)
-		budget_give(fs_of_chan(fc), r->uid, r->size - r->from);
+		budget_give(fs_of_chan(fc), r->who.uid, r->size - r->from);
 	free(r);
 }
 
 static void drop_poller(struct fs_chan *fc, struct fs_handle *h)
 {
-	if (!h->ph)
+	if (!h->poller.arg)
 		return;
 	TAILQ_REMOVE(&fc->pollers, h, poll_link);
-	fuse_pollhandle_destroy(h->ph);
-	h->ph = NULL;
+	h->poller.drop(h->poller.arg);
+	h->poller.arg = NULL;
 }
 
 void fs_chan_fini(struct fs_chan *fc)
@@ -140,11 +140,11 @@ void fs_chan_fini(struct fs_chan *fc)
 	struct fs_req *r;
 
 	while ((r = TAILQ_FIRST(&fc->reads)) != NULL) {
-		fuse_reply_err(r->req, ENOENT);
+		r->who.ops->error(&r->who, ENOENT);
 		req_free(fc, r);
 	}
 	while ((r = TAILQ_FIRST(&fc->writes)) != NULL) {
-		fuse_reply_err(r->req, ENOENT);
+		r->who.ops->error(&r->who, ENOENT);
 		req_free(fc, r);
 	}
 	while (!TAILQ_EMPTY(&fc->pollers))
@@ -201,19 +201,19 @@ static int pull(struct fs_chan *fc, size_t want)
 }
 
 /*
- * A big read of a kernel pipe: reply with the pipe's pages, spliced
- * straight into the reader's request (FUSE_CAP_SPLICE_WRITE) instead of
- * copied out and back in. The count comes from FIONREAD, so libfuse's
- * splice never meets an empty pipe. 1 if req was answered, -EAGAIN if
- * the pipe is empty, -errno.
+ * A big read of a kernel pipe: the asker takes the pipe's pages (FUSE
+ * splices them straight into the reader's request) instead of our copy.
+ * The count comes from FIONREAD, so the splice never meets an empty
+ * pipe. 1 if who was answered, -EAGAIN if the pipe is empty, -errno.
  * Replies stay below pipe-max-size (docs/DESIGN.md, "splice for bulk
  * data"), or libfuse would copy them after all.
  */
-static int splice_out(struct fs_chan *fc, fuse_req_t req, size_t size)
+static int splice_out(struct fs_chan *fc, const struct fs_asker *who,
+		      size_t size)
 {
 	struct fs *fs = fs_of_chan(fc);
-	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
 	int fd = fc->ch.fd[IPC_RX], avail;
+	ssize_t n;
 	size_t max;
 
 	if (!fs->splice_max)
@@ -226,22 +226,21 @@ static int splice_out(struct fs_chan *fc, fuse_req_t req, size_t size)
 		return -EAGAIN;
 	if (size > max)
 		size = max;
-	bv.buf[0].size = (size_t)avail < size ? (size_t)avail : size;
-	bv.buf[0].flags = FUSE_BUF_IS_FD;
-	bv.buf[0].fd = fd;
-	/* the bytes have left the pipe even if the reader is gone */
-	(void)fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
-	ipc_count(&fc->ch, IPC_RX, bv.buf[0].size);
+	n = who->ops->data_fd(who, fd, (size_t)avail < size ?
+					(size_t)avail : size);
+	if (n < 0)
+		return (int)n;
+	ipc_count(&fc->ch, IPC_RX, (size_t)n);
 	return 1;
 }
 
 /*
- * The one receive path: answer req with up to size bytes, from what is
+ * The one receive path: answer who with up to size bytes, from what is
  * pending, else the kernel pipe's pages, else a receive (a big read of a
  * stream straight into the scratch buffer). 1 when answered, -EAGAIN
  * when the channel is empty, or -errno.
  */
-static int take(struct fs_chan *fc, fuse_req_t req, size_t size)
+static int take(struct fs_chan *fc, const struct fs_asker *who, size_t size)
 {
 	ssize_t n;
 	char *buf;
@@ -249,7 +248,7 @@ static int take(struct fs_chan *fc, fuse_req_t req, size_t size)
 
 	if (!fc->pend_len && size > FS_LOOKAHEAD) {
 		if (fc->t->caps & IPC_SPLICE)
-			return splice_out(fc, req, size);
+			return splice_out(fc, who, size);
 		if (!ipc_is_msg(&fc->ch)) {
 			buf = scratch_get(fs_of_chan(fc), size);
 			if (!buf)
@@ -257,7 +256,7 @@ static int take(struct fs_chan *fc, fuse_req_t req, size_t size)
 			n = ipc_recv(&fc->ch, buf, size, IPC_DONTWAIT);
 			if (n < 0)
 				return (int)n;
-			fuse_reply_buf(req, buf, n);
+			who->ops->data(who, buf, n);
 			return 1;
 		}
 	}
@@ -265,24 +264,24 @@ static int take(struct fs_chan *fc, fuse_req_t req, size_t size)
 	if (ret < 1)
 		return ret;
 	n = fc->pend_len < size ? fc->pend_len : size;
-	fuse_reply_buf(req, fc->pend + fc->pend_off, n);
+	who->ops->data(who, fc->pend + fc->pend_off, n);
 	fc->pend_off += n;
 	fc->pend_len -= n;
 	return 1;
 }
 
 /* Answer a read with data, EOF or an error; false: it must wait. */
-static bool try_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
-		     size_t size)
+static bool try_read(struct fs_chan *fc, struct fs_handle *h,
+		     const struct fs_asker *who, size_t size)
 {
-	int ret = take(fc, req, size < FS_READ_MAX ? size : FS_READ_MAX);
+	int ret = take(fc, who, size < FS_READ_MAX ? size : FS_READ_MAX);
 
 	if (ret == 1)
 		h->saw_writer = true;
 	else if (ret != -EAGAIN)
-		fuse_reply_err(req, -ret);
+		who->ops->error(who, -ret);
 	else if (eof_due(fc, h))
-		fuse_reply_buf(req, NULL, 0);
+		who->ops->data(who, NULL, 0);
 	else
 		return false;
 	return true;
@@ -293,7 +292,7 @@ static void notify_pollers(struct fs_chan *fc)
 	struct fs_handle *h;
 
 	while ((h = TAILQ_FIRST(&fc->pollers)) != NULL) {
-		(void)fuse_lowlevel_notify_poll(h->ph);
+		h->poller.notify(h->poller.arg);
 		drop_poller(fc, h);
 	}
 }
@@ -339,18 +338,18 @@ static void progress(struct fs_chan *fc)
 				break;
 			moved = true;
 			if (n < 0) {
-				fuse_reply_err(r->req, (int)-n);
+				r->who.ops->error(&r->who, (int)-n);
 				req_free(fc, r);
 				continue;
 			}
 			r->done += n;
 			if (r->done == r->size) {
-				fuse_reply_write(r->req, r->size);
+				r->who.ops->written(&r->who, r->size);
 				req_free(fc, r);
 			}
 		}
 		while ((r = TAILQ_FIRST(&fc->reads)) != NULL &&
-		       try_read(fc, r->h, r->req, r->size)) {
+		       try_read(fc, r->h, &r->who, r->size)) {
 			req_free(fc, r);
 			moved = true;
 		}
@@ -361,7 +360,7 @@ static void progress(struct fs_chan *fc)
 	if (fc->writers == 0 && !fc->pend_len)
 		TAILQ_FOREACH_SAFE(r, &fc->reads, link, next)
 			if (eof_due(fc, r->h)) {
-				fuse_reply_buf(r->req, NULL, 0);
+				r->who.ops->data(&r->who, NULL, 0);
 				req_free(fc, r);
 				any = true;
 			}
@@ -370,16 +369,15 @@ static void progress(struct fs_chan *fc)
 	arm(fc);
 }
 
-static void interrupted(fuse_req_t req, void *data)
+void fs_req_interrupt(struct fs_req *r)
 {
-	struct fs_req *r = data;
 	struct fs_chan *fc = fs_chan_of(r->h->node);
 
 	/* like a pipe: a write cut short by a signal reports what went */
 	if (r->is_write && r->done)
-		fuse_reply_write(req, r->done);
+		r->who.ops->written(&r->who, r->done);
 	else
-		fuse_reply_err(req, EINTR);
+		r->who.ops->error(&r->who, EINTR);
 	req_free(fc, r);
 	/* a writer gone from the head may unblock the next one */
 	progress(fc);
@@ -390,10 +388,10 @@ static void interrupted(fuse_req_t req, void *data)
  * from its user's budget. NULL with *err: -ENOMEM, -ENOSPC, -EDQUOT.
  */
 static struct fs_req *req_new(struct fs_chan *fc, struct fs_handle *h,
-			      fuse_req_t req, bool is_write, size_t size,
-			      size_t done, int *err)
+			      const struct fs_asker *who, bool is_write,
+			      size_t size, size_t done, int *err)
 {
-	uid_t uid = fuse_req_ctx(req)->uid;
+	uid_t uid = who->uid;
 	size_t copy = is_write ? size - done : 0;
 	struct fs_req *r;
 
@@ -407,8 +405,7 @@ static struct fs_req *req_new(struct fs_chan *fc, struct fs_handle *h,
 		*err = -ENOMEM;
 		return NULL;
 	}
-	r->uid = uid;
-	r->req = req;
+	r->who = *who;
 	r->h = h;
 	r->is_write = is_write;
 	r->size = size;
@@ -419,23 +416,30 @@ static struct fs_req *req_new(struct fs_chan *fc, struct fs_handle *h,
 static void req_park(struct fs_chan *fc, struct fs_req *r)
 {
 	TAILQ_INSERT_TAIL(r->is_write ? &fc->writes : &fc->reads, r, link);
-	/* may call interrupted() at once if the signal came already */
-	fuse_req_interrupt_func(r->req, interrupted, r);
+	/* may call fs_req_interrupt() at once if the signal came already */
+	r->who.ops->parked(&r->who, r);
 }
 
 /* park a read, or a write with a copy of its unsent bytes at buf */
-static void park(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
-		 bool is_write, const char *buf, size_t size, size_t done)
+/* a parked request could not be made: what went is written, a short
+ * count rather than an error */
+static void park_failed(const struct fs_asker *who, size_t done, int err)
+{
+	if (done)
+		who->ops->written(who, done);
+	else
+		who->ops->error(who, -err);
+}
+
+static void park(struct fs_chan *fc, struct fs_handle *h,
+		 const struct fs_asker *who, bool is_write, const char *buf,
+		 size_t size, size_t done)
 {
 	int err;
-	struct fs_req *r = req_new(fc, h, req, is_write, size, done, &err);
+	struct fs_req *r = req_new(fc, h, who, is_write, size, done, &err);
 
 	if (!r) {
-		/* what went is written: a short count rather than an error */
-		if (done)
-			fuse_reply_write(req, done);
-		else
-			fuse_reply_err(req, -err);
+		park_failed(who, done, err);
 		return;
 	}
 	if (is_write)
@@ -443,10 +447,10 @@ static void park(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 	req_park(fc, r);
 }
 
-void fs_chan_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
-		  size_t size, int flags)
+void fs_chan_read(struct fs_chan *fc, struct fs_handle *h,
+		  const struct fs_asker *who, size_t size, int flags)
 {
-	if (TAILQ_EMPTY(&fc->reads) && try_read(fc, h, req, size)) {
+	if (TAILQ_EMPTY(&fc->reads) && try_read(fc, h, who, size)) {
 		/* room now: for parked writers, and pollers without an fd to
 		 * tell them (a TX end with no readiness fd) */
 		notify_pollers(fc);
@@ -454,15 +458,16 @@ void fs_chan_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 		return;
 	}
 	if (flags & O_NONBLOCK) {
-		fuse_reply_err(req, EAGAIN);
+		who->ops->error(who, EAGAIN);
 		return;
 	}
-	park(fc, h, req, false, NULL, size, 0);
+	park(fc, h, who, false, NULL, size, 0);
 	arm(fc);
 }
 
-void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
-		   const char *buf, size_t size, int flags)
+void fs_chan_write(struct fs_chan *fc, struct fs_handle *h,
+		   const struct fs_asker *who, const char *buf, size_t size,
+		   int flags)
 {
 	ssize_t n = 0;
 
@@ -471,19 +476,19 @@ void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 	if (ipc_is_msg(&fc->ch) &&
 	    (size > fc->ch.max_msg ||
 	     (fs_of_chan(fc)->msg_max && size > fs_of_chan(fc)->msg_max))) {
-		fuse_reply_err(req, EMSGSIZE);
+		who->ops->error(who, EMSGSIZE);
 		return;
 	}
 	if (TAILQ_EMPTY(&fc->writes)) {
 		n = ipc_send(&fc->ch, buf, size, IPC_DONTWAIT);
 		if (n < 0 && n != -EAGAIN) {
-			fuse_reply_err(req, (int)-n);
+			who->ops->error(who, (int)-n);
 			return;
 		}
 		if (n == -EAGAIN)
 			n = 0;
 		if ((size_t)n == size || (n > 0 && (flags & O_NONBLOCK))) {
-			fuse_reply_write(req, n);
+			who->ops->written(who, n);
 			/* data now: an end moved only by us has no fd to say so */
 			notify_pollers(fc);
 			progress(fc);
@@ -491,10 +496,10 @@ void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 		}
 	}
 	if (flags & O_NONBLOCK) {
-		fuse_reply_err(req, EAGAIN);
+		who->ops->error(who, EAGAIN);
 		return;
 	}
-	park(fc, h, req, true, buf + n, size, n);
+	park(fc, h, who, true, buf + n, size, n);
 	progress(fc);
 }
 
@@ -535,7 +540,8 @@ static bool bufv_to_mem(struct fuse_bufvec *bufv, char *to, size_t len)
  * get the bytes copied out, as a plain write.
  */
 void fs_chan_write_buf(struct fs_chan *fc, struct fs_handle *h,
-		       fuse_req_t req, struct fuse_bufvec *bufv, int flags)
+		       const struct fs_asker *who, struct fuse_bufvec *bufv,
+		       int flags)
 {
 	size_t size = fuse_buf_size(bufv), done;
 	struct fs_req *r;
@@ -544,7 +550,7 @@ void fs_chan_write_buf(struct fs_chan *fc, struct fs_handle *h,
 	char *buf;
 
 	if (bufv->count == 1 && !(bufv->buf[0].flags & FUSE_BUF_IS_FD)) {
-		fs_chan_write(fc, h, req, (char *)bufv->buf[0].mem + bufv->off,
+		fs_chan_write(fc, h, who, (char *)bufv->buf[0].mem + bufv->off,
 			      size, flags);
 		return;
 	}
@@ -554,40 +560,36 @@ void fs_chan_write_buf(struct fs_chan *fc, struct fs_handle *h,
 		 * take the scratch buffer) */
 		buf = scratch_get(fs_of_chan(fc), size);
 		if (!buf || !bufv_to_mem(bufv, buf, size))
-			fuse_reply_err(req, ENOMEM);
+			who->ops->error(who, ENOMEM);
 		else
-			fs_chan_write(fc, h, req, buf, size, flags);
+			fs_chan_write(fc, h, who, buf, size, flags);
 		return;
 	}
 	n = splice_in(fc, bufv, size);
 	if (n < 0 && n != -EAGAIN) {
-		fuse_reply_err(req, (int)-n);
+		who->ops->error(who, (int)-n);
 		return;
 	}
 	done = n > 0 ? (size_t)n : 0;
 	if (done == size || (done && (flags & O_NONBLOCK))) {
-		fuse_reply_write(req, done);
+		who->ops->written(who, done);
 		notify_pollers(fc);
 		progress(fc);
 		return;
 	}
 	if (flags & O_NONBLOCK) {
-		fuse_reply_err(req, EAGAIN);	/* libfuse drops the pages */
+		who->ops->error(who, EAGAIN);	/* libfuse drops the pages */
 		return;
 	}
-	r = req_new(fc, h, req, true, size, done, &err);
+	r = req_new(fc, h, who, true, size, done, &err);
 	if (r && !bufv_to_mem(bufv, r->data, size - done)) {
-		budget_give(fs_of_chan(fc), r->uid, size - done);
+		budget_give(fs_of_chan(fc), r->who.uid, size - done);
 		free(r);
 		r = NULL;
 		err = -ENOMEM;
 	}
 	if (!r) {
-		/* what went is written: a short count rather than an error */
-		if (done)
-			fuse_reply_write(req, done);
-		else
-			fuse_reply_err(req, -err);
+		park_failed(who, done, err);
 		return;
 	}
 	req_park(fc, r);
@@ -595,8 +597,8 @@ void fs_chan_write_buf(struct fs_chan *fc, struct fs_handle *h,
 	progress(fc);
 }
 
-void fs_chan_poll(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
-		  struct fuse_pollhandle *ph)
+void fs_chan_poll(struct fs_chan *fc, struct fs_handle *h,
+		  const struct fs_asker *who, const struct fs_poller *p)
 {
 	unsigned revents = 0;
 
@@ -608,17 +610,17 @@ void fs_chan_poll(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
 	}
 	if (h->writes && TAILQ_EMPTY(&fc->writes) && ipc_writable(&fc->ch))
 		revents |= POLLOUT;
-	if (ph) {
+	if (p && p->arg) {
 		drop_poller(fc, h);
 		if (revents) {
-			fuse_pollhandle_destroy(ph);
+			p->drop(p->arg);
 		} else {
-			h->ph = ph;
+			h->poller = *p;
 			TAILQ_INSERT_TAIL(&fc->pollers, h, poll_link);
 			arm(fc);
 		}
 	}
-	fuse_reply_poll(req, revents);
+	who->ops->polled(who, revents);
 }
 
 void fs_chan_ready(struct fs_chan *fc, enum ipc_end end)

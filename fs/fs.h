@@ -16,7 +16,8 @@
 
 #include "transport.h"
 
-enum fs_kind { FS_DIR, FS_CHAN, FS_STATS };
+/* FS_NET: net/ and what is under it, a peer's files (net_import.c) */
+enum fs_kind { FS_DIR, FS_CHAN, FS_STATS, FS_NET };
 
 struct fs;
 struct fs_dir;
@@ -33,16 +34,49 @@ struct fs_node {
 	gid_t gid;
 };
 
+struct fs_req;
+struct fs_asker;
+
+/*
+ * Who asked for a read, write or poll: a FUSE request (ops.c), or a
+ * peer's request (net_export.c). chan.c answers through these and never
+ * asks which it is. Each request is answered exactly once.
+ */
+struct fs_asker_ops {
+	void (*data)(const struct fs_asker *a, const void *buf, size_t len);
+	/* answer with up to len bytes moved out of fd (a kernel pipe):
+	 * the count, or -errno if nothing could be taken */
+	ssize_t (*data_fd)(const struct fs_asker *a, int fd, size_t len);
+	void (*error)(const struct fs_asker *a, int err);
+	void (*written)(const struct fs_asker *a, size_t count);
+	void (*polled)(const struct fs_asker *a, unsigned revents);
+	/* r waits now: the asker calls fs_req_interrupt(r) if it gives up
+	 * (at once, if it already has) */
+	void (*parked)(const struct fs_asker *a, struct fs_req *r);
+};
+
+struct fs_asker {
+	const struct fs_asker_ops *ops;
+	void *ctx;		/* fuse_req_t, or a peer's call */
+	uid_t uid;		/* whose budget a parked write's copy takes */
+};
+
+/* someone polling a handle, told once when it may be ready */
+struct fs_poller {
+	void (*notify)(void *arg);
+	void (*drop)(void *arg);	/* after notify, or instead of it */
+	void *arg;			/* NULL: nobody polls */
+};
+
 /* a read or write waiting for the channel: answered later from the loop */
 struct fs_req {
 	TAILQ_ENTRY(fs_req) link;
-	fuse_req_t req;
+	struct fs_asker who;
 	struct fs_handle *h;
 	bool is_write;
 	size_t size;		/* read: bytes wanted; write: bytes in data */
 	size_t done;		/* write: bytes sent so far */
 	size_t from;		/* write: done when parked, data[0]'s offset */
-	uid_t uid;		/* write: whose budget holds data */
 	char data[];		/* write: a copy of the bytes not yet sent */
 };
 TAILQ_HEAD(fs_req_list, fs_req);
@@ -53,7 +87,7 @@ struct fs_handle {
 	bool reads, writes;
 	bool saw_writer;	/* read data, or a writer came and went */
 	uint64_t writer_closes;	/* chan->writer_closes when opened */
-	struct fuse_pollhandle *ph;	/* a poller to notify, or NULL */
+	struct fs_poller poller;	/* arg NULL: nobody polls */
 	TAILQ_ENTRY(fs_handle) poll_link;
 	TAILQ_ENTRY(fs_handle) open_link;	/* every open handle */
 	char *text;		/* stats: the snapshot taken at open */
@@ -63,7 +97,9 @@ TAILQ_HEAD(fs_handle_list, fs_handle);
 
 /* an epoll registration: which channel end became ready */
 struct fs_watch {
-	struct fs_chan *fc;	/* NULL: the FUSE session */
+	struct fs_chan *fc;	/* NULL: the FUSE session, or ready's */
+	/* not a channel's: the loop calls this (the peering's sockets) */
+	void (*ready)(struct fs_watch *w);
 	enum ipc_end end;
 	int fd;			/* registered fd, -1 if none */
 	bool armed;
@@ -144,6 +180,19 @@ struct fs {
 	/* the largest write the kernel always sends in one request, from
 	 * any buffer alignment: a message's bound through the mount */
 	size_t msg_max;
+	/* the peering (net.c), NULL without listen= or peer= */
+	struct fs_net *net;
+	/* net/ under the root, with peer=; its own FUSE handlers */
+	struct fs_node *net_dir;
+	const struct fuse_lowlevel_ops *net_ops;
+	/* after each turn of the loop: the peering's sockets */
+	void (*turn_end)(struct fs *fs);
+	/* peers may make and remove directories (-o listen=): the kernel
+	 * must not keep a directory's entry (docs/DESIGN.md, "Across
+	 * hosts") */
+	bool dirs_shared;
+	/* the root's stats: lines of the peering's, appended */
+	int (*stats_extra)(struct fs *fs, char *buf, size_t size);
 };
 
 static inline struct fs *fs_of_chan(const struct fs_chan *fc)
@@ -160,6 +209,9 @@ static inline struct fs *fs_of_chan(const struct fs_chan *fc)
 int fs_tree_init(struct fs *fs, const struct ipc_opts *o, bool control);
 void fs_tree_destroy(struct fs *fs);
 struct fs_node *fs_node_get(struct fs *fs, fuse_ino_t ino);
+/* give n an inode number in d's instance; 0 or -ENOMEM */
+int fs_node_add(struct fs_node *n, enum fs_kind kind, struct fs_dir *d);
+void fs_node_del(struct fs *fs, struct fs_node *n);
 struct fs_node *fs_lookup_name(struct fs_dir *dir, const char *name);
 void fs_fill_attr(const struct fs_node *n, struct stat *st);
 /* a directory for uid; -EEXIST, -EINVAL (name), -ENOSPC, -EDQUOT */
@@ -193,15 +245,21 @@ int fs_chan_make(struct fs_chan *fc);
 void fs_chan_fini(struct fs_chan *fc);
 void fs_chan_open(struct fs_chan *fc, struct fs_handle *h);
 void fs_chan_release(struct fs_chan *fc, struct fs_handle *h);
-void fs_chan_read(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
-		  size_t size, int flags);
-void fs_chan_write(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
-		   const char *buf, size_t size, int flags);
+void fs_chan_read(struct fs_chan *fc, struct fs_handle *h,
+		  const struct fs_asker *who, size_t size, int flags);
+void fs_chan_write(struct fs_chan *fc, struct fs_handle *h,
+		   const struct fs_asker *who, const char *buf, size_t size,
+		   int flags);
 /* the same, for libfuse's write_buf: memory, or pages in its pipe */
 void fs_chan_write_buf(struct fs_chan *fc, struct fs_handle *h,
-		       fuse_req_t req, struct fuse_bufvec *bufv, int flags);
-void fs_chan_poll(struct fs_chan *fc, struct fs_handle *h, fuse_req_t req,
-		  struct fuse_pollhandle *ph);
+		       const struct fs_asker *who, struct fuse_bufvec *bufv,
+		       int flags);
+/* answer who with the revents now; with a poller, keep it to notify
+ * when they may have changed (p is copied) */
+void fs_chan_poll(struct fs_chan *fc, struct fs_handle *h,
+		  const struct fs_asker *who, const struct fs_poller *p);
+/* the asker of a parked request gave up: EINTR, or a write's count */
+void fs_req_interrupt(struct fs_req *r);
 /* the loop saw an end's readiness fd fire */
 void fs_chan_ready(struct fs_chan *fc, enum ipc_end end);
 size_t fs_chan_queued(const struct fs_chan *fc);
@@ -218,7 +276,18 @@ void fs_watch_drop(struct fs_watch *w);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops fs_ops;
+/* a FUSE request as chan.c's asker */
+struct fs_asker fs_asker_fuse(fuse_req_t req);
 /* free the handles of files still open when the session ends */
 void fs_handles_free(struct fs *fs);
+/*
+ * Open n for acc (O_RDONLY, O_WRONLY, O_RDWR) as handle h, zeroed by the
+ * caller; the checks are the caller's. 0 or -errno. The same for FUSE's
+ * and a peer's files (net_export.c), and so is fs_handle_close.
+ */
+int fs_handle_open(struct fs *fs, struct fs_node *n, int acc,
+		   struct fs_handle *h);
+/* release h (not freed) */
+void fs_handle_close(struct fs *fs, struct fs_handle *h);
 
 #endif

@@ -170,11 +170,17 @@ int fs_loop_run(struct fs *fs, struct fuse_session *se)
 				session_ready = true;
 				continue;
 			}
+			if (w->ready) {
+				w->ready(w);
+				continue;
+			}
 			w->armed = false;
 			fs_chan_ready(w->fc, w->end);
 		}
 		if (session_ready && !serve_requests(se, &buf))
 			break;
+		if (fs->turn_end)
+			fs->turn_end(fs);
 	}
 	free(buf.mem);
 	pthread_sigmask(SIG_UNBLOCK, &ending, NULL);

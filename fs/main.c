@@ -3,6 +3,7 @@
  *
  *	ipcfs [-f] [-d] [-o opt,...] MOUNTPOINT
  *	mount -t fuse.ipcfs ipcfs MOUNTPOINT	(through mount.fuse3)
+ *	ipcfs --genkey FILE			(a CURVE key pair for peering)
  *
  * Our own -o options are in opts.c; libfuse takes the rest.
  */
@@ -20,6 +21,9 @@
 
 #if HAVE_ZMQ
 #include <zmq.h>
+
+#include "net.h"
+#include "net_keys.h"
 #endif
 
 /* the IPC transports, "pipe, fifo, ...": not the control (IPC_LOCAL) */
@@ -58,6 +62,9 @@ static void usage(const char *prog)
 	       "    -h, --help      this help\n"
 	       "    -V, --version   the versions of ipcfs, libfuse and "
 	       "libzmq\n"
+	       "    --genkey FILE   write a new CURVE key pair for peering: "
+	       "FILE (secret,\n"
+	       "                    0600) and FILE.pub; print the public key\n"
 	       "    -o bind=ADDR    IPv4 address for the tcp and udp channels, "
 	       "and zmq's\n"
 	       "                    with -o outsiders (default 127.0.0.1, this "
@@ -91,6 +98,19 @@ static void usage(const char *prog)
 	       "                    stats 0444; chmod to share)\n"
 	       "    -o default_permissions  the kernel checks each access "
 	       "against the modes\n"
+	       "    -o listen=ADDR:PORT  export this tree to the peers in "
+	       "trust= (ADDR: IPv4\n"
+	       "                    or *); needs key= and trust=\n"
+	       "    -o peer=NAME=HOST:PORT  show that host's tree as "
+	       "net/NAME (repeatable);\n"
+	       "                    needs key= and trust= with a line for "
+	       "NAME\n"
+	       "    -o key=FILE     this host's CURVE secret key (ipcfs "
+	       "--genkey FILE)\n"
+	       "    -o trust=FILE   the peers' public keys, one \"NAME KEY\" "
+	       "a line\n"
+	       "    -o peer_timeout=SECS  a peer silent this long is lost "
+	       "(default %u)\n"
 	       "\n"
 	       "These FUSE mount options go to the kernel as for any FUSE "
 	       "file system:\n"
@@ -98,7 +118,8 @@ static void usage(const char *prog)
 	       "    ro, nosuid, nodev, noexec, noatime\n",
 	       prog, ipc_names(names, sizeof(names)), FS_SPIN_US_DEFAULT,
 	       FS_SPIN_US_MAX, FS_MAX_DIRS_DEFAULT, FS_MAX_USER_DIRS_DEFAULT,
-	       FS_MAX_PARKED_DEFAULT >> 20, FS_MAX_USER_PARKED_DEFAULT >> 20);
+	       FS_MAX_PARKED_DEFAULT >> 20, FS_MAX_USER_PARKED_DEFAULT >> 20,
+	       FS_PEER_TIMEOUT_DEFAULT);
 }
 
 static void version(void)
@@ -112,6 +133,33 @@ static void version(void)
 		zmq_version(&major, &minor, &patch);
 		printf("libzmq %d.%d.%d\n", major, minor, patch);
 	}
+#endif
+}
+
+/* ipcfs --genkey FILE: never overwrites; exit status */
+static int genkey(int argc, char **argv)
+{
+#if HAVE_ZMQ
+	struct net_key k;
+	char err[512];
+	int ret = 0;
+
+	if (argc != 3 || argv[2][0] == '\0') {
+		fprintf(stderr, "usage: %s --genkey FILE\n", argv[0]);
+		return 1;
+	}
+	if (net_genkey(argv[2], &k, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ipcfs: %s\n", err);
+		return 1;
+	}
+	if (printf("%s\n", k.public_z85) < 0 || fflush(stdout) != 0)
+		ret = 1;
+	explicit_bzero(&k, sizeof(k));
+	return ret;
+#else
+	(void)argc;
+	fprintf(stderr, "%s: --genkey: built without ZeroMQ\n", argv[0]);
+	return 1;
 #endif
 }
 
@@ -188,6 +236,31 @@ static void drop_dashes(struct fuse_args *args)
 	args->argv[to] = NULL;
 }
 
+/* -o listen=, -o peer=: 0, or -1 after a line */
+static int peering(struct fs *fs, const struct fs_opts *fo)
+{
+#if HAVE_ZMQ
+	return fs_net_start(fs, fo);
+#else
+	(void)fs;
+	if (!fo->listen[0] && !fo->npeers)
+		return 0;
+	fprintf(stderr, "ipcfs: -o listen and -o peer: built without "
+		"ZeroMQ\n");
+	return -1;
+#endif
+}
+
+/* before mounting, so that the user sees why: 0 or -1 after a line */
+static int peering_check(const struct fs_opts *fo)
+{
+#if HAVE_ZMQ
+	return fs_net_check(fo);
+#else
+	return peering(NULL, fo);
+#endif
+}
+
 /* after daemonize: the tree and the loop, until unmounted; exit status */
 static int serve(struct fs *fs, struct fuse_session *se,
 		 const struct fs_opts *fo)
@@ -218,10 +291,15 @@ static int serve(struct fs *fs, struct fuse_session *se,
 	fs->spin_us = fo->spin_us;
 	if (!err)
 		err = fs_loop_init(fs, se);
-	if (!err)
+	if (!err && peering(fs, fo) < 0)
+		err = -EINVAL;		/* said why already */
+	else if (!err)
 		err = fs_loop_run(fs, se);
-	if (err)
+	if (err && err != -EINVAL)
 		fprintf(stderr, "ipcfs: %s\n", strerror(-err));
+#if HAVE_ZMQ
+	fs_net_stop(fs);
+#endif
 	fs_tree_destroy(fs);
 	fs_handles_free(fs);
 	fs_loop_fini(fs);
@@ -269,6 +347,8 @@ int main(int argc, char **argv)
 	struct fs_opts fo;
 	int ret = 1;
 
+	if (argc >= 2 && strcmp(argv[1], "--genkey") == 0)
+		return genkey(argc, argv);
 	drop_mount_source(&argc, argv);
 	args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
 	if (fuse_parse_cmdline(&args, &opts) != 0)
@@ -280,7 +360,8 @@ int main(int argc, char **argv)
 	} else if (opts.show_version) {
 		version();
 		ret = 0;
-	} else if (fs_opts_parse(&args, &fo) == 0 && fs_opts_check(&fo) == 0) {
+	} else if (fs_opts_parse(&args, &fo) == 0 && fs_opts_check(&fo) == 0 &&
+		   peering_check(&fo) == 0) {
 		if (!opts.mountpoint)
 			fprintf(stderr, "usage: %s [options] MOUNTPOINT "
 				"(--help for more)\n", argv[0]);

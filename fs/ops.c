@@ -18,6 +18,83 @@ static struct fs *fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/*
+ * A FUSE request as chan.c's asker: each answer is the fuse_reply_* of
+ * the same name; a signal on the caller interrupts the parked request.
+ */
+static fuse_req_t req_of(const struct fs_asker *a)
+{
+	return a->ctx;
+}
+
+static void fuse_data(const struct fs_asker *a, const void *buf, size_t len)
+{
+	fuse_reply_buf(req_of(a), buf, len);
+}
+
+/* the pipe's pages spliced into the reply (FUSE_CAP_SPLICE_WRITE) */
+static ssize_t fuse_data_fd(const struct fs_asker *a, int fd, size_t len)
+{
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(len);
+
+	bv.buf[0].flags = FUSE_BUF_IS_FD;
+	bv.buf[0].fd = fd;
+	/* the bytes have left the pipe even if the reader is gone */
+	(void)fuse_reply_data(req_of(a), &bv, FUSE_BUF_SPLICE_MOVE);
+	return (ssize_t)len;
+}
+
+static void fuse_error(const struct fs_asker *a, int err)
+{
+	fuse_reply_err(req_of(a), err);
+}
+
+static void fuse_written(const struct fs_asker *a, size_t count)
+{
+	fuse_reply_write(req_of(a), count);
+}
+
+static void fuse_polled(const struct fs_asker *a, unsigned revents)
+{
+	fuse_reply_poll(req_of(a), revents);
+}
+
+static void fuse_interrupted(fuse_req_t req, void *data)
+{
+	(void)req;
+	fs_req_interrupt(data);
+}
+
+static void fuse_parked(const struct fs_asker *a, struct fs_req *r)
+{
+	fuse_req_interrupt_func(req_of(a), fuse_interrupted, r);
+}
+
+static const struct fs_asker_ops fuse_asker_ops = {
+	.data = fuse_data,
+	.data_fd = fuse_data_fd,
+	.error = fuse_error,
+	.written = fuse_written,
+	.polled = fuse_polled,
+	.parked = fuse_parked,
+};
+
+struct fs_asker fs_asker_fuse(fuse_req_t req)
+{
+	return (struct fs_asker){ .ops = &fuse_asker_ops, .ctx = req,
+				  .uid = fuse_req_ctx(req)->uid };
+}
+
+static void fuse_poll_notify(void *ph)
+{
+	(void)fuse_lowlevel_notify_poll(ph);
+}
+
+static void fuse_poll_drop(void *ph)
+{
+	fuse_pollhandle_destroy(ph);
+}
+
 static void handle_free(struct fs *fs, struct fs_handle *h)
 {
 	TAILQ_REMOVE(&fs->open_handles, h, open_link);
@@ -29,6 +106,14 @@ void fs_handles_free(struct fs *fs)
 {
 	while (!TAILQ_EMPTY(&fs->open_handles))
 		handle_free(fs, TAILQ_FIRST(&fs->open_handles));
+}
+
+/* a node of the peering's (net/ and below): its own handlers say */
+static const struct fuse_lowlevel_ops *net_of(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs_node *n = fs_node_get(fs_of(req), ino);
+
+	return n && n->kind == FS_NET ? fs_of(req)->net_ops : NULL;
 }
 
 static struct fs_dir *dir_of(fuse_req_t req, fuse_ino_t ino)
@@ -44,7 +129,8 @@ static void reply_entry(fuse_req_t req, struct fs_node *n)
 
 	e.ino = n->ino;
 	fs_fill_attr(n, &e.attr);
-	e.entry_timeout = 1.0;
+	e.entry_timeout = n->kind == FS_DIR && fs_of(req)->dirs_shared ? 0 :
+									 1.0;
 	e.attr_timeout = 0;	/* st_size moves with the queue */
 	if (fuse_reply_entry(req, &e) == 0)
 		n->nlookup++;
@@ -55,7 +141,9 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs_dir *d = dir_of(req, parent);
 	struct fs_node *n = d ? fs_lookup_name(d, name) : NULL;
 
-	if (!d)
+	if (net_of(req, parent))
+		net_of(req, parent)->lookup(req, parent, name);
+	else if (!d)
 		fuse_reply_err(req, ENOTDIR);
 	else if (!n)
 		fuse_reply_err(req, ENOENT);
@@ -90,7 +178,10 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct fs_node *n = fs_node_get(fs_of(req), ino);
 	struct stat st;
 
-	(void)fi;
+	if (net_of(req, ino)) {
+		net_of(req, ino)->getattr(req, ino, fi);
+		return;
+	}
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -155,6 +246,18 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	if (n->kind == FS_NET) {
+		/* the peer's modes are the peer's; a shell's `>` and touch
+		 * change nothing, as here */
+		if ((to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+			       FUSE_SET_ATTR_GID)) ||
+		    ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size != 0))
+			fuse_reply_err(req, to_set & FUSE_SET_ATTR_SIZE ?
+					    EINVAL : EPERM);
+		else
+			fs_of(req)->net_ops->getattr(req, ino, fi);
+		return;
+	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (n->kind == FS_DIR) {
 			fuse_reply_err(req, EISDIR);
@@ -184,6 +287,10 @@ static void fs_mkdir_op(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fs_dir *d = dir_of(req, parent), *made;
 	int err;
 
+	if (net_of(req, parent)) {
+		net_of(req, parent)->mkdir(req, parent, name, mode);
+		return;
+	}
 	if (!d) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
@@ -202,7 +309,10 @@ static void fs_rmdir_op(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs_dir *d = dir_of(req, parent);
 
-	fuse_reply_err(req, d ? -fs_rmdir(d, name) : ENOTDIR);
+	if (net_of(req, parent))
+		net_of(req, parent)->rmdir(req, parent, name);
+	else
+		fuse_reply_err(req, d ? -fs_rmdir(d, name) : ENOTDIR);
 }
 
 static void fs_refuse_name(fuse_req_t req, fuse_ino_t parent,
@@ -253,29 +363,62 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fs_refuse_name(req, parent, name);
 }
 
+int fs_handle_open(struct fs *fs, struct fs_node *n, int acc,
+		   struct fs_handle *h)
+{
+	struct fs_chan *fc = fs_chan_of(n);
+	int err;
+
+	if (n->dir->removed)
+		return -ENOENT;
+	if (n->kind == FS_DIR || n->kind == FS_NET)
+		return -EISDIR;
+	if (n->kind == FS_STATS && acc != O_RDONLY)
+		return -EACCES;
+	/* ENOSYS would tell the kernel we have no open() at all */
+	if (fc && (err = fs_chan_make(fc)) < 0)
+		return err == -ENOSYS ? -EOPNOTSUPP : err;
+	h->node = n;
+	h->reads = acc != O_WRONLY;
+	h->writes = acc != O_RDONLY;
+	if (n->kind == FS_STATS) {
+		h->text = fs_stats_text(n->dir, &h->text_len);
+		if (!h->text)
+			return -ENOMEM;
+	} else {
+		fs_chan_open(fc, h);
+	}
+	n->dir->open_handles++;
+	TAILQ_INSERT_TAIL(&fs->open_handles, h, open_link);
+	return 0;
+}
+
+void fs_handle_close(struct fs *fs, struct fs_handle *h)
+{
+	struct fs_chan *fc = fs_chan_of(h->node);
+	struct fs_dir *d = h->node->dir;
+
+	if (fc)
+		fs_chan_release(fc, h);
+	d->open_handles--;
+	TAILQ_REMOVE(&fs->open_handles, h, open_link);
+	free(h->text);
+	h->text = NULL;
+	fs_dir_unref(d);
+}
+
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_node *n = fs_node_get(fs_of(req), ino);
-	int acc = fi->flags & O_ACCMODE, err;
 	struct fs_handle *h;
-	struct fs_chan *fc;
+	int err;
 
-	if (!n || n->dir->removed) {
+	if (n && n->kind == FS_NET) {
+		fs_of(req)->net_ops->open(req, ino, fi);
+		return;
+	}
+	if (!n) {
 		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	if (n->kind == FS_DIR) {
-		fuse_reply_err(req, EISDIR);
-		return;
-	}
-	if (n->kind == FS_STATS && acc != O_RDONLY) {
-		fuse_reply_err(req, EACCES);
-		return;
-	}
-	fc = fs_chan_of(n);
-	if (fc && (err = fs_chan_make(fc)) < 0) {
-		/* ENOSYS would tell the kernel we have no open() at all */
-		fuse_reply_err(req, err == -ENOSYS ? EOPNOTSUPP : -err);
 		return;
 	}
 	h = calloc(1, sizeof(*h));
@@ -283,30 +426,19 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	h->node = n;
-	h->reads = acc != O_WRONLY;
-	h->writes = acc != O_RDONLY;
-	if (n->kind == FS_STATS) {
-		h->text = fs_stats_text(n->dir, &h->text_len);
-		if (!h->text) {
-			free(h);
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-	} else {
-		fs_chan_open(fc, h);
+	err = fs_handle_open(fs_of(req), n, fi->flags & O_ACCMODE, h);
+	if (err) {
+		free(h);
+		fuse_reply_err(req, -err);
+		return;
 	}
-	n->dir->open_handles++;
-	TAILQ_INSERT_TAIL(&fs_of(req)->open_handles, h, open_link);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;	/* every read and write reaches us */
 	fi->nonseekable = 1;
 	if (fuse_reply_open(req, fi) != 0) {
 		/* the opener is gone: undo as a release would */
-		if (fc)
-			fs_chan_release(fc, h);
-		n->dir->open_handles--;
-		handle_free(fs_of(req), h);
+		fs_handle_close(fs_of(req), h);
+		free(h);
 	}
 }
 
@@ -321,7 +453,10 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fs_handle *h = handle_of(fi);
 	struct fs_chan *fc = fs_chan_of(h->node);
 
-	(void)ino;
+	if (h->node->kind == FS_NET) {
+		fs_of(req)->net_ops->read(req, ino, size, off, fi);
+		return;
+	}
 	/*
 	 * A read for the page cache, not for a reader: an mmap(MAP_PRIVATE)
 	 * of the file faulting a page in. The kernel sends those without a
@@ -334,7 +469,9 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (fc) {
-		fs_chan_read(fc, h, req, size, fi->flags);
+		struct fs_asker who = fs_asker_fuse(req);
+
+		fs_chan_read(fc, h, &who, size, fi->flags);
 		return;
 	}
 	/* stats: a snapshot taken at open, read like a file */
@@ -351,29 +488,30 @@ static void fs_write_buf(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fs_handle *h = handle_of(fi);
 	struct fs_chan *fc = fs_chan_of(h->node);
+	struct fs_asker who = fs_asker_fuse(req);
 
-	(void)ino;
-	(void)off;
+	if (h->node->kind == FS_NET) {
+		fs_of(req)->net_ops->write_buf(req, ino, bufv, off, fi);
+		return;
+	}
 	if (!fc) {
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	fs_chan_write_buf(fc, h, req, bufv, fi->flags);
+	fs_chan_write_buf(fc, h, &who, bufv, fi->flags);
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct fs_handle *h = handle_of(fi);
-	struct fs_chan *fc = fs_chan_of(h->node);
-	struct fs_dir *d = h->node->dir;
 
-	(void)ino;
-	if (fc)
-		fs_chan_release(fc, h);
-	d->open_handles--;
-	handle_free(fs_of(req), h);
-	fs_dir_unref(d);
+	if (h->node->kind == FS_NET) {
+		fs_of(req)->net_ops->release(req, ino, fi);
+		return;
+	}
+	fs_handle_close(fs_of(req), h);
+	free(h);
 	fuse_reply_err(req, 0);
 }
 
@@ -382,15 +520,21 @@ static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 {
 	struct fs_handle *h = handle_of(fi);
 	struct fs_chan *fc = fs_chan_of(h->node);
+	struct fs_asker who = fs_asker_fuse(req);
+	struct fs_poller p = { .notify = fuse_poll_notify,
+			       .drop = fuse_poll_drop, .arg = ph };
 
-	(void)ino;
+	if (h->node->kind == FS_NET) {
+		fs_of(req)->net_ops->poll(req, ino, fi, ph);
+		return;
+	}
 	if (!fc) {
 		if (ph)
 			fuse_pollhandle_destroy(ph);
 		fuse_reply_poll(req, POLLIN);
 		return;
 	}
-	fs_chan_poll(fc, h, req, ph);
+	fs_chan_poll(fc, h, &who, &p);
 }
 
 struct dirbuf {
@@ -409,7 +553,8 @@ static bool add_entry(void *ctx, const char *name, const struct fs_node *n)
 	if (b->next++ < b->skip)
 		return true;
 	st.st_ino = n ? n->ino : FUSE_ROOT_ID;
-	st.st_mode = n && n->kind != FS_DIR ? S_IFREG : S_IFDIR;
+	st.st_mode = n && n->kind != FS_DIR && n->kind != FS_NET ? S_IFREG :
+								   S_IFDIR;
 	len = fuse_add_direntry(b->req, b->buf + b->used, b->size - b->used,
 				name, &st, b->next);
 	if (len > b->size - b->used)
@@ -424,7 +569,10 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fs_dir *d = dir_of(req, ino);
 	struct dirbuf b = { .req = req, .size = size, .skip = off };
 
-	(void)fi;
+	if (net_of(req, ino)) {
+		net_of(req, ino)->readdir(req, ino, size, off, fi);
+		return;
+	}
 	if (!d) {
 		fuse_reply_err(req, ENOTDIR);
 		return;

@@ -26,6 +26,11 @@ enum {
 	KEY_MAX_USER_PARKED,	/* max_user_parked=MIB */
 	KEY_ALLOW_OTHER,
 	KEY_DEFAULT_PERMISSIONS,
+	KEY_LISTEN,		/* listen=ADDR:PORT */
+	KEY_PEER,		/* peer=NAME=HOST:PORT */
+	KEY_KEY,		/* key=FILE */
+	KEY_TRUST,		/* trust=FILE */
+	KEY_PEER_TIMEOUT,	/* peer_timeout=SECS */
 };
 
 static const struct fuse_opt fs_opt_table[] = {
@@ -40,6 +45,11 @@ static const struct fuse_opt fs_opt_table[] = {
 	FUSE_OPT_KEY("max_user_parked=", KEY_MAX_USER_PARKED),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
+	FUSE_OPT_KEY("listen=", KEY_LISTEN),
+	FUSE_OPT_KEY("peer=", KEY_PEER),
+	FUSE_OPT_KEY("key=", KEY_KEY),
+	FUSE_OPT_KEY("trust=", KEY_TRUST),
+	FUSE_OPT_KEY("peer_timeout=", KEY_PEER_TIMEOUT),
 	FUSE_OPT_END
 };
 
@@ -75,6 +85,95 @@ static int parse_count(const char *name, const char *s, unsigned max,
 		return -1;
 	}
 	*n = (unsigned)v;
+	return 0;
+}
+
+/* a port: digits only, 1..65535 */
+static bool port_ok(const char *s)
+{
+	unsigned long v = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9' && v <= 65535; p++)
+		v = v * 10 + (unsigned long)(*p - '0');
+	return p != s && !*p && v >= 1 && v <= 65535;
+}
+
+/* listen=ADDR:PORT, ADDR a dotted quad or "*"; -1 after a line */
+static int parse_listen(const char *s, struct fs_opts *o)
+{
+	const char *colon = strrchr(s, ':');
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr in;
+	size_t len = colon ? (size_t)(colon - s) : 0;
+
+	if (colon && len < sizeof(addr)) {
+		memcpy(addr, s, len);
+		addr[len] = '\0';
+		if ((strcmp(addr, "*") == 0 ||
+		     inet_pton(AF_INET, addr, &in) == 1) && port_ok(colon + 1)) {
+			snprintf(o->listen, sizeof(o->listen), "%s", s);
+			return 0;
+		}
+	}
+	fprintf(stderr, "ipcfs: bad listen '%s' (ADDR:PORT, ADDR an IPv4 "
+		"address or *)\n", s);
+	return -1;
+}
+
+/* is name [a-z0-9_-]{1,32}? */
+static bool peer_name_ok(const char *s, size_t len)
+{
+	if (len < 1 || len > 32)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= '0' && s[i] <= '9') && s[i] != '_' &&
+		    s[i] != '-')
+			return false;
+	return true;
+}
+
+/* peer=NAME=HOST:PORT; -1 after a line */
+static int parse_peer(const char *s, struct fs_opts *o)
+{
+	const char *eq = strchr(s, '='), *colon = strrchr(s, ':');
+	struct fs_opts_peer *p = &o->peers[o->npeers];
+
+	if (!eq || !peer_name_ok(s, (size_t)(eq - s)) || !colon ||
+	    colon < eq || colon == eq + 1 || !port_ok(colon + 1) ||
+	    strlen(eq + 1) >= sizeof(p->addr) ||
+	    strcspn(eq + 1, " /\\\"'") != strlen(eq + 1)) {
+		fprintf(stderr, "ipcfs: bad peer '%s' (NAME=HOST:PORT, NAME "
+			"of a-z 0-9 _ -, at most 32)\n", s);
+		return -1;
+	}
+	for (unsigned i = 0; i < o->npeers; i++)
+		if (strncmp(o->peers[i].name, s, (size_t)(eq - s)) == 0 &&
+		    !o->peers[i].name[eq - s]) {
+			fprintf(stderr, "ipcfs: peer %.*s given twice\n",
+				(int)(eq - s), s);
+			return -1;
+		}
+	if (o->npeers == FS_PEERS_MAX) {
+		fprintf(stderr, "ipcfs: more than %d peers\n", FS_PEERS_MAX);
+		return -1;
+	}
+	memcpy(p->name, s, (size_t)(eq - s));
+	p->name[eq - s] = '\0';
+	snprintf(p->addr, sizeof(p->addr), "%s", eq + 1);
+	o->npeers++;
+	return 0;
+}
+
+/* key=FILE, trust=FILE: kept as given, read at start */
+static int parse_path(const char *name, const char *s, char *to, size_t size)
+{
+	if (!*s || strlen(s) >= size) {
+		fprintf(stderr, "ipcfs: bad %s '%s' (a file)\n", name, s);
+		return -1;
+	}
+	snprintf(to, size, "%s", s);
 	return 0;
 }
 
@@ -124,6 +223,20 @@ static int fs_opt_proc(void *data, const char *arg, int key,
 		return parse_count("max_user_parked",
 				   arg + strlen("max_user_parked="),
 				   FS_MAX_PARKED_MIB, &o->max_user_parked_mib);
+	case KEY_LISTEN:
+		return parse_listen(arg + strlen("listen="), o);
+	case KEY_PEER:
+		return parse_peer(arg + strlen("peer="), o);
+	case KEY_KEY:
+		return parse_path("key", arg + strlen("key="), o->key,
+				  sizeof(o->key));
+	case KEY_TRUST:
+		return parse_path("trust", arg + strlen("trust="), o->trust,
+				  sizeof(o->trust));
+	case KEY_PEER_TIMEOUT:
+		return parse_count("peer_timeout",
+				   arg + strlen("peer_timeout="),
+				   FS_PEER_TIMEOUT_MAX, &o->peer_timeout_s);
 	case KEY_BIND_BARE:
 		fprintf(stderr, "ipcfs: -o bind needs an address "
 			"(-o bind=ADDR)\n");
@@ -147,8 +260,16 @@ int fs_opts_parse(struct fuse_args *args, struct fs_opts *o)
 	o->max_user_dirs = FS_MAX_USER_DIRS_DEFAULT;
 	o->max_parked_mib = FS_MAX_PARKED_DEFAULT >> 20;
 	o->max_user_parked_mib = FS_MAX_USER_PARKED_DEFAULT >> 20;
+	o->peer_timeout_s = FS_PEER_TIMEOUT_DEFAULT;
 	if (fuse_opt_parse(args, o, fs_opt_table, fs_opt_proc) != 0)
 		return -1;
+	/* the peering is authenticated or not at all */
+	if ((o->listen[0] || o->npeers) && (!o->key[0] || !o->trust[0])) {
+		fprintf(stderr, "ipcfs: -o %s needs -o key=FILE and "
+			"-o trust=FILE (see ipcfs --genkey)\n",
+			o->listen[0] ? "listen" : "peer");
+		return -1;
+	}
 	/*
 	 * Other users reach the files: let the kernel check each access
 	 * against the modes and owners getattr reports, as for any file.

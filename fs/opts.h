@@ -16,14 +16,24 @@
  *				part of it went)
  *	-o max_user_parked=MIB	... past MIB of one user's, EDQUOT
  *	-o allow_other		(FUSE's) turns on default_permissions too
+ *	-o listen=ADDR:PORT	export this tree to peers (ADDR: IPv4 or *)
+ *	-o peer=NAME=HOST:PORT	import a peer's tree as net/NAME (repeatable)
+ *	-o key=FILE		this daemon's CURVE secret key
+ *	-o trust=FILE		the peers' public keys, "NAME KEY" lines
+ *	-o peer_timeout=SECS	a peer silent this long is lost (default 10)
  */
 #ifndef FS_OPTS_H
 #define FS_OPTS_H
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdbool.h>
 
 #include "fs.h"
+
+#define FS_PEERS_MAX	16
+#define FS_PEER_TIMEOUT_DEFAULT	10
+#define FS_PEER_TIMEOUT_MAX	3600
 
 struct fs_opts {
 	char bind_addr[INET_ADDRSTRLEN];	/* dotted quad; "": loopback */
@@ -36,6 +46,16 @@ struct fs_opts {
 	unsigned max_user_dirs;		/* -o max_user_dirs=N: each user's */
 	unsigned max_parked_mib;	/* -o max_parked=MIB: parked writes */
 	unsigned max_user_parked_mib;	/* -o max_user_parked=MIB */
+	/* the peering (docs/DESIGN.md, "Across hosts") */
+	char listen[INET_ADDRSTRLEN + 8];	/* "ADDR:PORT", "": none */
+	struct fs_opts_peer {
+		char name[33];			/* [a-z0-9_-]{1,32} */
+		char addr[272];			/* HOST:PORT */
+	} peers[FS_PEERS_MAX];
+	unsigned npeers;
+	char key[PATH_MAX];			/* "": none */
+	char trust[PATH_MAX];
+	unsigned peer_timeout_s;
 };
 
 #define FS_SPIN_US_MAX	10000	/* more is a busy loop, not a wait */

@@ -15,7 +15,7 @@
 
 #include "fs.h"
 
-static int node_add(struct fs_node *n, enum fs_kind kind, struct fs_dir *d)
+int fs_node_add(struct fs_node *n, enum fs_kind kind, struct fs_dir *d)
 {
 	struct fs *fs = d->fs;
 
@@ -46,7 +46,7 @@ static int node_add(struct fs_node *n, enum fs_kind kind, struct fs_dir *d)
 	return 0;
 }
 
-static void node_del(struct fs *fs, struct fs_node *n)
+void fs_node_del(struct fs *fs, struct fs_node *n)
 {
 	if (n->ino < fs->nodes_len && fs->nodes[n->ino] == n)
 		fs->nodes[n->ino] = NULL;
@@ -60,11 +60,11 @@ struct fs_node *fs_node_get(struct fs *fs, fuse_ino_t ino)
 static void dir_free(struct fs_dir *d)
 {
 	for (unsigned i = 0; i < d->nchans; i++) {
-		node_del(d->fs, &d->chans[i].node);
+		fs_node_del(d->fs, &d->chans[i].node);
 		fs_chan_fini(&d->chans[i]);
 	}
-	node_del(d->fs, &d->stats);
-	node_del(d->fs, &d->node);
+	fs_node_del(d->fs, &d->stats);
+	fs_node_del(d->fs, &d->node);
 	free(d->chans);
 	free(d);
 }
@@ -92,11 +92,11 @@ static int dir_new(struct fs *fs, struct fs_dir *parent, const char *name,
 		free(d);
 		return -ENOMEM;
 	}
-	err = node_add(&d->node, FS_DIR, d);
+	err = fs_node_add(&d->node, FS_DIR, d);
 	if (!err)
-		err = node_add(&d->stats, FS_STATS, d);
+		err = fs_node_add(&d->stats, FS_STATS, d);
 	for (unsigned i = 0; !err && i < fs->ntransports; i++) {
-		err = node_add(&d->chans[i].node, FS_CHAN, d);
+		err = fs_node_add(&d->chans[i].node, FS_CHAN, d);
 		if (!err) {
 			fs_chan_init(&d->chans[i], fs->transports[i],
 				     &fs->chan_opts);
@@ -234,6 +234,9 @@ struct fs_node *fs_lookup_name(struct fs_dir *dir, const char *name)
 		return NULL;
 	if (strcmp(name, "stats") == 0)
 		return &dir->stats;
+	if (dir == dir->fs->root && dir->fs->net_dir &&
+	    strcmp(name, "net") == 0)
+		return dir->fs->net_dir;
 	for (unsigned i = 0; i < dir->nchans; i++)
 		if (strcmp(name, chan_name(dir, i)) == 0)
 			return &dir->chans[i].node;
@@ -254,6 +257,9 @@ void fs_dir_entries(struct fs_dir *d, fs_dirent_fn fn, void *ctx)
 		if (!fn(ctx, chan_name(d, i), &d->chans[i].node))
 			return;
 	if (!fn(ctx, "stats", &d->stats))
+		return;
+	if (d == d->fs->root && d->fs->net_dir && !fn(ctx, "net",
+						       d->fs->net_dir))
 		return;
 	TAILQ_FOREACH(sub, &d->subdirs, link)
 		if (!fn(ctx, sub->name, &sub->node))
@@ -276,6 +282,10 @@ void fs_fill_attr(const struct fs_node *n, struct stat *st)
 	case FS_STATS:
 		st->st_mode = S_IFREG | n->mode;
 		st->st_nlink = 1;
+		break;
+	case FS_NET:	/* net/ itself: the import fills in the rest */
+		st->st_mode = S_IFDIR | n->mode;
+		st->st_nlink = 2;
 		break;
 	case FS_CHAN:
 		st->st_mode = S_IFREG | n->mode;
@@ -428,7 +438,7 @@ static int stats_line(char *buf, size_t size, const struct fs_dir *d,
 
 char *fs_stats_text(struct fs_dir *d, size_t *len)
 {
-	size_t size = 512 * (d->nchans + 1), used = 0;
+	size_t size = 512 * (d->nchans + 1), used = 0, extra = 0;
 	char *buf = malloc(size);
 	int n;
 
@@ -441,6 +451,18 @@ char *fs_stats_text(struct fs_dir *d, size_t *len)
 		if (n < 0 || (size_t)n >= size - used)
 			break;
 		used += n;
+	}
+	if (d == d->fs->root && d->fs->stats_extra)
+		extra = d->fs->stats_extra(d->fs, NULL, 0);
+	if (extra) {
+		char *p = realloc(buf, used + extra + 1);
+
+		if (p) {
+			buf = p;
+			n = d->fs->stats_extra(d->fs, buf + used, extra + 1);
+			if (n > 0 && (size_t)n <= extra)
+				used += n;
+		}
 	}
 	*len = used;
 	return buf;

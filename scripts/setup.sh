@@ -12,10 +12,12 @@ BUILD=${BUILD:-$IPCFS_TOP/build}
 # mandoc and man-db: tests/unit/test_man.sh, tests/mount/test_install.sh
 # mpich: the mpi transport (MPICH 4.0.2, ch4:ucx)
 # dbus: the dbus-daemon the dbus transport starts
+# nftables: tests/hosts/ drops the link between two namespaces with nft
 IPCFS_PACKAGES=(meson ninja-build pkg-config gcc libfuse3-dev fuse3
 		libzmq3-dev libcmocka-dev socat netcat-openbsd
 		gnuplot-nox clang libclang-rt-14-dev iproute2
-		liburing-dev mandoc man-db mpich libmpich-dev libdbus-1-dev dbus)
+		liburing-dev mandoc man-db mpich libmpich-dev libdbus-1-dev dbus
+		nftables)
 
 ipcfs_install_deps() {
 	local missing=() p sudo=
