@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "transport.h"
@@ -23,6 +24,16 @@
 static inline ssize_t bench_errno(ssize_t n)	/* a count or -errno */
 {
 	return n < 0 ? -errno : n;
+}
+
+#define BENCH_NSEC	1000000000ull
+
+static inline uint64_t bench_now_ns(void)	/* CLOCK_MONOTONIC */
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * BENCH_NSEC + (uint64_t)ts.tv_nsec;
 }
 
 static inline void bench_close_fd(int *fd)
@@ -50,7 +61,6 @@ struct bench_hist {
 
 void bench_hist_init(struct bench_hist *h);
 void bench_hist_record(struct bench_hist *h, uint64_t v);
-void bench_hist_merge(struct bench_hist *dst, const struct bench_hist *src);
 /* nearest-rank percentile, p in [0, 100]; 0 when empty */
 uint64_t bench_hist_percentile(const struct bench_hist *h, double p);
 double bench_hist_mean(const struct bench_hist *h);
@@ -198,12 +208,11 @@ void bench_mounts_up(const struct bench_opts *o, struct bench_env *env);
 void bench_mounts_down(void);
 /* after a fatal row on `road`: say whether our daemon died */
 void bench_mounts_check(enum bench_road road);
-/* pin our daemons on `cpu` (-1: unpinned); "ipcfs and nullfs" into mine */
-int bench_mounts_pin(int cpu, char *mine, size_t len);
+/* pin our daemons as --daemon-cpu or --cpus says; env->daemon_place */
+void bench_place_daemons(const struct bench_opts *o, struct bench_env *env);
 
 /* place.c: --cpus and --daemon-cpu into env; exits 2 when split cannot be */
 void bench_place(struct bench_opts *o, struct bench_env *env);
-void bench_place_daemons(const struct bench_opts *o, struct bench_env *env);
 /* "direct: " (the program's name) and the message on stderr, exit 2 */
 __attribute__((noreturn, format(printf, 1, 2)))
 void bench_usage_error(const char *fmt, ...);

@@ -54,22 +54,6 @@ void bench_hist_record(struct bench_hist *h, uint64_t v)
 		h->max = v;
 }
 
-void bench_hist_merge(struct bench_hist *dst, const struct bench_hist *src)
-{
-	unsigned i;
-
-	if (!src->n)
-		return;
-	for (i = 0; i < BENCH_HIST_BUCKETS; i++)
-		dst->count[i] += src->count[i];
-	dst->n += src->n;
-	dst->sum += src->sum;
-	if (src->min < dst->min)
-		dst->min = src->min;
-	if (src->max > dst->max)
-		dst->max = src->max;
-}
-
 /* the middle of the bucket of the nearest rank: a bucket [lo, lo + w)
  * has w <= lo/64, so within w/2 <= lo/128 of anything in it */
 uint64_t bench_hist_percentile(const struct bench_hist *h, double p)
@@ -89,7 +73,7 @@ uint64_t bench_hist_percentile(const struct bench_hist *h, double p)
 		if (seen >= rank)
 			break;
 	}
-	if (b == BENCH_HIST_BUCKETS)	/* counts and n disagree: merged badly */
+	if (b == BENCH_HIST_BUCKETS)	/* counts and n disagree: not ours */
 		return h->max;
 	bench_hist_bucket_range(b, &lo, &hi);
 	v = lo + (hi - lo + 1) / 2;	/* lo itself when exact */

@@ -42,14 +42,6 @@ struct mount {
 /* ours: ipcfs, nullfs; file-scope for the atexit handler */
 static struct mount mounts[2];
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static bool executable(const char *path)
 {
 	struct stat st;
@@ -129,13 +121,13 @@ static const char *dead(struct mount *m, char *buf, size_t len)
 }
 
 /* wait up to `s` seconds for the daemon to exit */
-static bool wait_exit(struct mount *m, double s)
+static bool wait_exit(struct mount *m, uint64_t s)
 {
 	struct timespec nap = { 0, POLL_NS };
-	double deadline = mono_s() + s;
+	uint64_t deadline = bench_now_ns() + s * BENCH_NSEC;
 	char buf[64];
 
-	while (!dead(m, buf, sizeof(buf)) && mono_s() < deadline)
+	while (!dead(m, buf, sizeof(buf)) && bench_now_ns() < deadline)
 		(void)nanosleep(&nap, NULL);
 	return !m->pid;
 }
@@ -224,7 +216,7 @@ static int mount_start(struct mount *m, const char *what, const char *exe,
 		       const char *opt, char *err, size_t errlen)
 {
 	struct timespec nap = { 0, POLL_NS };
-	double deadline = mono_s() + MOUNT_WAIT_S;
+	uint64_t deadline = bench_now_ns() + MOUNT_WAIT_S * BENCH_NSEC;
 	pid_t parent = getpid();
 	char why[64];
 
@@ -249,7 +241,7 @@ static int mount_start(struct mount *m, const char *what, const char *exe,
 		if (dead(m, why, sizeof(why)))
 			snprintf(err, errlen, "%s (%s -f %s) %s before the mount was up (see "
 				 "its messages above)", what, m->exe, m->dir, why);
-		else if (mono_s() > deadline)
+		else if (bench_now_ns() > deadline)
 			snprintf(err, errlen, "%s (%s -f %s, pid %d): not mounted after %d s",
 				 what, m->exe, m->dir, (int)m->pid, MOUNT_WAIT_S);
 		else if (bench_interrupted())
@@ -336,14 +328,30 @@ void bench_mounts_check(enum bench_road road)
 		warnx("%s (%s -f %s) %s during the run", m->what, m->exe, m->dir, why);
 }
 
-int bench_mounts_pin(int cpu, char *mine, size_t len)
+/* pin our daemons as --daemon-cpu or --cpus says; env->daemon_place */
+void bench_place_daemons(const struct bench_opts *o, struct bench_env *env)
 {
+	bool ipcfs = mounts[0].ours, nullfs = mounts[1].ours;
+	char where[64];
 	int ret = 0;
 
+	if (o->daemon_cpu != BENCH_DAEMON_CPU_AUTO)
+		snprintf(where, sizeof(where), env->cpu_daemon >= 0 ?
+			 "pinned on CPU %d (--daemon-cpu)" : "unpinned (--daemon-cpu none)",
+			 env->cpu_daemon);
+	else if (env->cpu_daemon >= 0)
+		snprintf(where, sizeof(where), "pinned on CPU %d%s", env->cpu_daemon,
+			 o->cpus == BENCH_CPUS_SAME ? " with parent and child" :
+			 " (a CPU of its own)");
+	else
+		snprintf(where, sizeof(where), o->cpus == BENCH_CPUS_SPLIT ?
+			 "unpinned (no third CPU: it runs where there is room)" : "unpinned");
 	for (int i = 0; i < 2; i++)
 		if (mounts[i].ours && mounts[i].pid)
-			ret |= pin(mounts[i].pid, cpu);
-	snprintf(mine, len, "%s%s%s", mounts[0].ours ? "ipcfs" : "",
-		 mounts[0].ours && mounts[1].ours ? " and " : "", mounts[1].ours ? "nullfs" : "");
-	return ret;
+			ret |= pin(mounts[i].pid, env->cpu_daemon);
+	snprintf(env->daemon_place, sizeof(env->daemon_place), "%s%s%s %s%s%s",
+		 ipcfs ? "ipcfs" : "", ipcfs && nullfs ? " and " : "",
+		 nullfs ? "nullfs" : ipcfs ? "" : "none of ours", where,
+		 ret ? " (pinning failed)" : "",
+		 ipcfs ? "" : "; ipcfs (--via) is not ours: left as it is");
 }

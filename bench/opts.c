@@ -141,17 +141,11 @@ static const char *add_transport_name(struct parse *ps, const char *tok)
 	return NULL;
 }
 
-/* "sweep": BENCH_SWEEP_MIN to _MAX, each BENCH_SWEEP_STEP times the last */
-static const char *add_sweep(struct parse *ps)
+static const char *push_size(struct parse *ps, size_t size)
 {
-	struct bench_opts *o = ps->o;
-
-	for (size_t size = BENCH_SWEEP_MIN; size <= BENCH_SWEEP_MAX; size *= BENCH_SWEEP_STEP) {
-		if (o->nsizes == BENCH_MAX_SIZES)
-			return fail(ps, "--size: more than %d sizes", BENCH_MAX_SIZES);
-		o->sizes[o->nsizes++] = size;
-	}
-	o->sweep = true;
+	if (ps->o->nsizes == BENCH_MAX_SIZES)
+		return fail(ps, "--size: more than %d sizes", BENCH_MAX_SIZES);
+	ps->o->sizes[ps->o->nsizes++] = size;
 	return NULL;
 }
 
@@ -159,20 +153,22 @@ static const char *add_size(struct parse *ps, const char *tok)
 {
 	size_t size = 0;
 	int ret = bench_parse_size(tok, &size);
+	const char *e = NULL;
 	char max[16];
 
-	if (strcmp(tok, "sweep") == 0)
-		return add_sweep(ps);
+	if (strcmp(tok, "sweep") == 0) {	/* _MIN to _MAX, each _STEP times the last */
+		for (size = BENCH_SWEEP_MIN; !e && size <= BENCH_SWEEP_MAX; size *= BENCH_SWEEP_STEP)
+			e = push_size(ps, size);
+		ps->o->sweep = true;
+		return e;
+	}
 	if (ret == -ERANGE)
 		return fail(ps, "--size: '%s' is too big (at most %s)", tok,
 			    bench_size_str(BENCH_SIZE_MAX, max, sizeof(max)));
 	if (ret < 0 || size == 0)
 		return fail(ps, "--size: '%s' is not a size (bytes, at least 1, "
 			    "K=1024, M=1048576: e.g. 100,1K,64K; or sweep)", tok);
-	if (ps->o->nsizes == BENCH_MAX_SIZES)
-		return fail(ps, "--size: more than %d sizes", BENCH_MAX_SIZES);
-	ps->o->sizes[ps->o->nsizes++] = size;
-	return NULL;
+	return push_size(ps, size);
 }
 
 /* each item of the comma-separated list arg of --opt through add */
@@ -310,13 +306,12 @@ static const char *apply(struct parse *ps, int id, const char *arg)
 		o->nsizes = 0;
 		o->sweep = false;
 		return parse_list(ps, "size", arg, add_size);
-	case OPT_SLEEP:
-		o->sleep = true;
-		return NULL;
 	case 'h':
 	case OPT_SPIN:
+	case OPT_SLEEP:
 	case OPT_BASELINE:
-		*(id == 'h' ? &o->help : id == OPT_SPIN ? &o->spin : &o->baseline) = true;
+		*(id == 'h' ? &o->help : id == OPT_SPIN ? &o->spin :
+		  id == OPT_SLEEP ? &o->sleep : &o->baseline) = true;
 		return NULL;
 	case OPT_VIA:
 		if (strncmp(arg, "mount:", 6) == 0)	/* DESIGN.md's spelling */

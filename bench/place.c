@@ -81,26 +81,3 @@ void bench_place(struct bench_opts *o, struct bench_env *env)
 	if (o->daemon_cpu != BENCH_DAEMON_CPU_AUTO)
 		env->cpu_daemon = o->daemon_cpu;
 }
-
-void bench_place_daemons(const struct bench_opts *o, struct bench_env *env)
-{
-	char where[64], mine[96];
-
-	if (o->daemon_cpu != BENCH_DAEMON_CPU_AUTO)
-		snprintf(where, sizeof(where), env->cpu_daemon >= 0 ?
-			 "pinned on CPU %d (--daemon-cpu)" : "unpinned (--daemon-cpu none)",
-			 env->cpu_daemon);
-	else if (env->cpu_daemon >= 0)
-		snprintf(where, sizeof(where), "pinned on CPU %d%s", env->cpu_daemon,
-			 o->cpus == BENCH_CPUS_SAME ? " with parent and child" :
-			 " (a CPU of its own)");
-	else
-		snprintf(where, sizeof(where), o->cpus == BENCH_CPUS_SPLIT ?
-			 "unpinned (no third CPU: it runs where there is room)" : "unpinned");
-	if (bench_mounts_pin(env->cpu_daemon, mine, sizeof(mine)))
-		snprintf(where + strlen(where), sizeof(where) - strlen(where),
-			 " (pinning failed)");
-	snprintf(env->daemon_place, sizeof(env->daemon_place), "%s %s%s",
-		 mine[0] ? mine : "none of ours", where, strncmp(mine, "ipcfs", 5) ?
-		 "; ipcfs (--via) is not ours: left as it is" : "");
-}

@@ -50,16 +50,12 @@ if (exists("out_rates")) {
 	rt(v) = v >= 1000 ? sprintf("%.1fk rt/s", v / 1000) : sprintf("%.0f rt/s", v)
 	cmd = "rates using 2:xtic(1) title 'direct' lc rgb '#3465a4', " . \
 	      "'' using 3 title 'mount' lc rgb '#cc0000'"
-	if (exists("ctl")) {
-		cmd = cmd . sprintf(", %g with lines ls 101 title 'control (plainmem): %s'", \
-			ctl, rt(ctl))
-	}
-	if (exists("flo")) {
-		cmd = cmd . sprintf(", %g with lines ls 102 title 'floor (nullfs): %s'", \
-			flo, rt(flo))
-	}
-	if (exists("f1p")) {
-		cmd = cmd . sprintf(", %g with lines ls 103 title 'floor-1p: %s'", f1p, rt(f1p))
+	do for [i=1:3] {
+		v = word("ctl flo f1p", i)
+		if (exists(v)) {
+			cmd = cmd . sprintf(", %g with lines ls %d title '%s: %s'", value(v), \
+				100 + i, ref_name(100 + i), rt(value(v)))
+		}
 	}
 	eval "plot " . cmd
 	unset output
@@ -91,17 +87,13 @@ if (exists("out_cdf")) {
 		if (i == 1) { set key bottom right font ",7" samplen 2 } else { unset key }
 		# only the files there are: an empty iteration still opens its file
 		cmd = ""
-		if (word(cdf_d, i) eq "1") {
-			cmd = cmd . sprintf('"%s/%s.direct" using 2:1 with lines ls 111 ' . \
-				'title "direct", ', cdf_dir, t)
-		}
-		if (word(cdf_m, i) eq "1") {
-			cmd = cmd . sprintf('"%s/%s.mount" using 2:1 with lines ls 112 ' . \
-				'title "mount", ', cdf_dir, t)
-		}
-		if (cdf_ctl) {
-			cmd = cmd . sprintf('"%s/control" using 2:1 with lines ls 113 ' . \
-				'title "control", ', cdf_dir)
+		has = word(cdf_d, i) . word(cdf_m, i) . (cdf_ctl ? "1" : "0")
+		do for [k=1:3] {
+			file = k == 3 ? "control" : t . (k == 1 ? ".direct" : ".mount")
+			if (has[k:k] eq "1") {
+				cmd = cmd . sprintf('"%s/%s" using 2:1 with lines ls %d title "%s", ', \
+					cdf_dir, file, 110 + k, word("direct mount control", k))
+			}
 		}
 		eval "plot " . cmd[1:strlen(cmd) - 2]
 	}

@@ -7,7 +7,7 @@
 #   sweep.csv         `direct --size sweep` -> sweep.png
 #   sweep-stream.csv  `direct --mode stream --size sweep` -> sweep-stream.png
 # Builds first, as run-bench does. With -d 1 (the bench's default) it
-# takes about 9 minutes for twelve transports; the machine should be
+# takes about 13 minutes for 22 transports; the machine should be
 # otherwise idle.
 #
 # usage: bench/readme-plots.sh [-d SECONDS] [-o DIR]

@@ -37,13 +37,15 @@ static void mount_path(const struct mnt *m, bool pong, char *buf, size_t len)
 		snprintf(buf, len, "%s/%s", m->mount, m->t->name);
 }
 
-/* remove our directory; the peer's files may still be in release */
-static void mount_rmdir(struct mnt *m)
+/* close; remove our directory (the peer's files may still be in release) */
+static void mount_close(struct bench_link *l)
 {
 	struct timespec ms2 = { 0, 2000000 };
+	struct mnt *m = M(l);
 	char path[PATH_MAX];
 	int i;
 
+	bench_fd_close(l);
 	if (!m->dir[0] || m->owner != getpid())
 		return;
 	snprintf(path, sizeof(path), "%s/%s", m->mount, m->dir);
@@ -59,12 +61,6 @@ static void mount_rmdir(struct mnt *m)
 	if (i == RMDIR_TRIES)
 		warnx("rmdir %s: still busy after %d s", path, RMDIR_TRIES * 2 / 1000);
 	m->dir[0] = '\0';
-}
-
-static void mount_close(struct bench_link *l)
-{
-	bench_fd_close(l);
-	mount_rmdir(M(l));
 }
 
 /* read what is queued in the root's ping channel, without waiting */

@@ -22,7 +22,7 @@
 
 #include "bench.h"
 
-#define NSEC		1000000000ull
+#define NSEC		BENCH_NSEC
 #define WATCHDOG_US	200000		/* SIGALRM period */
 #define EXIT_WAIT_NS	(2 * NSEC)	/* for the child after a hang-up */
 #define STALL_NS	(10 * NSEC)	/* one message waited for this long */
@@ -96,14 +96,6 @@ bool bench_interrupted(void)
 	return run_stop_asked;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
-}
-
 static void watchdog(bool on)
 {
 	long us = on ? WATCHDOG_US : 0;
@@ -166,7 +158,7 @@ static bool run_reap(struct run *run, uint64_t deadline)
 			run->reaped = true;
 		else if (pid == 0 || (pid < 0 && errno != EINTR))
 			return false;
-		else if (deadline && now_ns() >= deadline)	/* EINTR: watchdog */
+		else if (deadline && bench_now_ns() >= deadline)	/* EINTR: watchdog */
 			return false;
 		else
 			ipc_stop = 0;
@@ -206,7 +198,7 @@ static int run_intr(struct run *run)
 		return -ECANCELED;
 	if (run_reap(run, 0))
 		return -ECHILD;
-	now = now_ns();
+	now = bench_now_ns();
 	if (!run->stall_since || run->stall_seq != run->seq) {
 		run->stall_seq = run->seq;
 		run->stall_since = now;
@@ -277,7 +269,7 @@ static void run_io_error(struct run *run, int ret, size_t got, const char *what)
 
 	snprintf(where, sizeof(where), "%s%s", ret == RX_EOF ? "end of stream, " : "", what);
 	/* the peer went away (EOF, EPIPE or SIGCHLD): say how, within a second */
-	if (gone && !run_reap(run, now_ns() + NSEC))
+	if (gone && !run_reap(run, bench_now_ns() + NSEC))
 		run_error(run, "%s: end of stream (%s) while the peer (pid %d) still runs "
 			  "(%s %llu, size %zu)", run->l->name, where, (int)run->child,
 			  SEQ(run, 0), run->p->size);
@@ -454,7 +446,7 @@ static int step(struct run *run, uint64_t *t0, uint64_t *t1)
 	run->seq++;
 	if (pp)
 		stamp(run->tx, size, run->seq);
-	*t0 = now_ns();
+	*t0 = bench_now_ns();
 	if (pp)
 		ret = send_all(run, run->tx, size);
 	if (ret < 0) {
@@ -462,7 +454,7 @@ static int step(struct run *run, uint64_t *t0, uint64_t *t1)
 		return -1;
 	}
 	ret = recv_exact(run, run->rx, size, &got);
-	*t1 = now_ns();
+	*t1 = bench_now_ns();
 	if (ret != RX_OK) {
 		run_io_error(run, ret, got, pp ? "pong" : "stream");
 		return -1;
@@ -475,7 +467,7 @@ static int parent_timed(struct run *run)
 {
 	const struct bench_run_params *p = run->p;
 	struct bench_result *r = run->r;
-	uint64_t t0 = 0, t1 = 0, start = 0, wstart = now_ns(), next = 0;
+	uint64_t t0 = 0, t1 = 0, start = 0, wstart = bench_now_ns(), next = 0;
 	uint64_t dur_ns = (uint64_t)(p->duration * 1e9);
 	double c0, u0;
 	bool shown = false;
@@ -564,9 +556,9 @@ static void parent_finish(struct run *run, bool ok)
 	} else if (!run->reaped) {
 		(void)kill(run->child, SIGKILL);
 	}
-	if (!run_reap(run, now_ns() + EXIT_WAIT_NS)) {
+	if (!run_reap(run, bench_now_ns() + EXIT_WAIT_NS)) {
 		(void)kill(run->child, SIGKILL);
-		(void)run_reap(run, now_ns() + EXIT_WAIT_NS);
+		(void)run_reap(run, bench_now_ns() + EXIT_WAIT_NS);
 		if (ok)
 			run_error(run, "%s: peer (pid %d) did not exit after "
 				  "the hang-up; killed", run->l->name, (int)run->child);

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# valgrind-leak.sh - the ipcfs daemon (-o control) under valgrind
+# run-valgrind.sh - the ipcfs daemon (-o control) under valgrind
 # --leak-check=full across bench/direct --road mount over every transport
 # and the control, 100 B, round trips adding up to 100,000 messages (and a
 # directory made and removed per row); then unmounted (a clean exit) and
 # valgrind's error and leak summaries printed.
 #
-# usage: bench/valgrind-leak.sh [-m MESSAGES] [-s SIZE] [-t LIST]
+# usage: tests/stress/run-valgrind.sh [-m MESSAGES] [-s SIZE] [-t LIST]
 # Daemon: $IPCFS, the bench: $DIRECT, else build/ (BUILD=dir), else $PATH.
 # Exit status: 0 no error and no definite or indirect leak, 1 otherwise.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+# a pass or a fail, not a figure: a test; the bench is its load
+. "$(dirname "$0")/../../bench/lib.sh"
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
