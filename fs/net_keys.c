@@ -324,25 +324,31 @@ static FILE *trust_open(const char *path, int *ret, char *err, size_t errlen)
 {
 	struct stat st;
 	FILE *f;
+	int fd;
 
-	f = fopen(path, "re");
-	if (!f) {
+	/* O_NONBLOCK: a FIFO given as the file must not hang us */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
 		*ret = -errno;
 		set_err(err, errlen, "trust file %s: %s", path,
 			strerror(errno));
 		return NULL;
 	}
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		*ret = -EINVAL;
 		set_err(err, errlen, "trust file %s: not a regular file", path);
 	} else if (st.st_mode & 022) {
 		*ret = -EPERM;
 		set_err(err, errlen, "trust file %s: writable by group or "
 			"others (chmod go-w %s)", path, path);
+	} else if (!(f = fdopen(fd, "r"))) {
+		*ret = -errno;
+		set_err(err, errlen, "trust file %s: %s", path,
+			strerror(errno));
 	} else {
 		return f;
 	}
-	fclose(f);
+	close(fd);
 	return NULL;
 }
 
@@ -621,6 +627,9 @@ static bool zap_monitor_one(struct net_zap *z)
 			"CURVE box not for our key (a wrong server key?)" :
 			"protocol error in the handshake");
 	} else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+		/* also a peer without CURVE that saw the mismatch first
+		 * and hung up: which side sees it first is a race */
+		z->refused++;
 		zap_log(z, "a handshake on %s failed: %s", endpoint,
 			strerror((int)value));
 	}

@@ -70,8 +70,11 @@ struct net_zap;
 int net_zap_open(void *zctx, const struct net_trust *t, struct net_zap **out);
 /*
  * Also log the handshakes that fail before ZAP is asked on the CURVE
- * server zsock: a peer without CURVE, or one using a wrong server key
- * (a socket monitor; its events come on net_zap_fd too).
+ * server zsock: a peer without CURVE ("mechanism mismatch", or, when
+ * the peer saw the mismatch first and hung up, "a handshake failed"
+ * with the errno), one using a wrong server key, garbage (a socket
+ * monitor; its events come on net_zap_fd too). libzmq tells the local
+ * endpoint of these, not the peer's address.
  */
 int net_zap_watch(struct net_zap *z, void *zsock);
 /*

@@ -47,6 +47,7 @@ PLAIN_MOUNTS=()		# other mounts we made (mqueue, bind), for umount
 DAEMONS=()		# daemon pids still to reap
 DAEMON_PID=
 DAEMON_ERR=
+CLEANUP_HOOKS=()	# functions cleanup calls after the daemons are reaped
 MNT=
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/ipcfs-$TEST_NAME.XXXXXX") || exit 1
 
@@ -75,6 +76,22 @@ finish() {
 is_msg() {
 	case " $MSG_TRANSPORTS " in *" $1 "*) return 0 ;; esac
 	return 1
+}
+
+# msg_max T: the largest message transport T takes whole through the
+# mount ("" where msg_client cannot know it)
+msg_max() {
+	case $1 in
+	mqueue) echo 8192 ;;
+	sysvmsg) cat /proc/sys/kernel/msgmax ;;
+	udp) echo 65507 ;;
+	zmq) echo 1040384 ;;	# what one FUSE write always carries whole
+	cma) echo 65536 ;;
+	# SO_SNDBUF less netlink's 32 bytes and the nlmsghdr
+	netlink) echo $(($(cat /proc/sys/net/core/wmem_default) - 48)) ;;
+	memfd) echo 1040384 ;;	# as zmq, under its 1 MiB max_msg
+	dbus) echo 65536 ;;
+	esac
 }
 
 # need_fuse: skip (77) where no FUSE mount can be made
@@ -143,6 +160,8 @@ wait_gone() {
 
 # mount_ipcfs [DAEMON ARGS...]: mount on a new temp dir; sets MNT,
 # DAEMON_PID and DAEMON_ERR. Dies if the mount does not appear in 10 s.
+# With DAEMON_NETNS=NAME the daemon runs in network namespace NAME (its
+# mount stays in ours: nsenter enters the network namespace only).
 mount_ipcfs() {
 	local dir=${MOUNT_DIR:-}
 
@@ -151,7 +170,9 @@ mount_ipcfs() {
 	DAEMON_ERR=$(mktemp "$SCRATCH/daemon.err.XXXXXX")
 	# as if started in the foreground: a background job of a script
 	# would otherwise inherit SIGINT ignored, and libfuse keeps it so
-	env --default-signal=INT,QUIT "$IPCFS" -f "$@" "$dir" 2>"$DAEMON_ERR" &
+	env --default-signal=INT,QUIT \
+		${DAEMON_NETNS:+nsenter --net=/run/netns/"$DAEMON_NETNS"} \
+		"$IPCFS" -f "$@" "$dir" 2>"$DAEMON_ERR" &
 	DAEMON_PID=$!
 	DAEMONS+=("$DAEMON_PID:$DAEMON_ERR:$dir")
 	MOUNTS+=("$dir")
@@ -266,6 +287,10 @@ cleanup() {
 	done
 	for ((d = ${#PLAIN_MOUNTS[@]} - 1; d >= 0; d--)); do
 		umount "${PLAIN_MOUNTS[d]}" || fail "umount ${PLAIN_MOUNTS[d]} failed"
+	done
+	# what a test made besides (network namespaces), once daemons are gone
+	for d in "${CLEANUP_HOOKS[@]+"${CLEANUP_HOOKS[@]}"}"; do
+		"$d"
 	done
 	for dir in "${MOUNTS[@]+"${MOUNTS[@]}"}"; do
 		mounted "$dir" && fail "$dir is still mounted after cleanup"

@@ -13,18 +13,7 @@ mount_ipcfs -o control	# plainmem too, as the bench mounts
 
 for t in $(transports_in "$MNT"); do
 	is_msg "$t" || continue
-	case $t in
-	mqueue) max=8192 ;;
-	sysvmsg) max=$(cat /proc/sys/kernel/msgmax) ;;
-	udp) max=65507 ;;
-	zmq) max=1040384 ;;	# what one FUSE write always carries whole
-	cma) max=65536 ;;
-	# SO_SNDBUF less netlink's 32 bytes and the nlmsghdr
-	netlink) max=$(($(cat /proc/sys/net/core/wmem_default) - 48)) ;;
-	memfd) max=1040384 ;;	# as zmq, under its 1 MiB max_msg
-	dbus) max=65536 ;;
-	*) max= ;;
-	esac
+	max=$(msg_max "$t")
 	if timeout -k 2 60 "$mc" "$MNT/$t" $max >"$SCRATCH/out" 2>&1; then
 		pass "$t: $(grep -c '^ok:' "$SCRATCH/out") message checks${max:+ (limit $max)}"
 	else

@@ -3,8 +3,10 @@
  * mounted ipcfs at once: every byte delivered exactly once, and a write of
  * up to PIPE_BUF bytes never interleaved with another writer's bytes.
  *
- *	writers_client FILE WRITERS RECORDS MAXLEN READERS [msg]
+ *	writers_client FILE[,FILE...] WRITERS RECORDS MAXLEN READERS [msg]
  *
+ * Several FILEs are names of one channel (A's file and B's net/a/ one):
+ * writer i and reader i open FILE number i modulo their count.
  * WRITERS processes each write RECORDS records, one write() each, of
  * 16..MAXLEN bytes: a header (magic, writer, length, sequence number,
  * checksum) and a payload that only that record has. READERS processes,
@@ -55,7 +57,9 @@ struct shared {
 	atomic_uint seen[];		/* msg: times record w*records+s was read */
 };
 
-static const char *path;
+#define MAX_PATHS 8
+static const char *paths[MAX_PATHS];	/* names of one channel */
+static unsigned npaths;
 static unsigned nwriters, nrecords, maxlen, nreaders;
 static bool msg_mode;
 static struct shared *sh;
@@ -128,6 +132,7 @@ static const char *bad_record(const unsigned char *buf, size_t avail,
 static void writer(unsigned w, int ready, int go)
 {
 	unsigned char buf[65536];
+	const char *path = paths[w % npaths];
 	int fd = open(path, O_WRONLY);
 	char c;
 
@@ -301,8 +306,16 @@ static unsigned arg(const char *s, const char *what, unsigned max)
 static void parse_args(int argc, char **argv)
 {
 	if (argc < 6 || argc > 7)
-		errx(2, "usage: writers_client FILE WRITERS RECORDS MAXLEN READERS [msg]");
-	path = argv[1];
+		errx(2, "usage: writers_client FILE[,FILE...] WRITERS RECORDS "
+		     "MAXLEN READERS [msg]");
+	for (char *save, *p = strtok_r(argv[1], ",", &save); p;
+	     p = strtok_r(NULL, ",", &save)) {
+		if (npaths == MAX_PATHS)
+			errx(2, "FILE: at most %d names", MAX_PATHS);
+		paths[npaths++] = p;
+	}
+	if (!npaths)
+		errx(2, "FILE: no name");
 	nwriters = arg(argv[2], "WRITERS", 1000);
 	nrecords = arg(argv[3], "RECORDS", 1000000);
 	maxlen = arg(argv[4], "MAXLEN", 65535);
@@ -328,9 +341,9 @@ static void start_readers(pid_t *pids, int ready[2], int go[2])
 			close(ready[0]);
 			close(go[0]);
 			close(go[1]);
-			fd = open(path, O_RDONLY);
+			fd = open(paths[i % npaths], O_RDONLY);
 			if (fd < 0)
-				err(1, "reader: open %s", path);
+				err(1, "reader: open %s", paths[i % npaths]);
 			if (write(ready[1], "r", 1) != 1)
 				err(1, "reader: write");
 			close(ready[1]);
@@ -340,7 +353,7 @@ static void start_readers(pid_t *pids, int ready[2], int go[2])
 	}
 	for (unsigned i = 0; i < nreaders; i++)
 		if (read(ready[0], &c, 1) != 1)
-			errx(1, "a reader died before it opened %s", path);
+			errx(1, "a reader died before it opened %s", paths[0]);
 }
 
 /* the writers, all open before any of them writes */
@@ -365,7 +378,7 @@ static void start_writers(pid_t *pids, int ready[2], int go[2])
 	close(go[0]);
 	for (unsigned i = 0; i < nwriters; i++)
 		if (read(ready[0], &c, 1) != 1)
-			errx(1, "a writer died before it opened %s", path);
+			errx(1, "a writer died before it opened %s", paths[0]);
 	close(ready[0]);
 	close(go[1]);	/* all open: go */
 }

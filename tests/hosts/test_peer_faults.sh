@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# test_peer_faults.sh - peers that are not there, not trusted, or killed:
+#  - unreachable at start: B mounts without A; its stats says
+#    state=connecting (or lost) with an errno, `ls net/a` fails at once
+#    with EHOSTUNREACH, B's own files work; once A starts, B gets through
+#    by itself;
+#  - a peer with a key A does not trust: refused, and A logs it with the
+#    peer's address and key; that peer's net/a stays EHOSTUNREACH;
+#  - 64 KiB of garbage, and a ZeroMQ client without CURVE, at A's port:
+#    A logs the refusal, lives on, and B's peering still works;
+#  - A killed with SIGKILL while B has a read and a write waiting on it:
+#    both fail with ETIMEDOUT within peer_timeout (and a margin), then
+#    net/a is EHOSTUNREACH and stats says state=lost; B keeps serving its
+#    own files.
+. "$(dirname "$0")/lib.sh"
+
+need_fuse
+client zp zmq_push
+hosts_up
+keys_make
+
+# --- A not there yet
+start_b
+pass "B mounts while A is unreachable"
+wait_for 10 eval 'peer_is connecting || peer_is lost' &&
+	pass "stats: peer a state=$(peer_stat state) err=$(peer_stat err)" ||
+	fail "stats: peer a state='$(peer_stat state)', want connecting or lost"
+[ -n "$(peer_stat err)" ] || fail "stats: peer a has no err="
+err=$(errno_of timeout -k 1 5 ls "$MNT_B/net/a")
+case $err in
+*"No route to host"*) pass "ls net/a: $err" ;;
+*) fail "ls net/a while A is unreachable: '$err', want No route to host" ;;
+esac
+timeout -k 1 5 sh -c "echo local > $MNT_B/pipe"
+expect "B's own files work meanwhile" "$(timeout -k 1 5 cat "$MNT_B/pipe")" local
+start_a
+wait_for 30 peer_is up && pass "peer a up once A started" ||
+	fail "peer a still $(peer_stat state) 30 s after A started"
+timeout -k 1 10 sh -c "echo late > $MNT_B/net/a/pipe"
+expect "net/a works then" "$(timeout -k 1 10 cat "$MNT_A/pipe")" late
+
+# --- a key A does not trust
+"$IPCFS" --genkey "$KEYS/c" >/dev/null || die "ipcfs --genkey c"
+echo "a $(cat "$KEYS/a.pub")" >"$KEYS/trust.c"
+DAEMON_NETNS=$NS_B mount_ipcfs -o "peer=a=$HOST_A:$PORT,key=$KEYS/c" \
+	-o "trust=$KEYS/trust.c,peer_timeout=$PEER_TIMEOUT"
+MNT_C=$MNT
+line="$HOST_B: key $(cat "$KEYS/c.pub")"
+wait_for 20 grep -qF "$line" "$ERR_A" &&
+	pass "A refused and logged the untrusted key: $(grep -F "$line" "$ERR_A" | head -1)" ||
+	fail "A's log has no refusal of $line"
+st=$(MNT_B=$MNT_C peer_stat state)
+case $st in
+connecting|lost) pass "the untrusted peer's stats: state=$st" ;;
+*) fail "the untrusted peer's stats: state='$st'" ;;
+esac
+err=$(errno_of timeout -k 1 5 ls "$MNT_C/net/a")
+case $err in
+*"No route to host"*) pass "the untrusted peer's net/a: $err" ;;
+*) fail "the untrusted peer's ls net/a: '$err', want No route to host" ;;
+esac
+unmount_ipcfs "$MNT_C"
+peer_is up || fail "B's trusted peering suffered: $(peer_stat state)"
+
+# --- not ZeroMQ, or ZeroMQ without CURVE, at A's port
+# (garbage that is not ZMTP, libzmq drops unseen: nothing to log; which
+# side of a mechanism mismatch hangs up first is a race: A logs "not
+# CURVE (mechanism mismatch)" or "a handshake ... failed")
+head -c 65536 /dev/urandom |
+	in_ns "$NS_B" timeout -k 1 10 socat -u - "TCP:$HOST_A:$PORT" 2>/dev/null
+refusals() { grep -cE "ipcfs: net: (refused|a handshake)" "$ERR_A"; }
+n=$(refusals)
+in_ns "$NS_B" timeout -k 1 10 "$zp" "tcp://$HOST_A:$PORT" hello &
+wait_for 20 eval '[ "$(refusals)" -gt "$n" ]' &&
+	pass "A refused and logged a client without CURVE: $(tail -1 "$ERR_A")" ||
+	fail "A's log has no refusal of a client without CURVE"
+alive "$PID_A" && pass "A survives 64 KiB of garbage at its port" ||
+	die "A died of garbage at its port: $(tail -3 "$ERR_A")"
+timeout -k 1 10 sh -c "echo still-up > $MNT_B/net/a/pipe"
+expect "B's peering works after" "$(timeout -k 1 10 cat "$MNT_A/pipe")" still-up
+
+# --- A killed while B waits on it
+timeout -k 1 60 cat "$MNT_B/net/a/pipe" >/dev/null 2>"$SCRATCH/read.err" &
+reader=$!
+timeout -k 1 60 dd if=/dev/zero of="$MNT_B/net/a/fifo" bs=64K count=64 \
+	status=none 2>"$SCRATCH/write.err" &
+writer=$!
+wait_for 10 eval '[ "$(stat_of "$MNT_A" pipe parked_reads)" = 1 ]' ||
+	fail "B's read is not parked on A"
+wait_for 10 eval '[ "$(stat_of "$MNT_A" fifo parked_writes)" = 1 ]' ||
+	fail "B's write is not parked on A"
+kill -KILL "$PID_A"
+reap_daemon "$PID_A" "$ERR_A" 137
+t0=$(now)
+limit=$((PEER_TIMEOUT + 10))
+wait_gone "$reader" $limit && wait_gone "$writer" $limit &&
+	pass "B's waiting read and write ended $(secs_since "$t0") s after A died" ||
+	fail "B's waiters still wait $limit s after A died"
+for f in read write; do
+	grep -q "Connection timed out" "$SCRATCH/$f.err" &&
+		pass "the waiting $f failed with ETIMEDOUT" ||
+		fail "the waiting $f said '$(cat "$SCRATCH/$f.err")', want Connection timed out"
+done
+wait_for 10 peer_is lost && pass "stats: state=lost err=$(peer_stat err)" ||
+	fail "stats: state=$(peer_stat state) after A died"
+err=$(errno_of timeout -k 1 5 ls "$MNT_B/net/a")
+case $err in
+*"No route to host"*) pass "ls net/a after: $err" ;;
+*) fail "ls net/a after A died: '$err', want No route to host" ;;
+esac
+timeout -k 1 5 sh -c "echo still > $MNT_B/pipe"
+expect "B's own files still work" "$(timeout -k 1 5 cat "$MNT_B/pipe")" still
+check_b
+
+finish
