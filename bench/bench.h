@@ -215,7 +215,8 @@ struct bench_env {
 	int cpu_daemon;		/* -1: the daemons are not pinned */
 	char daemon_place[160];
 	const char *mount;	/* the mount road's mount point, or NULL */
-	const struct bench_net *net;	/* the net road's hosts, or NULL */
+	struct bench_net hosts;		/* --net's... */
+	const struct bench_net *net;	/* ...with the net road, else NULL */
 	char mount_how[4200];	/* "mounted for this run (...)", "given..." */
 	const char *floor;	/* the floor's mount point, or NULL */
 	const char *floor_exe;	/* the nullfs that serves it */

@@ -6,7 +6,8 @@
 # bench/direct --road net, the parent on A and the child on B: ping-pong
 # (100 B, 1K) and stream (1M), directly (zmq, tcp) and through the two
 # mounts (A's file, B's net/a/ view of it), with the control row; then
-# each daemon's CPU over 10 idle seconds of the peering (/proc/PID/stat).
+# each daemon's CPU over 10 idle seconds of the peering (/proc/PID/stat;
+# NET_IDLE_S seconds).
 #
 # usage: bench/net.sh [DIRECT OPTIONS...]   (added to both runs, e.g.
 #   -d 3 or -t zmq,tcp,pipe,unix; default -t zmq,tcp,pipe). Needs root.
@@ -32,10 +33,10 @@ road=(--road net --net "$NS_A=$HOST_A,$NS_B=$HOST_B" --via "$MNT_A" --peer "$MNT
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 declare -A t0
 for h in A B; do t0[$h]=$(cpu_ticks "$(eval echo \$PID_$h)"); done
-sleep 10
+sleep "${NET_IDLE_S:=10}"
 for h in A B; do
 	ticks=$(($(cpu_ticks "$(eval echo \$PID_$h)") - ${t0[$h]}))
-	say "daemon $h ($(peer_stat state) peering, idle): $((ticks * 1000 / $(getconf CLK_TCK))) ms of CPU in 10 s ($ticks ticks)"
+	say "daemon $h ($(peer_stat state) peering, idle): $((ticks * 1000 / $(getconf CLK_TCK))) ms of CPU in $NET_IDLE_S s ($ticks ticks)"
 done
 check_b
 finish

@@ -59,7 +59,7 @@ int bench_net_enter(const struct bench_net *net, enum bench_side side)
 /* --net: both namespaces opened, this process in the parent's */
 static void place_net(struct bench_opts *o, struct bench_env *env)
 {
-	struct bench_net *net = bench_calloc(1, sizeof(*net));
+	struct bench_net *net = &env->hosts;
 	char path[160], *where = env->placement + strlen(env->placement);
 	size_t room = sizeof(env->placement) - strlen(env->placement);
 
