@@ -12,14 +12,12 @@
 # usage: bench/net.sh [DIRECT OPTIONS...]   (added to both runs, e.g.
 #   -d 3 or -t zmq,tcp,pipe,unix; default -t zmq,tcp,pipe). Needs root.
 # Programs: $IPCFS and $DIRECT, else those of build/ (BUILD=dir).
-set -eo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export IPCFS=${IPCFS:-${BUILD:-$top/build}/fs/ipcfs}
 direct=${DIRECT:-${BUILD:-$top/build}/bench/direct}
 args=("$@")
 set --	# tests/mount/lib.sh would take $1 for the daemon
 . "$top/tests/hosts/lib.sh"
-set +e
 
 need_fuse
 [ -x "$direct" ] || die "$direct: not built (DIRECT=path)"
@@ -31,12 +29,13 @@ road=(--road net --net "$NS_A=$HOST_A,$NS_B=$HOST_B" --via "$MNT_A" --peer "$MNT
 
 # cpu_ticks PID: user + system time of all its threads so far [ticks]
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
-declare -A t0
-for h in A B; do t0[$h]=$(cpu_ticks "$(eval echo \$PID_$h)"); done
+declare -A pid=([A]=$PID_A [B]=$PID_B) t0
+for h in A B; do t0[$h]=$(cpu_ticks "${pid[$h]}"); done
 sleep "${NET_IDLE_S:=10}"
+hz=$(getconf CLK_TCK)
 for h in A B; do
-	ticks=$(($(cpu_ticks "$(eval echo \$PID_$h)") - ${t0[$h]}))
-	say "daemon $h ($(peer_stat state) peering, idle): $((ticks * 1000 / $(getconf CLK_TCK))) ms of CPU in $NET_IDLE_S s ($ticks ticks)"
+	ticks=$(($(cpu_ticks "${pid[$h]}") - ${t0[$h]}))
+	say "daemon $h ($(peer_stat state) peering, idle): $((ticks * 1000 / hz)) ms of CPU in $NET_IDLE_S s ($ticks ticks of 1/$hz s)"
 done
 check_b
 finish

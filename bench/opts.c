@@ -389,9 +389,9 @@ static const char *settle(struct parse *ps)
 			    "gives them)");
 	if (o->roads != BENCH_ROADS_NET && (o->netns[0][0] || o->peer))
 		return fail(ps, "--%s: only with --road net", o->peer ? "peer" : "net");
-	if (o->roads == BENCH_ROADS_NET && o->baseline)
-		return fail(ps, "--baseline: not with --road net (its tcp row is raw "
-			    "sockets already)");
+	if (o->roads == BENCH_ROADS_NET && (o->baseline || !strcmp(o->zmq_kind, "ipc")))
+		return fail(ps, "--%s: not with --road net (its direct rows are zmq over "
+			    "tcp:// and raw tcp)", o->baseline ? "baseline" : "zmq");
 	/* across hosts: rows above a limit are skipped; the control row always */
 	o->all |= o->roads == BENCH_ROADS_NET;
 	if (o->mode != BENCH_STREAM || !bench_uses_mount(o))
@@ -504,14 +504,10 @@ void bench_usage(FILE *f)
 		"      --baseline       add rows measured on raw fds without the\n"
 		"                       library: %s\n"
 		"      --road both|direct|mount|net  which roads run (default both);\n"
-		"                       net: both across two network namespaces,\n"
-		"                       direct for zmq and tcp (bench/net.sh)\n"
-		"      --net NS_A=ADDR,NS_B=ADDR  the net road's hosts: the parent in\n"
-		"                       network namespace NS_A (a name in /run/netns\n"
-		"                       or a path), the child in NS_B; each one's IPv4\n"
-		"                       address there\n"
-		"      --peer DIR       the net road: the child's view of --via's\n"
-		"                       tree (B's MOUNT/net/a)\n"
+		"                       net: both between two hosts (bench/net.sh)\n"
+		"      --net NS_A=ADDR,NS_B=ADDR  the net road's hosts: the parent's and\n"
+		"                       the child's network namespace and IPv4 address\n"
+		"      --peer DIR       the net road: the child's view of --via's tree\n"
 		"      --via MOUNT|none  the mount road uses the ipcfs mounted at\n"
 		"                       MOUNT; none: direct only. Default: mount\n"
 		"                       ipcfs on a temp dir for the run\n"

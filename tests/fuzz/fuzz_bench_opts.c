@@ -71,7 +71,8 @@ static void check_ok(const struct bench_opts *o, char *const *argv, int argc)
 		   o->roads);
 	if (o->roads == BENCH_ROADS_NET)
 		FUZZ_CHECK(o->netns[0][0] && o->netns[1][0] && o->net_addr[1][0] &&
-			   o->via && o->peer && *o->peer && !o->baseline && o->all,
+			   o->via && o->peer && *o->peer && !o->baseline && o->all &&
+			   strcmp(o->zmq_kind, "ipc"),
 			   "--road net without its hosts, mounts or skips");
 	else
 		FUZZ_CHECK(!o->netns[0][0] && !o->peer, "--net or --peer off the net road");

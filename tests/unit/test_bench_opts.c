@@ -492,6 +492,8 @@ static void test_road_net_bad(void **state)
 	BAD("--peer:", NULL, "--road", "net", NET, "--via", "/a", "--peer", "");
 	BAD("--baseline:", NULL, "--road", "net", NET, "--via", "/a", "--peer", "/b",
 	    "--baseline");
+	BAD("--zmq:", NULL, "--road", "net", NET, "--via", "/a", "--peer", "/b",
+	    "--zmq", "ipc");
 }
 
 /* the parser keeps nothing between calls (no getopt state) */
