@@ -267,6 +267,7 @@ static void json_params(FILE *f, const struct bench_opts *o, const struct bench_
 		o->zmq_kind, o->baseline ? "true" : "false",
 		bench_roads_name(o->roads));
 	json_str(f, "\"mount\"", env->mount);
+	json_str(f, ", \"peer\"", o->peer);
 	json_str(f, ", \"floor\"", env->floor);
 	if (env->floor) {
 		json_str(f, ", \"floor_what\"", bench_floor_what(o->mode, false));
