@@ -41,6 +41,7 @@ struct fs_net {
 	/* hostile or broken frames: counted, logged once a second */
 	unsigned long refused;
 	time_t refused_logged;
+	bool quiet;			/* no session lines (the fuzz target) */
 };
 
 /* before mounting: the key and trust files load, every peer is
@@ -68,6 +69,11 @@ void net_refused(struct fs_net *net, const char *peer, const char *why);
 bool net_may(const struct fs_net *net, const struct fs_node *n, int want);
 
 int net_export_start(struct fs_net *net, const char *listen);
+/* the export on a ROUTER made elsewhere (the fuzz target's, inproc) */
+int net_export_open(struct fs_net *net, void *router);
+/* one message as received from routing id id (8 bytes), of peer name */
+void net_export_message(struct net_export *x, const unsigned char *id,
+			const char *name, const void *frame, size_t len);
 void net_export_turn(struct net_export *x);
 void net_export_tick(struct net_export *x);
 void net_export_stop(struct net_export *x);

@@ -25,6 +25,9 @@
 #define NET_ID_LEN	8		/* a peer's routing id: its session */
 #define NET_FILES_MAX	4096		/* open files of one session */
 #define NET_LIST_MAX	(256 * 1024)	/* a LIST's answer */
+/* kept replies of one session: twice what an honest peer's window lets
+ * it have in flight (net_import.c's NET_WINDOW_BYTES) */
+#define NET_KEPT_MAX	((size_t)16 << 20)
 
 struct net_session;
 
@@ -321,6 +324,8 @@ static void do_open(struct net_session *s, struct fs_asker *who,
 	f->id = id;
 	s->files[id - 1] = f;
 	r.handle = id;
+	/* B bounds a message by its own FUSE requests too */
+	r.arg = fs_chan_of(n) && ipc_is_msg(&fs_chan_of(n)->ch);
 	acall_reply(acall_of(who), &r);
 }
 
@@ -512,6 +517,11 @@ static void request(struct net_session *s, const struct net_msg *m)
 	a->seq = m->seq;
 	c->owner = a;
 	who = (struct fs_asker){ &remote_asker_ops, a, s->x->net->uid };
+	if (s->calls.reply_bytes > NET_KEPT_MAX) {
+		net_refused(s->x->net, s->name, "requests past its window");
+		reply_err(&who, ENOBUFS);
+		return;
+	}
 	execute(s, &who, m);
 }
 
@@ -550,7 +560,9 @@ static void session_drop(struct net_session *s, const char *why)
 	struct net_acall *running[NET_CALLS_MAX];
 	unsigned n = 0;
 
-	fprintf(stderr, "ipcfs: peer %s: session dropped: %s\n", s->name, why);
+	if (!x->net->quiet)
+		fprintf(stderr, "ipcfs: peer %s: session dropped: %s\n",
+			s->name, why);
 	/* first orphan them all: interrupting one moves the channel, which
 	 * may answer others */
 	for (unsigned i = 0; i < NET_CALLS_MAX; i++) {
@@ -605,7 +617,8 @@ static struct net_session *hello(struct net_export *x, struct net_session *s,
 	s->epoch = m->arg;
 	net_calls_init(&s->calls);
 	TAILQ_INSERT_TAIL(&x->sessions, s, link);
-	fprintf(stderr, "ipcfs: peer %s: session started\n", s->name);
+	if (!x->net->quiet)
+		fprintf(stderr, "ipcfs: peer %s: session started\n", s->name);
 answer:
 	session_send(s, &r);
 	return s;
@@ -622,8 +635,8 @@ static struct net_session *session_of(struct net_export *x,
 	return NULL;
 }
 
-static void message(struct net_export *x, const unsigned char *id,
-		    const char *name, const void *frame, size_t len)
+void net_export_message(struct net_export *x, const unsigned char *id,
+			const char *name, const void *frame, size_t len)
 {
 	struct net_session *s = session_of(x, id);
 	struct net_msg m, r = { .type = NET_REPLY, .err = ESTALE,
@@ -688,8 +701,8 @@ static void receive_one(struct net_export *x)
 	if (zmq_msg_size(&id) != NET_ID_LEN)
 		net_refused(x->net, name ? name : "?", "a bad routing id");
 	else
-		message(x, zmq_msg_data(&id), name ? name : "",
-			zmq_msg_data(&body), zmq_msg_size(&body));
+		net_export_message(x, zmq_msg_data(&id), name ? name : "",
+				   zmq_msg_data(&body), zmq_msg_size(&body));
 out:
 	zmq_msg_close(&id);
 	zmq_msg_close(&body);
@@ -713,45 +726,57 @@ void net_export_tick(struct net_export *x)
 	}
 }
 
-static int router_open(struct net_export *x, const char *listen)
+/* the listening ROUTER: CURVE server, ZAP-checked, bound */
+static void *router_open(struct fs_net *net, const char *listen)
 {
-	int zero = 0, one = 1, max = NET_FRAME_MAX + 64;
+	int zero = 0, one = 1, max = NET_FRAME_MAX + 64, err;
 	int64_t maxmsg = max;
 	char ep[INET_ADDRSTRLEN + 16];
+	void *router = zmq_socket(net->zctx, ZMQ_ROUTER);
 
-	x->router = zmq_socket(x->net->zctx, ZMQ_ROUTER);
-	if (!x->router)
-		return -errno;
+	if (!router)
+		return NULL;
 	snprintf(ep, sizeof(ep), "tcp://%s", listen);
-	if (zmq_setsockopt(x->router, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
-	    zmq_setsockopt(x->router, ZMQ_SNDHWM, &zero, sizeof(zero)) < 0 ||
-	    zmq_setsockopt(x->router, ZMQ_ROUTER_HANDOVER, &one,
+	if (zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
+	    zmq_setsockopt(router, ZMQ_SNDHWM, &zero, sizeof(zero)) < 0 ||
+	    zmq_setsockopt(router, ZMQ_ROUTER_HANDOVER, &one,
 			   sizeof(one)) < 0 ||
-	    zmq_setsockopt(x->router, ZMQ_MAXMSGSIZE, &maxmsg,
+	    zmq_setsockopt(router, ZMQ_MAXMSGSIZE, &maxmsg,
 			   sizeof(maxmsg)) < 0 ||
-	    net_curve_server(x->router, &x->net->key) < 0 ||
-	    net_zap_watch(x->net->zap, x->router) < 0 ||
-	    zmq_bind(x->router, ep) < 0)
-		return -errno;
-	return net_watch_zsock(x->net, &x->watch, x->router);
+	    net_curve_server(router, &net->key) < 0 ||
+	    net_zap_watch(net->zap, router) < 0 || zmq_bind(router, ep) < 0) {
+		err = errno;
+		zmq_close(router);
+		errno = err;
+		return NULL;
+	}
+	return router;
 }
 
-int net_export_start(struct fs_net *net, const char *listen)
+int net_export_open(struct fs_net *net, void *router)
 {
 	struct net_export *x = calloc(1, sizeof(*x));
-	int err;
 
-	if (!x) {
-		fprintf(stderr, "ipcfs: %s\n", strerror(ENOMEM));
-		return -1;
-	}
+	if (!x)
+		return -ENOMEM;
 	x->net = net;
+	x->router = router;
 	x->watch.fd = -1;
 	TAILQ_INIT(&x->sessions);
 	if (getrandom(&x->boot_id, sizeof(x->boot_id), 0) < 0)
 		x->boot_id = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
 	net->export = x;
-	err = router_open(x, listen);
+	return net->fs->epfd >= 0 ?
+	       net_watch_zsock(net, &x->watch, x->router) : 0;
+}
+
+int net_export_start(struct fs_net *net, const char *listen)
+{
+	void *router = router_open(net, listen);
+	int err = router ? net_export_open(net, router) : -errno;
+
+	if (!net->export && router)
+		zmq_close(router);
 	if (err < 0) {
 		fprintf(stderr, "ipcfs: listen=%s: %s\n", listen,
 			strerror(-err));

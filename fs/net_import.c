@@ -49,6 +49,7 @@ struct net_file {
 	struct net_peer *peer;
 	uint64_t remote;		/* the peer's handle id */
 	uint64_t epoch;			/* opened in this session */
+	bool is_msg;			/* a write is one message */
 	struct fuse_pollhandle *ph;	/* waits for a NOTIFY */
 	struct net_file *next;
 };
@@ -398,6 +399,7 @@ static void finish_open(struct net_out *o, const struct net_msg *r)
 		f->h.node = &n->node;
 		f->peer = p;
 		f->remote = r->handle;
+		f->is_msg = r->arg & 1;
 		f->epoch = p->epoch;
 		f->next = p->files;
 		p->files = f;
@@ -1016,11 +1018,16 @@ static void nwrite_buf(fuse_req_t req, fuse_ino_t ino,
 {
 	size_t size = fuse_buf_size(bufv);
 	struct fuse_bufvec mem = FUSE_BUFVEC_INIT(size);
+	struct net_file *f = (struct net_file *)(uintptr_t)fi->fh;
+	struct fs *fs = fuse_req_userdata(req);
 	struct net_out *o;
 
 	(void)ino;
 	(void)off;
-	if (size > NET_IO_MAX) {
+	/* a message no bigger than our kernel always sends whole (ops.c),
+	 * as well as than the peer's channel takes (the peer checks) */
+	if (size > NET_IO_MAX || (f->is_msg && fs->msg_max &&
+				  size > fs->msg_max)) {
 		fuse_reply_err(req, EMSGSIZE);
 		return;
 	}

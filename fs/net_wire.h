@@ -34,7 +34,8 @@ enum net_type {
 			 * of, ascending (it has all others); ack: low mark */
 	NET_LOOKUP,	/* path -> REPLY blob: struct net_attr */
 	NET_LIST,	/* path of a directory -> REPLY blob: entries */
-	NET_OPEN,	/* path; arg: O_ACCMODE | O_NONBLOCK -> REPLY handle */
+	NET_OPEN,	/* path; arg: O_ACCMODE | O_NONBLOCK -> REPLY handle,
+			 * arg 1 for a message channel */
 	NET_READ,	/* handle; arg: bytes wanted; off: stats' offset */
 	NET_WRITE,	/* handle; blob: the bytes -> REPLY arg: count */
 	NET_RELEASE,	/* handle */

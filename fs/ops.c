@@ -245,9 +245,16 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	if (n->kind == FS_NET) {	/* the peer's modes are the peer's */
-		fuse_reply_err(req, to_set & FUSE_SET_ATTR_SIZE ? EINVAL :
-								 EPERM);
+	if (n->kind == FS_NET) {
+		/* the peer's modes are the peer's; a shell's `>` and touch
+		 * change nothing, as here */
+		if ((to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+			       FUSE_SET_ATTR_GID)) ||
+		    ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size != 0))
+			fuse_reply_err(req, to_set & FUSE_SET_ATTR_SIZE ?
+					    EINVAL : EPERM);
+		else
+			fs_of(req)->net_ops->getattr(req, ino, fi);
 		return;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {

@@ -80,6 +80,10 @@ static bool has_ours(const char *list)
 		    !strncmp(p, "max_parked=", 11) ||
 		    !strncmp(p, "max_user_parked=", 16))
 			return true;
+		if (!strncmp(p, "listen=", 7) || !strncmp(p, "peer=", 5) ||
+		    !strncmp(p, "key=", 4) || !strncmp(p, "trust=", 6) ||
+		    !strncmp(p, "peer_timeout=", 13))
+			return true;
 		for (; *p && *p != ','; p++)
 			if (*p == '\\' && p[1])
 				p++;
@@ -87,6 +91,34 @@ static bool has_ours(const char *list)
 			p++;
 	}
 	return false;
+}
+
+/* the peering's options: terminated, valid names, key and trust */
+static void check_peering(const struct fs_opts *o)
+{
+	FUZZ_CHECK(memchr(o->listen, '\0', sizeof(o->listen)) &&
+		   memchr(o->key, '\0', sizeof(o->key)) &&
+		   memchr(o->trust, '\0', sizeof(o->trust)),
+		   "a path or address not terminated");
+	FUZZ_CHECK(o->npeers <= FS_PEERS_MAX, "%u peers", o->npeers);
+	FUZZ_CHECK(o->peer_timeout_s >= 1 &&
+		   o->peer_timeout_s <= FS_PEER_TIMEOUT_MAX, "timeout %u",
+		   o->peer_timeout_s);
+	FUZZ_CHECK(!(o->listen[0] || o->npeers) || (o->key[0] &&
+						    o->trust[0]),
+		   "peering without key= and trust=");
+	for (unsigned i = 0; i < o->npeers; i++) {
+		const char *n = o->peers[i].name;
+
+		FUZZ_CHECK(n[0] && strlen(n) <= 32 &&
+			   strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789_-") ==
+			   strlen(n), "peer name '%s'", n);
+		FUZZ_CHECK(strchr(o->peers[i].addr, ':'), "peer address '%s'",
+			   o->peers[i].addr);
+		for (unsigned j = 0; j < i; j++)
+			FUZZ_CHECK(strcmp(o->peers[j].name, n) != 0,
+				   "peer %s twice", n);
+	}
 }
 
 static void check_left(const struct fuse_args *a)
@@ -150,6 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   o.max_user_dirs);
 		FUZZ_CHECK(!o.allow_other || o.default_permissions,
 			   "allow_other without default_permissions");
+		check_peering(&o);
 		check_left(&args);
 		/* what is left, parsed again: nothing of ours, nothing new */
 		ret2 = reparse(&args, &again, &o2);
@@ -161,6 +194,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   o2.max_user_parked_mib ==
 			   FS_MAX_USER_PARKED_DEFAULT >> 20 &&
 			   o2.allow_other == o.allow_other &&
+			   !o2.listen[0] && !o2.npeers && !o2.key[0] &&
+			   !o2.trust[0] &&
+			   o2.peer_timeout_s == FS_PEER_TIMEOUT_DEFAULT &&
 			   o2.default_permissions == o.default_permissions,
 			   "a second parse of what was left differs");
 		check_left(&again);

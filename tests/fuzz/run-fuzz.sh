@@ -138,6 +138,11 @@ if [ "$have_fuse" = 1 ]; then
 	[ -f "$top/fs/net_wire.c" ] && fsrc+=("$top/fs/net_wire.c")
 	lib fs "${fsrc[@]}"
 	fslibs=("$out/libfs.a")
+	# the rest of the daemon but main(), for the wire target's
+	# dispatcher (fs/net_export.c)
+	if [ "$have_zmq" = 1 ] && [ -f "$top/fs/net_export.c" ]; then
+		lib net "$top"/fs/{chan,loop,ops,net,net_calls,net_export,net_import,net_keys}.c
+	fi
 fi
 
 targets=("$@")
@@ -147,7 +152,9 @@ if [ ${#targets[@]} -eq 0 ]; then
 		t=${t#fuzz_}
 		# the daemon's targets need libfuse3 (and fs/opts.c)
 		case $t in
-		stats|wire) [ "$have_fuse" = 1 ] || continue ;;
+		stats) [ "$have_fuse" = 1 ] || continue ;;
+		wire) [ "$have_fuse" = 1 ] && [ -f "$out/libnet.a" ] ||
+			continue ;;
 		fs_opts) [ "$have_fuse" = 1 ] && [ -f "$top/fs/opts.c" ] ||
 			continue ;;
 		esac
@@ -155,9 +162,11 @@ if [ ${#targets[@]} -eq 0 ]; then
 	done
 fi
 for t in "${targets[@]}"; do
+	extra=()
+	[ "$t" = wire ] && extra=("$out/libnet.a")
 	"$cc" "${cflags[@]}" -fsanitize=fuzzer "$src/fuzz_$t.c" \
-		"${fslibs[@]}" "$out/libbench.a" "$out/libipc.a" "${libs[@]}" \
-		-o "$out/fuzz_$t"
+		"${extra[@]}" "${fslibs[@]}" "$out/libbench.a" "$out/libipc.a" \
+		"${libs[@]}" -o "$out/fuzz_$t"
 done
 
 # UBSan's own report (without halt_on_error) would not be a crash
