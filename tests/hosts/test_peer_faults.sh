@@ -11,7 +11,7 @@
 #  - A killed with SIGKILL while B has a read and a write waiting on it:
 #    both fail with ETIMEDOUT within peer_timeout (and a margin), then
 #    net/a is EHOSTUNREACH and stats says state=lost; B keeps serving its
-#    own files.
+#    own files; the next daemon sweeps the dead A's objects.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
@@ -89,6 +89,7 @@ wait_for 10 eval '[ "$(stat_of "$MNT_A" pipe parked_reads)" = 1 ]' ||
 	fail "B's read is not parked on A"
 wait_for 10 eval '[ "$(stat_of "$MNT_A" fifo parked_writes)" = 1 ]' ||
 	fail "B's write is not parked on A"
+rundir=$(rundir_of "$MNT_A")
 kill -KILL "$PID_A"
 reap_daemon "$PID_A" "$ERR_A" 137
 t0=$(now)
@@ -111,5 +112,12 @@ esac
 timeout -k 1 5 sh -c "echo still > $MNT_B/pipe"
 expect "B's own files still work" "$(timeout -k 1 5 cat "$MNT_B/pipe")" still
 check_b
+
+# the next daemon on the machine sweeps what A left, as for any daemon
+# killed -9 (tests/mount/test_sigkill_daemon.sh)
+mount_ipcfs
+left=$( (leftovers "$PID_A" "$rundir"; processes_of "$PID_A") | sort -u)
+[ -z "$left" ] && pass "the dead A's objects were swept" ||
+	fail "the dead A's objects are left: $(echo $left)"
 
 finish
