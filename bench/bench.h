@@ -94,7 +94,8 @@ enum bench_road { BENCH_ROAD_DIRECT, BENCH_ROAD_MOUNT, BENCH_ROAD_FLOOR };
 struct bench_opts {
 	const struct ipc_transport *transports[BENCH_MAX_TRANSPORTS];
 	int ntransports;
-	bool all;		/* every transport: limits skip rows, not fail */
+	bool all;		/* every transport, or the net road: limits skip
+				 * rows, not fail; the control row is added */
 	bool sweep;		/* --size sweep: so do they here */
 	size_t sizes[BENCH_MAX_SIZES];
 	int nsizes;
