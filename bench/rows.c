@@ -81,14 +81,15 @@ static void add_transport(struct rows *rs, const struct bench_opts *o, const str
 			       .zmq_kind = o->zmq_kind };
 	struct line *ln = &rs->line[rs->nlines++];
 	const struct bench_net *net = env->net;
+	bool zmq = !strcmp(t->name, "zmq");
 	struct bench_link *l;
 	struct row *row;
 
 	/* not IPC (the control): it has no direct road; across hosts only
 	 * zmq (the library's) and tcp (raw sockets) have one */
-	if (net && (!strcmp(t->name, "zmq") || !strcmp(t->name, "tcp")))
-		add(rs, t->name[0] == 'z' ? bench_link_ipc(t, &io, net) :
-		    bench_link_classic("tcp", net), size, o, &ln->d);
+	if (net && (zmq || !strcmp(t->name, "tcp")))
+		add(rs, zmq ? bench_link_ipc(t, &io, net) : bench_link_classic("tcp", net),
+		    size, o, &ln->d);
 	else if (!net && bench_uses_direct(o) && !(t->caps & IPC_LOCAL))
 		add(rs, bench_link_ipc(t, &io, NULL), size, o, &ln->d);
 	l = bench_uses_direct(o) && o->baseline ? bench_link_classic(t->name, NULL) : NULL;
