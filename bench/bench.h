@@ -71,8 +71,9 @@ void bench_hist_bucket_range(unsigned b, uint64_t *lo, uint64_t *hi);
 enum bench_mode { BENCH_PINGPONG, BENCH_STREAM };
 enum bench_cpus { BENCH_CPUS_SAME, BENCH_CPUS_SPLIT, BENCH_CPUS_NONE };
 enum bench_format { BENCH_TABLE, BENCH_CSV, BENCH_JSON };
-/* --road: which roads run; a result's road */
-enum bench_roads { BENCH_ROADS_BOTH, BENCH_ROADS_DIRECT, BENCH_ROADS_MOUNT };
+/* --road: which roads run (net: both, across two network namespaces);
+ * a result's road */
+enum bench_roads { BENCH_ROADS_BOTH, BENCH_ROADS_DIRECT, BENCH_ROADS_MOUNT, BENCH_ROADS_NET };
 enum bench_road { BENCH_ROAD_DIRECT, BENCH_ROAD_MOUNT, BENCH_ROAD_FLOOR };
 
 #define BENCH_MAX_SIZES		32
@@ -93,7 +94,8 @@ enum bench_road { BENCH_ROAD_DIRECT, BENCH_ROAD_MOUNT, BENCH_ROAD_FLOOR };
 struct bench_opts {
 	const struct ipc_transport *transports[BENCH_MAX_TRANSPORTS];
 	int ntransports;
-	bool all;		/* every transport: limits skip rows, not fail */
+	bool all;		/* every transport, or the net road: limits skip
+				 * rows, not fail; the control row is added */
 	bool sweep;		/* --size sweep: so do they here */
 	size_t sizes[BENCH_MAX_SIZES];
 	int nsizes;
@@ -117,6 +119,10 @@ struct bench_opts {
 	const char *ipcfs;	/* --ipcfs PATH: the daemon to mount */
 	const char *cdf;	/* --cdf FILE: latency percentiles per row */
 	int daemon_cpu;		/* --daemon-cpu: a CPU, -1 none, or AUTO */
+	/* --road net: --net's namespaces and addresses (parent, child) and
+	 * --peer, the child's view of --via's tree */
+	char netns[2][128], net_addr[2][16];
+	const char *peer;
 };
 
 /* NULL, or a one-line message in err naming the option and its values */
@@ -134,8 +140,18 @@ const char *bench_road_name(enum bench_road r);
 
 #define bench_uses_mount(o)	((o)->roads != BENCH_ROADS_DIRECT)
 #define bench_uses_direct(o)	((o)->roads != BENCH_ROADS_MOUNT)
+#define bench_paired(o)		((o)->roads == BENCH_ROADS_BOTH || (o)->roads == BENCH_ROADS_NET)
 
 enum bench_side { BENCH_PARENT, BENCH_CHILD };
+
+/* the net road's two hosts: a network namespace (an fd) and its IPv4
+ * address per side */
+struct bench_net {
+	int ns[2];
+	const char *addr[2];
+};
+/* this thread into side's namespace: 0 or -errno */
+int bench_net_enter(const struct bench_net *net, enum bench_side side);
 
 struct bench_link;
 /* every op but close returns -errno on failure (-EINTR: a signal ran) */
@@ -168,10 +184,14 @@ struct bench_link {
 
 /* the roads: each returns a link to free() (classic: NULL if it has no
  * baseline for that transport); floor's solo is "floor-1p" */
-struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o);
-struct bench_link *bench_link_classic(const char *transport);
+/* net: each side's ends made in its namespace (ipc: zmq; classic: tcp) */
+struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o,
+				  const struct bench_net *net);
+struct bench_link *bench_link_classic(const char *transport, const struct bench_net *net);
 #define BENCH_CLASSIC_NAMES	"pipe, unix, tcp, udp, mqueue, sysvmsg, eventfd"
-struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount);
+/* peer: the child's view of mount's tree (the net road), or NULL */
+struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount,
+				    const char *peer);
 struct bench_link *bench_link_floor(const char *mount, enum bench_mode mode, bool solo);
 /* lines describing what the floor measures, for the table's header */
 const char *bench_floor_what(enum bench_mode mode, bool solo);
@@ -191,11 +211,13 @@ struct bench_env {
 	char kernel[320], cpu_model[128];
 	char date[40];		/* UTC, ISO 8601 */
 	const char *git;	/* git describe at build time, or "unknown" */
-	char placement[160];	/* "split (parent CPU 0, child CPU 1)" */
+	char placement[320];	/* "split (parent CPU 0, child CPU 1)" */
 	int cpu_parent, cpu_child;
 	int cpu_daemon;		/* -1: the daemons are not pinned */
 	char daemon_place[160];
 	const char *mount;	/* the mount road's mount point, or NULL */
+	struct bench_net hosts;		/* --net's... */
+	const struct bench_net *net;	/* ...with the net road, else NULL */
 	char mount_how[4200];	/* "mounted for this run (...)", "given..." */
 	const char *floor;	/* the floor's mount point, or NULL */
 	const char *floor_exe;	/* the nullfs that serves it */
@@ -211,7 +233,8 @@ void bench_mounts_check(enum bench_road road);
 /* pin our daemons as --daemon-cpu or --cpus says; env->daemon_place */
 void bench_place_daemons(const struct bench_opts *o, struct bench_env *env);
 
-/* place.c: --cpus and --daemon-cpu into env; exits 2 when split cannot be */
+/* place.c: --cpus, --daemon-cpu and --net into env (this process into
+ * the parent's namespace); exits 2 when split or --net cannot be */
 void bench_place(struct bench_opts *o, struct bench_env *env);
 /* "direct: " (the program's name) and the message on stderr, exit 2 */
 __attribute__((noreturn, format(printf, 1, 2)))
@@ -226,6 +249,7 @@ struct bench_run_params {
 	uint64_t warmup;
 	double warmup_max_s;	/* > 0: stop warming up after this long */
 	int cpu_parent, cpu_child;	/* -1: leave unpinned */
+	const struct bench_net *net;	/* the child enters its namespace */
 	bool progress;		/* a progress line on stderr */
 };
 

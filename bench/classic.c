@@ -3,9 +3,12 @@
  * raw fds: two pipe(2)s, a socketpair, a loopback TCP connection, two
  * connected UDP sockets (no flow control), two POSIX queues, one System V
  * queue with an mtype per direction, two eventfds ringing for a shared
- * slot each way (ping-pong only: no flow control).
+ * slot each way (ping-pong only: no flow control). Across hosts (tcp):
+ * the child's socket made in its namespace, connected to the parent's
+ * address.
  */
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <mqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -43,6 +46,7 @@ struct classic {
 	struct { long mtype; char text[]; } *msg;	/* a message */
 	unsigned char *slot;	/* eventfd: [0] ping, [1] pong; length, data */
 	size_t slot_size;
+	const struct bench_net *net;
 };
 
 #define SLOT_HDR	64	/* a message's length, then its bytes */
@@ -124,17 +128,23 @@ static int open_tcp(struct classic *l)
 	socklen_t len = sizeof(sa);
 	int lfd, one = 1;
 
+	if (l->net && inet_pton(AF_INET, l->net->addr[BENCH_PARENT], &sa.sin_addr) != 1)
+		return -EINVAL;
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0)
 		return -errno;
 	if (bind(lfd, (struct sockaddr *)&sa, len) < 0 ||
 	    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0 || listen(lfd, 1) < 0)
 		goto err;
-	l->fd[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (l->fd[0] < 0 || connect(l->fd[0], (struct sockaddr *)&sa, len) < 0)
+	if (l->net && bench_net_enter(l->net, BENCH_CHILD) < 0)
 		goto err;
-	l->fd[1] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (l->fd[1] < 0 || setsockopt(l->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+	l->fd[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l->net && bench_net_enter(l->net, BENCH_PARENT) < 0)
+		goto err;
+	if (l->fd[1] < 0 || connect(l->fd[1], (struct sockaddr *)&sa, len) < 0)
+		goto err;
+	l->fd[0] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (l->fd[0] < 0 || setsockopt(l->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
 	    setsockopt(l->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 		goto err;
 	(void)close(lfd);
@@ -339,7 +349,7 @@ static const struct bench_link_ops classic_ops = {
 	.recv = classic_recv, .hangup = classic_hangup, .close = classic_close,
 };
 
-struct bench_link *bench_link_classic(const char *transport)
+struct bench_link *bench_link_classic(const char *transport, const struct bench_net *net)
 {
 	char name[40];
 	struct classic *c;
@@ -350,9 +360,10 @@ struct bench_link *bench_link_classic(const char *transport)
 			break;
 	if (k == NKINDS)
 		return NULL;
-	snprintf(name, sizeof(name), "%s(classic)", transport);
+	snprintf(name, sizeof(name), "%s%s", transport, net ? "" : "(classic)");
 	c = bench_link_new(sizeof(*c), &classic_ops, BENCH_ROAD_DIRECT, name);
-	c->l.classic = true;
+	c->l.classic = !net;	/* across hosts: the tcp row itself */
+	c->net = net;
 	c->kind = k;
 	memset(c->fd, -1, sizeof(c->fd));
 	c->msqid = -1;

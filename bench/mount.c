@@ -259,18 +259,22 @@ static int mount_start(struct mount *m, const char *what, const char *exe,
 /* the mount road's ipcfs: --via's, else ours; exits on failure */
 static void ipcfs_up(const struct bench_opts *o, struct bench_env *env)
 {
+	const char *trees[2] = { o->via, o->peer };	/* the net road's two views */
 	char buf[PATH_MAX + 256], near[PATH_MAX];
 	const char *exe, *built;
 	struct stat st;
 	bool zmq_ipc;
 
-	if (o->via) {
-		snprintf(buf, sizeof(buf), "%s/stats", o->via);
+	for (int i = 0; i < 2 && trees[i]; i++) {
+		snprintf(buf, sizeof(buf), "%s/stats", trees[i]);
 		if (stat(buf, &st) < 0)
-			bench_usage_error("--via: %s: no stats file (%s): not an ipcfs mount "
-					  "(or none)", o->via, strerror(errno));
+			bench_usage_error("--%s: %s: no stats file (%s): not an ipcfs tree "
+					  "(or none)", i ? "peer" : "via", trees[i], strerror(errno));
+	}
+	if (o->via) {
 		env->mount = o->via;
-		snprintf(env->mount_how, sizeof(env->mount_how), "given with --via");
+		snprintf(env->mount_how, sizeof(env->mount_how), "given with --via%s%s",
+			 o->peer ? "; the child's view of it: " : "", o->peer ? o->peer : "");
 		return;
 	}
 	/* installed, ipcfs is in our bindir; in the build tree, in fs/ */
@@ -299,6 +303,8 @@ void bench_mounts_up(const struct bench_opts *o, struct bench_env *env)
 		return;
 	atexit(bench_mounts_down);
 	ipcfs_up(o, env);
+	if (o->roads == BENCH_ROADS_NET)
+		return;	/* the floor is a local figure */
 	/* the floor: next to us (the build tree), where it is installed, the
 	 * build tree's, else $PATH */
 	built = beside_us("nullfs", near, sizeof(near)) ?:

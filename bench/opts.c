@@ -1,5 +1,6 @@
 /* opts.c - the command line of bench/direct: getopt_long, a message
  * returned rather than printed (docs/DESIGN.md, "Layout") */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -15,11 +16,12 @@ static const char *const mode_names[] = { "pingpong", "stream", NULL };
 static const char *const cpus_names[] = { "same", "split", "none", NULL };
 static const char *const format_names[] = { "table", "csv", "json", NULL };
 static const char *const zmq_names[] = { "tcp", "ipc", NULL };
-static const char *const roads_names[] = { "both", "direct", "mount", NULL };
+static const char *const roads_names[] = { "both", "direct", "mount", "net", NULL };
 static const char *const road_names[] = { "direct", "mount", "floor", NULL };
 
 enum { OPT_CPUS = 256, OPT_MODE, OPT_SPIN, OPT_ZMQ, OPT_FORMAT, OPT_BASELINE,
-       OPT_VIA, OPT_ROAD, OPT_IPCFS, OPT_CDF, OPT_DAEMON_CPU, OPT_SLEEP };
+       OPT_VIA, OPT_ROAD, OPT_IPCFS, OPT_CDF, OPT_DAEMON_CPU, OPT_SLEEP, OPT_NET,
+       OPT_PEER };
 
 /* '+': stop at the first non-option (no permuting); ':': report a
  * missing value apart from an unknown option */
@@ -31,6 +33,7 @@ static const struct option long_opts[] = {
 	REQ("warmup", 'w'), REQ("cpus", OPT_CPUS), REQ("mode", OPT_MODE), REQ("zmq", OPT_ZMQ),
 	REQ("format", OPT_FORMAT), REQ("via", OPT_VIA), REQ("road", OPT_ROAD),
 	REQ("ipcfs", OPT_IPCFS), REQ("cdf", OPT_CDF), REQ("daemon-cpu", OPT_DAEMON_CPU),
+	REQ("net", OPT_NET), REQ("peer", OPT_PEER),
 	{ "spin", no_argument, NULL, OPT_SPIN }, { "baseline", no_argument, NULL, OPT_BASELINE },
 	{ "sleep", no_argument, NULL, OPT_SLEEP },
 	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
@@ -287,6 +290,23 @@ static const char *apply_choice(struct parse *ps, int id, const char *arg)
 	return e;
 }
 
+/* --net NS_A=ADDR,NS_B=ADDR: the parent's host, then the child's */
+static const char *parse_net(struct parse *ps, const char *arg)
+{
+	struct bench_opts *o = ps->o;
+	struct in_addr a;
+	int end = 0;
+
+	if (sscanf(arg, "%127[^=,]=%15[0-9.],%127[^=,]=%15[0-9.]%n", o->netns[0],
+		   o->net_addr[0], o->netns[1], o->net_addr[1], &end) != 4 || arg[end] ||
+	    inet_pton(AF_INET, o->net_addr[0], &a) != 1 ||
+	    inet_pton(AF_INET, o->net_addr[1], &a) != 1)
+		return fail(ps, "--net: '%s' is not two hosts (NS_A=ADDR,NS_B=ADDR: a "
+			    "network namespace, a name in /run/netns or a path, and its "
+			    "IPv4 address; the parent's, then the child's)", arg);
+	return NULL;
+}
+
 static const char *apply(struct parse *ps, int id, const char *arg)
 {
 	struct bench_opts *o = ps->o;
@@ -322,14 +342,18 @@ static const char *apply(struct parse *ps, int id, const char *arg)
 		o->via_none = strcmp(arg, "none") == 0;
 		o->via = o->via_none ? NULL : arg;
 		return NULL;
+	case OPT_NET:
+		return parse_net(ps, arg);
+	case OPT_PEER:
 	case OPT_IPCFS:
 	case OPT_CDF:
 		if (!*arg)
-			return id == OPT_CDF ?
-			       fail(ps, "--cdf: '' is not a file name (where to write "
-				    "latency percentiles)") :
-			       fail(ps, "--ipcfs: '' is not a path (the ipcfs daemon to mount)");
-		*(id == OPT_CDF ? &o->cdf : &o->ipcfs) = arg;
+			return fail(ps, "--%s: '' is not a %s", id == OPT_CDF ? "cdf" :
+				    id == OPT_PEER ? "peer" : "ipcfs", id == OPT_CDF ?
+				    "file name (where to write latency percentiles)" :
+				    id == OPT_PEER ? "directory (the child's view of --via's tree)" :
+				    "path (the ipcfs daemon to mount)");
+		*(id == OPT_CDF ? &o->cdf : id == OPT_PEER ? &o->peer : &o->ipcfs) = arg;
 		return NULL;
 	case 'c': case 'd': case 'w': case OPT_DAEMON_CPU:
 		return apply_number(ps, id, arg);
@@ -360,6 +384,16 @@ static const char *settle(struct parse *ps)
 	if (o->via && o->roads == BENCH_ROADS_DIRECT)
 		return fail(ps, "--via: a mount is not used with --road direct "
 			    "(give one or the other)");
+	if (o->roads == BENCH_ROADS_NET && (!o->netns[0][0] || !o->via || !o->peer))
+		return fail(ps, "--road: 'net' needs --net, --via and --peer (bench/net.sh "
+			    "gives them)");
+	if (o->roads != BENCH_ROADS_NET && (o->netns[0][0] || o->peer))
+		return fail(ps, "--%s: only with --road net", o->peer ? "peer" : "net");
+	if (o->roads == BENCH_ROADS_NET && (o->baseline || !strcmp(o->zmq_kind, "ipc")))
+		return fail(ps, "--%s: not with --road net (its direct rows are zmq over "
+			    "tcp:// and raw tcp)", o->baseline ? "baseline" : "zmq");
+	/* across hosts: rows above a limit are skipped; the control row always */
+	o->all |= o->roads == BENCH_ROADS_NET;
 	if (o->mode != BENCH_STREAM || !bench_uses_mount(o))
 		return NULL;
 	if (!o->sizes_set) {
@@ -469,7 +503,11 @@ void bench_usage(FILE *f)
 		"      --format table|csv|json  output (default table)\n"
 		"      --baseline       add rows measured on raw fds without the\n"
 		"                       library: %s\n"
-		"      --road both|direct|mount  which roads run (default both)\n"
+		"      --road both|direct|mount|net  which roads run (default both);\n"
+		"                       net: both between two hosts (bench/net.sh)\n"
+		"      --net NS_A=ADDR,NS_B=ADDR  the net road's hosts: the parent's and\n"
+		"                       the child's network namespace and IPv4 address\n"
+		"      --peer DIR       the net road: the child's view of --via's tree\n"
 		"      --via MOUNT|none  the mount road uses the ipcfs mounted at\n"
 		"                       MOUNT; none: direct only. Default: mount\n"
 		"                       ipcfs on a temp dir for the run\n"

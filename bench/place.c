@@ -1,8 +1,10 @@
 /*
  * place.c - where the processes run: same, all on one CPU; split, parent
- * and child a CPU each, our daemons a third if there is one; none.
+ * and child a CPU each, our daemons a third if there is one; none. The
+ * net road: the parent in one network namespace, the child in another.
  */
 #include <err.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -49,6 +51,33 @@ static int allowed_cpus(int *cpus, int max, char *list, size_t len)
 	return n;
 }
 
+int bench_net_enter(const struct bench_net *net, enum bench_side side)
+{
+	return setns(net->ns[side], CLONE_NEWNET) < 0 ? -errno : 0;
+}
+
+/* --net: both namespaces opened, this process in the parent's */
+static void place_net(struct bench_opts *o, struct bench_env *env)
+{
+	struct bench_net *net = &env->hosts;
+	char path[160], *where = env->placement + strlen(env->placement);
+	size_t room = sizeof(env->placement) - strlen(env->placement);
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s%s", strchr(o->netns[i], '/') ? "" :
+			 "/run/netns/", o->netns[i]);
+		net->ns[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (net->ns[i] < 0)
+			bench_usage_error("--net: %s: %s", path, strerror(errno));
+		net->addr[i] = o->net_addr[i];
+	}
+	if (bench_net_enter(net, BENCH_PARENT) < 0)
+		bench_usage_error("--net: entering %s: %s", o->netns[0], strerror(errno));
+	snprintf(where, room, "; parent in netns %s (%s), child in %s (%s)", o->netns[0],
+		 o->net_addr[0], o->netns[1], o->net_addr[1]);
+	env->net = net;
+}
+
 void bench_place(struct bench_opts *o, struct bench_env *env)
 {
 	int cpus[3] = { 0 }, n;
@@ -80,4 +109,6 @@ void bench_place(struct bench_opts *o, struct bench_env *env)
 	}
 	if (o->daemon_cpu != BENCH_DAEMON_CPU_AUTO)
 		env->cpu_daemon = o->daemon_cpu;
+	if (o->roads == BENCH_ROADS_NET)
+		place_net(o, env);
 }

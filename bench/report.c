@@ -98,27 +98,38 @@ static const char *unit(const struct bench_opts *o)
 
 static bool both_roads(const struct bench_opts *o)
 {
-	return o->roads == BENCH_ROADS_BOTH;
+	return bench_paired(o);
 }
 
 static void roads_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env)
 {
+	bool net = o->roads == BENCH_ROADS_NET;
+
 	if (!bench_uses_mount(o)) {
 		fprintf(f, "# road: direct (the transports library between the two "
 			"processes, no file system)\n");
 		return;
 	}
-	if (both_roads(o))
+	if (net)
+		fprintf(f, "# net road: parent and child on two hosts (network namespaces "
+			"joined by a veth pair)\n# direct = zmq: the transports library, "
+			"tcp: one raw TCP connection, between the hosts\n");
+	else if (both_roads(o))
 		fprintf(f, "# direct = the transports library between the two processes, "
 			"no file system\n");
 	fprintf(f, "# mount = the same through the files of ipcfs at %s, %s:\n"
 		"#   ping = MOUNT/T, pong = MOUNT/bench.<pid>.<n>/T (a fresh directory "
-		"per row)\n", env->mount ? env->mount : "?", env->mount_how);
+		"per row)%s\n", env->mount ? env->mount : "?", env->mount_how,
+		net ? ";\n#   the parent opens them at MOUNT, the child through the "
+		"peering" : "");
 	if (both_roads(o))
-		fprintf(f, "# ratio = direct / mount: how many times slower through FUSE\n");
+		fprintf(f, "# ratio = direct / mount: how many times slower through FUSE%s\n",
+			net ? " and the peering" : "");
 	fprintf(f, "# control = plainmem through the mount: plain memory inside the "
-		"daemon, not IPC (the FUSE road alone)\n");
-	if (env->floor)
+		"daemon, not IPC (the FUSE road%s alone)\n", net ? " and the peering" : "");
+	if (net)
+		fprintf(f, "# floor: not measured across hosts\n");
+	else if (env->floor)
 		fprintf(f, "# %s\n# %s\n#   (nullfs %s mounted at %s)\n",
 			bench_floor_what(o->mode, false), bench_floor_what(o->mode, true),
 			env->floor_exe ? env->floor_exe : "", env->floor);
@@ -256,6 +267,7 @@ static void json_params(FILE *f, const struct bench_opts *o, const struct bench_
 		o->zmq_kind, o->baseline ? "true" : "false",
 		bench_roads_name(o->roads));
 	json_str(f, "\"mount\"", env->mount);
+	json_str(f, ", \"peer\"", o->peer);
 	json_str(f, ", \"floor\"", env->floor);
 	if (env->floor) {
 		json_str(f, ", \"floor_what\"", bench_floor_what(o->mode, false));
@@ -476,6 +488,31 @@ static void summary_control(FILE *f, const struct bench_opts *o,
 	fprintf(f, "#   (! = above 1.5x; time per %s = 1 / rate)\n", per);
 }
 
+/* across hosts: each mount row against direct zmq's round trip (target
+ * <= 2x) or direct tcp's stream (target >= 50%) */
+static void summary_net(FILE *f, const struct bench_opts *o,
+			const struct bench_result *const *res, int nres)
+{
+	bool pp = o->mode == BENCH_PINGPONG;
+	const struct bench_result *m;
+	double d;
+	char size[16];
+
+	for (int i = 0; i < nres; i++) {
+		m = res[i];
+		d = rate(find(res, nres, BENCH_ROAD_DIRECT, pp ? "zmq" : "tcp", m->size));
+		if (m->road != BENCH_ROAD_MOUNT || !(d > 0 && rate(m) > 0))
+			continue;
+		bench_size_str(m->size, size, sizeof(size));
+		if (pp)
+			fprintf(f, "# %s %s through the mounts: %.2fx the round trip of direct "
+				"zmq (target <= 2x)\n", m->name, size, d / rate(m));
+		else
+			fprintf(f, "# %s %s through the mounts: %.0f%% of direct tcp's MB/s "
+				"(target >= 50%%)\n", m->name, size, 100 * rate(m) / d);
+	}
+}
+
 void bench_report_summary(FILE *f, const struct bench_opts *o,
 			  const struct bench_result *const *res, int nres)
 {
@@ -496,7 +533,10 @@ void bench_report_summary(FILE *f, const struct bench_opts *o,
 			"against it\n");
 		return;
 	}
-	summary_floor(f, o, res, nres);
+	if (o->roads == BENCH_ROADS_NET)
+		summary_net(f, o, res, nres);
+	else
+		summary_floor(f, o, res, nres);
 	if (others)
 		summary_control(f, o, res, nres);
 	fflush(f);

@@ -1,5 +1,7 @@
 /* road_direct.c - the direct road: a channel each way, ipc_chan_open()
- * before fork, ipc_keep_end() after; only the library's wrappers */
+ * before fork, ipc_keep_end() after; only the library's wrappers. Across
+ * hosts (zmq): each channel made in its reader's namespace, at its
+ * address, where the reader binds after fork */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,7 @@ struct direct {
 	struct ipc_opts ipc;
 	struct ipc_chan ch[2];	/* ping, pong */
 	enum bench_side side;
+	const struct bench_net *net;
 };
 
 #define D(p)	container_of(p, struct direct, l)
@@ -25,12 +28,19 @@ static int direct_open(struct bench_link *l, size_t size)
 {
 	struct direct *d = D(l);
 	struct ipc_opts o = d->ipc;
+	enum bench_side reader;
 	int i, ret = 0;
 
 	o.max_msg = size;
 	memset(d->ch, 0, sizeof(d->ch));	/* ipc_chan_close: t == NULL */
-	for (i = 0; i < 2 && ret == 0; i++)
-		ret = ipc_chan_open(&d->ch[i], d->t, &o);
+	for (i = 0; i < 2 && ret == 0; i++) {
+		reader = i == 0 ? BENCH_CHILD : BENCH_PARENT;
+		if (d->net && (ret = bench_net_enter(d->net, reader)) == 0)
+			o.bind_addr = d->net->addr[reader];
+		ret = ret ?: ipc_chan_open(&d->ch[i], d->t, &o);
+	}
+	if (d->net && (i = bench_net_enter(d->net, BENCH_PARENT)) < 0)
+		ret = ret ?: i;
 	l->messages = ret == 0 && ipc_is_msg(&d->ch[0]);
 	l->rx_min = 0;
 	for (i = 0; i < 2 && l->messages; i++) {
@@ -79,11 +89,13 @@ static const struct bench_link_ops direct_ops = {
 	.recv = direct_recv, .hangup = direct_hangup, .close = direct_close,
 };
 
-struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o)
+struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o,
+				  const struct bench_net *net)
 {
 	struct direct *d = bench_link_new(sizeof(*d), &direct_ops, BENCH_ROAD_DIRECT, t->name);
 
 	d->t = t;
+	d->net = net;
 	d->ipc = *o;
 	d->l.fresh = t->caps & IPC_FRESH;
 	/* only rings honour spin; keep it off elsewhere so rows say so */

@@ -1,7 +1,8 @@
 /*
  * road_mount.c - the mount road: ping is MOUNT/T, pong MOUNT/bench.<pid>.<n>/T
  * in a fresh directory per row. Message reads ask for size + 1 bytes: a
- * longer message shows as a wrong length rather than being cut.
+ * longer message shows as a wrong length rather than being cut. Across
+ * hosts the child opens the same files through another mount (PEER/T).
  */
 #include <err.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@ struct mnt {
 	struct bench_link l;
 	const struct ipc_transport *t;
 	const char *mount;
+	const char *peer;	/* the child's view of mount, or NULL */
 	char dir[64];		/* our pong directory under mount */
 	pid_t owner;		/* the process that made dir removes it */
 };
@@ -156,6 +158,8 @@ static int mount_attach(struct bench_link *l, enum bench_side side)
 	char ping[PATH_MAX], pong[PATH_MAX];
 	bool parent = side == BENCH_PARENT;
 
+	if (!parent && M(l)->peer)
+		M(l)->mount = M(l)->peer;	/* the child's copy */
 	mount_path(M(l), false, ping, sizeof(ping));
 	mount_path(M(l), true, pong, sizeof(pong));
 	return bench_fd_attach(l, parent ? ping : pong, parent ? pong : ping);
@@ -167,12 +171,14 @@ static const struct bench_link_ops mount_ops = {
 	.recv = bench_fd_recv, .hangup = bench_fd_hangup, .close = mount_close,
 };
 
-struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount)
+struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount,
+				    const char *peer)
 {
 	struct mnt *m = bench_link_new(sizeof(*m), &mount_ops, BENCH_ROAD_MOUNT, t->name);
 
 	m->l.messages = t->caps & IPC_MESSAGES;
 	m->t = t;
 	m->mount = mount;
+	m->peer = peer;
 	return &m->l;
 }

@@ -1,5 +1,6 @@
 /* rows.c - per size: each transport (direct, classic, mount), the control,
- * the floor; a line pairs direct and mount; all probed before any runs */
+ * the floor; a line pairs direct and mount; all probed before any runs.
+ * Across hosts: direct for zmq (the library) and tcp (raw), no floor */
 #include <err.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -79,13 +80,19 @@ static void add_transport(struct rows *rs, const struct bench_opts *o, const str
 	struct ipc_opts io = { .spin = o->spin, .sleep = o->sleep,
 			       .zmq_kind = o->zmq_kind };
 	struct line *ln = &rs->line[rs->nlines++];
+	const struct bench_net *net = env->net;
+	bool zmq = !strcmp(t->name, "zmq");
 	struct bench_link *l;
 	struct row *row;
 
-	/* not IPC (the control): it has no direct road */
-	if (bench_uses_direct(o) && !(t->caps & IPC_LOCAL))
-		add(rs, bench_link_ipc(t, &io), size, o, &ln->d);
-	l = bench_uses_direct(o) && o->baseline ? bench_link_classic(t->name) : NULL;
+	/* not IPC (the control): it has no direct road; across hosts only
+	 * zmq (the library's) and tcp (raw sockets) have one */
+	if (net && (zmq || !strcmp(t->name, "tcp")))
+		add(rs, zmq ? bench_link_ipc(t, &io, net) : bench_link_classic("tcp", net),
+		    size, o, &ln->d);
+	else if (!net && bench_uses_direct(o) && !(t->caps & IPC_LOCAL))
+		add(rs, bench_link_ipc(t, &io, NULL), size, o, &ln->d);
+	l = bench_uses_direct(o) && o->baseline ? bench_link_classic(t->name, NULL) : NULL;
 	if (l) {
 		row = add(rs, l, size, o, &rs->line[rs->nlines++].d);
 		if (o->mode == BENCH_STREAM && strcmp(t->name, "udp") == 0)
@@ -97,7 +104,7 @@ static void add_transport(struct rows *rs, const struct bench_opts *o, const str
 	}
 	if (!bench_uses_mount(o))
 		return;
-	row = add(rs, bench_link_mount(t, env->mount), size, o, &ln->m);
+	row = add(rs, bench_link_mount(t, env->mount, o->peer), size, o, &ln->m);
 	if (t->caps & IPC_LOCAL)	/* the daemon shows it when asked */
 		row_control(row, env->mount);
 }
@@ -117,7 +124,7 @@ static const struct bench_result **make_rows(struct rows *rs, const struct bench
 		for (int i = 0; i < o->ntransports; i++)
 			add_transport(rs, o, env, o->transports[i], o->sizes[s]);
 		if (wants_control(o) && control) {
-			row = add(rs, bench_link_mount(control, env->mount),
+			row = add(rs, bench_link_mount(control, env->mount, o->peer),
 				  o->sizes[s], o, &rs->line[rs->nlines++].m);
 			row_control(row, env->mount);
 		}
@@ -163,7 +170,7 @@ static bool run_row(struct row *row, const struct bench_opts *o,
 	}
 	if (cdf && row->res.status == BENCH_OK)
 		bench_report_cdf(cdf, &row->res);
-	if (o->roads != BENCH_ROADS_BOTH || o->format != BENCH_TABLE)
+	if (!bench_paired(o) || o->format != BENCH_TABLE)
 		bench_report_row(stdout, o, &row->res);
 	if (row->res.status != BENCH_FATAL)
 		return true;
@@ -179,7 +186,7 @@ int bench_rows(const struct bench_opts *o, const struct bench_env *env,
 	struct bench_run_params p = {
 		.mode = o->mode, .count = o->count, .duration = o->duration,
 		.warmup = o->warmup, .warmup_max_s = o->warmup_set ? 0 : BENCH_DEFAULT_WARMUP_S,
-		.cpu_parent = env->cpu_parent, .cpu_child = env->cpu_child,
+		.cpu_parent = env->cpu_parent, .cpu_child = env->cpu_child, .net = env->net,
 		.progress = isatty(STDERR_FILENO),
 	};
 	struct rows rs = { 0 };
@@ -201,7 +208,7 @@ int bench_rows(const struct bench_opts *o, const struct bench_env *env,
 		}
 		if (bench_interrupted())
 			break;
-		if (o->roads == BENCH_ROADS_BOTH && o->format == BENCH_TABLE)
+		if (bench_paired(o) && o->format == BENCH_TABLE)
 			bench_report_pair(stdout, o, pair[0] ? &pair[0]->res : NULL,
 					  pair[1] ? &pair[1]->res : NULL);
 	}

@@ -381,7 +381,8 @@ static void child_main(struct run *run, pid_t parent)
 		_exit(CHILD_IO_ERROR);	/* the parent died before prctl */
 	(void)signal(SIGINT, SIG_IGN);	/* the parent reports ^C */
 	pin(run->p->cpu_child);
-	ret = l->ops->attach(l, BENCH_CHILD);
+	ret = run->p->net ? bench_net_enter(run->p->net, BENCH_CHILD) : 0;
+	ret = ret ?: l->ops->attach(l, BENCH_CHILD);
 	if (ret < 0) {
 		run_error(run, "%s: attach: %s", l->name, strerror(-ret));
 		child_exit(run, CHILD_IO_ERROR);

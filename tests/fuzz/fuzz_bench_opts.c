@@ -67,8 +67,15 @@ static void check_ok(const struct bench_opts *o, char *const *argv, int argc)
 	FUZZ_CHECK((unsigned)o->cpus <= BENCH_CPUS_NONE, "cpus %d", o->cpus);
 	FUZZ_CHECK((unsigned)o->mode <= BENCH_STREAM, "mode %d", o->mode);
 	FUZZ_CHECK((unsigned)o->format <= BENCH_JSON, "format %d", o->format);
-	FUZZ_CHECK((unsigned)o->roads <= BENCH_ROADS_MOUNT, "roads %d",
+	FUZZ_CHECK((unsigned)o->roads <= BENCH_ROADS_NET, "roads %d",
 		   o->roads);
+	if (o->roads == BENCH_ROADS_NET)
+		FUZZ_CHECK(o->netns[0][0] && o->netns[1][0] && o->net_addr[1][0] &&
+			   o->via && o->peer && *o->peer && !o->baseline && o->all &&
+			   strcmp(o->zmq_kind, "ipc"),
+			   "--road net without its hosts, mounts or skips");
+	else
+		FUZZ_CHECK(!o->netns[0][0] && !o->peer, "--net or --peer off the net road");
 	FUZZ_CHECK(o->zmq_kind && (!strcmp(o->zmq_kind, "tcp") ||
 				   !strcmp(o->zmq_kind, "ipc")), "zmq kind");
 	if (o->via_none)
@@ -103,7 +110,9 @@ static void check_same(const struct bench_opts *a, const struct bench_opts *b)
 		   a->help == b->help && a->via == b->via &&
 		   a->via_none == b->via_none && a->ipcfs == b->ipcfs &&
 		   a->cdf == b->cdf && a->zmq_kind == b->zmq_kind &&
-		   a->daemon_cpu == b->daemon_cpu && a->all == b->all,
+		   a->daemon_cpu == b->daemon_cpu && a->all == b->all &&
+		   a->peer == b->peer && !memcmp(a->netns, b->netns, sizeof(a->netns)) &&
+		   !memcmp(a->net_addr, b->net_addr, sizeof(a->net_addr)),
 		   "a second parse differs");
 }
 

@@ -16,7 +16,7 @@
 # nftables tables, the namespaces (the veth pair goes with them).
 #
 # Skips (77) with the reason where `ip netns add` fails, as without root.
-. "$(dirname "$0")/../mount/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../mount/lib.sh"
 
 HOST_A=169.254.77.1
 HOST_B=169.254.77.2

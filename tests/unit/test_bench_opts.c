@@ -401,7 +401,7 @@ static void test_roads(void **state)
 static void test_roads_bad(void **state)
 {
 	static const char *const road[] = { "'fuse'", "both", "direct",
-					    "mount", NULL };
+					    "mount", "net", NULL };
 	static const char *const none[] = { "'mount'", "none", NULL };
 
 	(void)state;
@@ -446,6 +446,56 @@ static void test_stream_defaults(void **state)
 	assert_int_equal(o.ntransports, ntransports());
 }
 
+#define NET	"--net", "nsA=169.254.77.1,/run/netns/nsB=169.254.77.2"
+
+/* --road net: --net's two hosts, --via and --peer; a size above a
+ * limit skips its row, and the control row is always there */
+static void test_road_net(void **state)
+{
+	(void)state;
+	PARSE_OK("--road", "net", NET, "--via", "/a", "--peer", "/b/net/a", "-t", "pipe");
+	assert_int_equal(o.roads, BENCH_ROADS_NET);
+	assert_true(bench_uses_mount(&o) && bench_uses_direct(&o) && bench_paired(&o));
+	assert_string_equal(o.netns[0], "nsA");
+	assert_string_equal(o.net_addr[0], "169.254.77.1");
+	assert_string_equal(o.netns[1], "/run/netns/nsB");
+	assert_string_equal(o.net_addr[1], "169.254.77.2");
+	assert_string_equal(o.via, "/a");
+	assert_string_equal(o.peer, "/b/net/a");
+	assert_int_equal(o.ntransports, 1);
+	assert_true(o.all);
+	PARSE_OK("--count", "1");	/* nothing kept */
+	assert_string_equal(o.netns[0], "");
+	assert_null(o.peer);
+	assert_false(bench_paired(&o) && o.roads != BENCH_ROADS_BOTH);
+}
+
+static void test_road_net_bad(void **state)
+{
+	static const char *const hosts[] = { "NS_A=ADDR,NS_B=ADDR", "IPv4", NULL };
+	static const char *const needs[] = { "--net", "--via", "--peer", NULL };
+
+	(void)state;
+	BAD("--road:", needs, "--road", "net");
+	BAD("--road:", needs, "--road", "net", NET, "--via", "/a");
+	BAD("--road:", needs, "--road", "net", "--peer", "/b", "--via", "/a");
+	BAD("--road:", needs, "--road", "net", NET, "--peer", "/b");
+	BAD("--road:", NULL, "--road", "net", NET, "--via", "none", "--peer", "/b");
+	BAD("--net:", hosts, "--net", "a=1.2.3.4");
+	BAD("--net:", hosts, "--net", "a=1.2.3.4,b=1.2.3.999");
+	BAD("--net:", hosts, "--net", "a=1.2.3.4,b=1.2.3.5,c=1.1.1.1");
+	BAD("--net:", hosts, "--net", "=1.2.3.4,b=1.2.3.5");
+	BAD("--net:", hosts, "--net", "a=host,b=1.2.3.5");
+	BAD("--net:", hosts, "--net", "");
+	BAD("--net:", NULL, NET);	/* without --road net */
+	BAD("--peer:", NULL, "--peer", "/b");
+	BAD("--peer:", NULL, "--road", "net", NET, "--via", "/a", "--peer", "");
+	BAD("--baseline:", NULL, "--road", "net", NET, "--via", "/a", "--peer", "/b",
+	    "--baseline");
+	BAD("--zmq:", NULL, "--road", "net", NET, "--via", "/a", "--peer", "/b",
+	    "--zmq", "ipc");
+}
+
 /* the parser keeps nothing between calls (no getopt state) */
 static void test_reentrant(void **state)
 {
@@ -478,6 +528,8 @@ int main(void)
 		cmocka_unit_test(test_reentrant),
 		cmocka_unit_test(test_roads),
 		cmocka_unit_test(test_roads_bad),
+		cmocka_unit_test(test_road_net),
+		cmocka_unit_test(test_road_net_bad),
 		cmocka_unit_test(test_stream_defaults),
 	};
 

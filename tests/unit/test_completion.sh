@@ -62,7 +62,7 @@ check "-s 1K,6" "1K,64 1K,64K" _ipcfs_bench ipcfs-bench -s 1K,6
 check "--mode" "pingpong stream" _ipcfs_bench ipcfs-bench --mode ""
 check "--cpus=s" "same split" _ipcfs_bench ipcfs-bench --cpus = s
 check "--format" "table csv json" _ipcfs_bench ipcfs-bench --format ""
-check "--road" "both direct mount" _ipcfs_bench ipcfs-bench --road ""
+check "--road" "both direct mount net" _ipcfs_bench ipcfs-bench --road ""
 check "--zmq" "tcp ipc" _ipcfs_bench ipcfs-bench --zmq ""
 check "--count takes a number" "" _ipcfs_bench ipcfs-bench --count ""
 check "--tr" --transport _ipcfs_bench ipcfs-bench --tr
