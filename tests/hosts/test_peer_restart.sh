@@ -16,8 +16,9 @@ pass "peer a is up"
 
 timeout -k 1 60 cat "$MNT_B/net/a/pipe" >/dev/null 2>"$SCRATCH/read.err" &
 reader=$!
-sh -c 'exec 8>"$1"; while [ ! -e "$2" ]; do sleep 0.05; done; echo x >&8' \
-	sh "$MNT_B/net/a/fifo" "$SCRATCH/go" 2>"$SCRATCH/holder.err" &
+# bash, not dash: dash says "I/O error" for any failed write
+bash -c 'exec 8>"$1"; while [ ! -e "$2" ]; do sleep 0.05; done; echo x >&8' \
+	bash "$MNT_B/net/a/fifo" "$SCRATCH/go" 2>"$SCRATCH/holder.err" &
 holder=$!
 wait_for 10 eval '[ "$(stat_of "$MNT_A" pipe parked_reads)" = 1 ]' ||
 	fail "B's read is not parked on A"
