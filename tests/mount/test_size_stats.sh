@@ -68,9 +68,12 @@ for t in $(transports_in "$M"); do
 	expect "$t: parked_reads after" "$(stat_of "$M" "$t" parked_reads)" 0
 
 	# a writer waiting on the full channel is a parked write
-	timeout -k 1 20 dd if=/dev/zero of="$f" bs=1000 status=none 2>/dev/null &
+	timeout -k 1 20 dd if=/dev/zero of="$f" bs=1000 status=none \
+		2>"$SCRATCH/dd.$t.err" &
 	pid=$!
-	until_stat 10 "$t" parked_writes 1
+	until_stat 10 "$t" parked_writes 1 ||
+		say "$t: dd $(kill -0 "$pid" 2>/dev/null && echo runs ||
+			echo ended): $(cat "$SCRATCH/dd.$t.err")" >&2
 	expect "$t: parked_writes while dd waits" "$(stat_of "$M" "$t" parked_writes)" 1
 	q=$(stat_of "$M" "$t" queued) s=$(size_of "$f")
 	if [ "$q" -gt 0 ] 2>/dev/null && [ "$s" = "$q" ]; then
