@@ -377,15 +377,7 @@ static bool cma_writable(const struct ipc_chan *ch)
 /* Yama's ptrace_scope 1 lets only ancestors attach: let our descendants */
 static void cma_allow_descendants(void)
 {
-	FILE *f = fopen(CMA_YAMA, "re");
-	int scope = 0;
-
-	if (!f)
-		return;
-	if (fscanf(f, "%d", &scope) != 1)
-		scope = 0;
-	fclose(f);
-	if (scope == 1)
+	if (ipc_sysctl_long(CMA_YAMA, 0) == 1)
 		(void)prctl(PR_SET_PTRACER, (unsigned long)getpid(), 0, 0, 0);
 }
 

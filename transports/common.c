@@ -211,6 +211,19 @@ void ipc_unique_name(char *buf, size_t size, const char *what)
 		 atomic_fetch_add(&seq, 1), name_token(), what);
 }
 
+long ipc_sysctl_long(const char *path, long fallback)
+{
+	FILE *f = fopen(path, "re");
+	long v;
+
+	if (!f)
+		return fallback;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = fallback;
+	fclose(f);
+	return v;
+}
+
 int ipc_object_path(struct ipc_chan *ch, const struct ipc_opts *o,
 		    const char *what)
 {

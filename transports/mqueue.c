@@ -15,19 +15,6 @@
 
 #include "transport.h"
 
-static long read_long(const char *path, long fallback)
-{
-	FILE *f = fopen(path, "re");
-	long v;
-
-	if (!f)
-		return fallback;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = fallback;
-	fclose(f);
-	return v;
-}
-
 static int mq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 {
 	struct mq_attr attr = { 0 };
@@ -35,8 +22,8 @@ static int mq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	int err;
 
 	attr.mq_msgsize = o->max_msg ? (long)o->max_msg :
-		read_long("/proc/sys/fs/mqueue/msgsize_default", 8192);
-	attr.mq_maxmsg = read_long("/proc/sys/fs/mqueue/msg_default", 10);
+		ipc_sysctl_long("/proc/sys/fs/mqueue/msgsize_default", 8192);
+	attr.mq_maxmsg = ipc_sysctl_long("/proc/sys/fs/mqueue/msg_default", 10);
 	if (o->capacity) {
 		attr.mq_maxmsg = (long)(o->capacity / attr.mq_msgsize);
 		if (attr.mq_maxmsg < 1)

@@ -5,7 +5,6 @@
  * Anonymous: there is no name an outsider could open.
  */
 #include <fcntl.h>
-#include <stdio.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -50,15 +49,9 @@ static int pipe_create(struct ipc_chan *ch, const struct ipc_opts *o)
 
 size_t ipc_pipe_max_size(void)
 {
-	FILE *f = fopen("/proc/sys/fs/pipe-max-size", "re");
-	unsigned long n = 0;
+	long n = ipc_sysctl_long("/proc/sys/fs/pipe-max-size", 0);
 
-	if (f) {
-		if (fscanf(f, "%lu", &n) != 1)
-			n = 0;
-		fclose(f);
-	}
-	return n >= 65536 ? n : 1048576;	/* Linux's default */
+	return n >= 65536 ? (size_t)n : 1048576;	/* Linux's default */
 }
 
 /* shared with fifo.c: both are a pair of pipe fds */

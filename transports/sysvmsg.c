@@ -117,19 +117,6 @@ static unsigned this_life(void)
 	return atomic_load_explicit(&forks, memory_order_relaxed) + 1;
 }
 
-static long read_long(const char *path, long fallback)
-{
-	FILE *f = fopen(path, "re");
-	long v;
-
-	if (!f)
-		return fallback;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = fallback;
-	fclose(f);
-	return v;
-}
-
 static void ring_efd(int efd, bool on)
 {
 	uint64_t v = 1;
@@ -421,7 +408,7 @@ static int queue_size(struct sysvmsg *s, const struct ipc_opts *o)
 static int sysvmsg_alloc(struct ipc_chan *ch, const struct ipc_opts *o)
 {
 	struct sysvmsg *s = calloc(1, sizeof(*s));
-	long msgmax = read_long("/proc/sys/kernel/msgmax", 8192);
+	long msgmax = ipc_sysctl_long("/proc/sys/kernel/msgmax", 8192);
 
 	pthread_once(&forks_once, watch_forks);
 	if (!s)

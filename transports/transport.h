@@ -234,6 +234,8 @@ void ipc_futex_wake(atomic_uint *word);
 int ipc_pipe_resize(int fd, const struct ipc_opts *o);
 /* pipe.c: FIONREAD and F_GETPIPE_SZ, for pipe and fifo */
 void ipc_pipe_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);
+/* the number in a /proc/sys file, or fallback if it cannot be read */
+long ipc_sysctl_long(const char *path, long fallback);
 /* A private 0700 directory for named objects: o->rundir, or the shared
  * XDG_RUNTIME_DIR/ipcfs or /tmp/ipcfs-UID, or, when someone else made
  * that first, a fresh mkdtemp(3) beside it. */
