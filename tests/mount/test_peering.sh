@@ -78,7 +78,8 @@ for i in 0 1 2 3; do
 	timeout -k 1 60 cat "$f" >"$SCRATCH/r$i" &
 	eval "reader$i=\$!"
 done
-sleep 0.5
+wait_for 10 eval "[ \"\$(stat_of $A unixdgram readers)\" = 4 ]" ||
+	fail "4 readers not open on A: $(stat_of "$A" unixdgram readers)"
 for i in 0 1 2 3; do
 	f=$A/unixdgram
 	[ $((i % 2)) = 1 ] && f=$N/unixdgram
