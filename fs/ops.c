@@ -138,11 +138,12 @@ static void reply_entry(fuse_req_t req, struct fs_node *n)
 
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	const struct fuse_lowlevel_ops *net = net_of(req, parent);
 	struct fs_dir *d = dir_of(req, parent);
 	struct fs_node *n = d ? fs_lookup_name(d, name) : NULL;
 
-	if (net_of(req, parent))
-		net_of(req, parent)->lookup(req, parent, name);
+	if (net)
+		net->lookup(req, parent, name);
 	else if (!d)
 		fuse_reply_err(req, ENOTDIR);
 	else if (!n)
@@ -175,11 +176,12 @@ static void fs_forget_multi(fuse_req_t req, size_t count,
 static void fs_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	const struct fuse_lowlevel_ops *net = net_of(req, ino);
 	struct fs_node *n = fs_node_get(fs_of(req), ino);
 	struct stat st;
 
-	if (net_of(req, ino)) {
-		net_of(req, ino)->getattr(req, ino, fi);
+	if (net) {
+		net->getattr(req, ino, fi);
 		return;
 	}
 	if (!n) {
@@ -283,12 +285,13 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 static void fs_mkdir_op(fuse_req_t req, fuse_ino_t parent, const char *name,
 			mode_t mode)
 {
+	const struct fuse_lowlevel_ops *net = net_of(req, parent);
 	const struct fuse_ctx *c = fuse_req_ctx(req);
 	struct fs_dir *d = dir_of(req, parent), *made;
 	int err;
 
-	if (net_of(req, parent)) {
-		net_of(req, parent)->mkdir(req, parent, name, mode);
+	if (net) {
+		net->mkdir(req, parent, name, mode);
 		return;
 	}
 	if (!d) {
@@ -307,10 +310,11 @@ static void fs_mkdir_op(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 static void fs_rmdir_op(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	const struct fuse_lowlevel_ops *net = net_of(req, parent);
 	struct fs_dir *d = dir_of(req, parent);
 
-	if (net_of(req, parent))
-		net_of(req, parent)->rmdir(req, parent, name);
+	if (net)
+		net->rmdir(req, parent, name);
 	else
 		fuse_reply_err(req, d ? -fs_rmdir(d, name) : ENOTDIR);
 }
@@ -566,11 +570,12 @@ static bool add_entry(void *ctx, const char *name, const struct fs_node *n)
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
+	const struct fuse_lowlevel_ops *net = net_of(req, ino);
 	struct fs_dir *d = dir_of(req, ino);
 	struct dirbuf b = { .req = req, .size = size, .skip = off };
 
-	if (net_of(req, ino)) {
-		net_of(req, ino)->readdir(req, ino, size, off, fi);
+	if (net) {
+		net->readdir(req, ino, size, off, fi);
 		return;
 	}
 	if (!d) {
