@@ -669,6 +669,20 @@ size_t fs_chan_queued(const struct fs_chan *fc)
 	return fc->pend_len + (st.queued_bytes > 0 ? (size_t)st.queued_bytes : 0);
 }
 
+size_t fs_chan_room(const struct fs_chan *fc)
+{
+	struct ipc_chan_stats st;
+
+	if (!fc->ch.t || !TAILQ_EMPTY(&fc->writes) || !ipc_writable(&fc->ch))
+		return 0;
+	ipc_stats(&fc->ch, &st);
+	if (st.capacity <= 0 || st.queued_bytes < 0)
+		return FS_ROOM_UNKNOWN;	/* writable, by how much unsaid */
+	if (st.queued_bytes >= st.capacity)
+		return 0;
+	return (size_t)(st.capacity - st.queued_bytes);
+}
+
 unsigned fs_chan_parked(const struct fs_chan *fc, bool writes)
 {
 	const struct fs_req *r;

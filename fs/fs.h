@@ -263,6 +263,11 @@ void fs_req_interrupt(struct fs_req *r);
 /* the loop saw an end's readiness fd fire */
 void fs_chan_ready(struct fs_chan *fc, enum ipc_end end);
 size_t fs_chan_queued(const struct fs_chan *fc);
+/* what a write would put in now without waiting, as the channel's stats
+ * tell (FS_ROOM_UNKNOWN if writable but they do not say how much): a
+ * hint for a peer (net_import.c) */
+#define FS_ROOM_UNKNOWN	((size_t)64 << 10)
+size_t fs_chan_room(const struct fs_chan *fc);
 unsigned fs_chan_parked(const struct fs_chan *fc, bool writes);
 
 /* loop.c */

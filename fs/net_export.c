@@ -44,6 +44,7 @@ struct net_acall {
 	struct net_call *c;
 	uint64_t seq;
 	struct fs_req *parked;
+	const struct fs_chan *fc;	/* a WRITE's, for the room hint */
 };
 
 struct net_session {
@@ -143,7 +144,8 @@ static void ask_error(const struct fs_asker *a, int err)
 
 static void ask_written(const struct fs_asker *a, size_t count)
 {
-	struct net_msg m = { .arg = count };
+	const struct fs_chan *fc = acall_of(a)->fc;
+	struct net_msg m = { .arg = count, .off = fc ? fs_chan_room(fc) : 0 };
 
 	acall_reply(acall_of(a), &m);
 }
@@ -325,8 +327,14 @@ static void do_open(struct net_session *s, struct fs_asker *who,
 	f->id = id;
 	s->files[id - 1] = f;
 	r.handle = id;
-	/* B bounds a message by its own FUSE requests too */
-	r.arg = fs_chan_of(n) && ipc_is_msg(&fs_chan_of(n)->ch);
+	/* B checks a message's size and answers writes early within room */
+	if (fs_chan_of(n)) {
+		const struct fs_chan *fc = fs_chan_of(n);
+
+		if (ipc_is_msg(&fc->ch))
+			r.arg = 1 | (uint64_t)fc->ch.max_msg << 32;
+		r.off = fs_chan_room(fc);
+	}
 	acall_reply(acall_of(who), &r);
 }
 
@@ -405,11 +413,12 @@ static void do_file(struct net_session *s, struct fs_asker *who,
 			fs_chan_read(fc, &f->h, who, (size_t)m->arg, flags);
 		break;
 	case NET_WRITE:
-		if (!fc || !f->h.writes)
+		if (!fc || !f->h.writes) {
 			reply_err(who, EBADF);
-		else
-			fs_chan_write(fc, &f->h, who, m->blob, m->blob_len,
-				      flags);
+			break;
+		}
+		acall_of(who)->fc = fc;
+		fs_chan_write(fc, &f->h, who, m->blob, m->blob_len, flags);
 		break;
 	case NET_POLL:
 		if (!fc)

@@ -14,6 +14,8 @@
 enum peer_state { PEER_CONNECTING, PEER_UP, PEER_LOST };
 
 struct net_peer;
+struct net_flush;
+TAILQ_HEAD(net_out_list, net_out);
 
 /* net/ (peer NULL), a peer's root (path ""), or a node of its tree */
 struct net_node {
@@ -30,7 +32,14 @@ struct net_file {
 	uint64_t remote;		/* the peer's handle id */
 	uint64_t epoch;			/* opened in this session */
 	bool is_msg;			/* a write is one message */
+	size_t max_msg;			/* the peer channel's largest */
+	size_t room;			/* the peer's hint, less what went */
 	struct fuse_pollhandle *ph;	/* waits for a NOTIFY */
+	struct net_out_list writes;	/* its blocking writes, oldest first */
+	int err;		/* an early answered write's trouble, for
+				 * the next write or close to report */
+	bool released;		/* closed: goes once writes is empty */
+	struct net_flush *flushes;	/* closes waiting for writes */
 	struct net_file *next;
 };
 
@@ -41,6 +50,7 @@ enum out_kind { OUT_ENTRY, OUT_ATTR, OUT_LIST, OUT_OPEN, OUT_READ,
 /* one request to the peer, from admission to its reply */
 struct net_out {
 	TAILQ_ENTRY(net_out) link;
+	TAILQ_ENTRY(net_out) wlink;	/* in its file's writes */
 	struct net_peer *peer;
 	fuse_req_t req;			/* NULL: nobody waits (RELEASE) */
 	enum out_kind kind;
@@ -48,6 +58,7 @@ struct net_out {
 	char *blob;			/* m.blob's own copy */
 	size_t cost;			/* bytes against the window */
 	bool queued, cancel;		/* in inflight; CANCEL sent */
+	bool in_writes, early;		/* a blocking WRITE; answered */
 	char path[NET_PATH_MAX + 1];	/* ENTRY: the node's path */
 	struct fuse_file_info fi;	/* OPEN */
 	size_t size;			/* READ, LIST, WRITE */
@@ -55,7 +66,6 @@ struct net_out {
 	struct net_file *file;		/* POLL */
 	struct fuse_pollhandle *ph;	/* POLL */
 };
-TAILQ_HEAD(net_out_list, net_out);
 
 struct net_peer {
 	struct net_import *im;
@@ -72,7 +82,10 @@ struct net_peer {
 	uint64_t next_seq;
 	struct net_out_list waiting, inflight;
 	unsigned ninflight;
+	uint64_t early;			/* writes answered early, in all */
+	bool failing;			/* fail_all runs: answer nothing early */
 	unsigned nacks;			/* replies since the last ACK */
+	size_t nack_bytes;		/* and their bytes */
 	size_t inflight_bytes;
 	struct net_node *root, *nodes;
 	struct net_file *files;
@@ -107,6 +120,14 @@ struct net_out *net_out_new(struct net_peer *p, fuse_req_t req,
 int net_out_blob(struct net_out *o, const void *blob, size_t len);
 /* queue it (sent when the window allows), interruptible from now on */
 void net_out_submit(struct net_out *o);
+/* a WRITE: as net_out_submit; a blocking one may be answered before
+ * the peer's reply (net_import.c, "writes answered early") */
+void net_out_submit_write(struct net_out *o, bool blocking);
+/* FLUSH, FSYNC: answered once the file's early writes are done, with
+ * their trouble if any */
+void net_file_flush(struct net_file *f, fuse_req_t req);
+/* RELEASE: the peer's handle goes once the file's writes are done */
+void net_file_release(struct net_file *f);
 /* the node of path in p's tree, made on first sight; NULL: ENOMEM */
 struct net_node *net_node_at(struct net_peer *p, const char *path,
 			     unsigned kind);
@@ -115,7 +136,5 @@ void net_fill_stat(const struct net_node *n, const struct net_attr *a,
 		   struct stat *st);
 void net_reply_entry(fuse_req_t req, struct net_node *n,
 		     const struct net_attr *a);
-/* take f off its peer's list, its poller destroyed (f is not freed) */
-void net_file_unlink(struct net_file *f);
 
 #endif

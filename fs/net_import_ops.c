@@ -219,10 +219,17 @@ static void nwrite_buf(fuse_req_t req, fuse_ino_t ino,
 	(void)ino;
 	(void)off;
 	/* a message no bigger than our kernel always sends whole (ops.c),
-	 * as well as than the peer's channel takes (the peer checks) */
-	if (size > NET_IO_MAX || (f->is_msg && fs->msg_max &&
-				  size > fs->msg_max)) {
+	 * nor than the peer's channel takes (said at open: a write may be
+	 * answered before the peer sees it) */
+	if (size > NET_IO_MAX ||
+	    (f->is_msg && ((fs->msg_max && size > fs->msg_max) ||
+			   (f->max_msg && size > f->max_msg)))) {
 		fuse_reply_err(req, EMSGSIZE);
+		return;
+	}
+	if (f->err) {		/* an earlier write, answered early, failed */
+		fuse_reply_err(req, f->err);
+		f->err = 0;
 		return;
 	}
 	o = file_out(req, fi, OUT_WRITE, NET_WRITE);
@@ -240,24 +247,28 @@ static void nwrite_buf(fuse_req_t req, fuse_ino_t ino,
 	o->m.blob_len = size;
 	o->size = size;
 	o->cost = size;
-	net_out_submit(o);
+	net_out_submit_write(o, !(fi->flags & O_NONBLOCK));
 }
 
 static void nrelease(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct net_file *f = (struct net_file *)(uintptr_t)fi->fh;
-	struct net_out *o = NULL;
-
 	(void)ino;
-	if (f->epoch == f->peer->epoch)
-		o = net_out_new(f->peer, NULL, OUT_NONE, NET_RELEASE);
-	if (o) {
-		o->m.handle = f->remote;
-		net_out_submit(o);
-	}
-	net_file_unlink(f);
-	free(f);
+	net_file_release((struct net_file *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
+}
+
+/* close(2) and fsync(2): once what was answered early is done */
+static void nflush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	net_file_flush((struct net_file *)(uintptr_t)fi->fh, req);
+}
+
+static void nfsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		   struct fuse_file_info *fi)
+{
+	(void)datasync;
+	nflush(req, ino, fi);
 }
 
 static void npoll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
@@ -326,6 +337,8 @@ const struct fuse_lowlevel_ops net_import_ops = {
 	.read = nread,
 	.write_buf = nwrite_buf,
 	.release = nrelease,
+	.flush = nflush,
+	.fsync = nfsync,
 	.poll = npoll,
 	.mkdir = nmkdir,
 	.rmdir = nrmdir,

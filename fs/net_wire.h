@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NET_WIRE_VERSION	1
+#define NET_WIRE_VERSION	2
 #define NET_WIRE_HDR		48
 #define NET_IO_MAX		(1u << 20)	/* a READ's or WRITE's bytes */
 #define NET_PATH_MAX		200		/* "dir/file" */
@@ -34,10 +34,13 @@ enum net_type {
 			 * of, ascending (it has all others); ack: low mark */
 	NET_LOOKUP,	/* path -> REPLY blob: struct net_attr */
 	NET_LIST,	/* path of a directory -> REPLY blob: entries */
-	NET_OPEN,	/* path; arg: O_ACCMODE | O_NONBLOCK -> REPLY handle,
-			 * arg 1 for a message channel */
+	NET_OPEN,	/* path; arg: O_ACCMODE | O_NONBLOCK -> REPLY handle;
+			 * arg: bit 0 a message channel, bits 32-63 its
+			 * largest message; off: room (as WRITE's) */
 	NET_READ,	/* handle; arg: bytes wanted; off: stats' offset */
-	NET_WRITE,	/* handle; blob: the bytes -> REPLY arg: count */
+	NET_WRITE,	/* handle; blob: the bytes -> REPLY arg: count;
+			 * off: the channel's room now, a hint: bytes a
+			 * write would put in without waiting */
 	NET_RELEASE,	/* handle */
 	NET_POLL,	/* handle; NET_F_NOTIFY: keep a poller -> arg: revents */
 	NET_CANCEL,	/* arg: the seq of a parked request to interrupt */

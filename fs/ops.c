@@ -439,6 +439,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;	/* every read and write reaches us */
 	fi->nonseekable = 1;
+	fi->noflush = 1;	/* a close has nothing to wait for here */
 	if (fuse_reply_open(req, fi) != 0) {
 		/* the opener is gone: undo as a release would */
 		fs_handle_close(fs_of(req), h);
@@ -503,6 +504,24 @@ static void fs_write_buf(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	fs_chan_write_buf(fc, h, &who, bufv, fi->flags);
+}
+
+/* a peer's file may have writes to wait for (net_import.c) */
+static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (handle_of(fi)->node->kind == FS_NET)
+		fs_of(req)->net_ops->flush(req, ino, fi);
+	else
+		fuse_reply_err(req, 0);
+}
+
+static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	if (handle_of(fi)->node->kind == FS_NET)
+		fs_of(req)->net_ops->fsync(req, ino, datasync, fi);
+	else
+		fuse_reply_err(req, 0);
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino,
@@ -641,6 +660,8 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.open         = fs_open,
 	.read         = fs_read,
 	.write_buf    = fs_write_buf,
+	.flush        = fs_flush,
+	.fsync        = fs_fsync,
 	.release      = fs_release,
 	.readdir      = fs_readdir,
 	.poll         = fs_poll,

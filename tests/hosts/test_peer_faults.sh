@@ -9,13 +9,16 @@
 #  - 64 KiB of garbage, and a ZeroMQ client without CURVE, at A's port:
 #    A logs the refusal, lives on, and B's peering still works;
 #  - A killed with SIGKILL while B has a read and a write waiting on it:
-#    both fail with ETIMEDOUT within peer_timeout (and a margin), then
+#    both fail with ETIMEDOUT within peer_timeout (and a margin); a write
+#    made on B just after is answered at once (early: A had room) and
+#    its close(2) waits for it and reports ETIMEDOUT; then
 #    net/a is EHOSTUNREACH and stats says state=lost; B keeps serving its
 #    own files; the next daemon sweeps the dead A's objects.
 . "$(dirname "$0")/lib.sh"
 
 need_fuse
 client zp zmq_push
+client fo fsops
 hosts_up
 keys_make
 
@@ -89,14 +92,26 @@ wait_for 10 eval '[ "$(stat_of "$MNT_A" pipe parked_reads)" = 1 ]' ||
 	fail "B's read is not parked on A"
 wait_for 10 eval '[ "$(stat_of "$MNT_A" fifo parked_writes)" = 1 ]' ||
 	fail "B's write is not parked on A"
+mkfifo "$SCRATCH/go"
+timeout -k 1 60 "$fo" writeclose "$MNT_B/net/a/unix" early \
+	<"$SCRATCH/go" >"$SCRATCH/early.out" 2>&1 &
+late=$!
+exec 7>"$SCRATCH/go"
+wait_for 10 eval '[ "$(stat_of "$MNT_A" unix writers)" = 1 ]' ||
+	fail "B's writer of unix is not open on A"
 rundir=$(rundir_of "$MNT_A")
 kill -KILL "$PID_A"
+echo go >&7	# well within peer_timeout: B still counts A as up
+exec 7>&-
 reap_daemon "$PID_A" "$ERR_A" 137
 t0=$(now)
 limit=$((PEER_TIMEOUT + 10))
 wait_gone "$reader" $limit && wait_gone "$writer" $limit &&
 	pass "B's waiting read and write ended $(secs_since "$t0") s after A died" ||
 	fail "B's waiters still wait $limit s after A died"
+wait_gone "$late" $limit || fail "the late writer's close still waits"
+expect "a write after A died is answered early; its close says ETIMEDOUT" \
+	"$(tr '\n' ' ' <"$SCRATCH/early.out")" "OK ETIMEDOUT "
 for f in read write; do
 	grep -q "Connection timed out" "$SCRATCH/$f.err" &&
 		pass "the waiting $f failed with ETIMEDOUT" ||

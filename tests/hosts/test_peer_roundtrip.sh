@@ -98,6 +98,9 @@ fi
 timeout -k 1 5 mkdir "$MNT_B/net/x" 2>/dev/null && fail "mkdir in net/ itself worked" ||
 	pass "net/ takes no mkdir"
 expect "nothing left in flight" "$(peer_stat inflight)" 0
+[ "$(peer_stat early)" -gt 0 ] 2>/dev/null &&
+	pass "writes answered early (A had room): $(peer_stat early)" ||
+	fail "no write was answered early: early=$(peer_stat early)"
 check_b
 
 finish

@@ -74,7 +74,7 @@ static void test_refused(void **state)
 
 	(void)state;
 	assert_int_equal(net_wire_decode(buf, len, &d), 0);
-	buf[0] = 2;		/* a version we do not speak */
+	buf[0] = NET_WIRE_VERSION + 1;	/* a version we do not speak */
 	assert_int_equal(net_wire_decode(buf, len, &d), -EPROTO);
 	buf[0] = NET_WIRE_VERSION;
 	buf[1] = NET_TYPE_END;	/* an unknown type */

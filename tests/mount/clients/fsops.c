@@ -12,6 +12,9 @@
  *	fsops truncate PATH LEN
  *	fsops ftruncate PATH LEN	(on an O_WRONLY | O_NONBLOCK fd)
  *	fsops write PATH TEXT		(O_WRONLY | O_NONBLOCK, one write)
+ *	fsops writeclose PATH TEXT	(O_WRONLY; a byte read from stdin
+ *					 first; one write, then close: two
+ *					 answers)
  *	fsops mkdir PATH
  *	fsops rmdir PATH
  *	fsops lseek PATH WHENCE		(set, cur, end; O_RDONLY | O_NONBLOCK fd)
@@ -132,6 +135,15 @@ static int fd_op(const char *op, int argc, char **argv)
 		need(argc, 4);
 		fd = open_or_say(argv[2], O_WRONLY | O_NONBLOCK);
 		return answer(write(fd, argv[3], strlen(argv[3])));
+	}
+	if (!strcmp(op, "writeclose")) {
+		need(argc, 4);
+		fd = open_or_say(argv[2], O_WRONLY);
+		if (read(0, &c, 1) != 1)
+			errx(2, "writeclose: nothing on stdin to go on");
+		answer(write(fd, argv[3], strlen(argv[3])));
+		fflush(stdout);
+		return answer(close(fd));
 	}
 	if (!strcmp(op, "lseek")) {
 		int whence = SEEK_SET;
