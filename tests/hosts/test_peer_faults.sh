@@ -8,6 +8,9 @@
 #    peer's address and key; that peer's net/a stays EHOSTUNREACH;
 #  - 64 KiB of garbage, and a ZeroMQ client without CURVE, at A's port:
 #    A logs the refusal, lives on, and B's peering still works;
+#  - A stopped (SIGSTOP): a write on B is answered early, its close(2)
+#    waits, a signal ends that wait (before the peer could time out), and
+#    once A goes on the write reaches it and the reader gets EOF;
 #  - A killed with SIGKILL while B has a read and a write waiting on it:
 #    both fail with ETIMEDOUT within peer_timeout (and a margin); a write
 #    made on B just after is answered at once (early: A had room) and
@@ -81,6 +84,32 @@ alive "$PID_A" && pass "A survives 64 KiB of garbage at its port" ||
 	die "A died of garbage at its port: $(tail -3 "$ERR_A")"
 timeout -k 1 10 sh -c "echo still-up > $MNT_B/net/a/pipe"
 expect "B's peering works after" "$(timeout -k 1 10 cat "$MNT_A/pipe")" still-up
+
+# --- close(2) waits for a write answered early; a signal ends the wait
+# (A stopped: B still counts it as up for peer_timeout, which none of
+# these steps comes near)
+mkfifo "$SCRATCH/go1"
+"$fo" writeclose "$MNT_B/net/a/unix" stopped <"$SCRATCH/go1" \
+	>"$SCRATCH/stopped.out" 2>&1 &
+closer=$!
+exec 7>"$SCRATCH/go1"
+wait_for 10 eval '[ "$(stat_of "$MNT_A" unix writers)" = 1 ]' ||
+	fail "B's writer of unix is not open on A"
+kill -STOP "$PID_A"
+echo go >&7
+exec 7>&-
+wait_for 10 eval 'grep -q OK "$SCRATCH/stopped.out"' &&
+	pass "a write to a stopped A is answered early" ||
+	fail "the write to a stopped A said '$(cat "$SCRATCH/stopped.out")'"
+alive "$closer" && pass "its close(2) waits for it" ||
+	fail "close(2) did not wait for the early write"
+kill -TERM "$closer"	# (SIGINT: ignored by a background job here)
+wait_gone "$closer" 10 || fail "SIGTERM did not end close(2)'s wait"
+peer_is up && pass "SIGTERM ended close(2)'s wait, not the peer's timeout" ||
+	fail "close(2) waited until the peer was $(peer_stat state)"
+kill -CONT "$PID_A"
+expect "the early write reached A once it went on, then EOF" \
+	"$(timeout -k 1 10 cat "$MNT_A/unix")" stopped
 
 # --- A killed while B waits on it
 timeout -k 1 60 cat "$MNT_B/net/a/pipe" >/dev/null 2>"$SCRATCH/read.err" &
