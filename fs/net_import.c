@@ -96,8 +96,6 @@ static void out_free(struct net_out *o)
 	free(o);
 }
 
-static void write_end(struct net_out *o, int err);
-
 /* a signal on the caller: not sent yet, EINTR now; else CANCEL */
 static void out_interrupted(fuse_req_t req, void *data)
 {
@@ -108,7 +106,7 @@ static void out_interrupted(fuse_req_t req, void *data)
 	if (!o->queued) {
 		fuse_reply_err(o->req, EINTR);
 		o->req = NULL;
-		write_end(o, EINTR);
+		net_write_end(o, EINTR);
 		out_free(o);
 		return;
 	}
@@ -168,184 +166,6 @@ void net_out_submit(struct net_out *o)
 		fuse_req_interrupt_func(o->req, out_interrupted, o);
 }
 
-/*
- * Writes answered early. A blocking write is answered as soon as it is
- * the oldest of its file's writes in flight, before the peer's reply:
- * so a writer keeps one write travelling while it makes the next, and a
- * round trip costs two crossings, not four (docs/DESIGN.md, "Across
- * hosts"). The peer still has at most two of a writer's writes, both in
- * its channel's queue; what fails after its answer (the peer lost or
- * restarted) is reported by the file's next write or its close, which
- * waits for the early writes to be done, as NFS does.
- */
-struct net_flush {
-	fuse_req_t req;
-	struct net_file *f;
-	struct net_flush *next;
-};
-
-static void file_unlink(struct net_file *f)
-{
-	struct net_file **pp = &f->peer->files;
-
-	while (*pp && *pp != f)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = f->next;
-	if (f->ph)
-		fuse_pollhandle_destroy(f->ph);
-	f->ph = NULL;
-}
-
-static void flush_unlink(struct net_flush *fl)
-{
-	struct net_flush **pp = &fl->f->flushes;
-
-	while (*pp != fl)
-		pp = &(*pp)->next;
-	*pp = fl->next;
-}
-
-static void flush_interrupted(fuse_req_t req, void *data)
-{
-	struct net_flush *fl = data;
-
-	flush_unlink(fl);
-	fuse_reply_err(req, EINTR);
-	free(fl);
-}
-
-/* f's trouble, reported once */
-static int file_err_take(struct net_file *f)
-{
-	int err = f->err;
-
-	f->err = 0;
-	return err;
-}
-
-static bool early_in_flight(const struct net_file *f)
-{
-	const struct net_out *o = TAILQ_FIRST(&f->writes);
-
-	return o && o->early;
-}
-
-static void flushes_answer(struct net_file *f)
-{
-	struct net_flush *fl;
-	int err = f->flushes ? file_err_take(f) : 0;
-
-	while ((fl = f->flushes) != NULL) {
-		f->flushes = fl->next;
-		fuse_req_interrupt_func(fl->req, NULL, NULL);
-		fuse_reply_err(fl->req, err);
-		free(fl);
-	}
-}
-
-void net_file_flush(struct net_file *f, fuse_req_t req)
-{
-	struct net_flush *fl;
-
-	if (!early_in_flight(f)) {
-		fuse_reply_err(req, file_err_take(f));
-		return;
-	}
-	fl = calloc(1, sizeof(*fl));
-	if (!fl) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fl->req = req;
-	fl->f = f;
-	fl->next = f->flushes;
-	f->flushes = fl;
-	fuse_req_interrupt_func(req, flush_interrupted, fl);
-}
-
-/* closed and its writes done: the peer's handle goes too */
-static void file_gone(struct net_file *f)
-{
-	struct net_out *o = NULL;
-
-	if (f->epoch == f->peer->epoch)
-		o = net_out_new(f->peer, NULL, OUT_NONE, NET_RELEASE);
-	if (o) {
-		o->m.handle = f->remote;
-		net_out_submit(o);
-	}
-	file_unlink(f);
-	free(f);
-}
-
-void net_file_release(struct net_file *f)
-{
-	file_unlink(f);
-	f->released = true;
-	if (TAILQ_EMPTY(&f->writes))
-		file_gone(f);
-}
-
-/* the oldest write not answered yet gets its answer, unless trouble
- * is waiting to be told or the peer fails everything */
-static void writes_advance(struct net_file *f)
-{
-	struct net_out *o = TAILQ_FIRST(&f->writes);
-
-	if (!o || o->early || !o->req || o->cancel || f->err ||
-	    f->peer->failing || o->size > f->room)
-		return;
-	fuse_req_interrupt_func(o->req, NULL, NULL);
-	fuse_reply_write(o->req, o->size);
-	o->req = NULL;
-	o->early = true;
-	f->room -= o->size;
-	f->peer->early++;
-}
-
-/* the peer's room after write o, less the early writes it had not
- * seen then */
-static void room_update(const struct net_out *o, size_t room)
-{
-	const struct net_out *e;
-
-	TAILQ_FOREACH(e, &o->file->writes, wlink)
-		if (e->early && (!e->queued || e->m.seq > o->m.seq))
-			room = room > e->size ? room - e->size : 0;
-	o->file->room = room;
-}
-
-/* o leaves its file's writes, with err for an early one */
-static void write_end(struct net_out *o, int err)
-{
-	struct net_file *f = o->file;
-
-	if (!o->in_writes)
-		return;
-	TAILQ_REMOVE(&f->writes, o, wlink);
-	o->in_writes = false;
-	if (o->early && err && !f->err)
-		f->err = err;
-	writes_advance(f);
-	if (!early_in_flight(f))
-		flushes_answer(f);
-	if (f->released && TAILQ_EMPTY(&f->writes))
-		file_gone(f);
-}
-
-void net_out_submit_write(struct net_out *o, bool blocking)
-{
-	struct net_file *f = o->file;
-
-	if (blocking) {
-		TAILQ_INSERT_TAIL(&f->writes, o, wlink);
-		o->in_writes = true;
-		writes_advance(f);
-	}
-	net_out_submit(o);
-}
-
 /* every request in flight or waiting fails with err (lost, reset) */
 static void fail_all(struct net_peer *p, int err)
 {
@@ -357,7 +177,7 @@ static void fail_all(struct net_peer *p, int err)
 		if (o->req)
 			fuse_reply_err(o->req, err);
 		o->req = NULL;
-		write_end(o, err);
+		net_write_end(o, err);
 		out_free(o);
 	}
 	p->failing = false;
@@ -602,8 +422,8 @@ static void on_reply(struct net_peer *p, const struct net_msg *r)
 	finish(o, r);
 	o->req = NULL;
 	if (o->kind == OUT_WRITE)	/* EAGAIN and all: no room */
-		room_update(o, r->err ? 0 : (size_t)r->off);
-	write_end(o, r->err ? r->err : r->arg < o->size ? EIO : 0);
+		net_room_update(o, r->err ? 0 : (size_t)r->off);
+	net_write_end(o, r->err ? r->err : r->arg < o->size ? EIO : 0);
 	out_free(o);
 	p->nacks++;
 }
@@ -1018,7 +838,7 @@ void net_import_stop(struct net_import *im)
 
 		fail_all(p, ENOTCONN);
 		while ((f = p->files) != NULL) {
-			file_unlink(f);
+			net_file_unlink(f);
 			free(f);
 		}
 		peer_close(p);

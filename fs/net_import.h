@@ -128,6 +128,12 @@ void net_out_submit_write(struct net_out *o, bool blocking);
 void net_file_flush(struct net_file *f, fuse_req_t req);
 /* RELEASE: the peer's handle goes once the file's writes are done */
 void net_file_release(struct net_file *f);
+/* take f off its peer's list, its poller destroyed (f is not freed) */
+void net_file_unlink(struct net_file *f);
+/* a WRITE's reply: the peer's room after o (less early writes since) */
+void net_room_update(const struct net_out *o, size_t room);
+/* o (any request) is done: if one of its file's writes, with err */
+void net_write_end(struct net_out *o, int err);
 /* the node of path in p's tree, made on first sight; NULL: ENOMEM */
 struct net_node *net_node_at(struct net_peer *p, const char *path,
 			     unsigned kind);
