@@ -78,8 +78,10 @@
 /* shared by both sides of a fork: what went in and what came out of one
  * direction */
 struct zmq_dir {
-	atomic_ulong sent_msgs, sent_bytes;	/* the hang-up counts too */
-	atomic_ulong recv_msgs, recv_bytes;
+	/* the sender's line and the receiver's: no cache line bounces
+	 * between their CPUs on every message */
+	_Alignas(64) atomic_ulong sent_msgs, sent_bytes; /* and the hang-up */
+	_Alignas(64) atomic_ulong recv_msgs, recv_bytes;
 	atomic_uint rx_seq;	/* futex: bumped per receive */
 	atomic_uint tx_waiting;
 };
@@ -107,15 +109,39 @@ static pthread_mutex_t zmq_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *zmq_ctx_p;		/* the context of process zmq_ctx_pid */
 static pid_t zmq_ctx_pid;
 static unsigned zmq_nsock;	/* sockets open in it */
+static atomic_int zmq_self;	/* getpid(), 0 again in a fork's child */
+static pthread_once_t zmq_once = PTHREAD_ONCE_INIT;
+
+static void zmq_forked(void)
+{
+	atomic_store(&zmq_self, 0);
+}
+
+static void zmq_init_once(void)
+{
+	(void)pthread_atfork(NULL, NULL, zmq_forked);
+}
+
+/* getpid() is a system call, and every send and receive asks */
+static pid_t zmq_getpid(void)
+{
+	pid_t pid = atomic_load_explicit(&zmq_self, memory_order_relaxed);
+
+	if (!pid) {
+		pid = getpid();
+		atomic_store_explicit(&zmq_self, pid, memory_order_relaxed);
+	}
+	return pid;
+}
 
 /* forget sockets inherited from another process */
 static struct zmq_chan *zmq_mine(const struct ipc_chan *ch)
 {
 	struct zmq_chan *z = ch->priv;
 
-	if (z->pid != getpid()) {
+	if (z->pid != zmq_getpid()) {
 		z->sock[IPC_RX] = z->sock[IPC_TX] = NULL;
-		z->pid = getpid();
+		z->pid = zmq_getpid();
 		z->hup_pending = false;
 	}
 	return z;
@@ -345,6 +371,7 @@ static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	ch->max_msg = o->max_msg ? o->max_msg : ZMQ_IPC_DEFAULT_MAX;
 	if (ch->max_msg > ZMQ_IPC_LIMIT_MAX)
 		return -EMSGSIZE;
+	(void)pthread_once(&zmq_once, zmq_init_once);
 	z = calloc(1, sizeof(*z));
 	if (!z)
 		return -ENOMEM;
@@ -356,7 +383,7 @@ static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 		return err;
 	}
 	z->resv = -1;
-	z->pid = getpid();
+	z->pid = zmq_getpid();
 	z->visible = o->visible;
 	if (strcmp(kind, "ipc") == 0) {
 		err = ipc_rundir(o, dir, sizeof(dir));
