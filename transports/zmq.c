@@ -33,6 +33,11 @@
  * itself queues the hang-up to itself and keeps its PUSH socket until
  * destroy(). Dropping an end (ipc_keep_end) sends nothing.
  *
+ * Duplex mode (the bench's direct road): a PAIR socket each side instead,
+ * the side kept as RX bound, the other connected; the counts above are
+ * kept per direction, and a side's hang-up keeps its socket, which still
+ * receives.
+ *
  * With both ends in one process (the daemon), space for the TX end comes
  * from our own receives: its wait_fd is -1. Readiness of the RX end is
  * ZMQ_FD, edge-triggered: it is quiet once a receive said -EAGAIN. In
