@@ -153,7 +153,8 @@ struct ipc_transport {
 	/*
 	 * The writer is done: the reader gets 0 once it has the data before.
 	 * Called by ipc_close_end(ch, IPC_TX) before close_end. May be NULL
-	 * where closing the last TX fd tells the reader (pipes, streams).
+	 * where closing the last TX fd tells the reader (pipes, streams;
+	 * a duplex stream side, whose fd still receives, shuts it instead).
 	 */
 	void (*hangup)(struct ipc_chan *ch);
 
