@@ -188,7 +188,22 @@ struct bench_link {
 struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o,
 				  const struct bench_net *net);
 struct bench_link *bench_link_classic(const char *transport, const struct bench_net *net);
-#define BENCH_CLASSIC_NAMES	"pipe, unix, tcp, udp, mqueue, sysvmsg, eventfd"
+#define BENCH_CLASSIC_NAMES	"pipe, unix, tcp, udp, mqueue, sysvmsg, eventfd, zmq"
+/* classic_zmq.c: the shape of a raw ZeroMQ ping-pong (libzmq's values) */
+struct bench_zmq_cfg {
+	int type[2];		/* socket type per side (BENCH_PARENT, _CHILD);
+				 * PUSH, PULL: a pair each way. The child
+				 * binds, sends first: a ROUTER is the
+				 * parent's, a REQ the child's */
+	const char *kind;	/* "tcp" or "ipc" */
+	int io_threads;		/* ZMQ_IO_THREADS of each side's context */
+	bool immediate;		/* ZMQ_IMMEDIATE */
+	int hwm;		/* ZMQ_SNDHWM and ZMQ_RCVHWM; 0: the default */
+};
+/* the plain one: PAIR, PAIR, one I/O thread, defaults; kind NULL: tcp */
+void bench_zmq_cfg_plain(struct bench_zmq_cfg *cfg, const char *kind);
+struct bench_link *bench_link_classic_zmq(const struct bench_zmq_cfg *cfg,
+					  const char *name);
 /* peer: the child's view of mount's tree (the net road), or NULL */
 struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount,
 				    const char *peer);

@@ -1,7 +1,9 @@
-/* road_direct.c - the direct road: a channel each way, ipc_chan_open()
- * before fork, ipc_keep_end() after; only the library's wrappers. Across
- * hosts (zmq): each channel made in its reader's namespace, at its
- * address, where the reader binds after fork */
+/* road_direct.c - the direct road: one duplex channel where the
+ * mechanism is duplex (IPC_DUPLEX: one connection both ways, as every
+ * peer program does), else a channel each way; ipc_chan_open() before
+ * fork, ipc_keep_end() after; only the library's wrappers. Across hosts
+ * (zmq): each channel made in its reader's namespace (duplex: the
+ * child's), at its address, where that side binds after fork */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +13,8 @@ struct direct {
 	struct bench_link l;
 	const struct ipc_transport *t;
 	struct ipc_opts ipc;
-	struct ipc_chan ch[2];	/* ping, pong */
+	struct ipc_chan ch[2];	/* ping, pong; duplex: ch[0] both ways */
+	int nch;		/* 1 duplex, else 2 */
 	enum bench_side side;
 	const struct bench_net *net;
 };
@@ -20,7 +23,7 @@ struct direct {
 
 static void direct_close(struct bench_link *l)
 {
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < D(l)->nch; i++)
 		ipc_chan_close(&D(l)->ch[i]);
 }
 
@@ -33,7 +36,7 @@ static int direct_open(struct bench_link *l, size_t size)
 
 	o.max_msg = size;
 	memset(d->ch, 0, sizeof(d->ch));	/* ipc_chan_close: t == NULL */
-	for (i = 0; i < 2 && ret == 0; i++) {
+	for (i = 0; i < d->nch && ret == 0; i++) {
 		reader = i == 0 ? BENCH_CHILD : BENCH_PARENT;
 		if (d->net && (ret = bench_net_enter(d->net, reader)) == 0)
 			o.bind_addr = d->net->addr[reader];
@@ -43,7 +46,7 @@ static int direct_open(struct bench_link *l, size_t size)
 		ret = ret ?: i;
 	l->messages = ret == 0 && ipc_is_msg(&d->ch[0]);
 	l->rx_min = 0;
-	for (i = 0; i < 2 && l->messages; i++) {
+	for (i = 0; i < d->nch && l->messages; i++) {
 		/* a transport that took max_msg but cannot carry size */
 		if (d->ch[i].max_msg < size)
 			ret = -EMSGSIZE;
@@ -55,17 +58,21 @@ static int direct_open(struct bench_link *l, size_t size)
 	return ret;
 }
 
-/* the parent sends pings and receives pongs; the child the other way */
+/* the parent sends pings and receives pongs; the child the other way;
+ * duplex: the parent keeps ch[0]'s TX side, the child its RX side */
 static int direct_attach(struct bench_link *l, enum bench_side side)
 {
 	D(l)->side = side;
 	ipc_keep_end(&D(l)->ch[0], side == BENCH_PARENT ? IPC_TX : IPC_RX);
-	ipc_keep_end(&D(l)->ch[1], side == BENCH_PARENT ? IPC_RX : IPC_TX);
+	if (D(l)->nch == 2)
+		ipc_keep_end(&D(l)->ch[1], side == BENCH_PARENT ? IPC_RX : IPC_TX);
 	return 0;
 }
 
 static struct ipc_chan *chan(struct bench_link *l, bool tx)
 {
+	if (D(l)->nch == 1)
+		return &D(l)->ch[0];
 	return &D(l)->ch[(D(l)->side == BENCH_PARENT) != tx];
 }
 
@@ -97,6 +104,8 @@ struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ip
 	d->t = t;
 	d->net = net;
 	d->ipc = *o;
+	d->ipc.duplex = t->caps & IPC_DUPLEX;
+	d->nch = d->ipc.duplex ? 1 : 2;
 	d->l.fresh = t->caps & IPC_FRESH;
 	/* only rings honour spin; keep it off elsewhere so rows say so */
 	d->ipc.spin = o->spin && (t->caps & IPC_RING);

@@ -73,6 +73,20 @@ static void row_control(struct row *row, const char *mount)
 			 "-o control for the control row", mount, row->link->name);
 }
 
+/* the raw-fd (or raw-libzmq) row of t, or NULL if it has none */
+static struct bench_link *classic_of(const struct ipc_transport *t, const struct bench_opts *o)
+{
+#if HAVE_ZMQ
+	struct bench_zmq_cfg cfg;
+
+	if (strcmp(t->name, "zmq") == 0) {
+		bench_zmq_cfg_plain(&cfg, o->zmq_kind);
+		return bench_link_classic_zmq(&cfg, "zmq(classic)");
+	}
+#endif
+	return bench_link_classic(t->name, NULL);
+}
+
 /* a transport's rows at one size: direct, classic, mount */
 static void add_transport(struct rows *rs, const struct bench_opts *o, const struct bench_env *env,
 			  const struct ipc_transport *t, size_t size)
@@ -92,7 +106,7 @@ static void add_transport(struct rows *rs, const struct bench_opts *o, const str
 		    size, o, &ln->d);
 	else if (!net && bench_uses_direct(o) && !(t->caps & IPC_LOCAL))
 		add(rs, bench_link_ipc(t, &io, NULL), size, o, &ln->d);
-	l = bench_uses_direct(o) && o->baseline ? bench_link_classic(t->name, NULL) : NULL;
+	l = bench_uses_direct(o) && o->baseline ? classic_of(t, o) : NULL;
 	if (l) {
 		row = add(rs, l, size, o, &rs->line[rs->nlines++].d);
 		if (o->mode == BENCH_STREAM && strcmp(t->name, "udp") == 0)

@@ -22,10 +22,14 @@ int ipc_chan_open(struct ipc_chan *ch, const struct ipc_transport *t,
 	int ret;
 
 	memset(ch, 0, sizeof(*ch));
-	ch->t = t;
 	ch->fd[IPC_RX] = ch->fd[IPC_TX] = -1;
+	ch->side = -1;
 	if (!o)
 		o = &defaults;
+	if (o->duplex && (o->local || !(t->caps & IPC_DUPLEX)))
+		return -EOPNOTSUPP;
+	ch->t = t;
+	ch->duplex = o->duplex;
 	if (o->local) {
 		lo = *o;
 		lo.visible = true;
@@ -43,10 +47,18 @@ int ipc_chan_open(struct ipc_chan *ch, const struct ipc_transport *t,
 	return 0;
 }
 
+/* duplex, one side kept: fd[end] is the other end's fd too */
+static bool shared_fd(const struct ipc_chan *ch, enum ipc_end end)
+{
+	return ch->side >= 0 && ch->open[!end] && ch->fd[end] == ch->fd[!end];
+}
+
 static void drop_end(struct ipc_chan *ch, enum ipc_end end)
 {
 	if (!ch->t || !ch->open[end])
 		return;
+	if (shared_fd(ch, end))
+		ch->fd[end] = -1;	/* the other end still uses it */
 	ch->open[end] = false;
 	if (ch->t->close_end)
 		ch->t->close_end(ch, end);
@@ -63,13 +75,24 @@ void ipc_close_end(struct ipc_chan *ch, enum ipc_end end)
 
 void ipc_keep_end(struct ipc_chan *ch, enum ipc_end end)
 {
-	drop_end(ch, end == IPC_RX ? IPC_TX : IPC_RX);
+	enum ipc_end other = end == IPC_RX ? IPC_TX : IPC_RX;
+
+	drop_end(ch, other);
+	if (!ch->duplex || !ch->t || !ch->open[end] || ch->side >= 0)
+		return;
+	/* the side kept sends and receives: both ends are it */
+	ch->side = end;
+	ch->fd[other] = ch->fd[end];
+	ch->nonblock = ch->nonblock & (1u << end) ? 3u : 0u;
+	ch->open[other] = true;
 }
 
 void ipc_chan_close(struct ipc_chan *ch)
 {
 	if (!ch->t)
 		return;
+	if (shared_fd(ch, IPC_TX))
+		ch->fd[IPC_TX] = -1;	/* destroy() closes it once */
 	ch->t->destroy(ch);
 	ch->open[IPC_RX] = ch->open[IPC_TX] = false;
 	ch->t = NULL;

@@ -45,7 +45,10 @@ int ipc_fd_mode(struct ipc_chan *ch, enum ipc_end end, int flags)
 	fl = want ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
 	if (fcntl(ch->fd[end], F_SETFL, fl) < 0)
 		return -errno;
-	ch->nonblock ^= bit;
+	/* a duplex side's one fd serves both ends: both bits follow it */
+	if (ch->fd[!end] == ch->fd[end])
+		bit = 3u;
+	ch->nonblock = want ? ch->nonblock | bit : ch->nonblock & ~bit;
 	return 0;
 }
 

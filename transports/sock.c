@@ -114,7 +114,7 @@ static int accept_own(int lfd, int own)
 }
 
 int ipc_sock_stream_pair(int domain, struct sockaddr_storage *sa,
-			 socklen_t *len, int fd[2], int *listener)
+			 socklen_t *len, int fd[2], int *listener, bool duplex)
 {
 	int lfd, one = 1, err;
 
@@ -138,8 +138,9 @@ int ipc_sock_stream_pair(int domain, struct sockaddr_storage *sa,
 		(void)setsockopt(fd[IPC_RX], IPPROTO_TCP, TCP_NODELAY, &one,
 				 sizeof(one));
 	}
-	/* one direction only: the reader never writes */
-	(void)shutdown(fd[IPC_RX], SHUT_WR);
+	/* one-way: the reader never writes */
+	if (!duplex)
+		(void)shutdown(fd[IPC_RX], SHUT_WR);
 	*listener = lfd;
 	return 0;
 
@@ -180,16 +181,38 @@ err_rx:
 	return err;
 }
 
-/* connect the RX socket to the TX socket's address: only it may send */
+/*
+ * Connect the RX socket to the TX socket's address: only it may send, and
+ * RX can answer (duplex). An unbound Unix TX socket is autobound first
+ * (an abstract name the kernel picks), since it has no address to name.
+ */
 int ipc_sock_connect_peer(int fd[2])
 {
 	struct sockaddr_storage sa;
 	socklen_t len = sizeof(sa);
+	sa_family_t family = AF_UNIX;
 
-	if (getsockname(fd[IPC_TX], (struct sockaddr *)&sa, &len) < 0 ||
-	    connect(fd[IPC_RX], (struct sockaddr *)&sa, len) < 0)
+	if (getsockname(fd[IPC_TX], (struct sockaddr *)&sa, &len) < 0)
+		return -errno;
+	if (sa.ss_family == AF_UNIX && len <= sizeof(sa_family_t)) {
+		if (bind(fd[IPC_TX], (struct sockaddr *)&family,
+			 sizeof(family)) < 0)
+			return -errno;
+		len = sizeof(sa);
+		if (getsockname(fd[IPC_TX], (struct sockaddr *)&sa, &len) < 0)
+			return -errno;
+	}
+	if (connect(fd[IPC_RX], (struct sockaddr *)&sa, len) < 0)
 		return -errno;
 	return 0;
+}
+
+/* stream sockets: closing fd[TX] hangs up, unless it is a duplex side's
+ * one fd, which still receives: then shut its sending half */
+void ipc_sock_hangup(struct ipc_chan *ch)
+{
+	if (ch->side >= 0)
+		(void)shutdown(ch->fd[IPC_TX], SHUT_WR);
 }
 
 void ipc_sock_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
@@ -258,30 +281,42 @@ void ipc_dgram_hangup(struct ipc_chan *ch)
 		(void)send(ch->fd[IPC_TX], "", 0, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/*
- * Make the socket buffers big enough for one message of max_msg bytes
- * (plus the kernel's bookkeeping), or -EMSGSIZE when the kernel will not.
- * SO_*BUFFORCE passes net.core.[rw]mem_max when we are privileged.
- */
-int ipc_dgram_size_buffers(struct ipc_chan *ch, size_t max_msg)
+/* one direction: tx's send buffer and rx's receive buffer; 0 or -errno */
+static int dgram_size_dir(int tx, int rx, size_t max_msg)
 {
 	int want = (int)(max_msg + 4096), got;
 	socklen_t len = sizeof(got);
 
-	if (max_msg > (size_t)1 << 30)
-		return -EMSGSIZE;
-	if (setsockopt(ch->fd[IPC_TX], SOL_SOCKET, SO_SNDBUFFORCE, &want,
+	if (setsockopt(tx, SOL_SOCKET, SO_SNDBUFFORCE, &want,
 		       sizeof(want)) < 0)
-		(void)setsockopt(ch->fd[IPC_TX], SOL_SOCKET, SO_SNDBUF, &want,
+		(void)setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &want,
 				 sizeof(want));
-	if (setsockopt(ch->fd[IPC_RX], SOL_SOCKET, SO_RCVBUFFORCE, &want,
+	if (setsockopt(rx, SOL_SOCKET, SO_RCVBUFFORCE, &want,
 		       sizeof(want)) < 0)
-		(void)setsockopt(ch->fd[IPC_RX], SOL_SOCKET, SO_RCVBUF, &want,
+		(void)setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &want,
 				 sizeof(want));
-	if (getsockopt(ch->fd[IPC_TX], SOL_SOCKET, SO_SNDBUF, &got, &len) < 0)
+	if (getsockopt(tx, SOL_SOCKET, SO_SNDBUF, &got, &len) < 0)
 		return -errno;
 	/* the kernel reports twice what it charges messages against */
 	return (size_t)got / 2 < max_msg ? -EMSGSIZE : 0;
+}
+
+/*
+ * Make the socket buffers big enough for one message of max_msg bytes
+ * (plus the kernel's bookkeeping), or -EMSGSIZE when the kernel will not;
+ * both ways in duplex mode.
+ * SO_*BUFFORCE passes net.core.[rw]mem_max when we are privileged.
+ */
+int ipc_dgram_size_buffers(struct ipc_chan *ch, size_t max_msg)
+{
+	int err;
+
+	if (max_msg > (size_t)1 << 30)
+		return -EMSGSIZE;
+	err = dgram_size_dir(ch->fd[IPC_TX], ch->fd[IPC_RX], max_msg);
+	if (err == 0 && ch->duplex)
+		err = dgram_size_dir(ch->fd[IPC_RX], ch->fd[IPC_TX], max_msg);
+	return err;
 }
 
 int ipc_sock_named_dgram(struct ipc_chan *ch, const struct ipc_opts *o,
@@ -298,6 +333,8 @@ int ipc_sock_named_dgram(struct ipc_chan *ch, const struct ipc_opts *o,
 	if (err < 0)
 		return err;
 	err = ipc_sock_dgram_pair(AF_UNIX, &sa, &len, ch->fd);
+	if (err == 0 && ch->duplex && (err = ipc_sock_connect_peer(ch->fd)) < 0)
+		ipc_fd_destroy(ch);
 	if (err < 0)
 		(void)unlink(ch->object);
 	return err;

@@ -12,13 +12,17 @@
  */
 int ipc_sock_addr(struct sockaddr_storage *sa, socklen_t *len, int domain,
 		  const char *where);
-/* listen at sa, connect fd[TX] to it, accept fd[RX]; sa gets the bound address */
+/* listen at sa, connect fd[TX] to it, accept fd[RX]; sa gets the bound
+ * address; not duplex: RX's sending half shut */
 int ipc_sock_stream_pair(int domain, struct sockaddr_storage *sa,
-			 socklen_t *len, int fd[2], int *listener);
+			 socklen_t *len, int fd[2], int *listener, bool duplex);
 /* connect fd[RX] to fd[TX]'s address: the kernel drops others' data */
 int ipc_sock_connect_peer(int fd[2]);
+/* stream sockets' hang-up: a duplex side's shutdown(fd[TX], SHUT_WR) */
+void ipc_sock_hangup(struct ipc_chan *ch);
 /* a Unix datagram pair, RX bound to ch->object, a fresh name for `what`
- * in the runtime dir (removed again on failure) */
+ * in the runtime dir (removed again on failure); connected both ways in
+ * duplex mode */
 int ipc_sock_named_dgram(struct ipc_chan *ch, const struct ipc_opts *o,
 			 const char *what);
 /* bind fd[RX] at sa, connect fd[TX] to it */

@@ -20,7 +20,8 @@ static int tcp_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	err = ipc_sock_addr(&sa, &len, AF_INET, o->bind_addr);
 	if (err < 0)
 		return err;
-	err = ipc_sock_stream_pair(AF_INET, &sa, &len, ch->fd, &listener);
+	err = ipc_sock_stream_pair(AF_INET, &sa, &len, ch->fd, &listener,
+				   ch->duplex);
 	if (err < 0)
 		return err;
 	(void)close(listener);
@@ -42,7 +43,9 @@ static bool tcp_drained(const struct ipc_chan *ch)
 const struct ipc_transport ipc_tcp = {
 	.name    = "tcp",
 	.what    = "TCP over loopback with TCP_NODELAY, byte stream",
+	.caps    = IPC_DUPLEX,
 	.create  = tcp_create,
+	.hangup  = ipc_sock_hangup,
 	.send    = ipc_fd_send,
 	.recv    = ipc_fd_recv,
 	.drained = tcp_drained,

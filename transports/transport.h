@@ -35,6 +35,17 @@
  * send() would take something now, and a capacity the kernel refuses is
  * lowered to what it allows (stats show what was got).
  *
+ * Duplex mode (ipc_opts.duplex; transports with IPC_DUPLEX: sockets and
+ * zmq; the bench's direct road). The two ends are the two sides of one
+ * connection, each of which can send and receive. Before ipc_keep_end the
+ * channel is one-way like any other (TX to RX). After fork each process
+ * keeps one side with ipc_keep_end(ch, side) and then holds both ends of
+ * it: ipc_send (IPC_TX) goes to the other side, ipc_recv (IPC_RX) takes
+ * what the other side sent, ch->side names the side kept and fd[IPC_TX]
+ * is fd[IPC_RX]. ipc_close_end(ch, IPC_TX) hangs up one direction: the
+ * other side's recv returns 0 after the data before, while this side
+ * still receives. The daemon never uses it: its channels stay one-way.
+ *
  * Byte transports (no IPC_MESSAGES) behave like write(2)/read(2) on a pipe:
  * send() may accept fewer bytes than offered, recv() returns what is there.
  * Message transports (IPC_MESSAGES) send a whole message or nothing; recv()
@@ -62,6 +73,8 @@ enum ipc_end { IPC_RX = 0, IPC_TX = 1 };
 /* a process joins one group of channels for life (MPI_Init once): users
  * run each use in a fresh process (bench rows, contract tests) */
 #define IPC_FRESH	0x10
+/* ipc_opts.duplex works: one connection carries both directions */
+#define IPC_DUPLEX	0x20
 
 /* per-call flags */
 #define IPC_DONTWAIT	0x1	/* -EAGAIN rather than wait */
@@ -74,6 +87,9 @@ struct ipc_opts {
 	const char *rundir;	/* private dir for named objects; NULL: own */
 	bool visible;		/* keep object names while open (daemon) */
 	bool local;		/* local mode, see above; implies visible */
+	/* duplex mode, see above: IPC_DUPLEX transports, not with local
+	 * (-EOPNOTSUPP from ipc_chan_open otherwise) */
+	bool duplex;
 	/*
 	 * Objects take anyone's traffic (outside tools, any local user):
 	 * udp from any address, zmq on tcp:// by default. false: only our
@@ -106,6 +122,9 @@ struct ipc_chan {
 	unsigned nonblock;	/* bit per end: fd is O_NONBLOCK now */
 	size_t max_msg;		/* message transports: largest message */
 	bool local;		/* ipc_opts.local */
+	bool duplex;		/* ipc_opts.duplex */
+	int side;		/* duplex after ipc_keep_end: the side kept,
+				 * else -1 */
 	void *priv;		/* the transport's own state */
 	char object[IPC_OBJECT_MAX];	/* the real object, for outsiders */
 	uint64_t bytes_in, bytes_out, msgs_in, msgs_out;
@@ -134,7 +153,8 @@ struct ipc_transport {
 	/*
 	 * The writer is done: the reader gets 0 once it has the data before.
 	 * Called by ipc_close_end(ch, IPC_TX) before close_end. May be NULL
-	 * where closing the last TX fd tells the reader (pipes, streams).
+	 * where closing the last TX fd tells the reader (pipes, streams;
+	 * a duplex stream side, whose fd still receives, shuts it instead).
 	 */
 	void (*hangup)(struct ipc_chan *ch);
 
@@ -213,6 +233,27 @@ void ipc_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st);
 static inline bool ipc_is_msg(const struct ipc_chan *ch)
 {
 	return ch->t->caps & IPC_MESSAGES;
+}
+
+/*
+ * For transports: which end's fd or socket carries this process's sends
+ * (IPC_TX) or receives (IPC_RX): the side kept in duplex mode, else end.
+ */
+static inline enum ipc_end ipc_own_end(const struct ipc_chan *ch,
+				       enum ipc_end end)
+{
+	return ch->side < 0 ? end : (enum ipc_end)ch->side;
+}
+
+/*
+ * For per-direction state: the side whose messages a send (IPC_TX) or a
+ * receive (IPC_RX) of this process moves. One-way: always IPC_TX's.
+ */
+static inline enum ipc_end ipc_dir(const struct ipc_chan *ch, enum ipc_end end)
+{
+	if (ch->side < 0)
+		return IPC_TX;
+	return end == IPC_TX ? (enum ipc_end)ch->side : (enum ipc_end)!ch->side;
 }
 
 /* common.c: helpers shared by the transport files, not by callers */

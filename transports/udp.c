@@ -9,7 +9,8 @@
  * is dropped without a word to the sender. We refuse to lose data, so
  * the sender keeps a count of bytes in flight in a page shared across
  * fork() and waits (or gets -EAGAIN) before the receive buffer could
- * overflow; the receiver wakes it through a futex on that page.
+ * overflow; the receiver wakes it through a futex on that page. Duplex
+ * mode keeps one such count per direction.
  */
 #include <poll.h>
 #include <stdatomic.h>
@@ -30,17 +31,41 @@ struct udp_credit {
 	unsigned long limit;		/* in-flight bytes allowed */
 };
 
+/* the count of the direction a send or receive of ours moves */
+static struct udp_credit *udp_credit(const struct ipc_chan *ch,
+				     enum ipc_end end)
+{
+	return (struct udp_credit *)ch->priv + ipc_dir(ch, end);
+}
+
+/* SO_RCVBUF of fd to want (or at least what the kernel grants); the
+ * in-flight limit that leaves, or -errno */
+static long udp_rcvbuf(int fd, int want)
+{
+	socklen_t len = sizeof(want);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want,
+		       sizeof(want)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want,
+				 sizeof(want));
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, &len) < 0)
+		return -errno;
+	/* half of what the kernel reports is what datagrams are charged */
+	return want / 2;
+}
+
 static int udp_create(struct ipc_chan *ch, const struct ipc_opts *o)
 {
 	struct sockaddr_storage sa;
 	struct udp_credit *cr;
 	socklen_t len;
+	long limit;
 	int err, rcvbuf;
 
 	ch->max_msg = o->max_msg ? o->max_msg : UDP_MAX_PAYLOAD;
 	if (ch->max_msg > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
-	cr = mmap(NULL, sizeof(*cr), PROT_READ | PROT_WRITE,
+	cr = mmap(NULL, 2 * sizeof(*cr), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (cr == MAP_FAILED)
 		return -errno;
@@ -51,7 +76,8 @@ static int udp_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	if (err < 0)
 		goto err_unmap;
 	/* connected to our sender: the kernel drops anyone else's */
-	if (!o->outsiders && (err = ipc_sock_connect_peer(ch->fd)) < 0)
+	if ((!o->outsiders || ch->duplex) &&
+	    (err = ipc_sock_connect_peer(ch->fd)) < 0)
 		goto err_close;
 	rcvbuf = (int)(o->capacity ? o->capacity : 4u << 20);
 	if (rcvbuf < (int)(ch->max_msg + UDP_OVERHEAD))
@@ -59,28 +85,26 @@ static int udp_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	err = ipc_dgram_size_buffers(ch, ch->max_msg);
 	if (err < 0)
 		goto err_close;
-	if (setsockopt(ch->fd[IPC_RX], SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
-		       sizeof(rcvbuf)) < 0)
-		(void)setsockopt(ch->fd[IPC_RX], SOL_SOCKET, SO_RCVBUF,
-				 &rcvbuf, sizeof(rcvbuf));
-	len = sizeof(rcvbuf);
-	if (getsockopt(ch->fd[IPC_RX], SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-		       &len) < 0)
-		goto err_errno;
-	/* half of what the kernel reports is what datagrams are charged */
-	cr->limit = (unsigned long)rcvbuf / 2;
-	if (cr->limit < ch->max_msg + UDP_OVERHEAD)
-		cr->limit = ch->max_msg + UDP_OVERHEAD;
+	/* cr[s]: what side s sends, up to the other side's buffer; one-way,
+	 * only TX sends */
+	for (int s = ch->duplex ? IPC_RX : IPC_TX; s <= IPC_TX; s++) {
+		limit = udp_rcvbuf(ch->fd[!s], rcvbuf);
+		if (limit < 0) {
+			err = (int)limit;
+			goto err_close;
+		}
+		if ((unsigned long)limit < ch->max_msg + UDP_OVERHEAD)
+			limit = (long)(ch->max_msg + UDP_OVERHEAD);
+		cr[s].limit = (unsigned long)limit;
+	}
 	ch->priv = cr;
 	ipc_sock_inet_name(&sa, "", ch->object, sizeof(ch->object));
 	return 0;
 
-err_errno:
-	err = -errno;
 err_close:
 	ipc_fd_destroy(ch);
 err_unmap:
-	(void)munmap(cr, sizeof(*cr));
+	(void)munmap(cr, 2 * sizeof(*cr));
 	return err;
 }
 
@@ -94,7 +118,7 @@ static long udp_in_flight(const struct udp_credit *cr)
 static ssize_t udp_send(struct ipc_chan *ch, const void *buf, size_t len,
 			int flags)
 {
-	struct udp_credit *cr = ch->priv;
+	struct udp_credit *cr = udp_credit(ch, IPC_TX);
 	unsigned long cost = len + UDP_OVERHEAD;
 	unsigned seq;
 	ssize_t n;
@@ -121,7 +145,7 @@ static ssize_t udp_send(struct ipc_chan *ch, const void *buf, size_t len,
 
 static ssize_t udp_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
 {
-	struct udp_credit *cr = ch->priv;
+	struct udp_credit *cr = udp_credit(ch, IPC_RX);
 	ssize_t n = ipc_dgram_recv(ch, buf, len, flags);
 
 	if (n > 0 || n == -EMSGSIZE) {
@@ -137,7 +161,7 @@ static ssize_t udp_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
 /* credit for a datagram of any size we send */
 static bool udp_writable(const struct ipc_chan *ch)
 {
-	struct udp_credit *cr = ch->priv;
+	struct udp_credit *cr = udp_credit(ch, IPC_TX);
 
 	return udp_in_flight(cr) + (long)ch->max_msg + UDP_OVERHEAD <=
 	       (long)cr->limit;
@@ -153,7 +177,7 @@ static int udp_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
 
 static void udp_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
 {
-	const struct udp_credit *cr = ch->priv;
+	const struct udp_credit *cr = udp_credit(ch, IPC_RX);
 
 	/* in-flight counts the kernel's overhead too: not bytes queued */
 	st->capacity = (long)cr->limit;
@@ -163,14 +187,14 @@ static void udp_destroy(struct ipc_chan *ch)
 {
 	ipc_fd_destroy(ch);
 	if (ch->priv)
-		(void)munmap(ch->priv, sizeof(struct udp_credit));
+		(void)munmap(ch->priv, 2 * sizeof(struct udp_credit));
 	ch->priv = NULL;
 }
 
 const struct ipc_transport ipc_udp = {
 	.name      = "udp",
 	.what      = "UDP datagrams over loopback, messages, flow-controlled",
-	.caps      = IPC_MESSAGES,
+	.caps      = IPC_MESSAGES | IPC_DUPLEX,
 	.create    = udp_create,
 	.hangup    = ipc_dgram_hangup,
 	.send      = udp_send,

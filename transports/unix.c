@@ -23,7 +23,8 @@ static int unix_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	err = ipc_sock_addr(&sa, &len, AF_UNIX, ch->object);
 	if (err < 0)
 		return err;
-	err = ipc_sock_stream_pair(AF_UNIX, &sa, &len, ch->fd, &listener);
+	err = ipc_sock_stream_pair(AF_UNIX, &sa, &len, ch->fd, &listener,
+				   ch->duplex);
 	(void)unlink(ch->object);
 	ch->object[0] = '\0';
 	if (err < 0)
@@ -35,7 +36,9 @@ static int unix_create(struct ipc_chan *ch, const struct ipc_opts *o)
 const struct ipc_transport ipc_unix = {
 	.name    = "unix",
 	.what    = "Unix-domain stream socket, byte stream",
+	.caps    = IPC_DUPLEX,
 	.create  = unix_create,
+	.hangup  = ipc_sock_hangup,
 	.send    = ipc_fd_send,
 	.recv    = ipc_fd_recv,
 	.stats   = ipc_sock_stats,

@@ -38,7 +38,7 @@ static int unixdgram_create(struct ipc_chan *ch, const struct ipc_opts *o)
 const struct ipc_transport ipc_unixdgram = {
 	.name      = "unixdgram",
 	.what      = "Unix-domain datagram socket, messages",
-	.caps      = IPC_MESSAGES,
+	.caps      = IPC_MESSAGES | IPC_DUPLEX,
 	.create    = unixdgram_create,
 	.hangup    = ipc_dgram_hangup,
 	.send      = ipc_dgram_send,

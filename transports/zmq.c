@@ -33,6 +33,11 @@
  * itself queues the hang-up to itself and keeps its PUSH socket until
  * destroy(). Dropping an end (ipc_keep_end) sends nothing.
  *
+ * Duplex mode (the bench's direct road): a PAIR socket each side instead,
+ * the side kept as RX bound, the other connected; the counts above are
+ * kept per direction, and a side's hang-up keeps its socket, which still
+ * receives.
+ *
  * With both ends in one process (the daemon), space for the TX end comes
  * from our own receives: its wait_fd is -1. Readiness of the RX end is
  * ZMQ_FD, edge-triggered: it is quiet once a receive said -EAGAIN. In
@@ -75,14 +80,22 @@
 /* free fds wanted before making sockets: libzmq aborts on some EMFILEs */
 #define ZMQ_IPC_FD_HEADROOM	16
 
-/* shared by both sides of a fork: what went in and what came out */
-struct zmq_shared {
-	atomic_ulong sent_msgs, sent_bytes;	/* the hang-up counts too */
-	atomic_ulong recv_msgs, recv_bytes;
+/* shared by both sides of a fork: what went in and what came out of one
+ * direction */
+struct zmq_dir {
+	/* the sender's line and the receiver's: no cache line bounces
+	 * between their CPUs on every message */
+	_Alignas(64) atomic_ulong sent_msgs, sent_bytes; /* and the hang-up */
+	_Alignas(64) atomic_ulong recv_msgs, recv_bytes;
 	atomic_uint rx_seq;	/* futex: bumped per receive */
 	atomic_uint tx_waiting;
-	atomic_int rx_pid;	/* the process holding the PULL socket;
-				 * 0: none bound yet, -1: it closed it */
+};
+
+struct zmq_shared {
+	struct zmq_dir dir[2];	/* by sending side (ipc_dir): one-way,
+				 * only [IPC_TX] */
+	atomic_int pid[2];	/* the process holding each side's socket;
+				 * 0: none made yet, -1: it closed it */
 };
 
 struct zmq_chan {
@@ -101,15 +114,39 @@ static pthread_mutex_t zmq_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *zmq_ctx_p;		/* the context of process zmq_ctx_pid */
 static pid_t zmq_ctx_pid;
 static unsigned zmq_nsock;	/* sockets open in it */
+static atomic_int zmq_self;	/* getpid(), 0 again in a fork's child */
+static pthread_once_t zmq_once = PTHREAD_ONCE_INIT;
+
+static void zmq_forked(void)
+{
+	atomic_store(&zmq_self, 0);
+}
+
+static void zmq_init_once(void)
+{
+	(void)pthread_atfork(NULL, NULL, zmq_forked);
+}
+
+/* getpid() is a system call, and every send and receive asks */
+static pid_t zmq_getpid(void)
+{
+	pid_t pid = atomic_load_explicit(&zmq_self, memory_order_relaxed);
+
+	if (!pid) {
+		pid = getpid();
+		atomic_store_explicit(&zmq_self, pid, memory_order_relaxed);
+	}
+	return pid;
+}
 
 /* forget sockets inherited from another process */
 static struct zmq_chan *zmq_mine(const struct ipc_chan *ch)
 {
 	struct zmq_chan *z = ch->priv;
 
-	if (z->pid != getpid()) {
+	if (z->pid != zmq_getpid()) {
 		z->sock[IPC_RX] = z->sock[IPC_TX] = NULL;
-		z->pid = getpid();
+		z->pid = zmq_getpid();
 		z->hup_pending = false;
 	}
 	return z;
@@ -159,7 +196,7 @@ static void zmq_close_sock(void *s, int linger_ms)
 	errno = saved;
 }
 
-/* close this process's socket of one end; the reader's says it is gone */
+/* close this process's socket of one end, and say that it is gone */
 static void zmq_close_end_sock(struct zmq_chan *z, enum ipc_end end,
 			       int linger_ms)
 {
@@ -169,8 +206,15 @@ static void zmq_close_end_sock(struct zmq_chan *z, enum ipc_end end,
 		return;
 	zmq_close_sock(z->sock[end], linger_ms);
 	z->sock[end] = NULL;
-	if (end == IPC_RX)
-		(void)atomic_compare_exchange_strong(&z->sh->rx_pid, &me, -1);
+	(void)atomic_compare_exchange_strong(&z->sh->pid[end], &me, -1);
+}
+
+/* PULL binds, PUSH connects; duplex: a PAIR on each side */
+static int zmq_type(const struct ipc_chan *ch, enum ipc_end end)
+{
+	if (ch->duplex)
+		return ZMQ_PAIR;
+	return end == IPC_RX ? ZMQ_PULL : ZMQ_PUSH;
 }
 
 static int zmq_bind_rx(const struct ipc_chan *ch, struct zmq_chan *z)
@@ -178,7 +222,7 @@ static int zmq_bind_rx(const struct ipc_chan *ch, struct zmq_chan *z)
 	int64_t max = ch->max_msg < ZMQ_IPC_MIN_MAXMSG ? ZMQ_IPC_MIN_MAXMSG :
 		(int64_t)ch->max_msg;
 	int zero = 0, err;
-	void *s = zmq_open_sock(ZMQ_PULL);
+	void *s = zmq_open_sock(zmq_type(ch, IPC_RX));
 
 	if (!s)
 		return -errno;
@@ -194,7 +238,7 @@ static int zmq_bind_rx(const struct ipc_chan *ch, struct zmq_chan *z)
 	/* zmq's listener has SO_REUSEADDR too: it shared the port with resv */
 	ipc_fd_close(&z->resv);
 	z->sock[IPC_RX] = s;
-	atomic_store(&z->sh->rx_pid, getpid());
+	atomic_store(&z->sh->pid[IPC_RX], getpid());
 	return 0;
 }
 
@@ -229,7 +273,7 @@ static int zmq_connect_tx(const struct ipc_chan *ch, struct zmq_chan *z)
 	char monep[64];
 	void *s;
 
-	s = zmq_open_sock(ZMQ_PUSH);
+	s = zmq_open_sock(zmq_type(ch, IPC_TX));
 	if (!s)
 		return -errno;
 	if (zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl)) < 0 ||
@@ -254,6 +298,7 @@ static int zmq_connect_tx(const struct ipc_chan *ch, struct zmq_chan *z)
 		zmq_close_sock(mon, 0);
 	}
 	z->sock[IPC_TX] = s;
+	atomic_store(&z->sh->pid[IPC_TX], getpid());
 	return 0;
 
 err_close:
@@ -289,22 +334,26 @@ static int zmq_fd_headroom(void)
 	return err;
 }
 
-/* make the sockets this process needs: RX if open here, TX if want_tx */
+/* make the sockets this process needs: RX if open here, TX if want_tx;
+ * a duplex side only its own (RX binds, TX connects) */
 static int zmq_setup(const struct ipc_chan *ch, bool want_tx)
 {
 	struct zmq_chan *z = zmq_mine(ch);
+	bool want_rx = ch->side < 0 ? ch->open[IPC_RX] : ch->side == IPC_RX;
 	int err;
 
-	if (((ch->open[IPC_RX] && !z->sock[IPC_RX]) ||
+	if (ch->side >= 0)
+		want_tx = ch->side == IPC_TX;
+	if (((want_rx && !z->sock[IPC_RX]) ||
 	     (want_tx && !z->sock[IPC_TX])) &&
 	    (err = zmq_fd_headroom()) < 0)
 		return err;
-	if (ch->open[IPC_RX] && !z->sock[IPC_RX]) {
+	if (want_rx && !z->sock[IPC_RX]) {
 		err = zmq_bind_rx(ch, z);
 		if (err < 0)
 			return err;
 		/* the daemon holds both ends: connect now, not at first send */
-		want_tx |= ch->open[IPC_TX];
+		want_tx |= ch->side < 0 && ch->open[IPC_TX];
 	}
 	if (want_tx && !z->sock[IPC_TX])
 		return zmq_connect_tx(ch, z);
@@ -327,6 +376,7 @@ static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	ch->max_msg = o->max_msg ? o->max_msg : ZMQ_IPC_DEFAULT_MAX;
 	if (ch->max_msg > ZMQ_IPC_LIMIT_MAX)
 		return -EMSGSIZE;
+	(void)pthread_once(&zmq_once, zmq_init_once);
 	z = calloc(1, sizeof(*z));
 	if (!z)
 		return -ENOMEM;
@@ -338,7 +388,7 @@ static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 		return err;
 	}
 	z->resv = -1;
-	z->pid = getpid();
+	z->pid = zmq_getpid();
 	z->visible = o->visible;
 	if (strcmp(kind, "ipc") == 0) {
 		err = ipc_rundir(o, dir, sizeof(dir));
@@ -392,33 +442,56 @@ err_free:
 	return err;
 }
 
+/* this process's socket for its sends (IPC_TX) or receives (IPC_RX) */
+static void *zmq_sock(const struct ipc_chan *ch, enum ipc_end end)
+{
+	return ((struct zmq_chan *)ch->priv)->sock[ipc_own_end(ch, end)];
+}
+
+/* the counts of the direction a send or receive of ours moves */
+static struct zmq_dir *zmq_dir(const struct ipc_chan *ch, enum ipc_end end)
+{
+	return &((struct zmq_chan *)ch->priv)->sh->dir[ipc_dir(ch, end)];
+}
+
 static ssize_t zmq_send_msg(struct ipc_chan *ch, const void *buf, size_t len,
 			    int flags)
 {
-	struct zmq_chan *z;
+	struct zmq_dir *d = zmq_dir(ch, IPC_TX);
 	int err = zmq_setup(ch, true);
 
 	if (err < 0)
 		return err;
-	z = ch->priv;
 	if (!(flags & IPC_DONTWAIT) && ipc_stop)
 		return -EINTR;
-	if (zmq_send(z->sock[IPC_TX], buf, len,
+	if (zmq_send(zmq_sock(ch, IPC_TX), buf, len,
 		     flags & IPC_DONTWAIT ? ZMQ_DONTWAIT : 0) < 0)
 		return -errno;
-	atomic_fetch_add(&z->sh->sent_msgs, 1);
-	atomic_fetch_add(&z->sh->sent_bytes, len);
+	atomic_fetch_add(&d->sent_msgs, 1);
+	atomic_fetch_add(&d->sent_bytes, len);
 	return (ssize_t)len;
 }
 
 /* queue the hang-up without waiting; false when the queue is full */
-static bool zmq_hangup_now(struct zmq_chan *z)
+static bool zmq_hangup_now(struct ipc_chan *ch)
 {
-	if (zmq_send(z->sock[IPC_TX], "", 0, ZMQ_DONTWAIT) < 0)
+	struct zmq_chan *z = ch->priv;
+
+	if (zmq_send(zmq_sock(ch, IPC_TX), "", 0, ZMQ_DONTWAIT) < 0)
 		return false;
-	atomic_fetch_add(&z->sh->sent_msgs, 1);
+	atomic_fetch_add(&zmq_dir(ch, IPC_TX)->sent_msgs, 1);
 	z->hup_pending = false;
 	return true;
+}
+
+/* one received message of n bytes counted; the sender's wait woken */
+static void zmq_count_in(struct zmq_dir *d, int n)
+{
+	atomic_fetch_add(&d->recv_msgs, 1);
+	atomic_fetch_add(&d->recv_bytes, n);
+	atomic_fetch_add(&d->rx_seq, 1);
+	if (atomic_load(&d->tx_waiting) && atomic_exchange(&d->tx_waiting, 0))
+		ipc_futex_wake(&d->rx_seq);
 }
 
 static ssize_t zmq_recv_msg(struct ipc_chan *ch, void *buf, size_t len,
@@ -433,22 +506,17 @@ static ssize_t zmq_recv_msg(struct ipc_chan *ch, void *buf, size_t len,
 	if (z->eof)
 		return 0;
 	if (z->hup_pending)
-		(void)zmq_hangup_now(z);
+		(void)zmq_hangup_now(ch);
 	do {
 		if (!(flags & IPC_DONTWAIT) && ipc_stop)
 			return -EINTR;
-		n = zmq_recv(z->sock[IPC_RX], buf, len,
+		n = zmq_recv(zmq_sock(ch, IPC_RX), buf, len,
 			     flags & IPC_DONTWAIT ? ZMQ_DONTWAIT : 0);
 		if (n < 0)
 			return -errno;
 		/* too big: only an outsider ignoring max_msg; drop it */
 	} while ((size_t)n > ch->max_msg);
-	atomic_fetch_add(&z->sh->recv_msgs, 1);
-	atomic_fetch_add(&z->sh->recv_bytes, n);
-	atomic_fetch_add(&z->sh->rx_seq, 1);
-	if (atomic_load(&z->sh->tx_waiting) &&
-	    atomic_exchange(&z->sh->tx_waiting, 0))
-		ipc_futex_wake(&z->sh->rx_seq);
+	zmq_count_in(zmq_dir(ch, IPC_RX), n);
 	if (n == 0) {
 		/* local mode: only an outsider sends an empty message */
 		z->eof = !ch->local;
@@ -462,20 +530,21 @@ static ssize_t zmq_recv_msg(struct ipc_chan *ch, void *buf, size_t len,
 	return n;
 }
 
+/* ZMQ_FD; a one-way TX end has none (see the header), a duplex side's
+ * one socket serves both ends */
 static int zmq_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
 		       short *events)
 {
-	struct zmq_chan *z = ch->priv;
 	size_t len = sizeof(int);
 	int fd, err;
 
 	*events = POLLIN;
-	if (end == IPC_TX)
+	if (end == IPC_TX && ch->side < 0)
 		return -1;
 	err = zmq_setup(ch, false);
 	if (err < 0)
 		return err;
-	if (zmq_getsockopt(z->sock[IPC_RX], ZMQ_FD, &fd, &len) < 0)
+	if (zmq_getsockopt(zmq_sock(ch, end), ZMQ_FD, &fd, &len) < 0)
 		return -errno;
 	return fd;
 }
@@ -483,28 +552,29 @@ static int zmq_wait_fd(const struct ipc_chan *ch, enum ipc_end end,
 /* local mode: every message counted as sent has been received */
 static bool zmq_drained(const struct ipc_chan *ch)
 {
-	const struct zmq_chan *z = ch->priv;
+	const struct zmq_dir *d = zmq_dir(ch, IPC_RX);
 
-	return atomic_load(&z->sh->recv_msgs) >= atomic_load(&z->sh->sent_msgs);
+	return atomic_load(&d->recv_msgs) >= atomic_load(&d->sent_msgs);
 }
 
-/* the PUSH socket is below its high-water mark */
+/* the sending socket is below its high-water mark */
 static bool zmq_writable(const struct ipc_chan *ch)
 {
-	struct zmq_chan *z = ch->priv;
 	size_t len = sizeof(int);
 	int events;
 
 	if (zmq_setup(ch, true) < 0 ||
-	    zmq_getsockopt(z->sock[IPC_TX], ZMQ_EVENTS, &events, &len) < 0)
+	    zmq_getsockopt(zmq_sock(ch, IPC_TX), ZMQ_EVENTS, &events,
+			   &len) < 0)
 		return false;
 	return events & ZMQ_POLLOUT;
 }
 
-/* the reader is known to be gone */
-static bool zmq_rx_gone(struct zmq_shared *sh)
+/* the reader of our sends is known to be gone */
+static bool zmq_peer_gone(const struct ipc_chan *ch)
 {
-	pid_t pid = atomic_load(&sh->rx_pid);
+	const struct zmq_chan *z = ch->priv;
+	pid_t pid = atomic_load(&z->sh->pid[!ipc_own_end(ch, IPC_TX)]);
 
 	return pid < 0 || (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH);
 }
@@ -514,39 +584,42 @@ static bool zmq_rx_gone(struct zmq_shared *sh)
  * until the reader has received it, which means everything before it has
  * left this process too. Give up after ZMQ_IPC_HUP_WAIT_MS without
  * progress, or when the reader is gone or ipc_stop is set; then close
- * with that much linger, for a process that lives on.
+ * with that much linger, for a process that lives on (a duplex side
+ * keeps its socket: it still receives).
  */
 static void zmq_hangup_remote(struct ipc_chan *ch, struct zmq_chan *z)
 {
-	struct zmq_shared *sh = z->sh;
+	struct zmq_dir *d = zmq_dir(ch, IPC_TX);
 	int ms = ZMQ_IPC_HUP_WAIT_MS, idle = 0;
 	unsigned long got, last = ULONG_MAX;
 	unsigned seq;
 
 	if (zmq_setup(ch, true) < 0)
 		return;
-	(void)zmq_setsockopt(z->sock[IPC_TX], ZMQ_SNDTIMEO, &ms, sizeof(ms));
-	while (zmq_send(z->sock[IPC_TX], "", 0, 0) < 0)
+	(void)zmq_setsockopt(zmq_sock(ch, IPC_TX), ZMQ_SNDTIMEO, &ms,
+			     sizeof(ms));
+	while (zmq_send(zmq_sock(ch, IPC_TX), "", 0, 0) < 0)
 		if (errno != EINTR || ipc_stop)
 			goto out;
-	atomic_fetch_add(&sh->sent_msgs, 1);
+	atomic_fetch_add(&d->sent_msgs, 1);
 	while (idle < ZMQ_IPC_HUP_WAIT_MS / 10 && !ipc_stop &&
-	       !zmq_rx_gone(sh)) {
-		seq = atomic_load(&sh->rx_seq);
-		got = atomic_load(&sh->recv_msgs);
-		if (got >= atomic_load(&sh->sent_msgs))
+	       !zmq_peer_gone(ch)) {
+		seq = atomic_load(&d->rx_seq);
+		got = atomic_load(&d->recv_msgs);
+		if (got >= atomic_load(&d->sent_msgs))
 			break;
 		idle = got == last ? idle + 1 : 0;
 		last = got;
-		atomic_store(&sh->tx_waiting, 1);
-		(void)ipc_futex_wait(&sh->rx_seq, seq, 10 * 1000 * 1000L);
+		atomic_store(&d->tx_waiting, 1);
+		(void)ipc_futex_wait(&d->rx_seq, seq, 10 * 1000 * 1000L);
 	}
 out:
 	/* not all received, by a reader that may still come to it */
-	if (ipc_stop || zmq_rx_gone(sh) ||
-	    atomic_load(&sh->recv_msgs) >= atomic_load(&sh->sent_msgs))
+	if (ipc_stop || zmq_peer_gone(ch) ||
+	    atomic_load(&d->recv_msgs) >= atomic_load(&d->sent_msgs))
 		ms = 0;
-	zmq_close_end_sock(z, IPC_TX, ms);
+	if (ch->side < 0)
+		zmq_close_end_sock(z, IPC_TX, ms);
 }
 
 /*
@@ -559,10 +632,10 @@ static void zmq_hangup(struct ipc_chan *ch)
 {
 	struct zmq_chan *z = zmq_mine(ch);
 
-	if (ch->open[IPC_RX]) {
-		if (zmq_setup(ch, true) == 0 && !zmq_hangup_now(z))
+	if (ch->side < 0 && ch->open[IPC_RX]) {
+		if (zmq_setup(ch, true) == 0 && !zmq_hangup_now(ch))
 			z->hup_pending = true;
-	} else if (!zmq_rx_gone(z->sh)) {
+	} else if (!zmq_peer_gone(ch)) {
 		zmq_hangup_remote(ch, z);
 	}
 }
@@ -570,13 +643,17 @@ static void zmq_hangup(struct ipc_chan *ch)
 /*
  * Quiet: nothing is sent. Keeping the RX end (after fork), bind now,
  * before the sender starts; a PUSH socket of ours then stays until
- * destroy(), since what it holds (a hang-up too) is for us.
+ * destroy(), since what it holds (a hang-up too) is for us. A duplex
+ * side's socket goes with the last of its two ends.
  */
 static void zmq_close_end(struct ipc_chan *ch, enum ipc_end end)
 {
 	struct zmq_chan *z = zmq_mine(ch);
 
-	if (end == IPC_RX) {
+	if (ch->side >= 0) {
+		if (!ch->open[!end])
+			zmq_close_end_sock(z, (enum ipc_end)ch->side, 0);
+	} else if (end == IPC_RX) {
 		ipc_fd_close(&z->resv);
 		zmq_close_end_sock(z, IPC_RX, 0);
 	} else if (ch->open[IPC_RX]) {
@@ -588,11 +665,11 @@ static void zmq_close_end(struct ipc_chan *ch, enum ipc_end end)
 
 static void zmq_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
 {
-	const struct zmq_chan *z = ch->priv;
-	long m = (long)(atomic_load(&z->sh->sent_msgs) -
-			atomic_load(&z->sh->recv_msgs));
-	long b = (long)(atomic_load(&z->sh->sent_bytes) -
-			atomic_load(&z->sh->recv_bytes));
+	const struct zmq_dir *d = zmq_dir(ch, IPC_RX);
+	long m = (long)(atomic_load(&d->sent_msgs) -
+			atomic_load(&d->recv_msgs));
+	long b = (long)(atomic_load(&d->sent_bytes) -
+			atomic_load(&d->recv_bytes));
 
 	/* outsiders' messages are received but not sent by us */
 	st->queued_msgs = m < 0 ? 0 : m;
@@ -618,8 +695,8 @@ static void zmq_destroy(struct ipc_chan *ch)
 
 const struct ipc_transport ipc_zmq = {
 	.name      = "zmq",
-	.what      = "ZeroMQ PUSH/PULL over tcp:// or ipc://, messages",
-	.caps      = IPC_MESSAGES,
+	.what      = "ZeroMQ PUSH/PULL (duplex: PAIR) over tcp:// or ipc://, messages",
+	.caps      = IPC_MESSAGES | IPC_DUPLEX,
 	.create    = zmq_create,
 	.close_end = zmq_close_end,
 	.hangup    = zmq_hangup,

@@ -394,6 +394,114 @@ static void test_stats(void **state)
 		assert_int_equal(st.queued_bytes, 0);
 }
 
+/* ---- duplex mode: one connection both ways, a side per process */
+
+static int chan_setup_duplex(void **state)
+{
+	struct ipc_opts o = { .duplex = the_transport->caps & IPC_DUPLEX };
+
+	return chan_setup_opts(state, &o);
+}
+
+/* exactly len bytes (one message of len on message transports); 0 at EOF */
+static ssize_t recv_exact(struct fixture *f, unsigned char *in, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = ipc_recv(&f->ch, f->buf, f->buflen, 0);
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			return n;
+		if (got + (size_t)n > len ||
+		    (ipc_is_msg(&f->ch) && (size_t)n != len))
+			return -EBADMSG;
+		memcpy(in + got, f->buf, n);
+		got += n;
+	}
+	return (ssize_t)got;
+}
+
+/* the child: answer each ping with its bytes plus one, then after the
+ * parent's hang-up send "bye" (its side still sends) and hang up */
+static void duplex_child(struct fixture *f, unsigned char *in)
+{
+	size_t len = 1;
+	ssize_t n;
+
+	ipc_keep_end(&f->ch, IPC_RX);
+	while ((n = recv_exact(f, in, len)) == (ssize_t)len) {
+		for (size_t i = 0; i < len; i++)
+			in[i]++;
+		if (ipc_send_all(&f->ch, in, len, 0) < 0)
+			_exit(1);
+		len = len * 3 + 1;
+	}
+	if (n != 0 || ipc_send_all(&f->ch, "bye", 3, 0) < 0)
+		_exit(2);
+	ipc_close_end(&f->ch, IPC_TX);
+	_exit(0);
+}
+
+/* a round trip over one duplex channel: pings of 1, 4, 13... bytes come
+ * back changed; a hang-up ends one direction only */
+static void test_duplex(void **state)
+{
+	struct fixture *f = *state;
+	size_t max = largest(f) < 65536 ? largest(f) : 65536, len;
+	unsigned char *out = malloc(max), *in = malloc(max);
+	int status;
+	pid_t pid;
+
+	if (!f->ch.duplex) {
+		free(out);
+		free(in);
+		skip();
+	}
+	assert_true(f->ch.side < 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		duplex_child(f, in);
+	ipc_keep_end(&f->ch, IPC_TX);
+	assert_int_equal(f->ch.side, IPC_TX);
+	for (len = 1; len <= max; len = len * 3 + 1) {
+		fill(out, len, (unsigned)len);
+		assert_int_equal(ipc_send_all(&f->ch, out, len, 0), 0);
+		assert_int_equal(recv_exact(f, in, len), len);
+		for (size_t i = 0; i < len; i++)
+			assert_int_equal(in[i], (unsigned char)(out[i] + 1));
+	}
+	ipc_close_end(&f->ch, IPC_TX);
+	assert_int_equal(ipc_send(&f->ch, "x", 1, 0), -EBADF);
+	assert_int_equal(recv_exact(f, in, 3), 3);
+	assert_memory_equal(in, "bye", 3);
+	assert_int_equal(recv_exact(f, in, 1), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	free(out);
+	free(in);
+}
+
+/* duplex needs IPC_DUPLEX, and is never local */
+static void test_duplex_refused(void **state)
+{
+	struct ipc_opts o = { .duplex = true };
+	struct ipc_chan ch;
+	int ret;
+
+	(void)state;
+	ret = ipc_chan_open(&ch, the_transport, &o);
+	if (ret == 0)
+		ipc_chan_close(&ch);
+	assert_int_equal(ret, the_transport->caps & IPC_DUPLEX ? 0 :
+			 -EOPNOTSUPP);
+	o.local = true;
+	assert_int_equal(ipc_chan_open(&ch, the_transport, &o), -EOPNOTSUPP);
+}
+
 /* ---- local mode: both ends here, outsiders join through the object */
 
 static int chan_setup_local(void **state)
@@ -559,6 +667,9 @@ int main(int argc, char **argv)
 		L(test_stats), L(test_local_hangup_dropped),
 		L(test_local_drained), L(test_local_writable),
 		L(test_local_capacity),
+		cmocka_unit_test_setup_teardown(test_duplex, chan_setup_duplex,
+						chan_teardown),
+		cmocka_unit_test(test_duplex_refused),
 	};
 	char names[256];
 
