@@ -236,6 +236,7 @@ struct bench_env {
 	char mount_how[4200];	/* "mounted for this run (...)", "given..." */
 	const char *floor;	/* the floor's mount point, or NULL */
 	const char *floor_exe;	/* the nullfs that serves it */
+	pid_t ipcfs_pid, nullfs_pid;	/* our daemons; 0: none, or not ours (--via) */
 	int ncpus;		/* CPUs we may run on */
 };
 
@@ -265,6 +266,7 @@ struct bench_run_params {
 	double warmup_max_s;	/* > 0: stop warming up after this long */
 	int cpu_parent, cpu_child;	/* -1: leave unpinned */
 	const struct bench_net *net;	/* the child enters its namespace */
+	pid_t daemon;		/* the daemon serving the row, or 0 */
 	bool progress;		/* a progress line on stderr */
 };
 
@@ -286,6 +288,7 @@ struct bench_result {
 	uint64_t count;
 	double seconds;		/* the timed part */
 	double cpu_parent, cpu_child;	/* CPU seconds in the timed part */
+	double cpu_daemon;	/* the daemon's (all its threads); < 0: not measured */
 	int cpu_parent_id, cpu_child_id;	/* -1: unpinned */
 	struct bench_hist hist;	/* ping-pong: round-trip times [ns] */
 };

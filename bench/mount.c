@@ -290,6 +290,7 @@ static void ipcfs_up(const struct bench_opts *o, struct bench_env *env)
 			buf, sizeof(buf)) < 0)
 		errx(1, "%s", buf);
 	env->mount = mounts[0].dir;
+	env->ipcfs_pid = mounts[0].pid;
 	snprintf(env->mount_how, sizeof(env->mount_how), "mounted for this run (%s, pid %d)",
 		 mounts[0].exe, (int)mounts[0].pid);
 }
@@ -313,6 +314,7 @@ void bench_mounts_up(const struct bench_opts *o, struct bench_env *env)
 	if (exe && mount_start(&mounts[1], "nullfs", exe, NULL, buf, sizeof(buf)) == 0) {
 		env->floor = mounts[1].dir;
 		env->floor_exe = mounts[1].exe;
+		env->nullfs_pid = mounts[1].pid;
 	} else {
 		warnx("no floor row: %s", buf);
 	}

@@ -14,7 +14,8 @@
 static const char csv_header[] = "mode,transport,size,warmup,count,seconds,msg_per_s,mb_per_s,"
 	"oneway_avg_us,oneway_min_us,oneway_p50_us,oneway_p99_us,"
 	"oneway_p999_us,oneway_max_us,cpu_us_per_msg,cpu_parent_s,"
-	"cpu_child_s,cpus,cpu_parent,cpu_child,status,road,error\n";
+	"cpu_child_s,cpus,cpu_parent,cpu_child,status,road,error,cpu_daemon_s,"
+	"daemon_cpu_us_per_msg\n";
 
 static const char *const status_names[] = { "ok", "skipped", "failed", "error" };
 
@@ -91,6 +92,17 @@ static double cpu_us(const struct bench_result *r)
 	return r->count ? (r->cpu_parent + r->cpu_child) / (double)r->count * 1e6 : 0;
 }
 
+static double daemon_us(const struct bench_result *r)
+{
+	return r->count && r->cpu_daemon >= 0 ? r->cpu_daemon / (double)r->count * 1e6 : 0;
+}
+
+/* the table's cpu: parent + child, and the daemon that served the row */
+static double cpu_all_us(const struct bench_result *r)
+{
+	return cpu_us(r) + daemon_us(r);
+}
+
 static const char *unit(const struct bench_opts *o)
 {
 	return o->mode == BENCH_STREAM ? "messages" : "round trips";
@@ -141,14 +153,16 @@ static void roads_begin(FILE *f, const struct bench_opts *o, const struct bench_
 static void table_header(FILE *f, const struct bench_opts *o)
 {
 	if (both_roads(o) && o->mode == BENCH_PINGPONG)
-		fprintf(f, "%-13s %6s %10s %10s %7s %9s %9s %9s %9s\n"
-			"%-13s %6s %10s %10s %7s %9s %9s %9s %9s\n", "transport", "size",
+		fprintf(f, "%-13s %6s %10s %10s %7s %8s %8s %8s %8s %8s %8s\n"
+			"%-13s %6s %10s %10s %7s %8s %8s %8s %8s %8s %8s\n", "transport", "size",
 			"direct", "mount", "ratio", "dir p50", "dir p99", "mnt p50", "mnt p99",
-			"", "[B]", "[rt/s]", "[rt/s]", "[x]", "[us]", "[us]", "[us]", "[us]");
+			"dir cpu", "mnt cpu", "", "[B]", "[rt/s]", "[rt/s]", "[x]", "[us]", "[us]",
+			"[us]", "[us]", "[us/rt]", "[us/rt]");
 	else if (both_roads(o))
-		fprintf(f, "%-13s %6s %10s %10s %7s %10s %10s\n%-13s %6s %10s %10s %7s %10s "
-			"%10s\n", "transport", "size", "direct", "mount", "ratio", "direct",
-			"mount", "", "[B]", "[MB/s]", "[MB/s]", "[x]", "[msg/s]", "[msg/s]");
+		fprintf(f, "%-13s %6s %10s %10s %7s %10s %10s %8s %8s\n%-13s %6s %10s %10s %7s "
+			"%10s %10s %8s %8s\n", "transport", "size", "direct", "mount", "ratio",
+			"direct", "mount", "dir cpu", "mnt cpu", "", "[B]", "[MB/s]", "[MB/s]", "[x]",
+			"[msg/s]", "[msg/s]", "[us/msg]", "[us/msg]");
 	else if (o->mode == BENCH_PINGPONG)
 		fprintf(f, "%-18s %8s %7s %10s %10s %8s %8s %8s %8s %9s %8s\n"
 			"%-18s %8s %7s %10s %10s %8s %8s %8s %8s %9s %8s\n", "transport",
@@ -161,6 +175,21 @@ static void table_header(FILE *f, const struct bench_opts *o)
 			"cpu/msg", "", "[B]", "[msg]", "[msg]", "[msg/s]", "[MB/s]", "[us]");
 }
 
+/* what the cpu column counts: the daemons' share where there is one */
+static void table_cpu_note(FILE *f, const struct bench_opts *o, const struct bench_env *env)
+{
+	fprintf(f, "# cpu = CPU time per %s [us]: parent + child", o->mode == BENCH_PINGPONG ?
+		"round trip" : "message");
+	if (!bench_uses_mount(o)) {
+		fputc('\n', f);
+		return;
+	}
+	fprintf(f, "; through the mount also the daemon's%s\n#   (every thread, "
+		"its process clock over the timed part)%s\n", env->floor ?
+		" (nullfs's on the floor)" : "", env->ipcfs_pid ? "" :
+		"; ipcfs is not ours (--via): not counted");
+}
+
 static void table_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env)
 {
 	bool pp = o->mode == BENCH_PINGPONG;
@@ -168,15 +197,15 @@ static void table_begin(FILE *f, const struct bench_opts *o, const struct bench_
 	if (pp)
 		fprintf(f, "# %s: ping-pong between two processes; 1 %s = 1 round trip "
 			"carrying the\n#   full message each way, checked on arrival on "
-			"both sides\n# latency is one-way = RTT/2 [us]%s\n",
+			"both sides\n# latency is one-way = RTT/2 [us]\n",
 			both_roads(o) ? "direct vs mount" : "direct",
-			both_roads(o) ? "rt" : "msg", both_roads(o) ? "" :
-			"; cpu = parent + child CPU time per round trip [us]");
+			both_roads(o) ? "rt" : "msg");
 	else
 		fprintf(f, "# %s: stream, the child sends, the parent receives and checks "
 			"every message\n# MB/s counts 10^6 bytes of payload%s\n",
 			both_roads(o) ? "direct vs mount" : "direct", both_roads(o) ?
-			", one way" : "; cpu = parent + child CPU time per message [us]");
+			", one way" : "");
+	table_cpu_note(f, o, env);
 	fprintf(f, "# cpus: %s; each row: ", env->placement);
 	if (o->count)
 		fprintf(f, "%llu %s", (unsigned long long)o->count, unit(o));
@@ -214,9 +243,9 @@ static void table_row(FILE *f, const struct bench_opts *o, const struct bench_re
 	if (o->mode == BENCH_PINGPONG)
 		fprintf(f, " %8.2f %8.2f %8.2f %8.2f %9.2f %8.2f%s\n",
 			bench_hist_mean(&r->hist) / 2 / 1000, pct_us(r, 50), pct_us(r, 99),
-			pct_us(r, 99.9), oneway_us(r->hist.max), cpu_us(r), partial);
+			pct_us(r, 99.9), oneway_us(r->hist.max), cpu_all_us(r), partial);
 	else
-		fprintf(f, " %10.1f %8.2f%s\n", mb_s(r), cpu_us(r), partial);
+		fprintf(f, " %10.1f %8.2f%s\n", mb_s(r), cpu_all_us(r), partial);
 }
 
 static void csv_row(FILE *f, const struct bench_opts *o, const struct bench_result *r)
@@ -241,7 +270,10 @@ static void csv_row(FILE *f, const struct bench_opts *o, const struct bench_resu
 		r->cpu_child_id, status_names[r->status], bench_road_name(r->road));
 	for (const char *e = r->error; *e; e++)
 		fprintf(f, *e == '"' ? "\"\"" : "%c", *e);
-	fprintf(f, "\"\n");
+	if (r->cpu_daemon >= 0)
+		fprintf(f, "\",%.6f,%.3f\n", r->cpu_daemon, daemon_us(r));
+	else
+		fprintf(f, "\",,\n");
 }
 
 static void json_params(FILE *f, const struct bench_opts *o, const struct bench_env *env)
@@ -286,6 +318,7 @@ static void json_begin(FILE *f, const struct bench_opts *o, const struct bench_e
 	json_str(f, ",\n  \"cpu_model\"", env->cpu_model);
 	fprintf(f, ",\n  \"ncpus\": %d,\n  \"units\": {\"msg\": \"%s\", \"latency\": "
 		"\"us, one-way = RTT/2\", \"cpu\": \"us per msg, parent + child\", "
+		"\"daemon_cpu\": \"us per msg, the daemon serving the row, all threads\", "
 		"\"mb\": \"10^6 bytes\"},\n", env->ncpus, o->mode == BENCH_PINGPONG ?
 		"one round trip, full message each way" : "one message");
 	json_params(f, o, env);
@@ -313,6 +346,11 @@ static void json_row(FILE *f, const struct bench_result *r, bool first)
 	fprintf(f, "\"cpu_us_per_msg\": %.3f, \"cpu_parent_s\": %.6f, \"cpu_child_s\": "
 		"%.6f, \"cpu_parent\": %d, \"cpu_child\": %d", cpu_us(r), r->cpu_parent,
 		r->cpu_child, r->cpu_parent_id, r->cpu_child_id);
+	if (r->cpu_daemon >= 0)
+		fprintf(f, ", \"cpu_daemon_s\": %.6f, \"daemon_cpu_us_per_msg\": %.3f",
+			r->cpu_daemon, daemon_us(r));
+	else
+		fprintf(f, ", \"cpu_daemon_s\": null, \"daemon_cpu_us_per_msg\": null");
 	if (r->mode == BENCH_PINGPONG && h->n)
 		fprintf(f, ", \"oneway_us\": {\"avg\": %.3f, \"min\": %.3f, \"p50\": %.3f, "
 			"\"p90\": %.3f, \"p99\": %.3f, \"p99.9\": %.3f, \"max\": %.3f}",
@@ -408,13 +446,15 @@ void bench_report_pair(FILE *f, const struct bench_opts *o, const struct bench_r
 	for (int i = 0; i < 2 && o->mode == BENCH_PINGPONG; i++) {
 		const struct bench_result *r = i ? m : d;
 
-		cell(f, 9, r, has_figures(r) ? pct_us(r, 50) : 0, " %*.2f");
-		cell(f, 9, r, has_figures(r) ? pct_us(r, 99) : 0, " %*.2f");
+		cell(f, 8, r, has_figures(r) ? pct_us(r, 50) : 0, " %*.2f");
+		cell(f, 8, r, has_figures(r) ? pct_us(r, 99) : 0, " %*.2f");
 	}
 	if (o->mode == BENCH_STREAM) {
 		cell(f, 10, d, d ? per_s(d) : 0, " %*.0f");
 		cell(f, 10, m, m ? per_s(m) : 0, " %*.0f");
 	}
+	cell(f, 8, d, has_figures(d) ? cpu_all_us(d) : 0, " %*.2f");
+	cell(f, 8, m, has_figures(m) ? cpu_all_us(m) : 0, " %*.2f");
 	fputc('\n', f);
 	pair_note(f, "direct", d);
 	pair_note(f, "mount", m);
@@ -435,12 +475,15 @@ static void summary_floor(FILE *f, const struct bench_opts *o,
 			  const struct bench_result *const *res, int nres)
 {
 	const char *unit = o->mode == BENCH_STREAM ? "MB/s" : "rt/s";
+	const struct bench_result *c, *fl;
 	double ctl, flo, f1p;
 	char size[16];
 
 	for (int s = 0; s < o->nsizes; s++) {
-		ctl = rate(find(res, nres, BENCH_ROAD_MOUNT, "plainmem", o->sizes[s]));
-		flo = rate(find(res, nres, BENCH_ROAD_FLOOR, "floor", o->sizes[s]));
+		c = find(res, nres, BENCH_ROAD_MOUNT, "plainmem", o->sizes[s]);
+		fl = find(res, nres, BENCH_ROAD_FLOOR, "floor", o->sizes[s]);
+		ctl = rate(c);
+		flo = rate(fl);
 		f1p = rate(find(res, nres, BENCH_ROAD_FLOOR, "floor-1p", o->sizes[s]));
 		bench_size_str(o->sizes[s], size, sizeof(size));
 		if (!(ctl > 0 && flo > 0)) {
@@ -452,6 +495,10 @@ static void summary_floor(FILE *f, const struct bench_opts *o,
 		if (f1p > 0)
 			fprintf(f, "; %.1f%% of floor-1p's %.0f", 100 * ctl / f1p, f1p);
 		fputc('\n', f);
+		if (c->cpu_daemon >= 0 && fl->cpu_daemon >= 0)
+			fprintf(f, "#   daemon CPU per %s: ipcfs %.2f us, nullfs %.2f us\n",
+				o->mode == BENCH_STREAM ? "message" : "round trip",
+				daemon_us(c), daemon_us(fl));
 	}
 }
 

@@ -173,13 +173,15 @@ static void probe_rows(const struct bench_opts *o, struct rows *rs)
 }
 
 /* run one row and print it; false when it was fatal */
-static bool run_row(struct row *row, const struct bench_opts *o,
+static bool run_row(struct row *row, const struct bench_opts *o, const struct bench_env *env,
 		    struct bench_run_params *p, FILE *cdf)
 {
 	const char *road = bench_road_name(row->link->road);
 
 	if (row->ready) {
 		p->size = row->res.size;
+		p->daemon = row->link->road == BENCH_ROAD_MOUNT ? env->ipcfs_pid :
+			    row->link->road == BENCH_ROAD_FLOOR ? env->nullfs_pid : 0;
 		bench_run(row->link, p, &row->res);
 	}
 	if (cdf && row->res.status == BENCH_OK)
@@ -215,7 +217,7 @@ int bench_rows(const struct bench_opts *o, const struct bench_env *env,
 		for (j = 0; j < 2 && !*fatal && !bench_interrupted(); j++) {
 			if (!pair[j])
 				continue;
-			*fatal = !run_row(pair[j], o, &p, cdf);
+			*fatal = !run_row(pair[j], o, env, &p, cdf);
 			done[ndone++] = &pair[j]->res;
 			nfailed += pair[j]->res.status == BENCH_FAILED ||
 				   pair[j]->res.status == BENCH_FATAL;

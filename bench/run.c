@@ -63,6 +63,8 @@ struct run {
 	uint64_t stall_seq, stall_since;	/* no progress since */
 	clockid_t cclk;			/* the child's CPU clock... */
 	bool cclk_ok;			/* ...if it can be read */
+	clockid_t dclk;			/* the daemon's, likewise */
+	bool dclk_ok;
 };
 
 static volatile sig_atomic_t run_stop_asked;
@@ -470,7 +472,7 @@ static int parent_timed(struct run *run)
 	struct bench_result *r = run->r;
 	uint64_t t0 = 0, t1 = 0, start = 0, wstart = bench_now_ns(), next = 0;
 	uint64_t dur_ns = (uint64_t)(p->duration * 1e9);
-	double c0, u0;
+	double c0, u0, d0;
 	bool shown = false;
 
 	while (r->warmup < p->warmup) {
@@ -482,6 +484,7 @@ static int parent_timed(struct run *run)
 	}
 	u0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID, true);
 	c0 = cpu_s(run->cclk, run->cclk_ok);
+	d0 = cpu_s(run->dclk, run->dclk_ok);
 	while (step(run, &t0, &t1) == 0) {
 		if (!start) {
 			start = t0;
@@ -503,6 +506,7 @@ static int parent_timed(struct run *run)
 	r->seconds = start ? (double)(t1 - start) / 1e9 : 0;
 	r->cpu_parent = cpu_s(CLOCK_PROCESS_CPUTIME_ID, true) - u0;
 	r->cpu_child = cpu_s(run->cclk, run->cclk_ok) - c0;
+	r->cpu_daemon = run->dclk_ok ? cpu_s(run->dclk, true) - d0 : -1;
 	return r->error[0] ? -1 : 0;
 }
 
@@ -578,6 +582,9 @@ static enum bench_status parent_main(struct run *run)
 
 	watchdog(true);
 	run->cclk_ok = clock_getcpuclockid(run->child, &run->cclk) == 0;
+	/* a process clock sums every thread, as /proc/PID/stat does, in ns */
+	run->dclk_ok = run->p->daemon > 0 &&
+		       clock_getcpuclockid(run->p->daemon, &run->dclk) == 0;
 	ret = l->ops->attach(l, BENCH_PARENT);
 	if (ret < 0)
 		run_error(run, "%s: attach: %s", l->name, strerror(-ret));
@@ -608,6 +615,7 @@ void bench_result_init(struct bench_result *r, const struct bench_link *l, size_
 {
 	memset(r, 0, sizeof(*r));
 	snprintf(r->name, sizeof(r->name), "%s", l->name);
+	r->cpu_daemon = -1;
 	r->road = l->road;
 	r->size = size;
 	r->mode = mode;
