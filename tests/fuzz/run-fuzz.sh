@@ -103,7 +103,9 @@ fi
 lib() {	# lib NAME FILE...
 	local name=$1 a="$out/lib$1.a" f o objs=()
 	shift
-	if [ -f "$a" ] && [ -z "$(find "$top/transports" "$top/bench" \
+	# kept while no source, nor this script (its lists), is newer
+	if [ "$a" -nt "${BASH_SOURCE[0]}" ] &&
+	   [ -z "$(find "$top/transports" "$top/bench" \
 		"$top/fs" "$out/config.h" -newer "$a" -name '*.[ch]' \
 		-print -quit)" ]; then
 		return 0
@@ -141,7 +143,7 @@ if [ "$have_fuse" = 1 ]; then
 	# the rest of the daemon but main(), for the wire target's
 	# dispatcher (fs/net_export.c)
 	if [ "$have_zmq" = 1 ] && [ -f "$top/fs/net_export.c" ]; then
-		lib net "$top"/fs/{chan,loop,ops,net,net_calls,net_export,net_import,net_import_ops,net_keys}.c
+		lib net "$top"/fs/{chan,loop,ops,net,net_calls,net_export,net_import,net_import_ops,net_import_write,net_keys}.c
 	fi
 fi
 
