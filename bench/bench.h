@@ -188,7 +188,8 @@ struct bench_link {
 struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o,
 				  const struct bench_net *net);
 struct bench_link *bench_link_classic(const char *transport, const struct bench_net *net);
-#define BENCH_CLASSIC_NAMES	"pipe, unix, tcp, udp, mqueue, sysvmsg, eventfd"
+#define BENCH_CLASSIC_NAMES	"pipe, unix, tcp, udp, mqueue, sysvmsg, eventfd, shm,\n" \
+	"                       mmap; and cacheline, the shared-memory bound"
 /* peer: the child's view of mount's tree (the net road), or NULL */
 struct bench_link *bench_link_mount(const struct ipc_transport *t, const char *mount,
 				    const char *peer);
