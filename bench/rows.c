@@ -73,6 +73,10 @@ static void row_control(struct row *row, const char *mount)
 			 "-o control for the control row", mount, row->link->name);
 }
 
+/* the raw shared-memory loops spin and never yield */
+#define SPIN_ONLY	"spins without yielding: on one CPU each hand-over " \
+			"waits for a scheduler tick"
+
 /* the first transport asked for with a shared-memory ring, or NULL */
 static const struct ipc_transport *first_ring(const struct bench_opts *o)
 {
@@ -110,6 +114,9 @@ static void add_transport(struct rows *rs, const struct bench_opts *o, const str
 		if (o->mode == BENCH_STREAM && strcmp(t->name, "eventfd") == 0)
 			row_mark(row, BENCH_SKIPPED, "two raw eventfds ring for "
 				 "one slot each way: a ping-pong, not a stream");
+		if (o->cpus == BENCH_CPUS_SAME &&
+		    (!strcmp(t->name, "shm") || !strcmp(t->name, "mmap")))
+			row_mark(row, BENCH_SKIPPED, SPIN_ONLY);
 	}
 	/* the bound of the shared-memory rows, after the first ring */
 	if (bench_uses_direct(o) && o->baseline && !net && t == first_ring(o)) {
@@ -118,6 +125,8 @@ static void add_transport(struct rows *rs, const struct bench_opts *o, const str
 		if (o->mode == BENCH_STREAM)
 			row_mark(row, BENCH_SKIPPED, "one flag each way, no data: "
 				 "a ping-pong, not a stream");
+		else if (o->cpus == BENCH_CPUS_SAME)
+			row_mark(row, BENCH_SKIPPED, SPIN_ONLY);
 	}
 	if (!bench_uses_mount(o))
 		return;
