@@ -103,6 +103,8 @@
 #define RING_SLEEP_NS	(500 * 1000 * 1000L)
 /* sends up to this many bytes publish their first line last */
 #define RING_PIPELINE	256
+/* a long read asks for the line this many slots ahead */
+#define RING_AHEAD	8
 /* spin mode: loads of the watched word between other looks */
 #define RING_SPIN_TURNS	16
 
@@ -455,6 +457,15 @@ static size_t ring_get(const struct ring *r, struct ring_line *l,
 	size_t got = 0, chunk;
 
 	for (;;) {
+		/* a long read: ask for a line ahead, so that several cross
+		 * at once rather than one after the other */
+		if (len - got > RING_AHEAD * RING_PAYLOAD) {
+			struct ring_line *ahead = l;
+
+			for (int i = 0; i < RING_AHEAD; i++)
+				ahead = ring_next(r, ahead);
+			__builtin_prefetch(ahead);
+		}
 		stamp = atomic_load_explicit(&l->stamp, memory_order_acquire);
 		if (stamp <= pos)
 			break;
