@@ -188,7 +188,8 @@ struct bench_link {
 struct bench_link *bench_link_ipc(const struct ipc_transport *t, const struct ipc_opts *o,
 				  const struct bench_net *net);
 struct bench_link *bench_link_classic(const char *transport, const struct bench_net *net);
-#define BENCH_CLASSIC_NAMES	"pipe, unix, tcp, udp, mqueue, sysvmsg, eventfd, zmq"
+#define BENCH_CLASSIC_NAMES	"pipe, unix, tcp, udp, mqueue, sysvmsg, eventfd, zmq,\n" \
+	"                       shm, mmap; and cacheline, the shared-memory bound"
 /* classic_zmq.c: the shape of a raw ZeroMQ ping-pong (libzmq's values) */
 struct bench_zmq_cfg {
 	int type[2];		/* socket type per side (BENCH_PARENT, _CHILD);

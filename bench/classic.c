@@ -3,12 +3,18 @@
  * raw fds: two pipe(2)s, a socketpair, a loopback TCP connection, two
  * connected UDP sockets (no flow control), two POSIX queues, one System V
  * queue with an mtype per direction, two eventfds ringing for a shared
- * slot each way (ping-pong only: no flow control). Across hosts (tcp):
+ * slot each way (ping-pong only: no flow control), shared memory (shm:
+ * anonymous, mmap: a file) with one buffer per direction handed over by
+ * a flag word in its first cache line, spun on. And `cacheline`, the
+ * bound of any shared-memory ping-pong here: one flag each way on its own
+ * cache line, no data (ping-pong only). Across hosts (tcp):
  * the child's socket made in its namespace, connected to the parent's
  * address.
  */
 #include <fcntl.h>
 #include <arpa/inet.h>
+#include <limits.h>
+#include <stdatomic.h>
 #include <mqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,12 +31,13 @@
 #include "sysv.h"
 
 enum classic_kind { CL_PIPE, CL_UNIX, CL_TCP, CL_UDP, CL_MQUEUE, CL_SYSVMSG,
-		   CL_EVENTFD };
+		   CL_EVENTFD, CL_SHM, CL_MMAP, CL_CACHELINE };
 
 static const char *const classic_names[] = {
 	[CL_PIPE] = "pipe", [CL_UNIX] = "unix", [CL_TCP] = "tcp",
 	[CL_UDP] = "udp", [CL_MQUEUE] = "mqueue", [CL_SYSVMSG] = "sysvmsg",
-	[CL_EVENTFD] = "eventfd",
+	[CL_EVENTFD] = "eventfd", [CL_SHM] = "shm", [CL_MMAP] = "mmap",
+	[CL_CACHELINE] = "cacheline",
 };
 
 #define NKINDS	(int)(sizeof(classic_names) / sizeof(classic_names[0]))
@@ -44,12 +51,17 @@ struct classic {
 	struct ipc_sysv sv;	/* sysvmsg: the queue's marker, */
 	int msqid;		/* the queue, -1 if none, */
 	struct { long mtype; char text[]; } *msg;	/* a message */
-	unsigned char *slot;	/* eventfd: [0] ping, [1] pong; length, data */
+	/* [0] ping, [1] pong; eventfd: length, data; shm, mmap: flag, data;
+	 * cacheline: flag */
+	unsigned char *slot;
 	size_t slot_size;
+	uint64_t sent, seen;	/* cacheline: our last flag, the peer's */
 	const struct bench_net *net;
 };
 
 #define SLOT_HDR	64	/* a message's length, then its bytes */
+#define SLOT_ALIGN	128	/* a pair of lines: Intel prefetches pairs */
+#define CL_HANGUP	UINT64_MAX	/* cacheline: the last flag */
 
 #define C(p)	container_of(p, struct classic, l)
 
@@ -117,6 +129,109 @@ static ssize_t eventfd_recv(struct classic *l, void *buf)
 	memcpy(&len, s, sizeof(len));
 	memcpy(buf, s + SLOT_HDR, len);
 	return (ssize_t)len;
+}
+
+/*
+ * shm, mmap, cacheline: a slot each way, SLOT_ALIGN bytes apart; mmap's
+ * memory is a file in $TMPDIR (or /tmp), unlinked at once
+ */
+static int open_shared(struct classic *l, size_t size)
+{
+	const char *dir = getenv("TMPDIR") ?: "/tmp";
+	char path[PATH_MAX];
+	int fd = -1, err;
+
+	l->slot_size = l->kind == CL_CACHELINE ? SLOT_ALIGN :
+		       (sizeof(uint64_t) + size + SLOT_ALIGN - 1) / SLOT_ALIGN * SLOT_ALIGN;
+	if (l->kind == CL_MMAP) {
+		snprintf(path, sizeof(path), "%s/ipcfs-classic.XXXXXX", dir);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		(void)unlink(path);
+		if (ftruncate(fd, (off_t)(2 * l->slot_size)) < 0) {
+			err = -errno;
+			(void)close(fd);
+			return err;
+		}
+	}
+	l->slot = mmap(NULL, 2 * l->slot_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | (fd < 0 ? MAP_ANONYMOUS : 0), fd, 0);
+	err = -errno;
+	if (fd >= 0)
+		(void)close(fd);
+	if (l->slot == MAP_FAILED) {
+		l->slot = NULL;
+		return err;
+	}
+	return 0;
+}
+
+static _Atomic uint64_t *flag_of(unsigned char *slot)
+{
+	return (_Atomic uint64_t *)(void *)slot;
+}
+
+/* shm, mmap: wait until the peer has emptied our buffer, fill it, hand
+ * it over (flag = length + 1; 1 is the hang-up) */
+static ssize_t shared_send(struct classic *l, const void *buf, size_t len)
+{
+	unsigned char *s = slot_of(l, true);
+
+	while (atomic_load_explicit(flag_of(s), memory_order_acquire) != 0)
+		if (ipc_stop)
+			return -EINTR;
+	memcpy(s + sizeof(uint64_t), buf, len);
+	atomic_store_explicit(flag_of(s), len + 1, memory_order_release);
+	return (ssize_t)len;
+}
+
+/* the empty message, once the peer has taken the last (a second at most:
+ * it may be gone) */
+static void shared_hangup(struct classic *l)
+{
+	_Atomic uint64_t *flag = flag_of(slot_of(l, true));
+	uint64_t end = bench_now_ns() + BENCH_NSEC;
+
+	while (atomic_load_explicit(flag, memory_order_acquire) != 0 && bench_now_ns() < end)
+		;
+	atomic_store_explicit(flag, 1, memory_order_release);
+}
+
+/* wait for the peer's buffer, empty it, hand it back */
+static ssize_t shared_recv(struct classic *l, void *buf)
+{
+	unsigned char *s = slot_of(l, false);
+	uint64_t v;
+
+	while ((v = atomic_load_explicit(flag_of(s), memory_order_acquire)) == 0)
+		if (ipc_stop)
+			return -EINTR;
+	if (--v > l->slot_size - sizeof(uint64_t))
+		return -EBADMSG;
+	memcpy(buf, s + sizeof(uint64_t), v);
+	atomic_store_explicit(flag_of(s), 0, memory_order_release);
+	return (ssize_t)v;
+}
+
+/* cacheline: a new flag value is the message (ping-pong only) */
+static ssize_t cacheline_send(struct classic *l, bool hangup)
+{
+	atomic_store_explicit(flag_of(slot_of(l, true)), hangup ? CL_HANGUP : ++l->sent,
+			      memory_order_release);
+	return (ssize_t)l->l.rx_min;
+}
+
+static ssize_t cacheline_recv(struct classic *l)
+{
+	_Atomic uint64_t *flag = flag_of(slot_of(l, false));
+	uint64_t v;
+
+	while ((v = atomic_load_explicit(flag, memory_order_acquire)) == l->seen)
+		if (ipc_stop)
+			return -EINTR;
+	l->seen = v;
+	return v == CL_HANGUP ? 0 : (ssize_t)l->l.rx_min;
 }
 
 #define LOOPBACK	{ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) }
@@ -244,6 +359,8 @@ static int classic_open(struct bench_link *bl, size_t size)
 		ret = size > UDP_MAX ? -EMSGSIZE : open_udp(l);
 	else if (l->kind == CL_EVENTFD)
 		ret = open_eventfd(l, size);
+	else if (l->kind == CL_SHM || l->kind == CL_MMAP || l->kind == CL_CACHELINE)
+		ret = open_shared(l, size);
 	else if (l->kind == CL_MQUEUE)
 		ret = open_mqueue(l, size);
 	else
@@ -259,7 +376,8 @@ static int classic_attach(struct bench_link *bl, enum bench_side side)
 	bool parent = side == BENCH_PARENT;
 
 	l->side = side;
-	if (l->kind == CL_SYSVMSG)
+	l->sent = l->seen = 0;
+	if (l->kind == CL_SYSVMSG || l->kind >= CL_SHM)
 		return 0;
 	if (l->kind == CL_EVENTFD) {
 		bl->tx = l->fd[parent ? 0 : 1];
@@ -297,6 +415,10 @@ static ssize_t classic_send(struct bench_link *l, const void *buf, size_t len)
 		return mq_send(l->tx, buf, len, 0) < 0 ? -errno : (ssize_t)len;
 	if (C(l)->kind == CL_EVENTFD)
 		return eventfd_send(C(l), buf, len);
+	if (C(l)->kind == CL_CACHELINE)
+		return cacheline_send(C(l), false);
+	if (C(l)->kind >= CL_SHM)
+		return shared_send(C(l), buf, len);
 	return bench_fd_send(l, buf, len);
 }
 
@@ -317,6 +439,10 @@ static ssize_t classic_recv(struct bench_link *l, void *buf, size_t len)
 		return bench_errno(recv(l->rx, buf, len, MSG_TRUNC));	/* true length */
 	if (C(l)->kind == CL_EVENTFD)
 		return eventfd_recv(C(l), buf);
+	if (C(l)->kind == CL_CACHELINE)
+		return cacheline_recv(C(l));
+	if (C(l)->kind >= CL_SHM)
+		return shared_recv(C(l), buf);
 	return bench_fd_recv(l, buf, len);
 }
 
@@ -327,6 +453,14 @@ static void classic_hangup(struct bench_link *bl)
 	if (l->kind == CL_SYSVMSG) {
 		l->msg->mtype = sysvmsg_type(l, true);
 		(void)msgsnd(l->msqid, l->msg, 0, IPC_NOWAIT);
+		return;
+	}
+	if (l->kind == CL_CACHELINE) {
+		(void)cacheline_send(l, true);
+		return;
+	}
+	if (l->kind >= CL_SHM) {
+		shared_hangup(l);
 		return;
 	}
 	if (bl->tx < 0)
@@ -360,8 +494,10 @@ struct bench_link *bench_link_classic(const char *transport, const struct bench_
 			break;
 	if (k == NKINDS)
 		return NULL;
-	snprintf(name, sizeof(name), "%s%s", transport, net ? "" : "(classic)");
+	snprintf(name, sizeof(name), "%s%s", transport,
+		 net || k == CL_CACHELINE ? "" : "(classic)");
 	c = bench_link_new(sizeof(*c), &classic_ops, BENCH_ROAD_DIRECT, name);
+	c->l.nodata = k == CL_CACHELINE;	/* a flag carries no payload */
 	c->l.classic = !net;	/* across hosts: the tcp row itself */
 	c->net = net;
 	c->kind = k;

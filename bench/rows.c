@@ -87,6 +87,19 @@ static struct bench_link *classic_of(const struct ipc_transport *t, const struct
 	return bench_link_classic(t->name, NULL);
 }
 
+/* the raw shared-memory loops spin and never yield */
+#define SPIN_ONLY	"spins without yielding: on one CPU each hand-over " \
+			"waits for a scheduler tick"
+
+/* the first transport asked for with a shared-memory ring, or NULL */
+static const struct ipc_transport *first_ring(const struct bench_opts *o)
+{
+	for (int i = 0; i < o->ntransports; i++)
+		if (o->transports[i]->caps & IPC_RING)
+			return o->transports[i];
+	return NULL;
+}
+
 /* a transport's rows at one size: direct, classic, mount */
 static void add_transport(struct rows *rs, const struct bench_opts *o, const struct bench_env *env,
 			  const struct ipc_transport *t, size_t size)
@@ -115,6 +128,19 @@ static void add_transport(struct rows *rs, const struct bench_opts *o, const str
 		if (o->mode == BENCH_STREAM && strcmp(t->name, "eventfd") == 0)
 			row_mark(row, BENCH_SKIPPED, "two raw eventfds ring for "
 				 "one slot each way: a ping-pong, not a stream");
+		if (o->cpus == BENCH_CPUS_SAME &&
+		    (!strcmp(t->name, "shm") || !strcmp(t->name, "mmap")))
+			row_mark(row, BENCH_SKIPPED, SPIN_ONLY);
+	}
+	/* the bound of the shared-memory rows, after the first ring */
+	if (bench_uses_direct(o) && o->baseline && !net && t == first_ring(o)) {
+		row = add(rs, bench_link_classic("cacheline", NULL), size, o,
+			  &rs->line[rs->nlines++].d);
+		if (o->mode == BENCH_STREAM)
+			row_mark(row, BENCH_SKIPPED, "one flag each way, no data: "
+				 "a ping-pong, not a stream");
+		else if (o->cpus == BENCH_CPUS_SAME)
+			row_mark(row, BENCH_SKIPPED, SPIN_ONLY);
 	}
 	if (!bench_uses_mount(o))
 		return;
@@ -128,7 +154,7 @@ static const struct bench_result **make_rows(struct rows *rs, const struct bench
 					     const struct bench_env *env)
 {
 	const struct ipc_transport *control = ipc_transport_find("plainmem");
-	size_t max = (size_t)o->nsizes * (o->ntransports * 3 + 3);
+	size_t max = (size_t)o->nsizes * (o->ntransports * 3 + 4);
 	const struct bench_result **done = bench_calloc(max, sizeof(*done));
 	struct row *row;
 

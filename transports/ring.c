@@ -5,21 +5,40 @@
  * returns 0 once the writer has hung up and the ring is drained, send()
  * fails with -EPIPE once the reader is gone. Capacity is
  * ipc_opts.capacity rounded up to a power of two (64 KiB by default, like
- * a pipe). The memory is one shared mapping (struct ipc_ring_backing: an
- * fd to mmap, or shmat): a header of three cache lines, then the data.
+ * a pipe), exactly: that many bytes fit, whatever the sizes of the sends.
+ * The memory is one shared mapping (struct ipc_ring_backing: an fd to
+ * mmap, or shmat): a header of three cache lines (head, the bytes ever
+ * sent; tail, the bytes ever received; the wait words), then the data.
  *
- * Waiting. A waiter spins briefly, yields briefly, then sleeps on its
- * end's doorbell (struct ipc_ring_bell: a futex on the end's word in the
- * header, the default; an eventfd; a SysV semaphore; an io_uring CQE
- * sent with MSG_RING); with ipc_opts.spin it only spins. Before its final
- * look at the indices it sets RING_SLEEP in its end's word (rx_wait for
- * data, tx_wait for room); after publishing, the other side loads the
- * word and, only when it is not zero, takes it with an exchange and rings
- * the bell (ipc_opts.sleep: at once, no spin or yield first, so that
- * every wait rings it). Setting the bit and publishing an index are both
+ * Publishing. The data is 64-byte lines, each a stamp and 56 bytes of the
+ * stream: byte p is byte p % 56 of line p / 56, in slot (p / 56) % nlines,
+ * with enough slots that no slot holds a line the reader still reads and
+ * one the writer writes. A line's stamp is the stream position where its
+ * written bytes end, stored (release) after them; the reader at tail
+ * loads (acquire) the stamp of tail's line and takes the bytes below it,
+ * then the next line's. A stamp from the last lap ends at or before
+ * tail, so it reads as "nothing yet". The reader thus waits on the line
+ * that brings the data with it: one cache line crossing, not one for an
+ * index and another for the data. A short send (up to RING_PIPELINE
+ * bytes) stores its first line last, so that its other lines are there
+ * once that stamp is; a long one goes in order, and the reader copies
+ * behind the writer. head and tail are stored after each send and recv:
+ * the writer reads tail only when its last look shows too little room,
+ * and the reader reads head only before it sleeps.
+ *
+ * Waiting. A waiter spins briefly on the word that will change (the
+ * stamp it needs, or tail), yields briefly, then sleeps on its end's
+ * doorbell (struct ipc_ring_bell: a futex on the end's word in the
+ * header, the default; an eventfd; a SysV semaphore; an io_uring CQE sent
+ * with MSG_RING). Before its final look at the indices it sets
+ * RING_SLEEP in its end's word (rx_wait for data, tx_wait for room);
+ * after publishing, the other side stores its index and loads the word
+ * and, only when it is not zero, takes it with an exchange and rings the
+ * bell (ipc_opts.sleep: at once, no spin or yield first, so that every
+ * wait rings it). Setting the bit and storing the index are both
  * seq_cst, so either the waiter's final look sees the index or the
- * publisher sees the bit: no lost wake-up, and no system call when nobody
- * waits. What each
+ * publisher sees the bit: no lost wake-up, and no system call when
+ * nobody waits. What each
  * bell adds is that a ring which comes between the final look and the
  * sleep is kept: FUTEX_WAIT fails at once because the exchange changed
  * the word; an eventfd's counter, a semaphore's count and a CQE all stay
@@ -29,6 +48,13 @@
  * then poll on wait_fd) does the same with RING_POLL: it first drains
  * old rings, then sets the bit and looks; it is rung with one byte on
  * its doorbell socket, or on the bell's own fd (eventfd, io_uring).
+ *
+ * Spin mode (ipc_opts.spin) waiters only spin, so nobody sleeps: the
+ * indices are stored with release alone and the words are never looked
+ * at, so the hot path has no fence and no read-modify-write. A poller
+ * cannot be promised its ring then: the readiness fds are rung once at
+ * create and never drained, so they always poll readable, and a poller
+ * polls the way it would spin.
  *
  * Ends and fork. The two ends are the two sockets of a socketpair ("the
  * link"), which are the readiness fds as well, unless the bell has its
@@ -71,14 +97,35 @@
 /* spin ~1 us, yield ~50 us, then sleep: docs/DESIGN.md, "ring wake-ups" */
 #define RING_SPINS	40
 #define RING_YIELDS	100
-/* spin mode: look for a killed peer this often */
-#define RING_SPIN_CHECK	0xffffu
+/* spin mode: look for a killed peer every 64 Ki turns */
+#define RING_SPIN_CHECK	0xfffu
 /* a sleeper looks for a killed peer this often; no CPU cost to speak of */
 #define RING_SLEEP_NS	(500 * 1000 * 1000L)
+/* sends up to this many bytes publish their first line last */
+#define RING_PIPELINE	256
+/* a long read asks for the line this many slots ahead */
+#define RING_AHEAD	8
+/* spin mode: loads of the watched word between other looks */
+#define RING_SPIN_TURNS	16
 
 /* bits of rx_wait and tx_wait */
 #define RING_SLEEP	0x1u	/* a waiter is in (or entering) FUTEX_WAIT */
 #define RING_POLL	0x2u	/* a poller wants a doorbell byte */
+
+/*
+ * The data: 64-byte lines, each a stamp and 56 bytes of the stream. Byte p
+ * of the stream is byte p % 56 of line p / 56, which lives in slot
+ * (p / 56) % nlines. A line's stamp is the stream position where its
+ * valid bytes end: more than the reader's position means data for it
+ * (see "Publishing", above).
+ */
+#define RING_LINE	64
+#define RING_PAYLOAD	(RING_LINE - 8)
+
+struct ring_line {
+	alignas(RING_LINE) _Atomic uint64_t stamp;
+	unsigned char data[RING_PAYLOAD];
+};
 
 struct ring_hdr {
 	/* written by the producer only: bytes ever sent */
@@ -95,10 +142,13 @@ struct ring_hdr {
 /* what one process knows; both ends are here in the daemon */
 struct ring {
 	struct ring_hdr *hdr;
-	unsigned char *data;	/* right after the header */
-	uint64_t size;
-	/* the other side's index as last seen: [TX] tail, [RX] head */
-	uint64_t seen[2];
+	struct ring_line *line;	/* right after the header */
+	size_t nlines;
+	uint64_t size;		/* the capacity in bytes */
+	uint64_t tail_seen;	/* the producer's last look at tail */
+	/* per end, a stream position and its slot: a division spared */
+	uint64_t at_pos[2];
+	struct ring_line *at_line[2];
 	unsigned hup_seen[2];
 	bool peer_gone[2];	/* [TX]: reader gone, [RX]: writer gone */
 	bool spin;
@@ -182,13 +232,24 @@ static void ring_poke(struct ipc_chan *ch, enum ipc_end end)
 		   MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-/* after publishing: ring the other side's doorbell if it waits */
-static void ring_wake(struct ipc_chan *ch, enum ipc_end other)
+/*
+ * Store our index, then ring the other side's doorbell if it waits. In
+ * spin mode nobody sleeps and pollers are never owed a ring (see
+ * ring_arm_poll): a release store, no fence, no look at the word.
+ */
+static void ring_publish(struct ipc_chan *ch, _Atomic uint64_t *index,
+			 uint64_t val, enum ipc_end other)
 {
 	struct ring *r = ch->priv;
 	atomic_uint *word = ring_word(r, other);
 	unsigned w;
 
+	if (r->spin) {
+		atomic_store_explicit(index, val, memory_order_release);
+		return;
+	}
+	/* seq_cst: ordered before the load of the word (see the top) */
+	atomic_store(index, val);
 	/* a load first: the exchange would take the line from the waiter */
 	if (!atomic_load(word))
 		return;
@@ -225,6 +286,13 @@ static int ring_arm_poll(struct ipc_chan *ch, enum ipc_end end)
 	struct ring *r = ch->priv;
 	bool linked = true;
 
+	/*
+	 * Spin mode publishes without a fence (ring_publish), so it cannot
+	 * promise a poller its ring: the fd stays readable (create() rang
+	 * it, nothing drains it) and a poller polls the way it would spin.
+	 */
+	if (r->spin)
+		return ring_peer_gone(ch, end, true) ? 0 : -EAGAIN;
 	/* the link carries no bytes then: it only says who is gone */
 	if (r->bell->drain)
 		r->bell->drain(ch, r->bell_state, end);
@@ -266,11 +334,25 @@ static int ring_sleep(struct ipc_chan *ch, enum ipc_end end)
 }
 
 /*
- * Wait a little for `end` to be able to progress. 0: look again; -EAGAIN
- * for IPC_DONTWAIT; -EINTR when ipc_stop is set or a signal cut the sleep.
+ * Spin while *watch <= limit, up to n times: the stamp the reader waits
+ * on, or the tail the writer waits to move. One load a turn, so that
+ * the change is seen as soon as its line comes over.
+ */
+static void ring_spin(const _Atomic uint64_t *watch, uint64_t limit,
+		      unsigned n)
+{
+	while (n-- && atomic_load_explicit(watch, memory_order_relaxed) <= limit)
+		ring_relax();
+}
+
+/*
+ * Wait a little for `end` to be able to progress, spinning on *watch
+ * (see ring_spin). 0: look again; -EAGAIN for IPC_DONTWAIT; -EINTR when
+ * ipc_stop is set or a signal cut the sleep.
  */
 static int ring_wait(struct ipc_chan *ch, enum ipc_end end, int flags,
-		     unsigned *spins)
+		     unsigned *spins, const _Atomic uint64_t *watch,
+		     uint64_t limit)
 {
 	struct ring *r = ch->priv;
 
@@ -282,20 +364,128 @@ static int ring_wait(struct ipc_chan *ch, enum ipc_end end, int flags,
 	if (r->spin) {
 		if ((*spins & RING_SPIN_CHECK) == 0)
 			(void)ring_peer_gone(ch, end, true);
-		ring_relax();
+		ring_spin(watch, limit, RING_SPIN_TURNS);
 		return 0;
 	}
 	if (r->sleep)
 		return ring_sleep(ch, end);
-	if (*spins < RING_SPINS) {
-		ring_relax();
+	if (*spins == 1) {
+		ring_spin(watch, limit, RING_SPINS);
 		return 0;
 	}
-	if (*spins < RING_SPINS + RING_YIELDS) {
+	if (*spins <= 1 + RING_YIELDS) {
 		(void)sched_yield();
 		return 0;
 	}
 	return ring_sleep(ch, end);
+}
+
+/* the slot after l, round the ring */
+static struct ring_line *ring_next(const struct ring *r, struct ring_line *l)
+{
+	return ++l == r->line + r->nlines ? r->line : l;
+}
+
+/* the slot of stream byte pos for `end`, which moves forward: cached */
+static struct ring_line *ring_line_at(struct ring *r, enum ipc_end end,
+				      uint64_t pos)
+{
+	uint64_t old = r->at_pos[end];
+	size_t i;
+
+	/* a step of less than a lap from where we were: no division */
+	if (pos >= old && pos - old < r->size) {
+		i = (size_t)(r->at_line[end] - r->line) +
+		    (size_t)(pos / RING_PAYLOAD - old / RING_PAYLOAD);
+		while (i >= r->nlines)
+			i -= r->nlines;
+	} else {
+		i = (size_t)(pos / RING_PAYLOAD % r->nlines);
+	}
+	r->at_pos[end] = pos;
+	r->at_line[end] = &r->line[i];
+	return &r->line[i];
+}
+
+/* bytes into line l at off, then its stamp: where its bytes end now */
+static inline void ring_fill(struct ring_line *l, size_t off,
+			     const unsigned char *src, size_t n, uint64_t stamp)
+{
+	if (n == RING_PAYLOAD)	/* a whole line: the copy is inlined */
+		memcpy(l->data, src, RING_PAYLOAD);
+	else
+		memcpy(l->data + off, src, n);
+	atomic_store_explicit(&l->stamp, stamp, memory_order_release);
+}
+
+/*
+ * Copy n bytes into the stream at pos, line l, and publish them: each
+ * line's stamp right after its bytes. A short send does its first line
+ * last, so that once the reader sees that stamp the rest is there too
+ * (stores are seen in order: release) and the line it polls is written
+ * once; a long one goes in order, so that the reader copies while we
+ * write (docs/DESIGN.md, "ring lines").
+ */
+static void ring_put(const struct ring *r, struct ring_line *l, uint64_t pos,
+		     const unsigned char *src, size_t n)
+{
+	struct ring_line *first = l;
+	size_t off = pos % RING_PAYLOAD;
+	size_t head = n < RING_PAYLOAD - off ? n : RING_PAYLOAD - off;
+	bool in_order = n > RING_PIPELINE;
+	size_t done = head, chunk;
+
+	if (in_order)
+		ring_fill(first, off, src, head, pos + head);
+	for (; done < n; done += chunk) {
+		l = ring_next(r, l);
+		chunk = n - done < RING_PAYLOAD ? n - done : RING_PAYLOAD;
+		ring_fill(l, 0, src + done, chunk, pos + done + chunk);
+	}
+	if (!in_order)
+		ring_fill(first, off, src, head, pos + head);
+}
+
+/*
+ * Copy what the stream holds at pos (line l), up to len bytes; 0 if
+ * nothing. A stamp past its line's end (an outsider's) counts as the end.
+ */
+static size_t ring_get(const struct ring *r, struct ring_line *l,
+		       uint64_t pos, unsigned char *dst, size_t len)
+{
+	uint64_t line_end = pos - pos % RING_PAYLOAD + RING_PAYLOAD, stamp;
+	size_t got = 0, chunk;
+
+	for (;;) {
+		/* a long read: ask for a line ahead, so that several cross
+		 * at once rather than one after the other */
+		if (len - got > RING_AHEAD * RING_PAYLOAD) {
+			struct ring_line *ahead = l;
+
+			for (int i = 0; i < RING_AHEAD; i++)
+				ahead = ring_next(r, ahead);
+			__builtin_prefetch(ahead);
+		}
+		stamp = atomic_load_explicit(&l->stamp, memory_order_acquire);
+		if (stamp <= pos)
+			break;
+		if (stamp > line_end)
+			stamp = line_end;
+		chunk = stamp - pos < len - got ? stamp - pos : len - got;
+		if (chunk == RING_PAYLOAD)	/* a whole line: inlined */
+			memcpy(dst + got, l->data, RING_PAYLOAD);
+		else
+			memcpy(dst + got, l->data + RING_PAYLOAD -
+			       (line_end - pos), chunk);
+		got += chunk;
+		pos += chunk;
+		/* done, or the rest of this line is not written yet */
+		if (got == len || pos < line_end)
+			break;
+		l = ring_next(r, l);
+		line_end += RING_PAYLOAD;
+	}
+	return got;
 }
 
 ssize_t ipc_ring_send(struct ipc_chan *ch, const void *buf, size_t len,
@@ -304,8 +494,8 @@ ssize_t ipc_ring_send(struct ipc_chan *ch, const void *buf, size_t len,
 	struct ring *r = ch->priv;
 	struct ring_hdr *h = r->hdr;
 	uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
-	size_t n, off, first;
 	unsigned spins = 0;
+	size_t n;
 	int err;
 
 	for (;;) {
@@ -314,28 +504,26 @@ ssize_t ipc_ring_send(struct ipc_chan *ch, const void *buf, size_t len,
 		/*
 		 * The cached tail is old, so it can only show less room:
 		 * read the consumer's line only when that is not enough.
+		 * An outsider's tail may show too much: the slots keep us
+		 * inside the ring all the same.
 		 */
-		n = r->size - (head - r->seen[IPC_TX]);
+		n = r->size - (head - r->tail_seen);
 		if (n < len) {
-			r->seen[IPC_TX] = atomic_load_explicit(&h->tail,
+			r->tail_seen = atomic_load_explicit(&h->tail,
 						memory_order_acquire);
-			n = r->size - (head - r->seen[IPC_TX]);
+			n = r->size - (head - r->tail_seen);
 		}
 		if (n > 0)
 			break;
-		err = ring_wait(ch, IPC_TX, flags, &spins);
+		err = ring_wait(ch, IPC_TX, flags, &spins, &h->tail,
+				r->tail_seen);
 		if (err < 0)
 			return err;
 	}
 	if (n > len)
 		n = len;
-	off = head & (r->size - 1);
-	first = n < r->size - off ? n : r->size - off;
-	memcpy(r->data + off, buf, first);
-	memcpy(r->data, (const char *)buf + first, n - first);
-	/* seq_cst, not just release: ordered before ring_wake()'s load */
-	atomic_store(&h->head, head + n);
-	ring_wake(ch, IPC_RX);
+	ring_put(r, ring_line_at(r, IPC_TX, head), head, buf, n);
+	ring_publish(ch, &h->head, head + n, IPC_RX);
 	return (ssize_t)n;
 }
 
@@ -344,44 +532,27 @@ ssize_t ipc_ring_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
 	struct ring *r = ch->priv;
 	struct ring_hdr *h = r->hdr;
 	uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
-	size_t n, off, first;
+	struct ring_line *l = ring_line_at(r, IPC_RX, tail);
 	unsigned spins = 0;
+	size_t n;
 	int err;
 
 	for (;;) {
-		/* as in send: the cached head can only show less data */
-		n = r->seen[IPC_RX] - tail;
-		if (n < len) {
-			r->seen[IPC_RX] = atomic_load_explicit(&h->head,
-						memory_order_acquire);
-			n = r->seen[IPC_RX] - tail;
-		}
+		n = ring_get(r, l, tail, buf, len);
 		if (n > 0)
 			break;
 		if (ring_peer_gone(ch, IPC_RX, false)) {
 			/* the last bytes may have come just before the close */
-			r->seen[IPC_RX] = atomic_load_explicit(&h->head,
-						memory_order_acquire);
-			n = r->seen[IPC_RX] - tail;
+			n = ring_get(r, l, tail, buf, len);
 			if (n == 0)
 				return 0;
 			break;
 		}
-		err = ring_wait(ch, IPC_RX, flags, &spins);
+		err = ring_wait(ch, IPC_RX, flags, &spins, &l->stamp, tail);
 		if (err < 0)
 			return err;
 	}
-	if (n > len)
-		n = len;
-	/* an outsider may scribble on the indices: stay inside the ring */
-	if (n > r->size)
-		n = r->size;
-	off = tail & (r->size - 1);
-	first = n < r->size - off ? n : r->size - off;
-	memcpy(buf, r->data + off, first);
-	memcpy((char *)buf + first, r->data, n - first);
-	atomic_store(&h->tail, tail + n);
-	ring_wake(ch, IPC_TX);
+	ring_publish(ch, &h->tail, tail + n, IPC_TX);
 	return (ssize_t)n;
 }
 
@@ -451,6 +622,21 @@ void ipc_ring_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
 	st->queued_bytes = (long)(atomic_load(&r->hdr->head) -
 				  atomic_load(&r->hdr->tail));
 	st->capacity = (long)r->size;
+}
+
+/*
+ * Slots for a window of size bytes, [tail, tail + size), which touches
+ * ceil((size + 55) / 56) lines at most: then no slot holds both a line
+ * the reader still reads and one the writer writes.
+ */
+static size_t ring_nlines(uint64_t size)
+{
+	return (size_t)((size + 2 * RING_PAYLOAD - 2) / RING_PAYLOAD);
+}
+
+static size_t ring_len(const struct ring *r)
+{
+	return sizeof(struct ring_hdr) + r->nlines * sizeof(struct ring_line);
 }
 
 /* the backing's memory for len bytes, allocated now; NULL, *err */
@@ -539,7 +725,8 @@ int ipc_ring_create(struct ipc_chan *ch, const struct ipc_opts *o,
 	r->size = 1;
 	while (r->size < want)
 		r->size <<= 1;
-	len = sizeof(struct ring_hdr) + r->size;
+	r->nlines = ring_nlines(r->size);
+	len = ring_len(r);
 	r->spin = o->spin;
 	r->sleep = o->sleep && !o->spin;
 	r->b = b;
@@ -565,10 +752,13 @@ int ipc_ring_create(struct ipc_chan *ch, const struct ipc_opts *o,
 	if (!o->visible && b->remove)
 		b->remove(ch->object);
 	r->hdr = mem;
-	r->data = (unsigned char *)mem + sizeof(struct ring_hdr);
+	r->line = (struct ring_line *)(r->hdr + 1);
+	r->at_line[IPC_RX] = r->at_line[IPC_TX] = r->line;
 	ch->priv = r;
 	/* an empty ring has room: TX starts readable, like a pipe POLLOUT */
 	ring_poke(ch, IPC_TX);
+	if (r->spin)	/* and RX for good: see ring_arm_poll */
+		ring_poke(ch, IPC_RX);
 	return 0;
 
 err_bell:
@@ -602,7 +792,7 @@ void ipc_ring_destroy(struct ipc_chan *ch)
 	if (ch->fd[IPC_TX] >= 0)
 		ipc_ring_close_end(ch, IPC_TX);
 	/* unmap first: the SysV bell counts the segment's users */
-	ring_unmap(r, r->hdr, sizeof(struct ring_hdr) + r->size);
+	ring_unmap(r, r->hdr, ring_len(r));
 	r->bell->close(ch, r->bell_state);
 	/* ENOENT unless visible: it went as soon as it was mapped */
 	if (r->b->remove)
