@@ -81,13 +81,16 @@ static int efd_sleep(struct ipc_chan *ch, void *bell, enum ipc_end end,
 		{ .fd = ch->fd[end], .events = 0 },
 	};
 
+	int n;
+
 	(void)word;
 	(void)seen;
-	if (poll(p, 2, (int)(timeout_ns / 1000000)) < 0)
+	n = poll(p, 2, (int)(timeout_ns / 1000000));
+	if (n < 0)
 		return -errno;
 	if (p[0].revents & POLLIN)
 		efd_drain(ch, bell, end);
-	return 0;
+	return n == 0;
 }
 
 static int efd_poll_fd(const struct ipc_chan *ch, const void *bell,

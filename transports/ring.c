@@ -153,6 +153,7 @@ struct ring {
 	bool peer_gone[2];	/* [TX]: reader gone, [RX]: writer gone */
 	bool spin;
 	bool sleep;		/* no spin or yield before the doorbell */
+	uint64_t sleeps_rung, sleeps_timed_out;	/* ipc_chan_stats */
 	const struct ipc_ring_backing *b;
 	const struct ipc_ring_bell *bell;
 	void *bell_state;
@@ -327,6 +328,10 @@ static int ring_sleep(struct ipc_chan *ch, enum ipc_end end)
 	err = r->bell->sleep(ch, r->bell_state, end, word, w, RING_SLEEP_NS);
 	if (err < 0)
 		return err;
+	if (err)
+		r->sleeps_timed_out++;
+	else
+		r->sleeps_rung++;
 	/* nothing happened: timed out, so has the peer died silently? */
 	if (!ring_can_progress(ch, end))
 		(void)ring_peer_gone(ch, end, true);
@@ -622,6 +627,8 @@ void ipc_ring_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
 	st->queued_bytes = (long)(atomic_load(&r->hdr->head) -
 				  atomic_load(&r->hdr->tail));
 	st->capacity = (long)r->size;
+	st->sleeps_rung = r->sleeps_rung;
+	st->sleeps_timed_out = r->sleeps_timed_out;
 }
 
 /*
@@ -825,10 +832,14 @@ static void futex_wake(struct ipc_chan *ch, void *bell, enum ipc_end end,
 static int futex_sleep(struct ipc_chan *ch, void *bell, enum ipc_end end,
 		       atomic_uint *word, unsigned seen, long timeout_ns)
 {
+	int err;
+
 	(void)ch;
 	(void)bell;
 	(void)end;
-	return ipc_futex_wait(word, seen, timeout_ns);
+	errno = 0;	/* ipc_futex_wait() leaves ETIMEDOUT there, and 0 */
+	err = ipc_futex_wait(word, seen, timeout_ns);
+	return err ? err : errno == ETIMEDOUT;
 }
 
 static void futex_close(struct ipc_chan *ch, void *bell)

@@ -42,8 +42,8 @@ struct ipc_ring_bell {
 	void (*wake)(struct ipc_chan *ch, void *bell, enum ipc_end end,
 		     atomic_uint *word);
 	/*
-	 * Sleep on `end` until woken, or for about timeout_ns. 0 when woken,
-	 * timed out or woken for nothing (the caller looks again); -EINTR
+	 * Sleep on `end` until woken, or for about timeout_ns. 0 when woken
+	 * (or for nothing: the caller looks again), 1 when timed out; -EINTR
 	 * when a signal cut it; another -errno when the bell is broken.
 	 * `seen` is the word as the sleeper set it.
 	 */

@@ -180,8 +180,10 @@ static int sem_sleep(struct ipc_chan *ch, void *bell, enum ipc_end end,
 	(void)ch;
 	(void)word;
 	(void)seen;
-	if (semtimedop(b->id, &op, 1, &ts) == 0 || errno == EAGAIN)
+	if (semtimedop(b->id, &op, 1, &ts) == 0)
 		return 0;
+	if (errno == EAGAIN)
+		return 1;	/* timed out */
 	/* someone removed the set (ipcrm): EIDRM asleep, EINVAL after */
 	return errno == EINVAL ? -EIDRM : -errno;
 }

@@ -113,6 +113,9 @@ struct ipc_chan_stats {
 	long queued_msgs;	/* message transports; -1 unknown */
 	long capacity;		/* bytes the channel buffers; -1 unknown */
 	uint64_t dropped;	/* local mode: outsiders' empty messages */
+	/* rings: this process's sleeps on the doorbell that a ring ended,
+	 * and those the periodic look for a dead peer ended */
+	uint64_t sleeps_rung, sleeps_timed_out;
 };
 
 struct ipc_chan {

@@ -167,7 +167,7 @@ static int uring_sleep(struct ipc_chan *ch, void *bell, enum ipc_end end,
 	if (ret < 0 && ret != -ETIME)
 		return ret;	/* -EINTR */
 	uring_drain(ch, bell, end);
-	return 0;
+	return ret == -ETIME;
 }
 
 static int uring_poll_fd(const struct ipc_chan *ch, const void *bell,
