@@ -153,7 +153,8 @@ struct ring {
 	bool peer_gone[2];	/* [TX]: reader gone, [RX]: writer gone */
 	bool spin;
 	bool sleep;		/* no spin or yield before the doorbell */
-	uint64_t sleeps_rung, sleeps_timed_out;	/* ipc_chan_stats */
+	/* ipc_chan_stats, per end: each end may be another thread's */
+	uint64_t sleeps_rung[2], sleeps_timed_out[2];
 	const struct ipc_ring_backing *b;
 	const struct ipc_ring_bell *bell;
 	void *bell_state;
@@ -329,9 +330,9 @@ static int ring_sleep(struct ipc_chan *ch, enum ipc_end end)
 	if (err < 0)
 		return err;
 	if (err)
-		r->sleeps_timed_out++;
+		r->sleeps_timed_out[end]++;
 	else
-		r->sleeps_rung++;
+		r->sleeps_rung[end]++;
 	/* nothing happened: timed out, so has the peer died silently? */
 	if (!ring_can_progress(ch, end))
 		(void)ring_peer_gone(ch, end, true);
@@ -627,8 +628,9 @@ void ipc_ring_stats(const struct ipc_chan *ch, struct ipc_chan_stats *st)
 	st->queued_bytes = (long)(atomic_load(&r->hdr->head) -
 				  atomic_load(&r->hdr->tail));
 	st->capacity = (long)r->size;
-	st->sleeps_rung = r->sleeps_rung;
-	st->sleeps_timed_out = r->sleeps_timed_out;
+	st->sleeps_rung = r->sleeps_rung[IPC_TX] + r->sleeps_rung[IPC_RX];
+	st->sleeps_timed_out = r->sleeps_timed_out[IPC_TX] +
+			       r->sleeps_timed_out[IPC_RX];
 }
 
 /*
