@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <mqueue.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,27 @@ void ipc_fd_destroy_named(struct ipc_chan *ch)
 }
 
 /* futexes in memory shared across fork(): not the _PRIVATE variants */
+/* bumped in every child of fork(): along one line of forks, no two
+ * processes share a value */
+static atomic_uint ipc_forks;
+static pthread_once_t ipc_forks_once = PTHREAD_ONCE_INIT;
+
+static void ipc_count_fork(void)
+{
+	atomic_fetch_add(&ipc_forks, 1);
+}
+
+static void ipc_watch_forks(void)
+{
+	(void)pthread_atfork(NULL, NULL, ipc_count_fork);
+}
+
+unsigned ipc_life(void)
+{
+	(void)pthread_once(&ipc_forks_once, ipc_watch_forks);
+	return atomic_load_explicit(&ipc_forks, memory_order_relaxed) + 1;
+}
+
 int ipc_futex_wait(atomic_uint *word, unsigned val, long timeout_ns)
 {
 	struct timespec ts = { timeout_ns / 1000000000L,

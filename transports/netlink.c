@@ -47,6 +47,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "sock.h"
 #include "transport.h"
 
 #define NL_DATA		NLMSG_MIN_TYPE	/* below are netlink's own types */
@@ -295,14 +296,8 @@ static void nl_destroy(struct ipc_chan *ch)
  * bytes first if want is not 0; -errno */
 static long nl_buffer(int fd, int opt, int force, size_t want)
 {
-	int v = (int)((want + 1) / 2), got;	/* the kernel doubles it */
-	socklen_t len = sizeof(got);
-
-	if (want && setsockopt(fd, SOL_SOCKET, force, &v, sizeof(v)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
-	if (getsockopt(fd, SOL_SOCKET, opt, &got, &len) < 0)
-		return -errno;
-	return got;
+	/* the kernel doubles it */
+	return ipc_sock_buffer(fd, opt, force, (int)((want + 1) / 2));
 }
 
 /* max_msg from SO_SNDBUF (raised for o->max_msg), capacity SO_RCVBUF */

@@ -281,22 +281,28 @@ void ipc_dgram_hangup(struct ipc_chan *ch)
 		(void)send(ch->fd[IPC_TX], "", 0, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+long ipc_sock_buffer(int fd, int opt, int force, int want)
+{
+	socklen_t len = sizeof(want);
+
+	if (want > 0 && setsockopt(fd, SOL_SOCKET, force, &want,
+				   sizeof(want)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, opt, &want, sizeof(want));
+	if (getsockopt(fd, SOL_SOCKET, opt, &want, &len) < 0)
+		return -errno;
+	return want;
+}
+
 /* one direction: tx's send buffer and rx's receive buffer; 0 or -errno */
 static int dgram_size_dir(int tx, int rx, size_t max_msg)
 {
-	int want = (int)(max_msg + 4096), got;
-	socklen_t len = sizeof(got);
+	int want = (int)(max_msg + 4096);
+	long got;
 
-	if (setsockopt(tx, SOL_SOCKET, SO_SNDBUFFORCE, &want,
-		       sizeof(want)) < 0)
-		(void)setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &want,
-				 sizeof(want));
-	if (setsockopt(rx, SOL_SOCKET, SO_RCVBUFFORCE, &want,
-		       sizeof(want)) < 0)
-		(void)setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &want,
-				 sizeof(want));
-	if (getsockopt(tx, SOL_SOCKET, SO_SNDBUF, &got, &len) < 0)
-		return -errno;
+	(void)ipc_sock_buffer(rx, SO_RCVBUF, SO_RCVBUFFORCE, want);
+	got = ipc_sock_buffer(tx, SO_SNDBUF, SO_SNDBUFFORCE, want);
+	if (got < 0)
+		return (int)got;
 	/* the kernel reports twice what it charges messages against */
 	return (size_t)got / 2 < max_msg ? -EMSGSIZE : 0;
 }

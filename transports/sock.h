@@ -18,6 +18,10 @@ int ipc_sock_stream_pair(int domain, struct sockaddr_storage *sa,
 			 socklen_t *len, int fd[2], int *listener, bool duplex);
 /* connect fd[RX] to fd[TX]'s address: the kernel drops others' data */
 int ipc_sock_connect_peer(int fd[2]);
+/* SO_SNDBUF or SO_RCVBUF (opt) of fd set to want (> 0; through the
+ * privileged force, else capped by the kernel), then what the kernel
+ * reports, twice what it charges messages against; or -errno */
+long ipc_sock_buffer(int fd, int opt, int force, int want);
 /* stream sockets' hang-up: a duplex side's shutdown(fd[TX], SHUT_WR) */
 void ipc_sock_hangup(struct ipc_chan *ch);
 /* a Unix datagram pair, RX bound to ch->object, a fresh name for `what`

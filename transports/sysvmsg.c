@@ -64,7 +64,7 @@ static const struct sysvmsg_buf sysvmsg_hup = { .mtype = SYSVMSG_TYPE };
  * while it is empty. So the fd is level-triggered and never stale.
  */
 struct helper {
-	unsigned life;		/* this_life() of its process; 0: none */
+	unsigned life;		/* ipc_life() of its process; 0: none */
 	bool running;		/* the thread was started */
 	bool busy, stop, failed;
 	int efd;
@@ -93,29 +93,6 @@ struct sysvmsg {
 	atomic_bool hup;	/* the doorbell took a hang-up (not local) */
 	atomic_bool gone;	/* the queue was removed: the reader left */
 };
-
-/*
- * Which process is this, as far as helper threads go: bumped in every
- * child of fork(), whose copies of our threads do not exist. getpid()
- * would do, but is a system call on every message.
- */
-static atomic_uint forks;
-static pthread_once_t forks_once = PTHREAD_ONCE_INIT;
-
-static void count_fork(void)
-{
-	atomic_fetch_add(&forks, 1);
-}
-
-static void watch_forks(void)
-{
-	(void)pthread_atfork(NULL, NULL, count_fork);
-}
-
-static unsigned this_life(void)
-{
-	return atomic_load_explicit(&forks, memory_order_relaxed) + 1;
-}
 
 static void ring_efd(int efd, bool on)
 {
@@ -163,7 +140,7 @@ static void cancel_on(void)
 /* this process's helper: its eventfd made (counter `ready`), no thread */
 static int helper_get(struct helper *h, bool ready)
 {
-	if (h->life == this_life())
+	if (h->life == ipc_life())
 		return 0;
 	/* a copy from the parent: its thread is not here, its fd is ours */
 	if (h->life)
@@ -174,7 +151,7 @@ static int helper_get(struct helper *h, bool ready)
 		return -errno;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
-	h->life = this_life();
+	h->life = ipc_life();
 	return 0;
 }
 
@@ -193,7 +170,7 @@ static int helper_start(struct helper *h, bool ready, void *(*fn)(void *),
 /* stop and join this process's thread; the eventfd goes too */
 static void helper_stop(struct helper *h)
 {
-	if (h->life != this_life()) {
+	if (h->life != ipc_life()) {
 		/* a forked copy: only the eventfd is ours */
 		if (h->life)
 			(void)close(h->efd);
@@ -242,7 +219,7 @@ static bool helper_busy(struct helper *h)
 {
 	bool busy;
 
-	if (h->life != this_life())
+	if (h->life != ipc_life())
 		return false;
 	pthread_mutex_lock(&h->lock);
 	busy = h->busy;
@@ -351,18 +328,18 @@ static void watch_start(struct ipc_chan *ch)
 	struct sysvmsg *s = ch->priv;
 	enum ipc_end end = ch->open[IPC_RX] ? IPC_RX : IPC_TX;
 
-	if (s->local || s->watch_life == this_life() ||
+	if (s->local || s->watch_life == ipc_life() ||
 	    ch->open[IPC_RX] == ch->open[IPC_TX] || ch->fd[end] < 0)
 		return;
 	s->watch_end = end;
 	s->watch = (struct pollfd){ .fd = ch->fd[end], .events = POLLIN };
 	if (spawn(&s->watchdog, watch_main, s) == 0)
-		s->watch_life = this_life();
+		s->watch_life = ipc_life();
 }
 
 static void watch_stop(struct sysvmsg *s)
 {
-	if (s->watch_life != this_life())
+	if (s->watch_life != ipc_life())
 		return;
 	pthread_cancel(s->watchdog);
 	pthread_join(s->watchdog, NULL);
@@ -410,7 +387,6 @@ static int sysvmsg_alloc(struct ipc_chan *ch, const struct ipc_opts *o)
 	struct sysvmsg *s = calloc(1, sizeof(*s));
 	long msgmax = ipc_sysctl_long("/proc/sys/kernel/msgmax", 8192);
 
-	pthread_once(&forks_once, watch_forks);
 	if (!s)
 		return -ENOMEM;
 	ch->priv = s;
@@ -600,7 +576,7 @@ static ssize_t sysvmsg_recv(struct ipc_chan *ch, void *buf, size_t len,
 	(void)len;	/* ipc_recv made sure of max_msg */
 	for (int strays = 0;; ) {
 		/* a plain blocking msgrcv unless the doorbell runs here */
-		if (!(flags & IPC_DONTWAIT) && s->bell.life != this_life()) {
+		if (!(flags & IPC_DONTWAIT) && s->bell.life != ipc_life()) {
 			watch_start(ch);
 			n = take(s, true);
 		} else {

@@ -272,6 +272,13 @@ void ipc_fd_destroy(struct ipc_chan *ch);
 void ipc_fd_destroy_named(struct ipc_chan *ch);
 /* futex on a word in shared memory; 0 when woken, timed out or changed */
 #include <stdatomic.h>
+/*
+ * Which process this is, for state a fork() copies but must not use (a
+ * parent's threads, its ZeroMQ sockets): never 0, and different in every
+ * child of fork() from its parent's. getpid() would do, but is a system
+ * call on every message.
+ */
+unsigned ipc_life(void);
 int ipc_futex_wait(atomic_uint *word, unsigned val, long timeout_ns);
 void ipc_futex_wake(atomic_uint *word);
 /* pipe.c: F_SETPIPE_SZ to o->capacity, lowered in local mode if refused */

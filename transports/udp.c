@@ -42,16 +42,10 @@ static struct udp_credit *udp_credit(const struct ipc_chan *ch,
  * in-flight limit that leaves, or -errno */
 static long udp_rcvbuf(int fd, int want)
 {
-	socklen_t len = sizeof(want);
+	long got = ipc_sock_buffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, want);
 
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want,
-		       sizeof(want)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want,
-				 sizeof(want));
-	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, &len) < 0)
-		return -errno;
 	/* half of what the kernel reports is what datagrams are charged */
-	return want / 2;
+	return got < 0 ? got : got / 2;
 }
 
 static int udp_create(struct ipc_chan *ch, const struct ipc_opts *o)

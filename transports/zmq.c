@@ -99,9 +99,9 @@ struct zmq_shared {
 };
 
 struct zmq_chan {
-	void *sock[2];		/* sockets of process `pid`, NULL until made */
+	void *sock[2];		/* sockets of process `life`, NULL until made */
 	struct zmq_shared *sh;
-	pid_t pid;
+	unsigned life;		/* ipc_life() of the process they are of */
 	int resv;		/* tcp: holds the port until our bind */
 	bool ipc;		/* ch->object is ipc://path */
 	bool visible;
@@ -114,39 +114,15 @@ static pthread_mutex_t zmq_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *zmq_ctx_p;		/* the context of process zmq_ctx_pid */
 static pid_t zmq_ctx_pid;
 static unsigned zmq_nsock;	/* sockets open in it */
-static atomic_int zmq_self;	/* getpid(), 0 again in a fork's child */
-static pthread_once_t zmq_once = PTHREAD_ONCE_INIT;
-
-static void zmq_forked(void)
-{
-	atomic_store(&zmq_self, 0);
-}
-
-static void zmq_init_once(void)
-{
-	(void)pthread_atfork(NULL, NULL, zmq_forked);
-}
-
-/* getpid() is a system call, and every send and receive asks */
-static pid_t zmq_getpid(void)
-{
-	pid_t pid = atomic_load_explicit(&zmq_self, memory_order_relaxed);
-
-	if (!pid) {
-		pid = getpid();
-		atomic_store_explicit(&zmq_self, pid, memory_order_relaxed);
-	}
-	return pid;
-}
 
 /* forget sockets inherited from another process */
 static struct zmq_chan *zmq_mine(const struct ipc_chan *ch)
 {
 	struct zmq_chan *z = ch->priv;
 
-	if (z->pid != zmq_getpid()) {
+	if (z->life != ipc_life()) {
 		z->sock[IPC_RX] = z->sock[IPC_TX] = NULL;
-		z->pid = zmq_getpid();
+		z->life = ipc_life();
 		z->hup_pending = false;
 	}
 	return z;
@@ -376,7 +352,6 @@ static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 	ch->max_msg = o->max_msg ? o->max_msg : ZMQ_IPC_DEFAULT_MAX;
 	if (ch->max_msg > ZMQ_IPC_LIMIT_MAX)
 		return -EMSGSIZE;
-	(void)pthread_once(&zmq_once, zmq_init_once);
 	z = calloc(1, sizeof(*z));
 	if (!z)
 		return -ENOMEM;
@@ -388,7 +363,7 @@ static int zmq_create(struct ipc_chan *ch, const struct ipc_opts *o)
 		return err;
 	}
 	z->resv = -1;
-	z->pid = zmq_getpid();
+	z->life = ipc_life();
 	z->visible = o->visible;
 	if (strcmp(kind, "ipc") == 0) {
 		err = ipc_rundir(o, dir, sizeof(dir));
