@@ -460,17 +460,17 @@ static size_t ring_get(const struct ring *r, struct ring_line *l,
 		       uint64_t pos, unsigned char *dst, size_t len)
 {
 	uint64_t line_end = pos - pos % RING_PAYLOAD + RING_PAYLOAD, stamp;
+	struct ring_line *ahead = l;
 	size_t got = 0, chunk;
 
+	/* a long read asks for lines ahead, so that several cross at once
+	 * rather than one after the other */
+	for (int i = 0; i < RING_AHEAD && len > RING_AHEAD * RING_PAYLOAD; i++)
+		ahead = ring_next(r, ahead);
 	for (;;) {
-		/* a long read: ask for a line ahead, so that several cross
-		 * at once rather than one after the other */
 		if (len - got > RING_AHEAD * RING_PAYLOAD) {
-			struct ring_line *ahead = l;
-
-			for (int i = 0; i < RING_AHEAD; i++)
-				ahead = ring_next(r, ahead);
 			__builtin_prefetch(ahead);
+			ahead = ring_next(r, ahead);
 		}
 		stamp = atomic_load_explicit(&l->stamp, memory_order_acquire);
 		if (stamp <= pos)
