@@ -29,6 +29,7 @@
  * queue is removed (the writer's msgsnd wakes: -EPIPE). Helper threads
  * belong to the process that started them; a forked child starts its own.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/msg.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -678,6 +680,28 @@ static bool other_gone(const struct ipc_chan *ch, enum ipc_end end)
 }
 
 /*
+ * Let go of the link socket of `end`; the last one out removes the queue.
+ * Under a lock on the marker, so that two processes letting go of the two
+ * ends at once cannot each see the other still there: the second to take
+ * the lock sees the first's socket closed. No marker: the queue is gone.
+ */
+static void let_go(struct ipc_chan *ch, enum ipc_end end)
+{
+	struct sysvmsg *s = ch->priv;
+	int lock = open(s->name.marker, O_RDONLY | O_CLOEXEC);
+
+	bool gone = lock < 0 && errno == ENOENT;
+
+	while (lock >= 0 && flock(lock, LOCK_EX) < 0 && errno == EINTR)
+		;
+	if (!gone && other_gone(ch, end))
+		remove_queue(s);
+	ipc_fd_close(&ch->fd[end]);
+	if (lock >= 0)
+		close(lock);
+}
+
+/*
  * Drop this process's hold on an end: its helper thread, its link socket.
  * Not local mode, the last one out removes the queue: a process letting
  * go of an end after every holder of the other end did, whichever end.
@@ -688,15 +712,15 @@ static void sysvmsg_close_end(struct ipc_chan *ch, enum ipc_end end)
 
 	watch_stop(s);
 	helper_stop(end == IPC_RX ? &s->bell : &s->sender);
-	if (!s->local && other_gone(ch, end))
-		remove_queue(s);
-	ipc_fd_close(&ch->fd[end]);
+	if (s->local)
+		ipc_fd_close(&ch->fd[end]);
+	else
+		let_go(ch, end);
 }
 
 static void sysvmsg_destroy(struct ipc_chan *ch)
 {
 	struct sysvmsg *s = ch->priv;
-	bool both;
 
 	if (!s)
 		return;
@@ -705,9 +729,10 @@ static void sysvmsg_destroy(struct ipc_chan *ch)
 	helper_stop(&s->bell);
 	helper_stop(&s->sender);
 	/* both ends here (local mode, or never shared): nobody is left */
-	both = s->local || (ch->fd[IPC_RX] >= 0 && ch->fd[IPC_TX] >= 0);
-	if (both || other_gone(ch, IPC_RX) || other_gone(ch, IPC_TX))
+	if (s->local || (ch->fd[IPC_RX] >= 0 && ch->fd[IPC_TX] >= 0))
 		remove_queue(s);
+	else if (ch->fd[IPC_RX] >= 0 || ch->fd[IPC_TX] >= 0)
+		let_go(ch, ch->fd[IPC_RX] >= 0 ? IPC_RX : IPC_TX);
 	ipc_fd_destroy(ch);
 	sysvmsg_free(ch);
 }

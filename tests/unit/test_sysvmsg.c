@@ -333,6 +333,59 @@ static void test_last_one_out(void **state)
 	assert_int_equal(tl_count_entries(f->dir, "ipcfs."), 0);
 }
 
+/* a child that keeps `end` and lets go of it when the gate opens */
+static pid_t close_at_gate(struct ipc_chan *ch, enum ipc_end end,
+			   const int gate[2])
+{
+	pid_t pid = fork();
+	char c;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ipc_keep_end(ch, end);
+		close(gate[1]);
+		(void)read(gate[0], &c, 1);	/* EOF: the gate opens */
+		ipc_close_end(ch, end);
+		_exit(0);
+	}
+	return pid;
+}
+
+/*
+ * The two ends let go at the same moment, many times: each closer may
+ * see the other still there, yet one of them must remove the queue.
+ */
+static void test_close_together(void **state)
+{
+	struct fix *f = *state;
+	struct ipc_opts o = { .rundir = f->dir };
+	int leaked = 0;
+
+	for (int i = 0; i < 1000; i++) {
+		struct ipc_chan ch;
+		int gate[2], id, st;
+		pid_t w, r;
+
+		assert_int_equal(pipe(gate), 0);
+		assert_int_equal(ipc_chan_open(&ch, &ipc_sysvmsg, &o), 0);
+		id = atoi(ch.object);
+		w = close_at_gate(&ch, IPC_TX, gate);
+		r = close_at_gate(&ch, IPC_RX, gate);
+		ipc_keep_end(&ch, IPC_TX);
+		ipc_keep_end(&ch, IPC_RX);
+		close(gate[0]);
+		close(gate[1]);
+		assert_int_equal(waitpid(w, &st, 0), w);
+		assert_int_equal(waitpid(r, &st, 0), r);
+		if (queue_exists(id)) {
+			leaked++;
+			(void)msgctl(id, IPC_RMID, NULL);
+		}
+		ipc_chan_close(&ch);
+	}
+	assert_int_equal(leaked, 0);
+}
+
 static void test_fork_pair(void **state)
 {
 	struct fix *f = *state;
@@ -427,7 +480,8 @@ int main(void)
 		T(test_sweep_dead), T(test_sweep_foreign),
 		T(test_eexist_retries), T(test_local_strays),
 		T(test_killed_writer), T(test_killed_reader),
-		T(test_last_one_out), T(test_fork_pair),
+		T(test_last_one_out), T(test_close_together),
+		T(test_fork_pair),
 		T(test_limits_in_namespace),
 		T(test_capacity),
 	};
