@@ -249,6 +249,8 @@ void bench_mounts_down(void);
 void bench_mounts_check(enum bench_road road);
 /* pin our daemons as --daemon-cpu or --cpus says; env->daemon_place */
 void bench_place_daemons(const struct bench_opts *o, struct bench_env *env);
+/* every thread of pid (0: this thread) on `cpu` (-1: every online CPU); -errno */
+int bench_pin(pid_t pid, int cpu);
 
 /* place.c: --cpus, --daemon-cpu and --net into env (this process into
  * the parent's namespace); exits 2 when split or --net cannot be */

@@ -153,8 +153,7 @@ static bool fusermount(const char *flags, const char *dir)
 	return pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-/* every thread of pid on `cpu` (-1: every online CPU, not just ours); -errno */
-static int pin(pid_t pid, int cpu)
+int bench_pin(pid_t pid, int cpu)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	struct dirent *d;
@@ -356,7 +355,7 @@ void bench_place_daemons(const struct bench_opts *o, struct bench_env *env)
 			 "unpinned (no third CPU: it runs where there is room)" : "unpinned");
 	for (int i = 0; i < 2; i++)
 		if (mounts[i].ours && mounts[i].pid)
-			ret |= pin(mounts[i].pid, env->cpu_daemon);
+			ret |= bench_pin(mounts[i].pid, env->cpu_daemon);
 	snprintf(env->daemon_place, sizeof(env->daemon_place), "%s%s%s %s%s%s",
 		 ipcfs ? "ipcfs" : "", ipcfs && nullfs ? " and " : "",
 		 nullfs ? "nullfs" : ipcfs ? "" : "none of ours", where,
