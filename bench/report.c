@@ -108,11 +108,6 @@ static const char *unit(const struct bench_opts *o)
 	return o->mode == BENCH_STREAM ? "messages" : "round trips";
 }
 
-static bool both_roads(const struct bench_opts *o)
-{
-	return bench_paired(o);
-}
-
 static void roads_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env)
 {
 	bool net = o->roads == BENCH_ROADS_NET;
@@ -126,7 +121,7 @@ static void roads_begin(FILE *f, const struct bench_opts *o, const struct bench_
 		fprintf(f, "# net road: parent and child on two hosts (network namespaces "
 			"joined by a veth pair)\n# direct = zmq: the transports library, "
 			"tcp: one raw TCP connection, between the hosts\n");
-	else if (both_roads(o))
+	else if (bench_paired(o))
 		fprintf(f, "# direct = the transports library between the two processes, "
 			"no file system\n");
 	fprintf(f, "# mount = the same through the files of ipcfs at %s, %s:\n"
@@ -134,7 +129,7 @@ static void roads_begin(FILE *f, const struct bench_opts *o, const struct bench_
 		"per row)%s\n", env->mount ? env->mount : "?", env->mount_how,
 		net ? ";\n#   the parent opens them at MOUNT, the child through the "
 		"peering" : "");
-	if (both_roads(o))
+	if (bench_paired(o))
 		fprintf(f, "# ratio = direct / mount: how many times slower through FUSE%s\n",
 			net ? " and the peering" : "");
 	fprintf(f, "# control = plainmem through the mount: plain memory inside the "
@@ -152,13 +147,13 @@ static void roads_begin(FILE *f, const struct bench_opts *o, const struct bench_
 
 static void table_header(FILE *f, const struct bench_opts *o)
 {
-	if (both_roads(o) && o->mode == BENCH_PINGPONG)
+	if (bench_paired(o) && o->mode == BENCH_PINGPONG)
 		fprintf(f, "%-13s %6s %10s %10s %7s %8s %8s %8s %8s %8s %8s\n"
 			"%-13s %6s %10s %10s %7s %8s %8s %8s %8s %8s %8s\n", "transport", "size",
 			"direct", "mount", "ratio", "dir p50", "dir p99", "mnt p50", "mnt p99",
 			"dir cpu", "mnt cpu", "", "[B]", "[rt/s]", "[rt/s]", "[x]", "[us]", "[us]",
 			"[us]", "[us]", "[us/rt]", "[us/rt]");
-	else if (both_roads(o))
+	else if (bench_paired(o))
 		fprintf(f, "%-13s %6s %10s %10s %7s %10s %10s %8s %8s\n%-13s %6s %10s %10s %7s "
 			"%10s %10s %8s %8s\n", "transport", "size", "direct", "mount", "ratio",
 			"direct", "mount", "dir cpu", "mnt cpu", "", "[B]", "[MB/s]", "[MB/s]", "[x]",
@@ -198,12 +193,12 @@ static void table_begin(FILE *f, const struct bench_opts *o, const struct bench_
 		fprintf(f, "# %s: ping-pong between two processes; 1 %s = 1 round trip "
 			"carrying the\n#   full message each way, checked on arrival on "
 			"both sides\n# latency is one-way = RTT/2 [us]\n",
-			both_roads(o) ? "direct vs mount" : "direct",
-			both_roads(o) ? "rt" : "msg");
+			bench_paired(o) ? "direct vs mount" : "direct",
+			bench_paired(o) ? "rt" : "msg");
 	else
 		fprintf(f, "# %s: stream, the child sends, the parent receives and checks "
 			"every message\n# MB/s counts 10^6 bytes of payload%s\n",
-			both_roads(o) ? "direct vs mount" : "direct", both_roads(o) ?
+			bench_paired(o) ? "direct vs mount" : "direct", bench_paired(o) ?
 			", one way" : "");
 	table_cpu_note(f, o, env);
 	fprintf(f, "# cpus: %s; each row: ", env->placement);
@@ -324,11 +319,15 @@ static void json_begin(FILE *f, const struct bench_opts *o, const struct bench_e
 	json_params(f, o, env);
 }
 
-static void json_row(FILE *f, const struct bench_result *r, bool first)
+/* JSON rows are comma-separated: the first is the one after begin */
+static bool json_first;
+
+static void json_row(FILE *f, const struct bench_opts *o, const struct bench_result *r)
 {
 	const struct bench_hist *h = &r->hist;
 
-	json_str(f, first ? "\n    {\"transport\"" : ",\n    {\"transport\"", r->name);
+	(void)o;
+	json_str(f, json_first ? "\n    {\"transport\"" : ",\n    {\"transport\"", r->name);
 	fprintf(f, ", \"road\": \"%s\", \"mode\": \"%s\", \"size\": %zu, \"status\": \"%s\"",
 		bench_road_name(r->road), bench_mode_name(r->mode), r->size,
 		status_names[r->status]);
@@ -359,29 +358,28 @@ static void json_row(FILE *f, const struct bench_result *r, bool first)
 	fprintf(f, "}");
 }
 
-/* JSON rows are comma-separated: the first is the one after begin */
-static bool json_first;
+static void csv_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env)
+{
+	(void)o, (void)env;
+	fputs(csv_header, f);
+}
+
+/* by enum bench_format */
+static void (*const begins[])(FILE *, const struct bench_opts *, const struct bench_env *) = {
+	table_begin, csv_begin, json_begin };
+static void (*const rows[])(FILE *, const struct bench_opts *, const struct bench_result *) = {
+	table_row, csv_row, json_row };
 
 void bench_report_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env)
 {
-	if (o->format == BENCH_TABLE)
-		table_begin(f, o, env);
-	else if (o->format == BENCH_CSV)
-		fputs(csv_header, f);
-	else
-		json_begin(f, o, env);
+	begins[o->format](f, o, env);
 	json_first = true;
 	fflush(f);
 }
 
 void bench_report_row(FILE *f, const struct bench_opts *o, const struct bench_result *r)
 {
-	if (o->format == BENCH_TABLE)
-		table_row(f, o, r);
-	else if (o->format == BENCH_CSV)
-		csv_row(f, o, r);
-	else
-		json_row(f, r, json_first);
+	rows[o->format](f, o, r);
 	json_first = false;
 	fflush(f);
 }
