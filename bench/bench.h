@@ -133,10 +133,9 @@ int bench_parse_size(const char *s, size_t *out);
 /* "64K" for 65536: the shortest exact form */
 const char *bench_size_str(size_t size, char *buf, size_t len);
 void bench_usage(FILE *f);
-const char *bench_mode_name(enum bench_mode m);
-const char *bench_cpus_name(enum bench_cpus c);
-const char *bench_roads_name(enum bench_roads r);
-const char *bench_road_name(enum bench_road r);
+/* the names of enum bench_mode, _cpus, _roads, _road */
+extern const char *const bench_mode_names[], *const bench_cpus_names[];
+extern const char *const bench_roads_names[], *const bench_road_names[];
 
 #define bench_uses_mount(o)	((o)->roads != BENCH_ROADS_DIRECT)
 #define bench_uses_direct(o)	((o)->roads != BENCH_ROADS_MOUNT)

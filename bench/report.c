@@ -247,7 +247,7 @@ static void csv_row(FILE *f, const struct bench_opts *o, const struct bench_resu
 {
 	const struct bench_hist *h = &r->hist;
 
-	fprintf(f, "%s,%s,%zu,%llu,%llu,%.6f,%.1f,", bench_mode_name(r->mode), r->name,
+	fprintf(f, "%s,%s,%zu,%llu,%llu,%.6f,%.1f,", bench_mode_names[r->mode], r->name,
 		r->size, (unsigned long long)r->warmup, (unsigned long long)r->count,
 		r->seconds, per_s(r));
 	if (r->mode == BENCH_STREAM)	/* one way only: not for ping-pong */
@@ -261,8 +261,8 @@ static void csv_row(FILE *f, const struct bench_opts *o, const struct bench_resu
 	else
 		fprintf(f, ",,,,,,");
 	fprintf(f, "%.3f,%.6f,%.6f,%s,%d,%d,%s,%s,\"", cpu_us(r), r->cpu_parent,
-		r->cpu_child, bench_cpus_name(o->cpus), r->cpu_parent_id,
-		r->cpu_child_id, status_names[r->status], bench_road_name(r->road));
+		r->cpu_child, bench_cpus_names[o->cpus], r->cpu_parent_id,
+		r->cpu_child_id, status_names[r->status], bench_road_names[r->road]);
 	for (const char *e = r->error; *e; e++)
 		fprintf(f, *e == '"' ? "\"\"" : "%c", *e);
 	if (r->cpu_daemon >= 0)
@@ -273,7 +273,7 @@ static void csv_row(FILE *f, const struct bench_opts *o, const struct bench_resu
 
 static void json_params(FILE *f, const struct bench_opts *o, const struct bench_env *env)
 {
-	fprintf(f, "  \"params\": {\"mode\": \"%s\", \"transports\": [", bench_mode_name(o->mode));
+	fprintf(f, "  \"params\": {\"mode\": \"%s\", \"transports\": [", bench_mode_names[o->mode]);
 	for (int i = 0; i < o->ntransports; i++)
 		fprintf(f, "%s\"%s\"", i ? ", " : "", o->transports[i]->name);
 	fprintf(f, "], \"sizes\": [");
@@ -286,13 +286,13 @@ static void json_params(FILE *f, const struct bench_opts *o, const struct bench_
 		fprintf(f, "], \"count\": null, \"duration_s\": %g, ", o->duration);
 	fprintf(f, "\"warmup\": %llu, \"warmup_max_s\": %g, \"cpus\": \"%s\", "
 		"\"cpu_parent\": %d, \"cpu_child\": %d, ", (unsigned long long)o->warmup,
-		o->warmup_set ? 0 : BENCH_DEFAULT_WARMUP_S, bench_cpus_name(o->cpus),
+		o->warmup_set ? 0 : BENCH_DEFAULT_WARMUP_S, bench_cpus_names[o->cpus],
 		env->cpu_parent, env->cpu_child);
 	json_str(f, "\"placement\"", env->placement);
 	fprintf(f, ", \"spin\": %s, \"sleep\": %s, \"zmq\": \"%s\", \"baseline\": %s, "
 		"\"roads\": \"%s\", ", o->spin ? "true" : "false", o->sleep ? "true" : "false",
 		o->zmq_kind, o->baseline ? "true" : "false",
-		bench_roads_name(o->roads));
+		bench_roads_names[o->roads]);
 	json_str(f, "\"mount\"", env->mount);
 	json_str(f, ", \"peer\"", o->peer);
 	json_str(f, ", \"floor\"", env->floor);
@@ -329,7 +329,7 @@ static void json_row(FILE *f, const struct bench_opts *o, const struct bench_res
 	(void)o;
 	json_str(f, json_first ? "\n    {\"transport\"" : ",\n    {\"transport\"", r->name);
 	fprintf(f, ", \"road\": \"%s\", \"mode\": \"%s\", \"size\": %zu, \"status\": \"%s\"",
-		bench_road_name(r->road), bench_mode_name(r->mode), r->size,
+		bench_road_names[r->road], bench_mode_names[r->mode], r->size,
 		status_names[r->status]);
 	if (r->error[0])
 		json_str(f, ", \"error\"", r->error);
@@ -596,7 +596,7 @@ void bench_report_cdf(FILE *f, const struct bench_result *r)
 {
 	static const double extra[] = { 99.5, 99.9, 99.99 };
 	const struct bench_hist *h = &r->hist;
-	const char *road = bench_road_name(r->road);
+	const char *road = bench_road_names[r->road];
 
 	if (r->mode != BENCH_PINGPONG || !h->n)
 		return;

@@ -416,7 +416,7 @@ static void progress(struct run *run, uint64_t start, uint64_t now)
 	else
 		snprintf(dur, sizeof(dur), "/%.1f", p->duration);
 	fprintf(stderr, "\rdirect: %s %s %zu B: %llu%s %s, %.1f%s s ",
-		bench_road_name(run->l->road), run->l->name, p->size,
+		bench_road_names[run->l->road], run->l->name, p->size,
 		(unsigned long long)run->r->count, of,
 		p->mode == BENCH_STREAM ? "messages" : "round trips",
 		(double)(now - start) / 1e9, dur);
