@@ -1,15 +1,11 @@
 /*
  * classic.c - the baselines (--baseline): the same loop the textbook way on
  * raw fds: two pipe(2)s, a socketpair, a loopback TCP connection, two
- * connected UDP sockets (no flow control), two POSIX queues, one System V
- * queue with an mtype per direction, two eventfds ringing for a shared
- * slot each way (ping-pong only), shared memory (shm:
- * anonymous, mmap: a file) with one buffer per direction handed over by
- * a flag word in its first cache line, spun on. And `cacheline`, the
- * bound of any shared-memory ping-pong here: one flag each way on its own
- * cache line, no data (ping-pong only). Across hosts (tcp):
- * the child's socket made in its namespace, connected to the parent's
- * address.
+ * connected UDP sockets, two POSIX queues, one System V queue with an mtype
+ * per direction; shm (anonymous), mmap (a file) and eventfd (which also
+ * rings) hand over one buffer per direction by a flag word, spun on; and
+ * `cacheline`, their bound: one flag each way, no data. Across hosts (tcp):
+ * the child's socket made in its namespace, connected to the parent's address.
  */
 #include <fcntl.h>
 #include <arpa/inet.h>
@@ -283,14 +279,8 @@ static int sysvmsg_get(key_t key, void *arg)
 static int open_sysvmsg(struct classic *l, size_t size)
 {
 	struct ipc_opts o = { .visible = true };
-	FILE *f = fopen("/proc/sys/kernel/msgmax", "re");
-	long msgmax = 8192;
 
-	if (f && fscanf(f, "%ld", &msgmax) != 1)
-		msgmax = 8192;
-	if (f)
-		fclose(f);
-	if (size > (size_t)msgmax)
+	if (size > (size_t)ipc_sysctl_long("/proc/sys/kernel/msgmax", 8192))
 		return -EMSGSIZE;
 	l->msg = malloc(sizeof(*l->msg) + size);
 	if (!l->msg)
