@@ -106,10 +106,10 @@ cdf_data() {
 		}' "$cdf"
 }
 
-# sweep_data MODE COLUMN: sweep_ROAD.dat for each road, "size" then one
-# column per transport that has rows (named in the header, "?" where a
-# size was skipped); prints the gnuplot lists of columns and styles: a
-# transport keeps its style in both panels, the control and floors theirs
+# sweep_data MODE COLUMN: sweep_ROAD.dat for each road, a block of "size
+# value" lines per transport that has rows; prints the gnuplot lists of
+# blocks and styles: a transport keeps its style in both panels, the
+# control and floors theirs
 sweep_data() {
 	awk -F, -v mode="$1" -v col="$2" -v dir="$tmp" -v sz="$(sizes "$1")" "$cols $refs $label"'
 		$c["mode"] != mode || !('"$good"') { next }
@@ -129,16 +129,10 @@ sweep_data() {
 				road = r == 1 ? "direct" : "mount"
 				f = dir "/sweep_" road ".dat"
 				n = split(names[road], tt, " ")
-				line = "size"
-				for (i = 1; i <= n; i++) line = line " " tt[i]
-				print line > f
-				for (k = 1; k <= ns; k++) {
-					line = sizes[k]
-					for (i = 1; i <= n; i++) {
-						at = road SUBSEP tt[i] SUBSEP sizes[k]
-						line = line " " ((at in v) ? v[at] : "?")
-					}
-					print line > f
+				for (i = 1; i <= n; i++) {
+					for (k = 1; k <= ns; k++)
+						if ((road, tt[i], sizes[k]) in v) print sizes[k], v[road, tt[i], sizes[k]] > f
+					print "\n" > f
 				}
 				st = ""
 				for (i = 1; i <= n; i++) st = st " " style[tt[i]]
