@@ -360,7 +360,8 @@ static void json_row(FILE *f, const struct bench_opts *o, const struct bench_res
 
 static void csv_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env)
 {
-	(void)o, (void)env;
+	(void)o;
+	(void)env;
 	fputs(csv_header, f);
 }
 
