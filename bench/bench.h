@@ -133,10 +133,9 @@ int bench_parse_size(const char *s, size_t *out);
 /* "64K" for 65536: the shortest exact form */
 const char *bench_size_str(size_t size, char *buf, size_t len);
 void bench_usage(FILE *f);
-const char *bench_mode_name(enum bench_mode m);
-const char *bench_cpus_name(enum bench_cpus c);
-const char *bench_roads_name(enum bench_roads r);
-const char *bench_road_name(enum bench_road r);
+/* the names of enum bench_mode, _cpus, _roads, _road */
+extern const char *const bench_mode_names[], *const bench_cpus_names[];
+extern const char *const bench_roads_names[], *const bench_road_names[];
 
 #define bench_uses_mount(o)	((o)->roads != BENCH_ROADS_DIRECT)
 #define bench_uses_direct(o)	((o)->roads != BENCH_ROADS_MOUNT)
@@ -249,6 +248,8 @@ void bench_mounts_down(void);
 void bench_mounts_check(enum bench_road road);
 /* pin our daemons as --daemon-cpu or --cpus says; env->daemon_place */
 void bench_place_daemons(const struct bench_opts *o, struct bench_env *env);
+/* every thread of pid (0: this thread) on `cpu` (-1: every online CPU); -errno */
+int bench_pin(pid_t pid, int cpu);
 
 /* place.c: --cpus, --daemon-cpu and --net into env (this process into
  * the parent's namespace); exits 2 when split or --net cannot be */

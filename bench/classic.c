@@ -1,15 +1,11 @@
 /*
  * classic.c - the baselines (--baseline): the same loop the textbook way on
  * raw fds: two pipe(2)s, a socketpair, a loopback TCP connection, two
- * connected UDP sockets (no flow control), two POSIX queues, one System V
- * queue with an mtype per direction, two eventfds ringing for a shared
- * slot each way (ping-pong only: no flow control), shared memory (shm:
- * anonymous, mmap: a file) with one buffer per direction handed over by
- * a flag word in its first cache line, spun on. And `cacheline`, the
- * bound of any shared-memory ping-pong here: one flag each way on its own
- * cache line, no data (ping-pong only). Across hosts (tcp):
- * the child's socket made in its namespace, connected to the parent's
- * address.
+ * connected UDP sockets, two POSIX queues, one System V queue with an mtype
+ * per direction; shm (anonymous), mmap (a file) and eventfd (which also
+ * rings) hand over one buffer per direction by a flag word, spun on; and
+ * `cacheline`, their bound: one flag each way, no data. Across hosts (tcp):
+ * the child's socket made in its namespace, connected to the parent's address.
  */
 #include <fcntl.h>
 #include <arpa/inet.h>
@@ -51,15 +47,13 @@ struct classic {
 	struct ipc_sysv sv;	/* sysvmsg: the queue's marker, */
 	int msqid;		/* the queue, -1 if none, */
 	struct { long mtype; char text[]; } *msg;	/* a message */
-	/* [0] ping, [1] pong; eventfd: length, data; shm, mmap: flag, data;
-	 * cacheline: flag */
+	/* [0] ping, [1] pong: a flag, then data (cacheline: the flag alone) */
 	unsigned char *slot;
 	size_t slot_size;
 	uint64_t sent, seen;	/* cacheline: our last flag, the peer's */
 	const struct bench_net *net;
 };
 
-#define SLOT_HDR	64	/* a message's length, then its bytes */
 #define SLOT_ALIGN	128	/* a pair of lines: Intel prefetches pairs */
 #define CL_HANGUP	UINT64_MAX	/* cacheline: the last flag */
 
@@ -83,57 +77,16 @@ static void classic_close(struct bench_link *l)
 	C(l)->msg = NULL;
 }
 
-/* fd[0] rings for the ping slot, fd[1] for the pong slot */
-static int open_eventfd(struct classic *l, size_t size)
-{
-	l->slot_size = SLOT_HDR + size;
-	l->slot = mmap(NULL, 2 * l->slot_size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (l->slot == MAP_FAILED) {
-		l->slot = NULL;
-		return -errno;
-	}
-	for (int i = 0; i < 2; i++) {
-		l->fd[i] = eventfd(0, EFD_CLOEXEC);
-		if (l->fd[i] < 0)
-			return -errno;
-	}
-	return 0;
-}
-
 /* the slot this side fills (tx) or empties: ping is the parent's */
 static unsigned char *slot_of(struct classic *l, bool tx)
 {
 	return l->slot + ((l->side == BENCH_PARENT) != tx) * l->slot_size;
 }
 
-/* copy into our slot and ring; len 0 is the hang-up */
-static ssize_t eventfd_send(struct classic *l, const void *buf, size_t len)
-{
-	unsigned char *s = slot_of(l, true);
-	uint64_t one = 1;
-
-	memcpy(s + SLOT_HDR, buf, len);
-	memcpy(s, &len, sizeof(len));
-	return write(l->l.tx, &one, sizeof(one)) < 0 ? -errno : (ssize_t)len;
-}
-
-static ssize_t eventfd_recv(struct classic *l, void *buf)
-{
-	const unsigned char *s = slot_of(l, false);
-	uint64_t rung;
-	size_t len;
-
-	if (read(l->l.rx, &rung, sizeof(rung)) < 0)
-		return -errno;
-	memcpy(&len, s, sizeof(len));
-	memcpy(buf, s + SLOT_HDR, len);
-	return (ssize_t)len;
-}
-
 /*
- * shm, mmap, cacheline: a slot each way, SLOT_ALIGN bytes apart; mmap's
- * memory is a file in $TMPDIR (or /tmp), unlinked at once
+ * shm, mmap, eventfd, cacheline: a slot each way, SLOT_ALIGN bytes apart;
+ * mmap's memory is a file in $TMPDIR (or /tmp), unlinked at once; eventfd
+ * rings fd[0] for the ping slot, fd[1] for the pong slot
  */
 static int open_shared(struct classic *l, size_t size)
 {
@@ -164,6 +117,9 @@ static int open_shared(struct classic *l, size_t size)
 		l->slot = NULL;
 		return err;
 	}
+	for (int i = 0; i < 2 && l->kind == CL_EVENTFD; i++)
+		if ((l->fd[i] = eventfd(0, EFD_CLOEXEC)) < 0)
+			return -errno;
 	return 0;
 }
 
@@ -172,8 +128,8 @@ static _Atomic uint64_t *flag_of(unsigned char *slot)
 	return (_Atomic uint64_t *)(void *)slot;
 }
 
-/* shm, mmap: wait until the peer has emptied our buffer, fill it, hand
- * it over (flag = length + 1; 1 is the hang-up) */
+/* shm, mmap, eventfd: wait until the peer has emptied our buffer, fill
+ * it, hand it over (flag = length + 1; 1 is the hang-up) */
 static ssize_t shared_send(struct classic *l, const void *buf, size_t len)
 {
 	unsigned char *s = slot_of(l, true);
@@ -323,14 +279,8 @@ static int sysvmsg_get(key_t key, void *arg)
 static int open_sysvmsg(struct classic *l, size_t size)
 {
 	struct ipc_opts o = { .visible = true };
-	FILE *f = fopen("/proc/sys/kernel/msgmax", "re");
-	long msgmax = 8192;
 
-	if (f && fscanf(f, "%ld", &msgmax) != 1)
-		msgmax = 8192;
-	if (f)
-		fclose(f);
-	if (size > (size_t)msgmax)
+	if (size > (size_t)ipc_sysctl_long("/proc/sys/kernel/msgmax", 8192))
 		return -EMSGSIZE;
 	l->msg = malloc(sizeof(*l->msg) + size);
 	if (!l->msg)
@@ -357,9 +307,7 @@ static int classic_open(struct bench_link *bl, size_t size)
 		ret = open_tcp(l);
 	else if (l->kind == CL_UDP)
 		ret = size > UDP_MAX ? -EMSGSIZE : open_udp(l);
-	else if (l->kind == CL_EVENTFD)
-		ret = open_eventfd(l, size);
-	else if (l->kind == CL_SHM || l->kind == CL_MMAP || l->kind == CL_CACHELINE)
+	else if (l->kind >= CL_EVENTFD)
 		ret = open_shared(l, size);
 	else if (l->kind == CL_MQUEUE)
 		ret = open_mqueue(l, size);
@@ -405,26 +353,28 @@ static long sysvmsg_type(const struct classic *l, bool tx)
 static ssize_t classic_send(struct bench_link *l, const void *buf, size_t len)
 {
 	struct classic *c = C(l);
+	uint64_t one = 1;
+	ssize_t n;
 
 	if (c->kind == CL_SYSVMSG) {
 		c->msg->mtype = sysvmsg_type(c, true);
 		memcpy(c->msg->text, buf, len);
 		return msgsnd(c->msqid, c->msg, len, 0) < 0 ? -errno : (ssize_t)len;
 	}
-	if (C(l)->kind == CL_MQUEUE)
+	if (c->kind == CL_MQUEUE)
 		return mq_send(l->tx, buf, len, 0) < 0 ? -errno : (ssize_t)len;
-	if (C(l)->kind == CL_EVENTFD)
-		return eventfd_send(C(l), buf, len);
-	if (C(l)->kind == CL_CACHELINE)
-		return cacheline_send(C(l), false);
-	if (C(l)->kind >= CL_SHM)
-		return shared_send(C(l), buf, len);
-	return bench_fd_send(l, buf, len);
+	if (c->kind == CL_CACHELINE)
+		return cacheline_send(c, false);
+	if (c->kind < CL_EVENTFD)
+		return bench_fd_send(l, buf, len);
+	n = shared_send(c, buf, len);	/* shm, mmap; eventfd also rings */
+	return n >= 0 && c->kind == CL_EVENTFD && write(l->tx, &one, sizeof(one)) < 0 ? -errno : n;
 }
 
 static ssize_t classic_recv(struct bench_link *l, void *buf, size_t len)
 {
 	struct classic *c = C(l);
+	uint64_t rung;
 	ssize_t n;
 
 	if (c->kind == CL_SYSVMSG) {
@@ -433,22 +383,21 @@ static ssize_t classic_recv(struct bench_link *l, void *buf, size_t len)
 			memcpy(buf, c->msg->text, n);
 		return bench_errno(n);
 	}
-	if (C(l)->kind == CL_MQUEUE)
+	if (c->kind == CL_MQUEUE)
 		return bench_errno(mq_receive(l->rx, buf, len, NULL));
-	if (C(l)->kind == CL_UDP)
+	if (c->kind == CL_UDP)
 		return bench_errno(recv(l->rx, buf, len, MSG_TRUNC));	/* true length */
-	if (C(l)->kind == CL_EVENTFD)
-		return eventfd_recv(C(l), buf);
-	if (C(l)->kind == CL_CACHELINE)
-		return cacheline_recv(C(l));
-	if (C(l)->kind >= CL_SHM)
-		return shared_recv(C(l), buf);
-	return bench_fd_recv(l, buf, len);
+	if (c->kind == CL_CACHELINE)
+		return cacheline_recv(c);
+	if (c->kind == CL_EVENTFD && read(l->rx, &rung, sizeof(rung)) < 0)
+		return -errno;
+	return c->kind >= CL_EVENTFD ? shared_recv(c, buf) : bench_fd_recv(l, buf, len);
 }
 
 static void classic_hangup(struct bench_link *bl)
 {
 	struct classic *l = C(bl);
+	uint64_t one = 1;
 
 	if (l->kind == CL_SYSVMSG) {
 		l->msg->mtype = sysvmsg_type(l, true);
@@ -459,8 +408,10 @@ static void classic_hangup(struct bench_link *bl)
 		(void)cacheline_send(l, true);
 		return;
 	}
-	if (l->kind >= CL_SHM) {
+	if (l->kind >= CL_EVENTFD) {
 		shared_hangup(l);
+		if (l->kind == CL_EVENTFD)	/* and ring */
+			(void)bench_errno(write(bl->tx, &one, sizeof(one)));
 		return;
 	}
 	if (bl->tx < 0)
@@ -471,8 +422,6 @@ static void classic_hangup(struct bench_link *bl)
 		(void)shutdown(bl->tx, SHUT_WR);
 	else if (l->kind == CL_UDP)
 		(void)send(bl->tx, "", 0, MSG_DONTWAIT);
-	else if (l->kind == CL_EVENTFD)
-		(void)eventfd_send(l, "", 0);
 	else
 		(void)mq_send(bl->tx, "", 0, 0);
 	bl->tx = -1;

@@ -1,14 +1,10 @@
 /*
  * classic_zmq.c - the zmq baseline (--baseline): a ZeroMQ ping-pong the
- * way a plain program writes it, on libzmq alone. By default one PAIR
- * socket each, the child's bound at tcp://127.0.0.1:PORT (or ipc:// with
- * --zmq ipc), the parent's connected to it; an empty message is the
- * hang-up. bench/zmq-settings runs the other shapes (PUSH/PULL both
- * ways, DEALER/ROUTER, DEALER/DEALER, REQ/REP), I/O threads,
- * ZMQ_IMMEDIATE and the high-water marks through the same loop.
- *
- * A context must not cross fork(): open() only reserves the endpoints
- * (a bound, non-listening SO_REUSEADDR socket holds each port, which the
+ * way a plain program writes it, on libzmq alone: one PAIR socket each, the
+ * child's bound at tcp://127.0.0.1:PORT (--zmq ipc: ipc://), an empty
+ * message the hang-up; bench/zmq-settings runs the other shapes through it.
+ * A context must not cross fork(): open() only reserves the endpoints (a
+ * bound, non-listening SO_REUSEADDR socket holds each port, which the
  * child's listener then shares); the sockets are made in attach().
  */
 #include <arpa/inet.h>

@@ -22,11 +22,7 @@ mib=512 runs=3 place=split bs=1M
 parse_opts "n:mib r:runs b:bs p:place" "$@"
 shift $((OPTIND - 1))
 [[ $bs =~ ^[1-9][0-9]{0,6}[kKM]?$ ]] || die "-b: '$bs' is not a block size (4k, 64k, 1M)"
-case $bs in
-*[kK])	bytes=$((${bs%?} * 1024)) ;;
-*M)	bytes=$((${bs%?} * 1048576)) ;;
-*)	bytes=$bs ;;
-esac
+bytes=$(numfmt --from=iec "${bs^^}")
 [ $((mib * 1048576 % bytes)) = 0 ] || die "-b: $bs does not divide $mib MiB"
 blocks=$((mib * 1048576 / bytes))
 wr=(env) rd=(env)

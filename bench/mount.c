@@ -49,19 +49,33 @@ static bool executable(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
-/* `given`, else $env, else `built`, else `name` in $PATH, into buf; NULL
- * if none is an executable (buf then says where we looked) */
-static const char *find_daemon(const char *given, const char *env, const char *built,
+/*
+ * `given`, else $env, else the first of near[] (relative: to our own
+ * directory, so that an installed bench, or a destdir's, runs its own),
+ * else `name` in $PATH that is an executable, into buf; NULL if none (buf
+ * then says where we looked: the last of near[] is the build tree's)
+ */
+static const char *find_daemon(const char *given, const char *env, const char *const *near,
 			       const char *name, char *buf, size_t len)
 {
-	const char *e = getenv(env), *p = getenv("PATH"), *end;
+	const char *e = getenv(env), *p = getenv("PATH"), *end, *built = "";
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int w;
 
 	if (given || (e && *e)) {
 		snprintf(buf, len, "%s", given ? given : e);
 		return executable(buf) ? buf : NULL;
 	}
-	if (*built && executable(built))
-		return strncpy(buf, built, len);
+	self[n > 0 ? n : 0] = '\0';
+	*(strrchr(self, '/') ?: self) = '\0';	/* our directory */
+	for (; *near; near++) {
+		built = *near;
+		w = snprintf(buf, len, "%s%s%s", **near == '/' ? "" : self,
+			     **near == '/' ? "" : "/", *near);
+		if (**near && w > 0 && (size_t)w < len && executable(buf))
+			return buf;
+	}
 	for (p = p ? p : ""; *p; p = *end ? end + 1 : end) {
 		end = strchrnul(p, ':');
 		snprintf(buf, len, "%.*s/%s", (int)(end - p), p, name);
@@ -71,29 +85,6 @@ static const char *find_daemon(const char *given, const char *env, const char *b
 	snprintf(buf, len, "%s (not built here: %s; not in $PATH)", name,
 		 *built ? built : "no build path");
 	return NULL;
-}
-
-/* rel, taken from our own directory unless absolute, into buf when it
- * is an executable; else NULL. An installed bench finds its daemons so,
- * and a destdir's runs its own. */
-static const char *beside_us(const char *rel, char *buf, size_t len)
-{
-	char self[PATH_MAX], *slash;
-	ssize_t n;
-	int w;
-
-	if (!*rel)
-		return NULL;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = '\0';
-	slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	if (rel[0] == '/' || !slash)
-		w = snprintf(buf, len, "%s", rel);
-	else
-		w = snprintf(buf, len, "%s/%s", self, rel);
-	return w >= 0 && (size_t)w < len && executable(buf) ? buf : NULL;
 }
 
 /* st_dev differs from the parent's: something is mounted on dir */
@@ -153,8 +144,7 @@ static bool fusermount(const char *flags, const char *dir)
 	return pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-/* every thread of pid on `cpu` (-1: every online CPU, not just ours); -errno */
-static int pin(pid_t pid, int cpu)
+int bench_pin(pid_t pid, int cpu)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	struct dirent *d;
@@ -260,9 +250,9 @@ static int mount_start(struct mount *m, const char *what, const char *exe,
 static void ipcfs_up(const struct bench_opts *o, struct bench_env *env)
 {
 	const char *trees[2] = { o->via, o->peer };	/* the net road's two views */
-	char buf[PATH_MAX + 256], near[PATH_MAX];
-	const char *exe, *built;
+	char buf[PATH_MAX + 256];
 	struct stat st;
+	const char *exe;
 	bool zmq_ipc;
 
 	for (int i = 0; i < 2 && trees[i]; i++) {
@@ -278,8 +268,8 @@ static void ipcfs_up(const struct bench_opts *o, struct bench_env *env)
 		return;
 	}
 	/* installed, ipcfs is in our bindir; in the build tree, in fs/ */
-	built = beside_us("ipcfs", near, sizeof(near)) ?: BENCH_IPCFS_PATH;
-	exe = find_daemon(o->ipcfs, "IPCFS", built, "ipcfs", buf, sizeof(buf));
+	exe = find_daemon(o->ipcfs, "IPCFS", (const char *const[]){ "ipcfs", BENCH_IPCFS_PATH, NULL },
+			  "ipcfs", buf, sizeof(buf));
 	if (!exe)
 		errx(1, "the ipcfs daemon: %s is not an executable (--ipcfs PATH, $IPCFS, "
 		     "or --via none for the direct road only)", buf);
@@ -297,8 +287,8 @@ static void ipcfs_up(const struct bench_opts *o, struct bench_env *env)
 
 void bench_mounts_up(const struct bench_opts *o, struct bench_env *env)
 {
-	char buf[PATH_MAX + 256], near[PATH_MAX];
-	const char *exe, *built;
+	char buf[PATH_MAX + 256];
+	const char *exe;
 
 	if (!bench_uses_mount(o))
 		return;
@@ -308,9 +298,8 @@ void bench_mounts_up(const struct bench_opts *o, struct bench_env *env)
 		return;	/* the floor is a local figure */
 	/* the floor: next to us (the build tree), where it is installed, the
 	 * build tree's, else $PATH */
-	built = beside_us("nullfs", near, sizeof(near)) ?:
-		beside_us(BENCH_NULLFS_INSTALLED, near, sizeof(near)) ?: BENCH_NULLFS_PATH;
-	exe = find_daemon(NULL, "NULLFS", built, "nullfs", buf, sizeof(buf));
+	exe = find_daemon(NULL, "NULLFS", (const char *const[]){ "nullfs", BENCH_NULLFS_INSTALLED,
+			  BENCH_NULLFS_PATH, NULL }, "nullfs", buf, sizeof(buf));
 	if (exe && mount_start(&mounts[1], "nullfs", exe, NULL, buf, sizeof(buf)) == 0) {
 		env->floor = mounts[1].dir;
 		env->floor_exe = mounts[1].exe;
@@ -356,7 +345,7 @@ void bench_place_daemons(const struct bench_opts *o, struct bench_env *env)
 			 "unpinned (no third CPU: it runs where there is room)" : "unpinned");
 	for (int i = 0; i < 2; i++)
 		if (mounts[i].ours && mounts[i].pid)
-			ret |= pin(mounts[i].pid, env->cpu_daemon);
+			ret |= bench_pin(mounts[i].pid, env->cpu_daemon);
 	snprintf(env->daemon_place, sizeof(env->daemon_place), "%s%s%s %s%s%s",
 		 ipcfs ? "ipcfs" : "", ipcfs && nullfs ? " and " : "",
 		 nullfs ? "nullfs" : ipcfs ? "" : "none of ours", where,

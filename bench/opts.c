@@ -12,12 +12,12 @@
 
 #include "bench.h"
 
-static const char *const mode_names[] = { "pingpong", "stream", NULL };
-static const char *const cpus_names[] = { "same", "split", "none", NULL };
+const char *const bench_mode_names[] = { "pingpong", "stream", NULL };
+const char *const bench_cpus_names[] = { "same", "split", "none", NULL };
 static const char *const format_names[] = { "table", "csv", "json", NULL };
 static const char *const zmq_names[] = { "tcp", "ipc", NULL };
-static const char *const roads_names[] = { "both", "direct", "mount", "net", NULL };
-static const char *const road_names[] = { "direct", "mount", "floor", NULL };
+const char *const bench_roads_names[] = { "both", "direct", "mount", "net", NULL };
+const char *const bench_road_names[] = { "direct", "mount", "floor", NULL };
 
 enum { OPT_CPUS = 256, OPT_MODE, OPT_SPIN, OPT_ZMQ, OPT_FORMAT, OPT_BASELINE,
        OPT_VIA, OPT_ROAD, OPT_IPCFS, OPT_CDF, OPT_DAEMON_CPU, OPT_SLEEP, OPT_NET,
@@ -48,11 +48,6 @@ struct parse {
 	bool all;		/* "all" in --transport */
 };
 
-const char *bench_mode_name(enum bench_mode m) { return mode_names[m]; }
-const char *bench_cpus_name(enum bench_cpus c) { return cpus_names[c]; }
-const char *bench_roads_name(enum bench_roads r) { return roads_names[r]; }
-const char *bench_road_name(enum bench_road r) { return road_names[r]; }
-
 __attribute__((format(printf, 2, 3)))
 static const char *fail(struct parse *ps, const char *fmt, ...)
 {
@@ -64,17 +59,24 @@ static const char *fail(struct parse *ps, const char *fmt, ...)
 	return ps->err;
 }
 
-int bench_parse_size(const char *s, size_t *out)
+/* a whole number at s, *end after it: 0, -EINVAL or -ERANGE */
+static int parse_u64(const char *s, uint64_t *out, char **end)
 {
-	unsigned long long v, mult = 1;
-	char *end;
-
 	if (!isdigit((unsigned char)s[0]))
 		return -EINVAL;	/* strtoull would take " 1", "+1", "-1" */
 	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
+	*out = strtoull(s, end, 10);
+	return errno == ERANGE ? -ERANGE : 0;
+}
+
+int bench_parse_size(const char *s, size_t *out)
+{
+	uint64_t v, mult = 1;
+	char *end;
+	int ret = parse_u64(s, &v, &end);
+
+	if (ret < 0)
+		return ret;
 	if (*end == 'K' || *end == 'k')
 		mult = 1024;
 	else if (*end == 'M' || *end == 'm')
@@ -98,17 +100,6 @@ const char *bench_size_str(size_t size, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%zu", size);
 	return buf;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	if (!isdigit((unsigned char)s[0]))
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno == ERANGE ? -ERANGE : *end ? -EINVAL : 0;
 }
 
 static void add_transport(struct bench_opts *o, const struct ipc_transport *t)
@@ -222,7 +213,7 @@ static const char *apply_number(struct parse *ps, int id, const char *arg)
 
 	switch (id) {
 	case 'c':
-		if (parse_u64(arg, &n) < 0 || n == 0)
+		if (parse_u64(arg, &n, &end) < 0 || *end || n == 0)
 			return fail(ps, "--count: '%s' is not a count (a whole number of "
 				    "round trips, or messages in stream mode, at least 1)", arg);
 		o->count = n;
@@ -240,7 +231,7 @@ static const char *apply_number(struct parse *ps, int id, const char *arg)
 		ps->duration_set = true;
 		break;
 	case 'w':
-		if (parse_u64(arg, &o->warmup) < 0)
+		if (parse_u64(arg, &o->warmup, &end) < 0 || *end)
 			return fail(ps, "--warmup: '%s' is not a count (a whole number "
 				    "of round trips, 0 or more)", arg);
 		o->warmup_set = true;
@@ -248,7 +239,7 @@ static const char *apply_number(struct parse *ps, int id, const char *arg)
 	case OPT_DAEMON_CPU:
 		if (strcmp(arg, "none") == 0)
 			n = (uint64_t)-1;
-		else if (parse_u64(arg, &n) < 0 || n >= CPU_SETSIZE)
+		else if (parse_u64(arg, &n, &end) < 0 || *end || n >= CPU_SETSIZE)
 			return fail(ps, "--daemon-cpu: '%s' is not a CPU (a CPU number, "
 				    "or none for unpinned)", arg);
 		o->daemon_cpu = (int)n;
@@ -265,12 +256,12 @@ static const char *apply_choice(struct parse *ps, int id, const char *arg)
 
 	switch (id) {
 	case OPT_CPUS:
-		e = choose(ps, "cpus", "a placement", cpus_names, arg, &i);
+		e = choose(ps, "cpus", "a placement", bench_cpus_names, arg, &i);
 		o->cpus = e ? o->cpus : (enum bench_cpus)i;
 		o->cpus_set = true;
 		break;
 	case OPT_MODE:
-		e = choose(ps, "mode", "a mode", mode_names, arg, &i);
+		e = choose(ps, "mode", "a mode", bench_mode_names, arg, &i);
 		o->mode = e ? o->mode : (enum bench_mode)i;
 		break;
 	case OPT_FORMAT:
@@ -282,7 +273,7 @@ static const char *apply_choice(struct parse *ps, int id, const char *arg)
 		o->zmq_kind = e ? o->zmq_kind : zmq_names[i];
 		break;
 	case OPT_ROAD:
-		e = choose(ps, "road", "a road", roads_names, arg, &i);
+		e = choose(ps, "road", "a road", bench_roads_names, arg, &i);
 		o->roads = e ? o->roads : (enum bench_roads)i;
 		o->roads_set = true;
 		break;
@@ -378,7 +369,7 @@ static const char *settle(struct parse *ps)
 	if (o->via_none) {
 		if (o->roads_set && o->roads != BENCH_ROADS_DIRECT)
 			return fail(ps, "--road: '%s' needs the mount, but --via none "
-				    "was given (both, direct, mount)", roads_names[o->roads]);
+				    "was given (both, direct, mount)", bench_roads_names[o->roads]);
 		o->roads = BENCH_ROADS_DIRECT;
 	}
 	if (o->via && o->roads == BENCH_ROADS_DIRECT)

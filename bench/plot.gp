@@ -6,8 +6,8 @@
 #     cdf_names, and per name cdf_d, cdf_m (1: that road has a file);
 #     cdf_ctl; cdf_lo, cdf_hi: the x range shared by every panel
 #   sweep.png (stream=1: MB/s): sw_dir/sweep_direct.dat, sweep_mount.dat
-#     ("size T1 T2..." columns); sw_ROAD_n, sw_ROAD_st: their columns'
-#     styles; sw_keys: the transports by style; sw_tics, sw_lo, sw_hi
+#     (a block of "size value" lines per transport); sw_ROAD_n, sw_ROAD_st:
+#     their blocks' styles; sw_keys: the transports by style; sw_tics, sw_lo, sw_hi
 
 set datafile missing "?"
 set encoding utf8
@@ -130,7 +130,7 @@ if (exists("out_sweep")) {
 		set title road . (r == 1 ? ": the transports library between two processes" : \
 			": through the files of an ipcfs mount")
 		if (ncol > 0) {
-			plot for [i=1:ncol] sw_dir . "/sweep_" . road . ".dat" using 1:i+1 \
+			plot for [i=1:ncol] sw_dir . "/sweep_" . road . ".dat" index i-1 \
 				with linespoints ls int(word(st, i))
 		} else {
 			set label 1 "not run" at graph 0.5, graph 0.5 center

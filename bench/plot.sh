@@ -106,43 +106,33 @@ cdf_data() {
 		}' "$cdf"
 }
 
-# sweep_data MODE COLUMN: sweep_ROAD.dat for each road, "size" then one
-# column per transport that has rows (named in the header, "?" where a
-# size was skipped); prints the gnuplot lists of columns and styles: a
-# transport keeps its style in both panels, the control and floors theirs
+# sweep_data MODE COLUMN: sweep_ROAD.dat for each road, a block of "size
+# value" lines per transport that has rows; prints the gnuplot lists of
+# blocks and styles: a transport keeps its style in both panels, the
+# control and floors theirs
 sweep_data() {
-	awk -F, -v mode="$1" -v col="$2" -v dir="$tmp" "$cols $refs $label"'
+	awk -F, -v mode="$1" -v col="$2" -v dir="$tmp" -v sz="$(sizes "$1")" "$cols $refs $label"'
 		$c["mode"] != mode || !('"$good"') { next }
 		{
 			t = $c["transport"]; road = $c["road"] == "floor" ? "mount" : $c["road"]
 			if (!ref(t) && !(t in style)) style[t] = ++nstyles
 			if (!((road, t) in seen)) { seen[road, t] = 1; names[road] = names[road] " " t }
-			if (!($c["size"] in sz)) { sz[$c["size"]] = 1; sizes[++ns] = $c["size"] }
-			v[road, t, $c["size"]] = $c[col]
+			v[road, t, $c["size"]] = $c[col]; had[$c["size"]] = 1
 			if ($c[col] > 0 && (!lo || $c[col] < lo)) lo = $c[col]
 			if ($c[col] > hi) hi = $c[col]
 		}
 		END {
-			# ascending; few of them: an insertion sort
-			for (i = 2; i <= ns; i++)
-				for (j = i; j > 1 && sizes[j] < sizes[j - 1]; j--) {
-					s = sizes[j]; sizes[j] = sizes[j - 1]; sizes[j - 1] = s
-				}
+			n = split(sz, all, "\n")	# ascending; those with figures
+			for (k = 1; k <= n; k++) if (all[k] in had) sizes[++ns] = all[k]
 			style["plainmem"] = 101; style["floor"] = 102; style["floor-1p"] = 103
 			for (r = 1; r <= 2; r++) {
 				road = r == 1 ? "direct" : "mount"
 				f = dir "/sweep_" road ".dat"
 				n = split(names[road], tt, " ")
-				line = "size"
-				for (i = 1; i <= n; i++) line = line " " tt[i]
-				print line > f
-				for (k = 1; k <= ns; k++) {
-					line = sizes[k]
-					for (i = 1; i <= n; i++) {
-						at = road SUBSEP tt[i] SUBSEP sizes[k]
-						line = line " " ((at in v) ? v[at] : "?")
-					}
-					print line > f
+				for (i = 1; i <= n; i++) {
+					for (k = 1; k <= ns; k++)
+						if ((road, tt[i], sizes[k]) in v) print sizes[k], v[road, tt[i], sizes[k]] > f
+					print "\n" > f
 				}
 				st = ""
 				for (i = 1; i <= n; i++) st = st " " style[tt[i]]

@@ -108,11 +108,6 @@ static const char *unit(const struct bench_opts *o)
 	return o->mode == BENCH_STREAM ? "messages" : "round trips";
 }
 
-static bool both_roads(const struct bench_opts *o)
-{
-	return bench_paired(o);
-}
-
 static void roads_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env)
 {
 	bool net = o->roads == BENCH_ROADS_NET;
@@ -126,7 +121,7 @@ static void roads_begin(FILE *f, const struct bench_opts *o, const struct bench_
 		fprintf(f, "# net road: parent and child on two hosts (network namespaces "
 			"joined by a veth pair)\n# direct = zmq: the transports library, "
 			"tcp: one raw TCP connection, between the hosts\n");
-	else if (both_roads(o))
+	else if (bench_paired(o))
 		fprintf(f, "# direct = the transports library between the two processes, "
 			"no file system\n");
 	fprintf(f, "# mount = the same through the files of ipcfs at %s, %s:\n"
@@ -134,7 +129,7 @@ static void roads_begin(FILE *f, const struct bench_opts *o, const struct bench_
 		"per row)%s\n", env->mount ? env->mount : "?", env->mount_how,
 		net ? ";\n#   the parent opens them at MOUNT, the child through the "
 		"peering" : "");
-	if (both_roads(o))
+	if (bench_paired(o))
 		fprintf(f, "# ratio = direct / mount: how many times slower through FUSE%s\n",
 			net ? " and the peering" : "");
 	fprintf(f, "# control = plainmem through the mount: plain memory inside the "
@@ -152,13 +147,13 @@ static void roads_begin(FILE *f, const struct bench_opts *o, const struct bench_
 
 static void table_header(FILE *f, const struct bench_opts *o)
 {
-	if (both_roads(o) && o->mode == BENCH_PINGPONG)
+	if (bench_paired(o) && o->mode == BENCH_PINGPONG)
 		fprintf(f, "%-13s %6s %10s %10s %7s %8s %8s %8s %8s %8s %8s\n"
 			"%-13s %6s %10s %10s %7s %8s %8s %8s %8s %8s %8s\n", "transport", "size",
 			"direct", "mount", "ratio", "dir p50", "dir p99", "mnt p50", "mnt p99",
 			"dir cpu", "mnt cpu", "", "[B]", "[rt/s]", "[rt/s]", "[x]", "[us]", "[us]",
 			"[us]", "[us]", "[us/rt]", "[us/rt]");
-	else if (both_roads(o))
+	else if (bench_paired(o))
 		fprintf(f, "%-13s %6s %10s %10s %7s %10s %10s %8s %8s\n%-13s %6s %10s %10s %7s "
 			"%10s %10s %8s %8s\n", "transport", "size", "direct", "mount", "ratio",
 			"direct", "mount", "dir cpu", "mnt cpu", "", "[B]", "[MB/s]", "[MB/s]", "[x]",
@@ -198,12 +193,12 @@ static void table_begin(FILE *f, const struct bench_opts *o, const struct bench_
 		fprintf(f, "# %s: ping-pong between two processes; 1 %s = 1 round trip "
 			"carrying the\n#   full message each way, checked on arrival on "
 			"both sides\n# latency is one-way = RTT/2 [us]\n",
-			both_roads(o) ? "direct vs mount" : "direct",
-			both_roads(o) ? "rt" : "msg");
+			bench_paired(o) ? "direct vs mount" : "direct",
+			bench_paired(o) ? "rt" : "msg");
 	else
 		fprintf(f, "# %s: stream, the child sends, the parent receives and checks "
 			"every message\n# MB/s counts 10^6 bytes of payload%s\n",
-			both_roads(o) ? "direct vs mount" : "direct", both_roads(o) ?
+			bench_paired(o) ? "direct vs mount" : "direct", bench_paired(o) ?
 			", one way" : "");
 	table_cpu_note(f, o, env);
 	fprintf(f, "# cpus: %s; each row: ", env->placement);
@@ -252,7 +247,7 @@ static void csv_row(FILE *f, const struct bench_opts *o, const struct bench_resu
 {
 	const struct bench_hist *h = &r->hist;
 
-	fprintf(f, "%s,%s,%zu,%llu,%llu,%.6f,%.1f,", bench_mode_name(r->mode), r->name,
+	fprintf(f, "%s,%s,%zu,%llu,%llu,%.6f,%.1f,", bench_mode_names[r->mode], r->name,
 		r->size, (unsigned long long)r->warmup, (unsigned long long)r->count,
 		r->seconds, per_s(r));
 	if (r->mode == BENCH_STREAM)	/* one way only: not for ping-pong */
@@ -266,8 +261,8 @@ static void csv_row(FILE *f, const struct bench_opts *o, const struct bench_resu
 	else
 		fprintf(f, ",,,,,,");
 	fprintf(f, "%.3f,%.6f,%.6f,%s,%d,%d,%s,%s,\"", cpu_us(r), r->cpu_parent,
-		r->cpu_child, bench_cpus_name(o->cpus), r->cpu_parent_id,
-		r->cpu_child_id, status_names[r->status], bench_road_name(r->road));
+		r->cpu_child, bench_cpus_names[o->cpus], r->cpu_parent_id,
+		r->cpu_child_id, status_names[r->status], bench_road_names[r->road]);
 	for (const char *e = r->error; *e; e++)
 		fprintf(f, *e == '"' ? "\"\"" : "%c", *e);
 	if (r->cpu_daemon >= 0)
@@ -278,7 +273,7 @@ static void csv_row(FILE *f, const struct bench_opts *o, const struct bench_resu
 
 static void json_params(FILE *f, const struct bench_opts *o, const struct bench_env *env)
 {
-	fprintf(f, "  \"params\": {\"mode\": \"%s\", \"transports\": [", bench_mode_name(o->mode));
+	fprintf(f, "  \"params\": {\"mode\": \"%s\", \"transports\": [", bench_mode_names[o->mode]);
 	for (int i = 0; i < o->ntransports; i++)
 		fprintf(f, "%s\"%s\"", i ? ", " : "", o->transports[i]->name);
 	fprintf(f, "], \"sizes\": [");
@@ -291,13 +286,13 @@ static void json_params(FILE *f, const struct bench_opts *o, const struct bench_
 		fprintf(f, "], \"count\": null, \"duration_s\": %g, ", o->duration);
 	fprintf(f, "\"warmup\": %llu, \"warmup_max_s\": %g, \"cpus\": \"%s\", "
 		"\"cpu_parent\": %d, \"cpu_child\": %d, ", (unsigned long long)o->warmup,
-		o->warmup_set ? 0 : BENCH_DEFAULT_WARMUP_S, bench_cpus_name(o->cpus),
+		o->warmup_set ? 0 : BENCH_DEFAULT_WARMUP_S, bench_cpus_names[o->cpus],
 		env->cpu_parent, env->cpu_child);
 	json_str(f, "\"placement\"", env->placement);
 	fprintf(f, ", \"spin\": %s, \"sleep\": %s, \"zmq\": \"%s\", \"baseline\": %s, "
 		"\"roads\": \"%s\", ", o->spin ? "true" : "false", o->sleep ? "true" : "false",
 		o->zmq_kind, o->baseline ? "true" : "false",
-		bench_roads_name(o->roads));
+		bench_roads_names[o->roads]);
 	json_str(f, "\"mount\"", env->mount);
 	json_str(f, ", \"peer\"", o->peer);
 	json_str(f, ", \"floor\"", env->floor);
@@ -324,13 +319,17 @@ static void json_begin(FILE *f, const struct bench_opts *o, const struct bench_e
 	json_params(f, o, env);
 }
 
-static void json_row(FILE *f, const struct bench_result *r, bool first)
+/* JSON rows are comma-separated: the first is the one after begin */
+static bool json_first;
+
+static void json_row(FILE *f, const struct bench_opts *o, const struct bench_result *r)
 {
 	const struct bench_hist *h = &r->hist;
 
-	json_str(f, first ? "\n    {\"transport\"" : ",\n    {\"transport\"", r->name);
+	(void)o;
+	json_str(f, json_first ? "\n    {\"transport\"" : ",\n    {\"transport\"", r->name);
 	fprintf(f, ", \"road\": \"%s\", \"mode\": \"%s\", \"size\": %zu, \"status\": \"%s\"",
-		bench_road_name(r->road), bench_mode_name(r->mode), r->size,
+		bench_road_names[r->road], bench_mode_names[r->mode], r->size,
 		status_names[r->status]);
 	if (r->error[0])
 		json_str(f, ", \"error\"", r->error);
@@ -359,29 +358,29 @@ static void json_row(FILE *f, const struct bench_result *r, bool first)
 	fprintf(f, "}");
 }
 
-/* JSON rows are comma-separated: the first is the one after begin */
-static bool json_first;
+static void csv_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env)
+{
+	(void)o;
+	(void)env;
+	fputs(csv_header, f);
+}
+
+/* by enum bench_format */
+static void (*const begins[])(FILE *, const struct bench_opts *, const struct bench_env *) = {
+	table_begin, csv_begin, json_begin };
+static void (*const rows[])(FILE *, const struct bench_opts *, const struct bench_result *) = {
+	table_row, csv_row, json_row };
 
 void bench_report_begin(FILE *f, const struct bench_opts *o, const struct bench_env *env)
 {
-	if (o->format == BENCH_TABLE)
-		table_begin(f, o, env);
-	else if (o->format == BENCH_CSV)
-		fputs(csv_header, f);
-	else
-		json_begin(f, o, env);
+	begins[o->format](f, o, env);
 	json_first = true;
 	fflush(f);
 }
 
 void bench_report_row(FILE *f, const struct bench_opts *o, const struct bench_result *r)
 {
-	if (o->format == BENCH_TABLE)
-		table_row(f, o, r);
-	else if (o->format == BENCH_CSV)
-		csv_row(f, o, r);
-	else
-		json_row(f, r, json_first);
+	rows[o->format](f, o, r);
 	json_first = false;
 	fflush(f);
 }
@@ -598,7 +597,7 @@ void bench_report_cdf(FILE *f, const struct bench_result *r)
 {
 	static const double extra[] = { 99.5, 99.9, 99.99 };
 	const struct bench_hist *h = &r->hist;
-	const char *road = bench_road_name(r->road);
+	const char *road = bench_road_names[r->road];
 
 	if (r->mode != BENCH_PINGPONG || !h->n)
 		return;

@@ -202,7 +202,7 @@ static void probe_rows(const struct bench_opts *o, struct rows *rs)
 static bool run_row(struct row *row, const struct bench_opts *o, const struct bench_env *env,
 		    struct bench_run_params *p, FILE *cdf)
 {
-	const char *road = bench_road_name(row->link->road);
+	const char *road = bench_road_names[row->link->road];
 
 	if (row->ready) {
 		p->size = row->res.size;

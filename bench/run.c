@@ -6,7 +6,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -318,17 +317,6 @@ static void child_exit(struct run *run, int code)
 	_exit(code);
 }
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	(void)sched_setaffinity(0, sizeof(set), &set);
-}
-
 /* the child's answer to a failed send or receive */
 __attribute__((noreturn))
 static void child_io_error(struct run *run, int ret, size_t got)
@@ -382,7 +370,8 @@ static void child_main(struct run *run, pid_t parent)
 	if (getppid() != parent)
 		_exit(CHILD_IO_ERROR);	/* the parent died before prctl */
 	(void)signal(SIGINT, SIG_IGN);	/* the parent reports ^C */
-	pin(run->p->cpu_child);
+	if (run->p->cpu_child >= 0)
+		(void)bench_pin(0, run->p->cpu_child);
 	ret = run->p->net ? bench_net_enter(run->p->net, BENCH_CHILD) : 0;
 	ret = ret ?: l->ops->attach(l, BENCH_CHILD);
 	if (ret < 0) {
@@ -407,11 +396,6 @@ static void child_main(struct run *run, pid_t parent)
 	child_exit(run, 0);
 }
 
-static double tv_s(const struct timeval *tv)
-{
-	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
-}
-
 /* a CPU clock's seconds so far, 0 if it cannot be read */
 static double cpu_s(clockid_t clk, bool ok)
 {
@@ -432,7 +416,7 @@ static void progress(struct run *run, uint64_t start, uint64_t now)
 	else
 		snprintf(dur, sizeof(dur), "/%.1f", p->duration);
 	fprintf(stderr, "\rdirect: %s %s %zu B: %llu%s %s, %.1f%s s ",
-		bench_road_name(run->l->road), run->l->name, p->size,
+		bench_road_names[run->l->road], run->l->name, p->size,
 		(unsigned long long)run->r->count, of,
 		p->mode == BENCH_STREAM ? "messages" : "round trips",
 		(double)(now - start) / 1e9, dur);
@@ -600,8 +584,8 @@ static enum bench_status parent_main(struct run *run)
 			ret = stream_drain(run);
 		parent_finish(run, ret == 0);
 		if (!run->cclk_ok)	/* the child's whole life */
-			run->r->cpu_child = tv_s(&run->child_ru.ru_utime) +
-					    tv_s(&run->child_ru.ru_stime);
+			run->r->cpu_child = run->child_ru.ru_utime.tv_sec + run->child_ru.ru_stime.tv_sec +
+					    (run->child_ru.ru_utime.tv_usec + run->child_ru.ru_stime.tv_usec) / 1e6;
 	} else {
 		parent_finish(run, false);
 	}
@@ -673,27 +657,6 @@ int bench_probe(struct bench_link *l, size_t size)
 	return ret;
 }
 
-/* the buffers and the shared page; false when out of memory */
-static bool run_alloc(struct run *run, size_t size)
-{
-	run->rxlen = size > run->l->rx_min ? size : run->l->rx_min;
-	run->tx = malloc(2 * size + run->rxlen);
-	run->ref_rx = run->tx ? run->tx + size : NULL;
-	run->rx = run->tx ? run->tx + 2 * size : NULL;
-	run->sh = mmap(NULL, sizeof(*run->sh), PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (run->sh == MAP_FAILED)
-		run->sh = NULL;
-	return run->tx && run->sh;
-}
-
-static void run_free(struct run *run)
-{
-	free(run->tx);	/* and ref_rx, rx */
-	if (run->sh)
-		(void)munmap(run->sh, sizeof(*run->sh));
-}
-
 static enum bench_status run_here(struct bench_link *l, const struct bench_run_params *p,
 				  struct bench_result *r)
 {
@@ -712,11 +675,18 @@ static enum bench_status run_here(struct bench_link *l, const struct bench_run_p
 		return r->status;
 	}
 	r->status = BENCH_FAILED;
-	if (!run_alloc(&run, p->size)) {
+	/* tx, ref_rx (what rx should be) and rx in one block; the shared page */
+	run.rxlen = p->size > l->rx_min ? p->size : l->rx_min;
+	run.tx = malloc(2 * p->size + run.rxlen);
+	run.sh = mmap(NULL, sizeof(*run.sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!run.tx || run.sh == MAP_FAILED) {
 		snprintf(r->error, sizeof(r->error), "out of memory");
 		goto out;
 	}
-	pin(p->cpu_parent);
+	run.ref_rx = run.tx + p->size;
+	run.rx = run.tx + 2 * p->size;
+	if (p->cpu_parent >= 0)
+		(void)bench_pin(0, p->cpu_parent);
 	ipc_stop = 0;
 	fflush(NULL);	/* no stdio buffer is copied into the child */
 	run.child = fork();
@@ -734,7 +704,9 @@ out:
 	l->ops->close(l);
 	if (l->count_scale > 0)	/* the floor's free-running sides */
 		r->count = (uint64_t)((double)r->count * l->count_scale + 0.5);
-	run_free(&run);
+	free(run.tx);	/* and ref_rx, rx */
+	if (run.sh && run.sh != MAP_FAILED)
+		(void)munmap(run.sh, sizeof(*run.sh));
 	return r->status;
 }
 

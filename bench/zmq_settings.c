@@ -23,46 +23,34 @@
 
 #define ROUNDS_MAX	15
 
-struct variant {
+/* a raw libzmq set-up (socket types by side), or the library's (types 0) */
+static const struct variant {
 	const char *name;
-	int parent, child;	/* socket types; 0: the library's zmq */
-	const char *kind;
-	int io_threads;
-	bool immediate;
-	int hwm;
-};
-
-static const struct variant variants[] = {
-	{ "PAIR tcp (plain)", ZMQ_PAIR, ZMQ_PAIR, "tcp", 1, false, 0 },
-	{ "PAIR ipc", ZMQ_PAIR, ZMQ_PAIR, "ipc", 1, false, 0 },
-	{ "PUSH/PULL x2 tcp", ZMQ_PUSH, ZMQ_PULL, "tcp", 1, false, 0 },
-	{ "PUSH/PULL x2 ipc", ZMQ_PUSH, ZMQ_PULL, "ipc", 1, false, 0 },
-	{ "ROUTER/DEALER tcp", ZMQ_ROUTER, ZMQ_DEALER, "tcp", 1, false, 0 },
-	{ "DEALER/DEALER tcp", ZMQ_DEALER, ZMQ_DEALER, "tcp", 1, false, 0 },
-	{ "REP/REQ tcp", ZMQ_REP, ZMQ_REQ, "tcp", 1, false, 0 },
-	{ "PAIR tcp, 2 I/O threads", ZMQ_PAIR, ZMQ_PAIR, "tcp", 2, false, 0 },
-	{ "PAIR tcp, IMMEDIATE", ZMQ_PAIR, ZMQ_PAIR, "tcp", 1, true, 0 },
-	{ "PAIR tcp, HWM 1", ZMQ_PAIR, ZMQ_PAIR, "tcp", 1, false, 1 },
-	{ "library zmq tcp", 0, 0, "tcp", 1, false, 0 },
-	{ "library zmq ipc", 0, 0, "ipc", 1, false, 0 },
+	struct bench_zmq_cfg cfg;	/* type[parent, child], kind, I/O threads, immediate, hwm */
+} variants[] = {
+	{ "PAIR tcp (plain)", { { ZMQ_PAIR, ZMQ_PAIR }, "tcp", 1, false, 0 } },
+	{ "PAIR ipc", { { ZMQ_PAIR, ZMQ_PAIR }, "ipc", 1, false, 0 } },
+	{ "PUSH/PULL x2 tcp", { { ZMQ_PUSH, ZMQ_PULL }, "tcp", 1, false, 0 } },
+	{ "PUSH/PULL x2 ipc", { { ZMQ_PUSH, ZMQ_PULL }, "ipc", 1, false, 0 } },
+	{ "ROUTER/DEALER tcp", { { ZMQ_ROUTER, ZMQ_DEALER }, "tcp", 1, false, 0 } },
+	{ "DEALER/DEALER tcp", { { ZMQ_DEALER, ZMQ_DEALER }, "tcp", 1, false, 0 } },
+	{ "REP/REQ tcp", { { ZMQ_REP, ZMQ_REQ }, "tcp", 1, false, 0 } },
+	{ "PAIR tcp, 2 I/O threads", { { ZMQ_PAIR, ZMQ_PAIR }, "tcp", 2, false, 0 } },
+	{ "PAIR tcp, IMMEDIATE", { { ZMQ_PAIR, ZMQ_PAIR }, "tcp", 1, true, 0 } },
+	{ "PAIR tcp, HWM 1", { { ZMQ_PAIR, ZMQ_PAIR }, "tcp", 1, false, 1 } },
+	{ "library zmq tcp", { { 0, 0 }, "tcp", 1, false, 0 } },
+	{ "library zmq ipc", { { 0, 0 }, "ipc", 1, false, 0 } },
 };
 
 #define NVARIANTS	(int)(sizeof(variants) / sizeof(variants[0]))
 
 static struct bench_link *variant_link(const struct variant *v)
 {
-	struct ipc_opts io = { .zmq_kind = v->kind };
-	struct bench_zmq_cfg cfg;
+	struct ipc_opts io = { .zmq_kind = v->cfg.kind };
 
-	if (!v->parent)
+	if (!v->cfg.type[BENCH_PARENT])
 		return bench_link_ipc(ipc_transport_find("zmq"), &io, NULL);
-	bench_zmq_cfg_plain(&cfg, v->kind);
-	cfg.type[BENCH_PARENT] = v->parent;
-	cfg.type[BENCH_CHILD] = v->child;
-	cfg.io_threads = v->io_threads;
-	cfg.immediate = v->immediate;
-	cfg.hwm = v->hwm;
-	return bench_link_classic_zmq(&cfg, v->name);
+	return bench_link_classic_zmq(&v->cfg, v->name);
 }
 
 static int cmp_double(const void *a, const void *b)
