@@ -746,11 +746,12 @@ int net_import_stats(struct net_import *im, char *buf, size_t size)
 		n = snprintf(buf ? buf + used : NULL,
 			     buf ? size - (size_t)used : 0,
 			     "peer %s addr=%s state=%s err=%s rtt_us=%u "
-			     "inflight=%u early=%llu\n", p->name, p->addr,
-			     state_names[p->state],
+			     "inflight=%u early=%llu lost=%llu\n", p->name,
+			     p->addr, state_names[p->state],
 			     p->err ? strerrorname_np(p->err) : "none",
 			     p->rtt_us, p->ninflight,
-			     (unsigned long long)p->early);
+			     (unsigned long long)p->early,
+			     (unsigned long long)p->lost);
 		if (n < 0)
 			return 0;
 		used += n;

@@ -83,6 +83,8 @@ struct net_peer {
 	struct net_out_list waiting, inflight;
 	unsigned ninflight;
 	uint64_t early;			/* writes answered early, in all */
+	uint64_t lost;			/* of those, failed with nobody left
+					 * to tell (their close interrupted) */
 	bool failing;			/* fail_all runs: answer nothing early */
 	unsigned nacks;			/* replies since the last ACK */
 	size_t nack_bytes;		/* and their bytes */

@@ -9,7 +9,9 @@
  * early write; the peer's handle is released after it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "net_import.h"
 
@@ -151,6 +153,21 @@ void net_room_update(const struct net_out *o, size_t room)
 	o->file->room = room;
 }
 
+/*
+ * An early write failed after its file was closed without waiting for it
+ * (close(2) interrupted): nobody is left to tell. Said in the log and
+ * counted in stats, never silently gone.
+ */
+static void early_lost(const struct net_out *o, int err)
+{
+	struct net_peer *p = o->file->peer;
+
+	p->lost++;
+	fprintf(stderr, "ipcfs: peer %s: a write of %zu bytes, answered early, "
+		"failed after its file was closed: %s\n", p->name, o->size,
+		strerror(err));
+}
+
 /* o leaves its file's writes, with err for an early one */
 void net_write_end(struct net_out *o, int err)
 {
@@ -160,7 +177,9 @@ void net_write_end(struct net_out *o, int err)
 		return;
 	TAILQ_REMOVE(&f->writes, o, wlink);
 	o->in_writes = false;
-	if (o->early && err && !f->err)
+	if (o->early && err && f->released)
+		early_lost(o, err);
+	else if (o->early && err && !f->err)
 		f->err = err;
 	writes_advance(f);
 	if (!early_in_flight(f))

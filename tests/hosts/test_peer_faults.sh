@@ -14,7 +14,9 @@
 #  - A killed with SIGKILL while B has a read and a write waiting on it:
 #    both fail with ETIMEDOUT within peer_timeout (and a margin); a write
 #    made on B just after is answered at once (early: A had room) and
-#    its close(2) waits for it and reports ETIMEDOUT; then
+#    its close(2) waits for it and reports ETIMEDOUT; one whose close(2)
+#    a signal cut short fails with nobody to tell: B logs it and counts
+#    it (stats lost=1); then
 #    net/a is EHOSTUNREACH and stats says state=lost; B keeps serving its
 #    own files; the next daemon sweeps the dead A's objects.
 . "$(dirname "$0")/lib.sh"
@@ -126,12 +128,26 @@ timeout -k 1 60 "$fo" writeclose "$MNT_B/net/a/unix" early \
 	<"$SCRATCH/go" >"$SCRATCH/early.out" 2>&1 &
 late=$!
 exec 7>"$SCRATCH/go"
+mkfifo "$SCRATCH/go2"
+"$fo" writeclose "$MNT_B/net/a/tcp" cut <"$SCRATCH/go2" \
+	>"$SCRATCH/cut.out" 2>&1 &
+cut=$!
+exec 8>"$SCRATCH/go2"
 wait_for 10 eval '[ "$(stat_of "$MNT_A" unix writers)" = 1 ]' ||
 	fail "B's writer of unix is not open on A"
+wait_for 10 eval '[ "$(stat_of "$MNT_A" tcp writers)" = 1 ]' ||
+	fail "B's writer of tcp is not open on A"
 rundir=$(rundir_of "$MNT_A")
 kill -KILL "$PID_A"
 echo go >&7	# well within peer_timeout: B still counts A as up
 exec 7>&-
+echo go >&8
+exec 8>&-
+wait_for 10 eval 'grep -q OK "$SCRATCH/cut.out"' ||
+	fail "the write to a dead A said '$(cat "$SCRATCH/cut.out")'"
+kill -TERM "$cut"	# its close(2) waits: cut it short
+wait_gone "$cut" 10 || fail "SIGTERM did not end close(2)'s wait"
+peer_is up || fail "the peer was $(peer_stat state) before the close was cut"
 reap_daemon "$PID_A" "$ERR_A" 137
 t0=$(now)
 limit=$((PEER_TIMEOUT + 10))
@@ -148,6 +164,10 @@ for f in read write; do
 done
 wait_for 10 peer_is lost && pass "stats: state=lost err=$(peer_stat err)" ||
 	fail "stats: state=$(peer_stat state) after A died"
+expect "a write answered early whose close was cut short is counted lost" \
+	"$(peer_stat lost)" 1
+grep -q "answered early, failed after its file was closed" "$ERR_B" &&
+	pass "and logged" || fail "the lost write is not in B's log"
 err=$(errno_of timeout -k 1 5 ls "$MNT_B/net/a")
 case $err in
 *"No route to host"*) pass "ls net/a after: $err" ;;
