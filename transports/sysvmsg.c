@@ -688,7 +688,7 @@ static bool other_gone(const struct ipc_chan *ch, enum ipc_end end)
 static void let_go(struct ipc_chan *ch, enum ipc_end end)
 {
 	struct sysvmsg *s = ch->priv;
-	int lock = open(s->name.marker, O_RDONLY | O_CLOEXEC);
+	int lock = open(s->name.marker, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	bool gone = lock < 0 && errno == ENOENT;
 
