@@ -206,18 +206,25 @@ static bool ring_peer_gone(struct ipc_chan *ch, enum ipc_end end, bool force)
 
 /*
  * The waiter's final look, after announcing itself: could `end` progress
- * (data for RX, room for TX), or is there a hang-up to look at? seq_cst
- * loads: they pair with the publisher's seq_cst store and load.
+ * (the stamp it watches past limit for RX, tail past the one the writer
+ * saw for TX), or is there a hang-up to look at? seq_cst loads: they pair
+ * with the publisher's seq_cst store and load. It asks what recv() and
+ * send() will ask, so that an outsider's head, tail or hup makes a waiter
+ * wait, never loop (in local mode a hang-up is only ever an outsider's).
  */
-static bool ring_can_progress(struct ipc_chan *ch, enum ipc_end end)
+static bool ring_can_progress(struct ipc_chan *ch, enum ipc_end end,
+			      const _Atomic uint64_t *watch, uint64_t limit)
 {
 	struct ring *r = ch->priv;
-	uint64_t head = atomic_load(&r->hdr->head);
-	uint64_t tail = atomic_load(&r->hdr->tail);
 
-	if (atomic_load(&r->hdr->hup) != r->hup_seen[end])
+	if (!ch->local &&
+	    atomic_load(&r->hdr->hup) != r->hup_seen[end])
 		return true;
-	return end == IPC_RX ? head != tail : head - tail < r->size;
+	if (end == IPC_TX)
+		return atomic_load(watch) > limit;
+	/* head first, for the pairing; its stamp is there once it moved */
+	return atomic_load(&r->hdr->head) != limit &&
+	       atomic_load_explicit(watch, memory_order_acquire) > limit;
 }
 
 /* make the readiness fd of `end` readable: the bell's, or the link's */
@@ -283,7 +290,8 @@ static bool ring_link_drain(struct ipc_chan *ch, enum ipc_end end)
  * is not readable after our -EAGAIN, then ask for a new one. 0 when a
  * look after asking finds progress possible after all.
  */
-static int ring_arm_poll(struct ipc_chan *ch, enum ipc_end end)
+static int ring_arm_poll(struct ipc_chan *ch, enum ipc_end end,
+			 const _Atomic uint64_t *watch, uint64_t limit)
 {
 	struct ring *r = ch->priv;
 	bool linked = true;
@@ -309,18 +317,19 @@ static int ring_arm_poll(struct ipc_chan *ch, enum ipc_end end)
 		return 0;
 	}
 	atomic_fetch_or(ring_word(r, end), RING_POLL);
-	return ring_can_progress(ch, end) ? 0 : -EAGAIN;
+	return ring_can_progress(ch, end, watch, limit) ? 0 : -EAGAIN;
 }
 
 /* 0 when woken (or timed out: the caller looks again), -EINTR, -errno */
-static int ring_sleep(struct ipc_chan *ch, enum ipc_end end)
+static int ring_sleep(struct ipc_chan *ch, enum ipc_end end,
+		      const _Atomic uint64_t *watch, uint64_t limit)
 {
 	struct ring *r = ch->priv;
 	atomic_uint *word = ring_word(r, end);
 	unsigned w = atomic_fetch_or(word, RING_SLEEP) | RING_SLEEP;
 	int err;
 
-	if (ring_can_progress(ch, end)) {
+	if (ring_can_progress(ch, end, watch, limit)) {
 		/* spare the other side a wake-up nobody waits for */
 		atomic_fetch_and(word, ~RING_SLEEP);
 		return 0;
@@ -334,7 +343,7 @@ static int ring_sleep(struct ipc_chan *ch, enum ipc_end end)
 	else
 		r->sleeps_rung[end]++;
 	/* nothing happened: timed out, so has the peer died silently? */
-	if (!ring_can_progress(ch, end))
+	if (!ring_can_progress(ch, end, watch, limit))
 		(void)ring_peer_gone(ch, end, true);
 	return 0;
 }
@@ -363,7 +372,7 @@ static int ring_wait(struct ipc_chan *ch, enum ipc_end end, int flags,
 	struct ring *r = ch->priv;
 
 	if (flags & IPC_DONTWAIT)
-		return ring_arm_poll(ch, end);
+		return ring_arm_poll(ch, end, watch, limit);
 	if (ipc_stop)
 		return -EINTR;
 	++*spins;
@@ -374,7 +383,7 @@ static int ring_wait(struct ipc_chan *ch, enum ipc_end end, int flags,
 		return 0;
 	}
 	if (r->sleep)
-		return ring_sleep(ch, end);
+		return ring_sleep(ch, end, watch, limit);
 	if (*spins == 1) {
 		ring_spin(watch, limit, RING_SPINS);
 		return 0;
@@ -383,7 +392,7 @@ static int ring_wait(struct ipc_chan *ch, enum ipc_end end, int flags,
 		(void)sched_yield();
 		return 0;
 	}
-	return ring_sleep(ch, end);
+	return ring_sleep(ch, end, watch, limit);
 }
 
 /* the slot after l, round the ring */

@@ -7,7 +7,7 @@
 # appended to the file channel's file, the `closed` word set in the
 # rings' headers (shm, mmap, eventfd, uring through their files, sysvshm
 # through shmat of its segment). After each, a read gets the next real data,
-# and the mount keeps answering. Who may send at all: by default a UDP
+# and the mount keeps answering; also after a ring's head or tail moved. Who may send at all: by default a UDP
 # datagram from another socket never reaches the udp channel (it is
 # connected to the daemon's sender), nor another port's netlink message;
 # with -o outsiders they do. Object names cannot be taken first: a random
@@ -116,6 +116,38 @@ for t in shm mmap eventfd uring sysvshm; do
 	timeout -k 1 5 sh -c "echo hi > $M/$t" || fail "write $t"
 	expect "$t: data after an outsider set closed" "$(read_one "$M/$t")" hi
 	check_alive
+done
+
+# head or tail (offsets 0 and 64) moved by an outsider, and then a write
+# for a waiting reader: the reader's position has no data behind it, so it
+# waits on (that channel's stream is the outsider's to spoil), and the
+# daemon answers. Before, it spun looking for the data: 100% CPU, no
+# channel answered, and only SIGKILL ended it.
+for off in 0 64; do
+	mkdir "$M/moved$off" || fail "mkdir moved$off"
+	for t in shm mmap eventfd uring sysvshm; do
+		[ -e "$M/moved$off/$t" ] || continue
+		timeout -k 1 10 cat "$M/moved$off/$t" >/dev/null 2>&1 &
+		rd=$!
+		obj=$(stat_of "$M/moved$off" "$t" object)
+		case $obj in
+		shm:*)	obj=${obj#shm:}
+			"$out" shm "${obj%%,*}" $off =6400000000000000 >/dev/null ||
+				fail "$t: write the header" ;;
+		*)	printf '\144\0\0\0\0\0\0\0' |
+			dd of="$obj" bs=1 seek=$off conv=notrunc status=none ||
+				fail "$t: write the header" ;;
+		esac
+		timeout -k 1 5 sh -c "echo hi > $M/moved$off/$t" ||
+			fail "$t: write after an outsider moved byte $off"
+		if ! timeout -k 1 5 stat "$M/stats" >/dev/null; then
+			kill -9 "$DAEMON_PID"
+			die "$t: the daemon froze once an outsider moved byte $off of its header"
+		fi
+		pass "$t: the mount answers after an outsider moved byte $off of the header"
+		kill "$rd" 2>/dev/null
+		wait "$rd" 2>/dev/null
+	done
 done
 
 # an outsider drains the object while a reader has the file open: that
