@@ -51,6 +51,7 @@
 #define SYSVMSG_STACK	(256u << 10)	/* helper threads need little */
 #define SYSVMSG_HUP_MS	1000		/* hangup(): wait for room this long */
 #define SYSVMSG_STRAYS	64		/* strays dropped per recv() at most */
+#define SYSVMSG_LOCK_MS	1000		/* let_go(): the marker's lock, at most */
 
 struct sysvmsg_buf {
 	long mtype;
@@ -680,20 +681,37 @@ static bool other_gone(const struct ipc_chan *ch, enum ipc_end end)
 }
 
 /*
+ * The marker's lock, tried every millisecond for SYSVMSG_LOCK_MS: its
+ * holders hold it for a look, but any process of the user may open the
+ * marker and hold it for good, and a close must not wait for that: then
+ * the caller goes on without it.
+ */
+static void lock_marker(int fd)
+{
+	const struct timespec ms = { .tv_nsec = 1000 * 1000 };
+
+	for (int i = 0; i < SYSVMSG_LOCK_MS; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK)
+			return;
+		(void)nanosleep(&ms, NULL);
+	}
+}
+
+/*
  * Let go of the link socket of `end`; the last one out removes the queue.
  * Under a lock on the marker, so that two processes letting go of the two
  * ends at once cannot each see the other still there: the second to take
  * the lock sees the first's socket closed. No marker: the queue is gone.
+ * The lock held elsewhere for too long, the look goes on without it.
  */
 static void let_go(struct ipc_chan *ch, enum ipc_end end)
 {
 	struct sysvmsg *s = ch->priv;
 	int lock = open(s->name.marker, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
 	bool gone = lock < 0 && errno == ENOENT;
 
-	while (lock >= 0 && flock(lock, LOCK_EX) < 0 && errno == EINTR)
-		;
+	if (lock >= 0)
+		lock_marker(lock);
 	if (!gone && other_gone(ch, end))
 		remove_queue(s);
 	ipc_fd_close(&ch->fd[end]);

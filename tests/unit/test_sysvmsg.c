@@ -10,10 +10,12 @@
 #include <poll.h>
 #include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/msg.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -386,6 +388,64 @@ static void test_close_together(void **state)
 	assert_int_equal(leaked, 0);
 }
 
+/* the one marker file in dir, opened by someone else: its fd */
+static int open_marker(const char *dir)
+{
+	char cmd[160], path[256];
+	FILE *ls;
+
+	snprintf(cmd, sizeof(cmd), "ls -d '%s'/ipcfs.*sysvmsg", dir);
+	ls = popen(cmd, "r");
+	assert_non_null(ls);
+	assert_non_null(fgets(path, sizeof(path), ls));
+	pclose(ls);
+	path[strcspn(path, "\n")] = '\0';
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/*
+ * An outsider of the same user holds the marker's lock for good: the last
+ * one out still lets go, within a bounded wait, and still removes the
+ * queue (the writer let go first, before the lock was taken).
+ */
+static void test_marker_held(void **state)
+{
+	struct fix *f = *state;
+	struct ipc_opts o = { .rundir = f->dir };
+	struct ipc_chan ch;
+	int gate[2], lock, id, st = 0;
+	pid_t r, done = 0;
+
+	assert_int_equal(ipc_chan_open(&ch, &ipc_sysvmsg, &o), 0);
+	id = atoi(ch.object);
+	keep_id(f, id);
+	assert_int_equal(pipe(gate), 0);
+	r = close_at_gate(&ch, IPC_RX, gate);
+	ipc_keep_end(&ch, IPC_TX);
+	ipc_close_end(&ch, IPC_TX);
+	assert_true(queue_exists(id));	/* the reader still holds RX */
+	lock = open_marker(f->dir);
+	assert_true(lock >= 0);
+	assert_int_equal(flock(lock, LOCK_EX), 0);
+	close(gate[0]);
+	close(gate[1]);
+	for (int i = 0; i < 100 && done == 0; i++) {
+		done = waitpid(r, &st, WNOHANG);
+		if (done == 0)
+			usleep(50 * 1000);
+	}
+	if (done == 0) {
+		kill(r, SIGKILL);
+		(void)waitpid(r, &st, 0);
+	}
+	close(lock);
+	assert_int_equal(done, r);	/* let go within 5 s */
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_false(queue_exists(id));
+	ipc_chan_close(&ch);
+	assert_int_equal(tl_count_entries(f->dir, "ipcfs."), 0);
+}
+
 static void test_fork_pair(void **state)
 {
 	struct fix *f = *state;
@@ -481,7 +541,7 @@ int main(void)
 		T(test_eexist_retries), T(test_local_strays),
 		T(test_killed_writer), T(test_killed_reader),
 		T(test_last_one_out), T(test_close_together),
-		T(test_fork_pair),
+		T(test_marker_held), T(test_fork_pair),
 		T(test_limits_in_namespace),
 		T(test_capacity),
 	};
