@@ -272,6 +272,8 @@ static int serve(struct fs *fs, struct fuse_session *se,
 	/* channels record our pid (signal targets, object names) and the
 	 * signal transport blocks its signals in this, the only thread */
 	signal(SIGPIPE, SIG_IGN);
+	/* an outsider's truncate of a ring's file ends that channel only */
+	(void)ipc_catch_sigbus();
 	err = ipc_rundir(NULL, rundir, sizeof(rundir));
 	if (err < 0) {
 		fprintf(stderr, "ipcfs: runtime directory %s: %s\n", rundir,

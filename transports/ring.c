@@ -80,9 +80,12 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -153,6 +156,9 @@ struct ring {
 	bool peer_gone[2];	/* [TX]: reader gone, [RX]: writer gone */
 	bool spin;
 	bool sleep;		/* no spin or yield before the doorbell */
+	/* its file was truncated: private zero pages in its place, -EIO
+	 * (beside what each send and recv reads anyway) */
+	volatile sig_atomic_t broken;
 	/* ipc_chan_stats, per end: each end may be another thread's */
 	uint64_t sleeps_rung[2], sleeps_timed_out[2];
 	const struct ipc_ring_backing *b;
@@ -160,6 +166,9 @@ struct ring {
 	void *bell_state;
 	/* non-local, a bell with its own fd: it and the link, or -1 */
 	int pollfd[2];
+	/* a file's pages (not shmat): on ring_files, for the SIGBUS handler */
+	struct ring *next, *prev;
+	bool listed;
 };
 
 static inline void ring_relax(void)
@@ -239,6 +248,17 @@ static void ring_poke(struct ipc_chan *ch, enum ipc_end end)
 	/* our end's socket: the byte arrives on the other end's */
 	(void)send(ch->fd[end == IPC_RX ? IPC_TX : IPC_RX], "", 1,
 		   MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/*
+ * The ring's file was truncated under us (see ipc_catch_sigbus): wake the
+ * waiters of both ends, whose next look gets -EIO as well.
+ */
+static ssize_t ring_broke(struct ipc_chan *ch)
+{
+	ring_poke(ch, IPC_RX);
+	ring_poke(ch, IPC_TX);
+	return -EIO;
 }
 
 /*
@@ -514,6 +534,8 @@ ssize_t ipc_ring_send(struct ipc_chan *ch, const void *buf, size_t len,
 	int err;
 
 	for (;;) {
+		if (r->broken)
+			return -EIO;
 		if (ring_peer_gone(ch, IPC_TX, false))
 			return -EPIPE;
 		/*
@@ -539,7 +561,8 @@ ssize_t ipc_ring_send(struct ipc_chan *ch, const void *buf, size_t len,
 		n = len;
 	ring_put(r, ring_line_at(r, IPC_TX, head), head, buf, n);
 	ring_publish(ch, &h->head, head + n, IPC_RX);
-	return (ssize_t)n;
+	/* the bytes went with the file: not written */
+	return r->broken ? ring_broke(ch) : (ssize_t)n;
 }
 
 ssize_t ipc_ring_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
@@ -553,7 +576,11 @@ ssize_t ipc_ring_recv(struct ipc_chan *ch, void *buf, size_t len, int flags)
 	int err;
 
 	for (;;) {
+		if (r->broken)
+			return -EIO;
 		n = ring_get(r, l, tail, buf, len);
+		if (r->broken)	/* what came was the zero pages' */
+			return ring_broke(ch);
 		if (n > 0)
 			break;
 		if (ring_peer_gone(ch, IPC_RX, false)) {
@@ -575,6 +602,8 @@ bool ipc_ring_writable(const struct ipc_chan *ch)
 {
 	const struct ring *r = ch->priv;
 
+	if (r->broken)	/* a send would say -EIO at once */
+		return true;
 	return atomic_load(&r->hdr->head) - atomic_load(&r->hdr->tail) <
 	       r->size;
 }
@@ -655,6 +684,77 @@ static size_t ring_nlines(uint64_t size)
 static size_t ring_len(const struct ring *r)
 {
 	return sizeof(struct ring_hdr) + r->nlines * sizeof(struct ring_line);
+}
+
+/* ---- a ring's file truncated under us -------------------------------- */
+
+/*
+ * Any process of the user may truncate a ring's file (in /dev/shm or the
+ * runtime dir), and the next access to its pages raises SIGBUS. Under
+ * ipc_catch_sigbus() (the daemon), a fault inside a ring on this list
+ * maps private zero pages over the whole ring, so that the access
+ * completes, and marks the ring broken: its sends and receives fail with
+ * -EIO from then on. The list changes under a lock; the handler reads it
+ * in the thread that faulted, in a ring operation, not in create/destroy.
+ */
+static struct ring *ring_files;
+static pthread_mutex_t ring_files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sigaction ring_old_bus;
+
+static void ring_list(struct ring *r, bool add)
+{
+	pthread_mutex_lock(&ring_files_lock);
+	if (add) {
+		r->next = ring_files;
+		if (ring_files)
+			ring_files->prev = r;
+		ring_files = r;	/* last: the handler sees it whole */
+	} else if (r->listed) {
+		if (r->next)
+			r->next->prev = r->prev;
+		if (r->prev)
+			r->prev->next = r->next;
+		else
+			ring_files = r->next;
+	}
+	r->listed = add;
+	pthread_mutex_unlock(&ring_files_lock);
+}
+
+static void ring_on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+	uintptr_t a = (uintptr_t)si->si_addr;
+	int saved = errno;
+
+	for (struct ring *r = ring_files; r; r = r->next) {
+		if (a - (uintptr_t)r->hdr >= ring_len(r))
+			continue;
+		if (mmap(r->hdr, ring_len(r), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+		    MAP_FAILED)
+			break;
+		r->broken = 1;
+		errno = saved;
+		return;
+	}
+	errno = saved;
+	/* not a ring's: what would have happened without us */
+	if (ring_old_bus.sa_flags & SA_SIGINFO)
+		ring_old_bus.sa_sigaction(sig, si, ctx);
+	else if (ring_old_bus.sa_handler != SIG_DFL &&
+		 ring_old_bus.sa_handler != SIG_IGN)
+		ring_old_bus.sa_handler(sig);
+	else
+		(void)signal(SIGBUS, SIG_DFL);	/* it faults again: dies */
+}
+
+int ipc_catch_sigbus(void)
+{
+	struct sigaction sa = { .sa_sigaction = ring_on_sigbus,
+				.sa_flags = SA_SIGINFO };
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGBUS, &sa, &ring_old_bus) < 0 ? -errno : 0;
 }
 
 /* the backing's memory for len bytes, allocated now; NULL, *err */
@@ -772,6 +872,8 @@ int ipc_ring_create(struct ipc_chan *ch, const struct ipc_opts *o,
 	r->hdr = mem;
 	r->line = (struct ring_line *)(r->hdr + 1);
 	r->at_line[IPC_RX] = r->at_line[IPC_TX] = r->line;
+	if (!b->map)
+		ring_list(r, true);
 	ch->priv = r;
 	/* an empty ring has room: TX starts readable, like a pipe POLLOUT */
 	ring_poke(ch, IPC_TX);
@@ -809,6 +911,7 @@ void ipc_ring_destroy(struct ipc_chan *ch)
 		ipc_ring_close_end(ch, IPC_RX);
 	if (ch->fd[IPC_TX] >= 0)
 		ipc_ring_close_end(ch, IPC_TX);
+	ring_list(r, false);
 	/* unmap first: the SysV bell counts the segment's users */
 	ring_unmap(r, r->hdr, ring_len(r));
 	r->bell->close(ch, r->bell_state);

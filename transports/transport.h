@@ -203,6 +203,12 @@ struct ipc_transport {
 /* common.c: set from a signal handler to make spinning waits give up */
 #include <signal.h>
 extern volatile sig_atomic_t ipc_stop;
+/*
+ * ring.c: catch SIGBUS, which a ring's file truncated by another process
+ * raises at our next access: that channel's sends and receives fail with
+ * -EIO, the process lives on (the daemon). 0 or -errno.
+ */
+int ipc_catch_sigbus(void);
 
 /* registry.c: the only list of transports, NULL-terminated */
 extern const struct ipc_transport *const ipc_transports[];

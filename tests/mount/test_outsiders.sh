@@ -7,7 +7,8 @@
 # appended to the file channel's file, the `closed` word set in the
 # rings' headers (shm, mmap, eventfd, uring through their files, sysvshm
 # through shmat of its segment). After each, a read gets the next real data,
-# and the mount keeps answering; also after a ring's head or tail moved. Who may send at all: by default a UDP
+# and the mount keeps answering; also after a ring's head or tail moved,
+# and (EIO on that channel) after its file was truncated. Who may send at all: by default a UDP
 # datagram from another socket never reaches the udp channel (it is
 # connected to the daemon's sender), nor another port's netlink message;
 # with -o outsiders they do. Object names cannot be taken first: a random
@@ -148,6 +149,32 @@ for off in 0 64; do
 		kill "$rd" 2>/dev/null
 		wait "$rd" 2>/dev/null
 	done
+done
+
+# a ring's file truncated by an outsider under a waiting reader: the next
+# write faults (SIGBUS) and fails with EIO, so does the reader, and
+# the daemon and every other channel go on (before: the daemon died of
+# SIGBUS and every channel with it). sysvshm's segment cannot shrink.
+mkdir "$M/cut" || fail "mkdir cut"
+for t in shm mmap eventfd uring; do
+	[ -e "$M/cut/$t" ] || continue
+	timeout -k 1 10 cat "$M/cut/$t" >/dev/null 2>"$SCRATCH/cut.$t" &
+	rd=$!
+	obj=$(stat_of "$M/cut" "$t" object)
+	[ -f "$obj" ] || { fail "$t: no object file '$obj'"; continue; }
+	truncate -s 0 "$obj" || fail "$t: truncate $obj"
+	echo hi | timeout -k 1 5 dd of="$M/cut/$t" status=none \
+		2>"$SCRATCH/cut.w.$t" &&
+		fail "$t: a write into a truncated ring succeeded"
+	alive "$DAEMON_PID" || die "$t: the daemon died once its ring was truncated"
+	wait "$rd"
+	expect "$t: the waiting reader's error (status $?)" \
+		"$(grep -c 'Input/output error' "$SCRATCH/cut.$t")" 1
+	expect "$t: the writer's error" \
+		"$(grep -c 'Input/output error' "$SCRATCH/cut.w.$t")" 1
+	timeout -k 1 5 sh -c "echo ok > $M/$t" || fail "$t: write the root's"
+	expect "$t: the root's channel still works" "$(read_one "$M/$t")" ok
+	check_alive
 done
 
 # an outsider drains the object while a reader has the file open: that
