@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -736,18 +737,32 @@ void net_export_tick(struct net_export *x)
 	}
 }
 
-/* the listening ROUTER: CURVE server, ZAP-checked, bound */
+/*
+ * The listening ROUTER: CURVE server, ZAP-checked, bound. A connection
+ * costs a descriptor before it says a word, so one that has not finished
+ * its handshake within peer_timeout is dropped (libzmq's default: 30 s),
+ * and the soft descriptor limit is raised to the hard one: a client that
+ * holds silent connections open must keep making them, and many.
+ */
 static void *router_open(struct fs_net *net, const char *listen)
 {
 	int zero = 0, one = 1, max = NET_FRAME_MAX + 64, err;
+	int handshake_ms = (int)net->timeout_ms;
+	struct rlimit rl;
 	int64_t maxmsg = max;
 	char ep[INET_ADDRSTRLEN + 16];
 	void *router = zmq_socket(net->zctx, ZMQ_ROUTER);
 
 	if (!router)
 		return NULL;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	snprintf(ep, sizeof(ep), "tcp://%s", listen);
 	if (zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
+	    zmq_setsockopt(router, ZMQ_HANDSHAKE_IVL, &handshake_ms,
+			   sizeof(handshake_ms)) < 0 ||
 	    zmq_setsockopt(router, ZMQ_SNDHWM, &zero, sizeof(zero)) < 0 ||
 	    zmq_setsockopt(router, ZMQ_ROUTER_HANDOVER, &one,
 			   sizeof(one)) < 0 ||

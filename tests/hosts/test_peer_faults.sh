@@ -8,6 +8,9 @@
 #    peer's address and key; that peer's net/a stays EHOSTUNREACH;
 #  - 64 KiB of garbage, and a ZeroMQ client without CURVE, at A's port:
 #    A logs the refusal, lives on, and B's peering still works;
+#  - 20 connections to A's port that never say a word: A drops them
+#    within its peer_timeout (10 s) and a margin, not libzmq's 30 s,
+#    while the client still holds them;
 #  - A stopped (SIGSTOP): a write on B is answered early, its close(2)
 #    waits, a signal ends that wait (before the peer could time out), and
 #    once A goes on the write reaches it and the reader gets EOF;
@@ -86,6 +89,27 @@ alive "$PID_A" && pass "A survives 64 KiB of garbage at its port" ||
 	die "A died of garbage at its port: $(tail -3 "$ERR_A")"
 timeout -k 1 10 sh -c "echo still-up > $MNT_B/net/a/pipe"
 expect "B's peering works after" "$(timeout -k 1 10 cat "$MNT_A/pipe")" still-up
+
+# --- silent connections at A's port cost A a descriptor each: not for long
+a_conns() {
+	in_ns "$NS_A" ss -Htn state established "( sport = :$PORT )" | wc -l
+}
+base=$(a_conns)
+touch "$SCRATCH/hold"	# the client holds its connections while it is there
+in_ns "$NS_B" timeout -k 1 60 bash -c "for i in \$(seq 20); do
+	exec {fd}<>/dev/tcp/$HOST_A/$PORT || exit 1; done
+	while [ -e '$SCRATCH/hold' ]; do sleep 0.1; done" &
+silent=$!
+wait_for 10 eval '[ "$(a_conns)" -ge $((base + 20)) ]' ||
+	fail "A holds $(a_conns) connections, want $base + 20 silent ones"
+t0=$(now)
+wait_for 20 eval '[ "$(a_conns)" -le "$base" ]' &&
+	pass "A dropped 20 silent connections $(secs_since "$t0") s later" ||
+	fail "A still holds $(a_conns) connections 20 s later ($base before)"
+alive "$silent" || fail "the silent client did not hold its connections"
+rm -f "$SCRATCH/hold"
+wait "$silent"
+peer_is up || fail "B's peering suffered: $(peer_stat state)"
 
 # --- close(2) waits for a write answered early; a signal ends the wait
 # (A stopped: B still counts it as up for peer_timeout, which none of
