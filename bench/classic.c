@@ -368,7 +368,9 @@ static ssize_t classic_send(struct bench_link *l, const void *buf, size_t len)
 	if (c->kind < CL_EVENTFD)
 		return bench_fd_send(l, buf, len);
 	n = shared_send(c, buf, len);	/* shm, mmap; eventfd also rings */
-	return n >= 0 && c->kind == CL_EVENTFD && write(l->tx, &one, sizeof(one)) < 0 ? -errno : n;
+	if (n >= 0 && c->kind == CL_EVENTFD && write(l->tx, &one, sizeof(one)) < 0)
+		return -errno;
+	return n;
 }
 
 static ssize_t classic_recv(struct bench_link *l, void *buf, size_t len)

@@ -396,6 +396,11 @@ static void child_main(struct run *run, pid_t parent)
 	child_exit(run, 0);
 }
 
+static double tv_s(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
 /* a CPU clock's seconds so far, 0 if it cannot be read */
 static double cpu_s(clockid_t clk, bool ok)
 {
@@ -584,8 +589,8 @@ static enum bench_status parent_main(struct run *run)
 			ret = stream_drain(run);
 		parent_finish(run, ret == 0);
 		if (!run->cclk_ok)	/* the child's whole life */
-			run->r->cpu_child = run->child_ru.ru_utime.tv_sec + run->child_ru.ru_stime.tv_sec +
-					    (run->child_ru.ru_utime.tv_usec + run->child_ru.ru_stime.tv_usec) / 1e6;
+			run->r->cpu_child = tv_s(&run->child_ru.ru_utime) +
+					    tv_s(&run->child_ru.ru_stime);
 	} else {
 		parent_finish(run, false);
 	}
@@ -678,7 +683,8 @@ static enum bench_status run_here(struct bench_link *l, const struct bench_run_p
 	/* tx, ref_rx (what rx should be) and rx in one block; the shared page */
 	run.rxlen = p->size > l->rx_min ? p->size : l->rx_min;
 	run.tx = malloc(2 * p->size + run.rxlen);
-	run.sh = mmap(NULL, sizeof(*run.sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	run.sh = mmap(NULL, sizeof(*run.sh), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (!run.tx || run.sh == MAP_FAILED) {
 		snprintf(r->error, sizeof(r->error), "out of memory");
 		goto out;
