@@ -130,6 +130,8 @@ for off in 0 64; do
 		[ -e "$M/moved$off/$t" ] || continue
 		timeout -k 1 10 cat "$M/moved$off/$t" >/dev/null 2>&1 &
 		rd=$!
+		wait_for 5 eval '[ "$(stat_of "$M/moved$off" "$t" parked_reads)" = 1 ]' ||
+			fail "$t: the reader is not waiting"
 		obj=$(stat_of "$M/moved$off" "$t" object)
 		case $obj in
 		shm:*)	obj=${obj#shm:}
@@ -160,6 +162,8 @@ for t in shm mmap eventfd uring; do
 	[ -e "$M/cut/$t" ] || continue
 	timeout -k 1 10 cat "$M/cut/$t" >/dev/null 2>"$SCRATCH/cut.$t" &
 	rd=$!
+	wait_for 5 eval '[ "$(stat_of "$M/cut" "$t" parked_reads)" = 1 ]' ||
+		fail "$t: the reader is not waiting"
 	obj=$(stat_of "$M/cut" "$t" object)
 	[ -f "$obj" ] || { fail "$t: no object file '$obj'"; continue; }
 	truncate -s 0 "$obj" || fail "$t: truncate $obj"
